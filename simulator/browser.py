@@ -1,0 +1,477 @@
+"""SimulatedBrowser: one simulated browser window speaking NiceGUI 2.x's protocol (no Qt).
+
+Each window has its own ``aiohttp.ClientSession`` (its own cookie jar) and, per page load, its own
+``socketio.AsyncClient`` — a page load in a real browser opens a new socket. It behaves like NiceGUI 2.11.0
+``nicegui/static/nicegui.js``:
+
+* the page's config (client_id, next_message_id, elements) is read from the HTML (see ``protocol.md`` §1);
+* on connect it emits ``handshake {client_id, document_id, tab_id, old_tab_id, next_message_id}`` with an ack;
+  ``document_id`` is new per page load, ``tab_id`` lives as long as the window (sessionStorage);
+  a ``false`` ack makes the page reload (once here, to avoid a reload loop);
+* messages whose ``_id`` is below ``next_message_id`` are dropped, others advance it to ``_id + 1``;
+* on ``download`` it GETs ``prefix + src`` after its own download latency.
+
+Latency knobs (:class:`Latency`, all in **ms**) make races deterministic. Every step is stamped on the shared
+:class:`simulator.timeline.Timeline`. Observers register ``browser.listeners.append(callback)``;
+``callback(browser)`` runs after every state change (the GUI adapter turns it into a Qt signal).
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html as html_lib
+import json
+import re
+import urllib.parse
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import aiohttp
+import socketio
+
+from .timeline import Timeline, now_ns
+
+SOCKETIO_PATH = '_nicegui_ws/socket.io'
+WINDOW_QUERY = 'clientsim_window'
+
+# connection states, in order of a page's life
+CLOSED = 'closed'
+LOADING = 'loading'
+CONNECTING = 'connecting'
+CONNECTED = 'connected'            # socket up, handshake not yet acknowledged
+HANDSHAKE_DONE = 'handshake done'
+DISCONNECTED = 'disconnected'
+LOAD_FAILED = 'load failed'
+STATES = (CLOSED, LOADING, CONNECTING, CONNECTED, HANDSHAKE_DONE, DISCONNECTED, LOAD_FAILED)
+
+_ELEMENTS_RE = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
+_CLIENT_ID_RE = re.compile(r"""['"]client_id['"]\s*:\s*['"]([0-9a-fA-F-]+)['"]""")
+_NEXT_ID_RE = re.compile(r"""['"]next_message_id['"]\s*:\s*(\d+)""")
+_PREFIX_RE = re.compile(r'''prefix:\s*"([^"]*)"''')
+_VERSION_RE = re.compile(r'''version:\s*"([^"]*)"''')
+_UNESCAPE = {'&amp;': '&', '&lt;': '<', '&gt;': '>', '&#96;': '`', '&#36;': '$'}
+
+
+class PageError(Exception):
+    """A page could not be loaded or understood (HTTP error, no NiceGUI config in the HTML)."""
+
+
+@dataclass
+class Latency:
+    """Per-window latency knobs in **milliseconds**: before the page GET, before the handshake is sent after
+    the socket connected, and before a download's GET after the ``download`` event arrived."""
+    page_get_ms: float = 0.0
+    handshake_ms: float = 0.0
+    download_ms: float = 0.0
+
+
+@dataclass
+class Download:
+    """One download attempt: ``status`` is the HTTP status (0 if the request failed), ``bytes`` the body
+    length, ``sha256`` its hex digest, ``t_ms`` when the GET was answered (ms on the timeline clock)."""
+    filename: str
+    url: str
+    status: int
+    bytes: int
+    sha256: str
+    t_ms: float
+    error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        """HTTP 200 with a body."""
+        return self.status == 200
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict for reports."""
+        return {'filename': self.filename, 'url': self.url, 'status': self.status, 'bytes': self.bytes,
+                'sha256': self.sha256, 't_ms': round(self.t_ms, 3), 'error': self.error}
+
+
+@dataclass
+class Frame:
+    """One socket.io message as the browser saw it: ``direction`` is ``'sent'`` or ``'received'``."""
+    t_ns: int
+    direction: str
+    event: str
+    payload: Any
+
+
+def parse_page(html: str) -> dict[str, Any]:
+    """Read NiceGUI's page config out of page HTML.
+
+    Returns ``{'client_id': str, 'next_message_id': int, 'elements': {id: element}, 'prefix': str,
+    'version': str}``. Raises :class:`PageError` when the HTML has no NiceGUI config.
+    """
+    client_id = _CLIENT_ID_RE.search(html)
+    if client_id is None:
+        raise PageError('no NiceGUI client_id in the page HTML (is this a NiceGUI page?)')
+    elements_match = _ELEMENTS_RE.search(html)
+    elements: dict[str, Any] = {}
+    if elements_match:
+        text = elements_match.group(1)
+        for entity, char in _UNESCAPE.items():
+            text = text.replace(entity, char)
+        try:
+            elements = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise PageError(f'elements JSON in the page is not valid: {e}') from e
+    next_id = _NEXT_ID_RE.search(html)
+    prefix = _PREFIX_RE.search(html)
+    version = _VERSION_RE.search(html)
+    return {'client_id': client_id.group(1), 'next_message_id': int(next_id.group(1)) if next_id else 0,
+            'elements': {str(k): v for k, v in elements.items()},
+            'prefix': prefix.group(1) if prefix else '', 'version': version.group(1) if version else ''}
+
+
+class SimulatedBrowser:
+    """One simulated browser window.
+
+    ``SimulatedBrowser(name, timeline=Timeline(), latency=Latency(...))``. Actions are coroutines:
+    :meth:`open`, :meth:`click`, :meth:`reload`, :meth:`navigate`, :meth:`close`. State: ``url``, ``elements``
+    (element id → dict), ``client_id``, ``sid``, ``state`` (one of :data:`STATES`), ``downloads``
+    (list of :class:`Download`), ``download_events`` (count), ``frames`` (list of :class:`Frame`).
+    Must be used inside a running asyncio loop; call :meth:`close` to release sockets and the HTTP session.
+    """
+
+    def __init__(self, name: str, timeline: Timeline | None = None, latency: Latency | None = None) -> None:
+        self.name = name
+        self.timeline = timeline or Timeline()
+        self.latency = latency or Latency()
+        self.tab_id = str(uuid.uuid4())
+        self.url: Optional[str] = None
+        self.page_status: Optional[int] = None
+        self.page_error: Optional[str] = None
+        self.client_id: Optional[str] = None
+        self.document_id: Optional[str] = None
+        self.sid: Optional[str] = None
+        self.prefix = ''
+        self.version = ''
+        self.state = CLOSED
+        self.elements: dict[str, dict[str, Any]] = {}
+        self.next_message_id = 0
+        self.downloads: list[Download] = []
+        self.download_events = 0
+        self.notifications: list[str] = []
+        self.frames: list[Frame] = []
+        self.listeners: list[Callable[['SimulatedBrowser'], None]] = []
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._sio: Optional[socketio.AsyncClient] = None
+        self._handshake_task: Optional[asyncio.Task] = None
+        self._tasks: set[asyncio.Task] = set()
+        self._changed_event = asyncio.Event()
+        self._load_generation = 0
+        self._reloaded_after_reject = False
+        self._closing_socket = False
+
+    # ---- observation ----------------------------------------------------------------------------------------
+    def _record(self, kind: str, **detail: Any) -> None:
+        self.timeline.record(self.name, kind, window=self.name, sid=self.sid, client_id=self.client_id, **detail)
+
+    def _changed(self) -> None:
+        self._changed_event.set()
+        self._changed_event = asyncio.Event()
+        for listener in list(self.listeners):
+            try:
+                listener(self)
+            except Exception:
+                pass
+
+    async def wait_for(self, predicate: Callable[['SimulatedBrowser'], bool], timeout: float = 5.0) -> None:
+        """Wait until ``predicate(self)`` is true. ``timeout`` in **seconds**; raises asyncio.TimeoutError."""
+        async def _wait() -> None:
+            while not predicate(self):
+                await self._changed_event.wait()
+        await asyncio.wait_for(_wait(), timeout)
+
+    @property
+    def download_outcome(self) -> str:
+        """``'received'`` if any download got 200, ``'failed'`` if every attempt failed, ``'none'`` if no
+        download was attempted (drives the green/red/neutral window colour)."""
+        if any(d.ok for d in self.downloads):
+            return 'received'
+        return 'failed' if self.downloads else 'none'
+
+    # ---- actions --------------------------------------------------------------------------------------------
+    async def open(self, url: str, *, handshake: bool = True, wait: bool = True) -> None:
+        """Load ``url`` (any http URL of a NiceGUI 2.x page), connect its socket and send the handshake after
+        ``latency.handshake_ms``. With ``handshake=False`` the socket connects but no handshake is sent.
+        With ``wait`` it returns once the handshake is acknowledged (or the page failed); otherwise once the
+        socket is connected. HTTP errors and non-NiceGUI pages set ``state = 'load failed'`` and
+        ``page_error``; they do not raise."""
+        await self._leave_page()
+        self._load_generation += 1
+        generation = self._load_generation
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.url = url
+        self.state = LOADING
+        self.elements, self.client_id, self.sid, self.page_error, self.page_status = {}, None, None, None, None
+        self._changed()
+        if self.latency.page_get_ms:
+            await asyncio.sleep(self.latency.page_get_ms / 1000)
+        self._record('page_get_sent', url=url)
+        try:
+            async with self._session.get(url, headers={'X-Clientsim-Window': self.name}) as response:
+                self.page_status = response.status
+                text = await response.text()
+            self._record('page_get_answered', url=url, status=self.page_status)
+            if self.page_status != 200:
+                raise PageError(f'HTTP {self.page_status}: {text.strip()[:200]}')
+            config = parse_page(text)
+        except (aiohttp.ClientError, PageError, UnicodeDecodeError, asyncio.TimeoutError) as e:
+            self.page_error = str(e) or type(e).__name__
+            self.state = LOAD_FAILED
+            self._record('page_load_failed', url=url, error=self.page_error)
+            self._changed()
+            return
+        if generation != self._load_generation:
+            return
+        self.client_id = config['client_id']
+        self.next_message_id = config['next_message_id']
+        self.elements = config['elements']
+        self.prefix = config['prefix']
+        self.version = config['version']
+        self.document_id = str(uuid.uuid4())
+        self.state = CONNECTING
+        self._changed()
+        if not await self._connect_socket(url):
+            return
+        if handshake:
+            self._handshake_task = asyncio.ensure_future(self._handshake(generation))
+            if wait:
+                await asyncio.gather(self._handshake_task, return_exceptions=True)
+
+    async def _connect_socket(self, url: str) -> bool:
+        parts = urllib.parse.urlsplit(url)
+        base = f'{parts.scheme}://{parts.netloc}'
+        query = urllib.parse.urlencode({'client_id': self.client_id, 'next_message_id': self.next_message_id,
+                                        WINDOW_QUERY: self.name})
+        sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=self._session)
+        self._install_handlers(sio)
+        self._sio = sio
+        try:
+            await sio.connect(f'{base}?{query}', socketio_path=f'{self.prefix.strip("/")}/{SOCKETIO_PATH}'.lstrip('/'),
+                              transports=['websocket'], wait_timeout=5)
+        except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+            self.page_error = f'socket connect failed: {e}'
+            self.state = LOAD_FAILED
+            self._record('socket_connect_failed', error=str(e))
+            self._sio = None
+            self._changed()
+            return False
+        self.sid = sio.get_sid()
+        self.state = CONNECTED
+        self._record('socket_connected_client')
+        self._changed()
+        return True
+
+    async def _handshake(self, generation: int) -> None:
+        if self.latency.handshake_ms:
+            await asyncio.sleep(self.latency.handshake_ms / 1000)
+        sio = self._sio
+        if sio is None or generation != self._load_generation or not sio.connected:
+            return
+        data = {'client_id': self.client_id, 'document_id': self.document_id, 'tab_id': self.tab_id,
+                'old_tab_id': None, 'next_message_id': self.next_message_id}
+        self._record('handshake_sent', document_id=self.document_id)
+        self._frame('sent', 'handshake', data)
+        try:
+            ok = await sio.call('handshake', data, timeout=5)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
+                socketio.exceptions.DisconnectedError) as e:
+            self._record('handshake_failed', error=f'{type(e).__name__}: {e}')
+            return
+        self._frame('received', 'handshake ack', ok)
+        self._record('handshake_acked', ok=bool(ok))
+        if generation != self._load_generation:
+            return
+        if ok:
+            self.state = HANDSHAKE_DONE
+            self._changed()
+        elif not self._reloaded_after_reject:  # nicegui.js: window.location.reload()
+            self._reloaded_after_reject = True
+            self._spawn(self.reload())
+        else:
+            self.page_error = 'handshake rejected: the server does not know this client_id'
+            self._changed()
+
+    def _spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _frame(self, direction: str, event: str, payload: Any) -> None:
+        self.frames.append(Frame(now_ns(), direction, event, payload))
+
+    def _install_handlers(self, sio: socketio.AsyncClient) -> None:
+        @sio.on('disconnect')
+        async def _on_disconnect(reason: Any = None) -> None:
+            if self._sio is sio and not self._closing_socket:  # the server closed it
+                self._record('disconnect_client', by='server', reason=str(reason))
+                self.state = DISCONNECTED
+                self._changed()
+
+        @sio.on('*')
+        async def _on_message(event: str, payload: Any = None) -> None:
+            if self._sio is not sio:
+                return
+            self._frame('received', event, payload)
+            if isinstance(payload, dict) and isinstance(payload.get('_id'), int):
+                if payload['_id'] < self.next_message_id:
+                    self._record('message_dropped', event=event, message_id=payload['_id'],
+                                 next_message_id=self.next_message_id)
+                    return
+                self.next_message_id = payload['_id'] + 1
+            self._handle_message(event, payload)
+
+    def _handle_message(self, event: str, payload: Any) -> None:
+        if event == 'download' and isinstance(payload, dict):
+            self.download_events += 1
+            self._record('download_event', src=str(payload.get('src'))[:300], filename=payload.get('filename'))
+            self._spawn(self._fetch_download(payload))
+        elif event == 'update' and isinstance(payload, dict):
+            for element_id, element in payload.items():
+                if element_id == '_id':
+                    continue
+                if element is None:
+                    self.elements.pop(str(element_id), None)
+                elif isinstance(element, dict):
+                    self.elements[str(element_id)] = element
+            self._record('update_received', elements=len(payload) - ('_id' in payload))
+        elif event == 'notify' and isinstance(payload, dict):
+            self.notifications.append(str(payload.get('message')))
+            self._record('notify_received', message=str(payload.get('message'))[:200])
+        else:
+            self._record('message_received', event=event)
+        self._changed()
+
+    async def _fetch_download(self, payload: dict) -> None:
+        src = payload.get('src')
+        filename = str(payload.get('filename') or 'download')
+        if isinstance(src, (bytes, bytearray)):  # raw bytes: no HTTP request
+            self._add_download(Download(filename, '', 200, len(src), hashlib.sha256(src).hexdigest(),
+                                        self._t_ms()))
+            return
+        if self.latency.download_ms:
+            await asyncio.sleep(self.latency.download_ms / 1000)
+        url = urllib.parse.urljoin(self.url or '', self.prefix + str(src))
+        self._record('download_get_sent', url=url)
+        try:
+            assert self._session is not None
+            async with self._session.get(url) as response:
+                body = await response.read()
+                status = response.status
+            download = Download(filename, url, status, len(body) if status == 200 else 0,
+                                hashlib.sha256(body).hexdigest() if status == 200 else '', self._t_ms())
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError, AssertionError) as e:
+            download = Download(filename, url, 0, 0, '', self._t_ms(), error=str(e) or type(e).__name__)
+        self._add_download(download)
+
+    def _add_download(self, download: Download) -> None:
+        self.downloads.append(download)
+        self._record('download_get', filename=download.filename, status=download.status, bytes=download.bytes,
+                     sha256=download.sha256[:16])
+        self._changed()
+
+    def _t_ms(self) -> float:
+        return (now_ns() - self.timeline.t0_ns) / 1e6
+
+    def find_clickable(self, label: str) -> tuple[str, dict]:
+        """The element id and element whose label or text is ``label`` and that has a click listener.
+        Raises LookupError naming the window and the labels it has."""
+        for element_id, element in self.elements.items():
+            props = element.get('props') or {}
+            if label in (props.get('label'), element.get('text')) and _click_listener(element):
+                return element_id, element
+        have = sorted({str((e.get('props') or {}).get('label') or e.get('text'))
+                       for e in self.elements.values() if _click_listener(e)})
+        raise LookupError(f'window {self.name!r}: no clickable element labelled {label!r} '
+                          f'(clickable: {", ".join(have) or "none"})')
+
+    async def click(self, label: str) -> None:
+        """Click the element labelled ``label``: emit ``event {id, client_id, listener_id, args: []}``.
+        Raises LookupError if there is no such element, RuntimeError if the socket is not connected."""
+        element_id, element = self.find_clickable(label)
+        await self.click_element(element_id)
+
+    async def click_element(self, element_id: str) -> None:
+        """Click the element with this id (see :meth:`click`)."""
+        element = self.elements[str(element_id)]
+        listener = _click_listener(element)
+        if self._sio is None or not self._sio.connected:
+            raise RuntimeError(f'window {self.name!r}: cannot click, the socket is {self.state}')
+        msg = {'id': int(element_id) if str(element_id).isdigit() else element_id, 'client_id': self.client_id,
+               'listener_id': listener['listener_id'] if listener else None, 'args': []}
+        self._record('event_sent', element=element_id,
+                     label=(element.get('props') or {}).get('label') or element.get('text'))
+        self._frame('sent', 'event', msg)
+        await self._sio.emit('event', msg)
+
+    async def emit_raw(self, event: str, payload: Any) -> None:
+        """Send any socket.io message as is (for malformed-input tests). Raises RuntimeError when not connected."""
+        if self._sio is None or not self._sio.connected:
+            raise RuntimeError(f'window {self.name!r}: not connected')
+        self._frame('sent', event, payload)
+        await self._sio.emit(event, payload)
+
+    async def reload(self, *, wait: bool = True) -> None:
+        """Reload the current page: same tab_id, new document_id, new socket."""
+        if self.url is None:
+            raise RuntimeError(f'window {self.name!r}: nothing to reload')
+        await self.open(self.url, wait=wait)
+
+    async def navigate(self, url: str, *, before_handshake: bool = False, wait: bool = True) -> None:
+        """Close the current socket and open ``url`` (relative URLs resolve against the current one).
+
+        With ``before_handshake`` the new page's socket connects and is closed again before its handshake
+        is sent — the fast-navigation race of NiceGUI #4304. The window then shows ``disconnected``."""
+        url = urllib.parse.urljoin(self.url or '', url)
+        if before_handshake:
+            await self.open(url, handshake=False)
+            await self._leave_page()
+            self.state = DISCONNECTED
+            self._changed()
+        else:
+            await self.open(url, wait=wait)
+
+    async def _leave_page(self) -> None:
+        """Close the current socket, if any (a page unload)."""
+        if self._handshake_task is not None and not self._handshake_task.done():
+            self._handshake_task.cancel()
+            await asyncio.gather(self._handshake_task, return_exceptions=True)
+        self._handshake_task = None
+        sio, self._sio = self._sio, None
+        if sio is not None:
+            self._closing_socket = True
+            try:
+                self._record('disconnect_client', by='client')
+                await sio.disconnect()
+            finally:
+                self._closing_socket = False
+            self.state = DISCONNECTED
+
+    async def close(self) -> None:
+        """Close the window: cancel pending downloads, close the socket and the HTTP session. Idempotent."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._leave_page()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self.state != CLOSED:
+            self.state = CLOSED
+            self._record('window_closed')
+            self._changed()
+        self.sid = None
+
+
+def _click_listener(element: dict) -> Optional[dict]:
+    for listener in element.get('events') or []:
+        if isinstance(listener, dict) and listener.get('type') == 'click':
+            return listener
+    return None

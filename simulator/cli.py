@@ -1,0 +1,130 @@
+"""The ``clientsim`` command (argparse).
+
+* ``clientsim`` — open the GUI (with no display: play the download race offscreen and save a screenshot);
+* ``clientsim play FILE... [--headless] [--report out.json|out.html] [--events out.jsonl] [--screenshot out.png]``
+  — exit 0 when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
+* ``clientsim demo [--screenshot PATH]`` — the offscreen demo.
+
+``--headless`` imports no Qt at all.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from .report import failures_text, summary_table, write_events, write_report
+from .scenario import Scenario, ScenarioError, library_dir, load_scenario
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DEMO_SCENARIO = 'download_race_auto_index.yaml'
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='clientsim', description='A desktop lab for multi-client web UI bugs.')
+    parser.add_argument('-v', '--verbose', action='store_true', help='log server errors and debug output')
+    sub = parser.add_subparsers(dest='command')
+    play = sub.add_parser('play', help='play scenario files and check their expectations')
+    play.add_argument('files', nargs='+', metavar='FILE', help='scenario YAML files')
+    play.add_argument('--headless', action='store_true', help='no GUI and no Qt import')
+    play.add_argument('--report', metavar='OUT', help='write a report (.json or .html)')
+    play.add_argument('--events', metavar='OUT.jsonl', help='write every timeline event as JSON lines')
+    play.add_argument('--screenshot', metavar='OUT.png', help='GUI mode (offscreen without a display): save '
+                                                              'one image of all windows at the end')
+    gui = sub.add_parser('gui', help='open the GUI (the default)')
+    gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
+    demo = sub.add_parser('demo', help='play the download race offscreen and save a screenshot')
+    demo.add_argument('--screenshot', metavar='OUT.png', default='clientsim-demo.png')
+    return parser
+
+
+def has_display() -> bool:
+    """Whether a Qt window can be shown: a DISPLAY/WAYLAND_DISPLAY, or an explicit QT_QPA_PLATFORM."""
+    return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY') or os.environ.get('QT_QPA_PLATFORM')
+                or sys.platform in ('win32', 'darwin'))
+
+
+def _load_all(files: list[str]) -> Optional[list[Scenario]]:
+    scenarios, bad = [], False
+    for file in files:
+        try:
+            scenarios.append(load_scenario(file))
+        except ScenarioError as e:
+            print(f'error: {e}', file=sys.stderr)
+            bad = True
+    return None if bad else scenarios
+
+
+async def _play_all(scenarios: list[Scenario]) -> list[dict[str, Any]]:
+    from .player import ScenarioPlayer
+    return [await ScenarioPlayer(s).run() for s in scenarios]
+
+
+def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    print(summary_table(reports))
+    for r in reports:
+        if not r['passed']:
+            print(f"\n{Path(r['file'] or '').name}: {r['scenario']}\n{failures_text(r)}")
+    try:
+        if args.report:
+            write_report(reports, args.report)
+            print(f'report: {args.report}')
+        if getattr(args, 'events', None):
+            write_events(reports, args.events)
+            print(f'events: {args.events}')
+    except (OSError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(r['passed'] for r in reports) else EXIT_FAILED
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """``clientsim play``; returns the exit code."""
+    scenarios = _load_all(args.files)
+    if scenarios is None:
+        return EXIT_BAD_INPUT
+    if args.report and Path(args.report).suffix not in ('.json', '.html'):
+        print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.headless and not args.screenshot:
+        reports = asyncio.run(_play_all(scenarios))
+    else:
+        if not has_display():
+            os.environ['QT_QPA_PLATFORM'] = 'offscreen'
+        from .gui.app import play_in_gui
+        reports = play_in_gui(scenarios, screenshot=args.screenshot)
+        if args.screenshot:
+            print(f'screenshot: {args.screenshot}')
+    return _finish(reports, args)
+
+
+def cmd_demo(screenshot: str) -> int:
+    """Play the download race offscreen and save a screenshot; returns the exit code."""
+    os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+    print(f'clientsim demo: no display, playing {DEMO_SCENARIO} offscreen')
+    args = argparse.Namespace(files=[str(library_dir() / DEMO_SCENARIO)], headless=False, report=None, events=None,
+                              screenshot=screenshot)
+    return cmd_play(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``clientsim`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.ERROR,
+                        format='%(levelname)s %(name)s: %(message)s')
+    if args.command == 'play':
+        return cmd_play(args)
+    if args.command == 'demo':
+        return cmd_demo(args.screenshot)
+    if not has_display():
+        return cmd_demo('clientsim-demo.png')
+    from .gui.app import run_gui
+    return run_gui(play=getattr(args, 'play', None))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""The scenario file format: YAML, validated with pydantic, errors that name file, line, step and field.
+
+A scenario is::
+
+    name: download race on the auto-index page
+    description: ...
+    policy: {download_target: room, single_use_grace_s: 0}      # server.policy.ServerPolicy fields
+    windows:
+      - {name: alice, page: /, latency: {download_ms: 0}}       # latency knobs in ms
+    steps:                                                      # each step is a one-key mapping
+      - open: [alice, bob]          # or: open: alice / open: {windows: [alice], page: /private, wait: true}
+      - click: {window: bob, label: Download}
+      - wait: 500                   # ms
+      - navigate: {window: alice, url: /private, before_handshake: true}
+      - reload: alice
+      - close: [alice, bob]         # or: close: all
+    settle_ms: 300                  # wait after the last step before expectations are checked
+    expect:
+      windows:
+        alice: {download_events: 1, received: true, downloads: [200]}
+      server_errors: {KeyError: 0}  # by exception type; a count is an int or a comparison such as "> 0"
+      clients_alive: 1
+
+:func:`load_scenario` raises :class:`ScenarioError` (with ``file``, ``line``, ``location``) for anything wrong.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from server.policy import ServerPolicy
+
+_COUNT_RE = re.compile(r'^\s*(==|!=|>=|<=|>|<)?\s*(\d+)\s*$')
+_OPS: dict[str, Callable[[int, int], bool]] = {
+    '==': operator.eq, '!=': operator.ne, '>=': operator.ge, '<=': operator.le, '>': operator.gt, '<': operator.lt}
+
+
+class ScenarioError(Exception):
+    """A scenario file is unreadable or invalid. ``str()`` reads ``file:line: location: message``, where
+    ``location`` names the step index and field (e.g. ``steps[2].click.window``)."""
+
+    def __init__(self, file: str, message: str, *, line: int | None = None, location: str = '') -> None:
+        self.file, self.message, self.line, self.location = file, message, line, location
+        where = f'{file}:{line}' if line else file
+        super().__init__(f'{where}: {location}: {message}' if location else f'{where}: {message}')
+
+
+class Count(BaseModel):
+    """An expected count: ``3`` (exactly) or a comparison string like ``"> 0"`` or ``">= 20"``."""
+    op: str = '=='
+    value: int = 0
+
+    def check(self, actual: int) -> bool:
+        """Whether ``actual`` satisfies the comparison."""
+        return _OPS[self.op](actual, self.value)
+
+    def __str__(self) -> str:
+        return str(self.value) if self.op == '==' else f'{self.op} {self.value}'
+
+
+def _parse_count(value: Any) -> Count:
+    if isinstance(value, bool):
+        raise ValueError('a count must be a number or a comparison like "> 0", not a boolean')
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError('a count cannot be negative')
+        return Count(value=value)
+    if isinstance(value, str) and (m := _COUNT_RE.match(value)):
+        return Count(op=m.group(1) or '==', value=int(m.group(2)))
+    if isinstance(value, Count):
+        return value
+    raise ValueError(f'a count must be a whole number or a comparison like "> 0", got {value!r}')
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra='forbid')
+
+
+class LatencySpec(_Strict):
+    """Latency knobs of a window, in ms (0 … 60000)."""
+    page_get_ms: float = Field(0.0, ge=0, le=60000)
+    handshake_ms: float = Field(0.0, ge=0, le=60000)
+    download_ms: float = Field(0.0, ge=0, le=60000)
+
+
+class WindowSpec(_Strict):
+    """A simulated browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``)."""
+    name: str = Field(min_length=1, max_length=64)
+    page: str = '/'
+    latency: LatencySpec = LatencySpec()
+
+    @field_validator('page')
+    @classmethod
+    def _page_is_path_or_url(cls, v: str) -> str:
+        if not (v.startswith('/') or v.startswith('http://') or v.startswith('https://')):
+            raise ValueError(f'page must be a path starting with "/" or an http(s) URL, got {v!r}')
+        return v
+
+
+# ---- steps ------------------------------------------------------------------------------------------------------
+class OpenStep(_Strict):
+    """Open windows on their page (or ``page``) concurrently; ``wait`` for their handshakes."""
+    windows: list[str]
+    page: Optional[str] = None
+    wait: bool = True
+
+
+class ClickStep(_Strict):
+    """Click the element labelled ``label`` in ``window``."""
+    window: str
+    label: str = 'Download'
+
+
+class WaitStep(_Strict):
+    """Wait ``ms`` milliseconds."""
+    ms: float = Field(ge=0, le=600000)
+
+
+class NavigateStep(_Strict):
+    """Navigate ``window`` to ``url``; with ``before_handshake`` leave the new page before its handshake."""
+    window: str
+    url: str
+    before_handshake: bool = False
+
+
+class ReloadStep(_Strict):
+    """Reload ``windows``."""
+    windows: list[str]
+
+
+class CloseStep(_Strict):
+    """Close ``windows`` (``all`` for every window)."""
+    windows: list[str]
+
+
+def _names(value: Any) -> Any:
+    if isinstance(value, str):
+        return {'windows': [value]}
+    if isinstance(value, list):
+        return {'windows': value}
+    return value
+
+
+#: step keyword → (model, normaliser of the YAML value into the model's fields). Extend to add steps.
+STEP_TYPES: dict[str, tuple[type[BaseModel], Callable[[Any], Any]]] = {
+    'open': (OpenStep, _names),
+    'click': (ClickStep, lambda v: v),
+    'wait': (WaitStep, lambda v: {'ms': v} if isinstance(v, (int, float)) and not isinstance(v, bool) else v),
+    'navigate': (NavigateStep, lambda v: v),
+    'reload': (ReloadStep, _names),
+    'close': (CloseStep, _names),
+}
+
+
+class Step(BaseModel):
+    """A parsed step: ``kind`` (a :data:`STEP_TYPES` key), ``args`` (its model), ``index`` and ``line``."""
+    kind: str
+    args: Any
+    index: int
+    line: Optional[int] = None
+
+    def describe(self) -> str:
+        """Short text such as ``click bob Download``."""
+        fields = self.args.model_dump() if isinstance(self.args, BaseModel) else {}
+        return f'{self.kind} ' + ' '.join(
+            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values() if v not in (None, False))
+
+
+# ---- expectations -----------------------------------------------------------------------------------------------
+class WindowExpect(_Strict):
+    """Per-window expectations (all optional): ``download_events`` (count of ``download`` events received),
+    ``received`` (a download got 200), ``downloads`` (HTTP statuses of the download GETs, in order),
+    ``state`` (connection state at the end)."""
+    download_events: Optional[Count] = None
+    received: Optional[bool] = None
+    downloads: Optional[list[int]] = None
+    state: Optional[str] = None
+
+    @field_validator('download_events', mode='before')
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        return None if v is None else _parse_count(v)
+
+
+class Expectations(_Strict):
+    """``windows`` (name → :class:`WindowExpect`), ``server_errors`` (exception type → count),
+    ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``."""
+    windows: dict[str, WindowExpect] = {}
+    server_errors: dict[str, Count] = {}
+    clients_alive: Optional[Count] = None
+    private_clients_alive: Optional[Count] = None
+
+    @field_validator('server_errors', mode='before')
+    @classmethod
+    def _counts(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise ValueError('server_errors must map an exception type to a count, e.g. {KeyError: 0}')
+        return {k: _parse_count(c) for k, c in v.items()}
+
+    @field_validator('clients_alive', 'private_clients_alive', mode='before')
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        return None if v is None else _parse_count(v)
+
+
+class Scenario(_Strict):
+    """A whole scenario file (see the module docstring). ``path`` is set by :func:`load_scenario`."""
+    name: str = Field(min_length=1)
+    description: str = ''
+    policy: ServerPolicy = ServerPolicy()
+    windows: list[WindowSpec] = Field(min_length=1)
+    steps: list[Any] = []
+    settle_ms: float = Field(300.0, ge=0, le=600000)
+    expect: Expectations = Expectations()
+    path: Optional[str] = None
+
+    def window(self, name: str) -> WindowSpec:
+        """The window spec called ``name``. Raises KeyError."""
+        for w in self.windows:
+            if w.name == name:
+                return w
+        raise KeyError(name)
+
+    @property
+    def parsed_steps(self) -> list[Step]:
+        """Steps as :class:`Step` objects (validated by :func:`load_scenario` / :func:`parse_scenario`)."""
+        return self.steps  # type: ignore[return-value]
+
+    def policy_summary(self) -> str:
+        """Policy fields that differ from the defaults, as ``a=b c=d`` (``defaults`` when none)."""
+        changed = self.policy.model_dump(exclude_unset=True)
+        return ' '.join(f'{k}={v}' for k, v in changed.items()) or 'defaults (NiceGUI 2.11.0)'
+
+
+def _node_line(node: Optional[yaml.Node], loc: tuple) -> Optional[int]:
+    """1-based line of the YAML node at ``loc`` (keys and indices), or of its deepest existing ancestor."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, 'value', None) == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
+
+
+def _loc_text(loc: tuple) -> str:
+    text = ''
+    for part in loc:
+        text += f'[{part}]' if isinstance(part, int) else (f'.{part}' if text else str(part))
+    return text
+
+
+def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = ()) -> None:
+    first = error.errors()[0]
+    loc = prefix + tuple(p for p in first['loc'] if not (isinstance(p, str) and p.startswith('function-')))
+    message = first['msg'].removeprefix('Value error, ')
+    if first['type'] == 'extra_forbidden':
+        message = f'unknown field {loc[-1]!r}'
+    elif first['type'] == 'missing':
+        message = f'field {loc[-1]!r} is required'
+    more = len(error.errors()) - 1
+    raise ScenarioError(file, message + (f' (and {more} more problem{"s" * (more > 1)})' if more else ''),
+                        line=_node_line(root, loc), location=_loc_text(loc)) from None
+
+
+def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | None = None) -> Scenario:
+    """Parse and validate scenario YAML. ``known_pages``: paths the target serves (unknown ones are errors).
+    Raises :class:`ScenarioError`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        raise ScenarioError(file, f'not valid YAML: {getattr(e, "problem", None) or e}',
+                            line=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(file, 'a scenario must be a YAML mapping with name, windows and steps', line=1)
+    raw_steps = data.get('steps') or []
+    if not isinstance(raw_steps, list):
+        raise ScenarioError(file, 'steps must be a list', line=_node_line(root, ('steps',)), location='steps')
+    try:
+        scenario = Scenario.model_validate({**data, 'steps': []})
+    except ValidationError as e:
+        _raise_validation(file, root, e)
+    names = {w.name for w in scenario.windows}
+    if len(names) != len(scenario.windows):
+        dup = next(w.name for w in scenario.windows if [x.name for x in scenario.windows].count(w.name) > 1)
+        raise ScenarioError(file, f'window name {dup!r} is used twice', line=_node_line(root, ('windows',)),
+                            location='windows')
+    for i, w in enumerate(scenario.windows):
+        if known_pages is not None and w.page.startswith('/') and w.page.split('?')[0] not in known_pages:
+            raise ScenarioError(file, f'unknown page {w.page!r} (the embedded server has: '
+                                f'{", ".join(sorted(known_pages))})', line=_node_line(root, ('windows', i, 'page')),
+                                location=f'windows[{i}].page')
+    steps: list[Step] = []
+    for i, raw in enumerate(raw_steps):
+        line = _node_line(root, ('steps', i))
+        if not isinstance(raw, dict) or len(raw) != 1:
+            raise ScenarioError(file, f'step {i} must be a mapping with exactly one of: {", ".join(STEP_TYPES)}',
+                                line=line, location=f'steps[{i}]')
+        kind, value = next(iter(raw.items()))
+        if kind not in STEP_TYPES:
+            raise ScenarioError(file, f'unknown step {kind!r} (steps are: {", ".join(STEP_TYPES)})',
+                                line=line, location=f'steps[{i}]')
+        model, normalise = STEP_TYPES[kind]
+        try:
+            args = TypeAdapter(model).validate_python(normalise(value))
+        except ValidationError as e:
+            _raise_validation(file, root, e, prefix=('steps', i, kind))
+        for field_name in ('window', 'windows'):
+            refs = getattr(args, field_name, None)
+            for ref in ([refs] if isinstance(refs, str) else refs or []):
+                if ref not in names and not (ref == 'all' and field_name == 'windows'):
+                    raise ScenarioError(file, f'unknown window {ref!r} (windows are: {", ".join(sorted(names))})',
+                                        line=_node_line(root, ('steps', i, kind)),
+                                        location=f'steps[{i}].{kind}.{field_name}')
+        steps.append(Step(kind=kind, args=args, index=i, line=line))
+    for name in scenario.expect.windows:
+        if name not in names:
+            raise ScenarioError(file, f'unknown window {name!r} in expectations',
+                                line=_node_line(root, ('expect', 'windows', name)), location=f'expect.windows.{name}')
+    scenario.steps = steps
+    scenario.path = file
+    return scenario
+
+
+def load_scenario(path: str | Path, known_pages: set[str] | None = None) -> Scenario:
+    """Read and validate a scenario file. Raises :class:`ScenarioError` (also for unreadable files)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding='utf-8')
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(str(path), f'cannot read: {e.strerror if isinstance(e, OSError) else e}') from None
+    if known_pages is None:
+        from server.pages import DEFAULT_PAGES
+        known_pages = {p.route for p in DEFAULT_PAGES}
+    return parse_scenario(text, str(path), known_pages)
+
+
+def library_dir() -> Path:
+    """``assets/scenarios/`` of this checkout."""
+    return Path(__file__).resolve().parent.parent / 'assets' / 'scenarios'
+
+
+def library() -> list[Path]:
+    """The shipped scenario files, sorted by name."""
+    return sorted(library_dir().glob('*.yaml'))

@@ -1,0 +1,126 @@
+"""One clock for the whole process: every server and window event is a :class:`TimelineEvent`.
+
+The embedded server and every simulated browser live in one process and stamp their events with the same
+``time.perf_counter_ns()``, so there is no clock skew between "handshake sent" (window) and "handshake
+handled" (server). This module is a leaf: it imports nothing from the project and no Qt, so ``server/``
+may use it too.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional
+
+SERVER = 'server'
+"""The ``source`` of events recorded by the embedded server."""
+
+#: Event kinds, in the order of a page's life. Documented here so the GUI, the report and tests agree.
+KINDS = (
+    'page_get_sent', 'page_get_answered',
+    'socket_connected_client', 'socket_connected_server',
+    'handshake_sent', 'handshake_handled', 'handshake_acked',
+    'event_sent', 'event_handled',
+    'message_received', 'message_dropped', 'update_received', 'notify_received',
+    'download_event', 'download_get',
+    'disconnect_client', 'disconnect_server',
+    'client_created', 'client_deleted', 'prune',
+    'server_error', 'window_opened', 'window_closed', 'step',
+)
+
+
+def now_ns() -> int:
+    """The process-wide clock: ``time.perf_counter_ns()`` (ns, monotonic)."""
+    return time.perf_counter_ns()
+
+
+@dataclass(slots=True)
+class TimelineEvent:
+    """One stamped event.
+
+    ``t_ns`` is ``perf_counter_ns()`` at the moment of the event; ``source`` is a window name or ``'server'``;
+    ``kind`` is one of :data:`KINDS` (others are allowed); ``window``/``sid``/``client_id`` name what it is
+    about (``None`` when unknown, e.g. the server cannot tell which window a socket belongs to);
+    ``detail`` holds JSON-safe extras (status codes, exception text, ...).
+    """
+    t_ns: int
+    source: str
+    kind: str
+    window: Optional[str] = None
+    sid: Optional[str] = None
+    client_id: Optional[str] = None
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self, t0_ns: int) -> dict[str, Any]:
+        """JSON-safe dict with ``t_ms`` relative to ``t0_ns`` (float, ms)."""
+        return {
+            't_ms': round((self.t_ns - t0_ns) / 1e6, 3),
+            'source': self.source, 'kind': self.kind, 'window': self.window,
+            'sid': self.sid, 'client_id': self.client_id, 'detail': self.detail,
+        }
+
+    def summary(self) -> str:
+        """One human line of ``detail`` for the event log (``key=value`` pairs, tracebacks left out)."""
+        return ' '.join(f'{k}={v}' for k, v in self.detail.items() if k != 'traceback')
+
+
+class Timeline:
+    """An append-only list of :class:`TimelineEvent` with listeners.
+
+    ``t0_ns`` is the clock value that ``t_ms`` is measured from (set at creation, reset by :meth:`clear`).
+    Listeners are plain callables ``listener(event)`` called synchronously on every :meth:`record`;
+    a listener that raises is removed from neither side: the exception is swallowed so the recording side
+    (a socket handler) never fails because of a view.
+    """
+
+    def __init__(self) -> None:
+        self.t0_ns = now_ns()
+        self.events: list[TimelineEvent] = []
+        self._listeners: list[Callable[[TimelineEvent], None]] = []
+        self._lock = threading.Lock()
+
+    def record(self, source: str, kind: str, *, window: str | None = None, sid: str | None = None,
+               client_id: str | None = None, t_ns: int | None = None, **detail: Any) -> TimelineEvent:
+        """Stamp and append one event; returns it. ``t_ns`` defaults to :func:`now_ns`."""
+        event = TimelineEvent(now_ns() if t_ns is None else t_ns, source, kind, window, sid, client_id, detail)
+        with self._lock:
+            self.events.append(event)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken view must not break the server
+                pass
+        return event
+
+    def subscribe(self, listener: Callable[[TimelineEvent], None]) -> Callable[[], None]:
+        """Call ``listener(event)`` for every new event; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def clear(self) -> None:
+        """Drop all events and restart the relative clock at now."""
+        with self._lock:
+            self.events.clear()
+            self.t0_ns = now_ns()
+
+    def t_ms(self, event: TimelineEvent) -> float:
+        """Milliseconds of ``event`` since ``t0_ns``."""
+        return (event.t_ns - self.t0_ns) / 1e6
+
+    def of_kind(self, *kinds: str) -> list[TimelineEvent]:
+        """Events whose kind is one of ``kinds``, in time order."""
+        return [e for e in self.events if e.kind in kinds]
+
+    def to_dicts(self, events: Iterable[TimelineEvent] | None = None) -> list[dict[str, Any]]:
+        """Events as JSON-safe dicts with ``t_ms``."""
+        return [e.to_dict(self.t0_ns) for e in (self.events if events is None else events)]
+
+    def to_jsonl(self) -> str:
+        """All events as JSON lines (one object per line, see :meth:`TimelineEvent.to_dict`)."""
+        return ''.join(json.dumps(d, default=str) + '\n' for d in self.to_dicts())
+
+    def write_jsonl(self, path: str) -> None:
+        """Write :meth:`to_jsonl` to ``path``. Raises OSError if the file cannot be written."""
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(self.to_jsonl())
