@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, Optional
 from server.app import EmbeddedServer
 
 from .browser import Latency, SimulatedBrowser
+from .measurements import measurements_of
 from .scenario import Scenario, Step
 from .timeline import SERVER, Timeline
 
@@ -177,6 +178,7 @@ class ScenarioPlayer:
             'clients_alive': len(self.server.registry.instances),
             'duration_ms': round(self.duration_ms, 1),
             'events': self.timeline.to_dicts(),
+            'measurements': measurements_of(self.timeline.to_dicts()),
         }
 
 
