@@ -1,0 +1,259 @@
+"""BrowserWindow: the top-level Qt window of one :class:`SimulatedBrowser`.
+
+It shows the window's name, an address bar, the connection state, client_id and sid, the page's elements
+as Qt widgets (a person can click the button), and a downloads shelf. The download outcome colours the
+whole window: green when the file arrived, red when every GET failed (with the status), neutral otherwise.
+"""
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+
+from simulator import browser as b
+
+from .throttle import Throttle
+
+STATE_COLOURS = {b.CLOSED: '#9e9e9e', b.LOADING: '#f9a825', b.CONNECTING: '#f9a825', b.CONNECTED: '#fb8c00',
+                 b.HANDSHAKE_DONE: '#2e7d32', b.DISCONNECTED: '#757575', b.LOAD_FAILED: '#c62828'}
+OUTCOME_STYLE = {
+    'received': ('#e8f5e9', '#2e7d32'),
+    'failed': ('#ffebee', '#c62828'),
+    'none': ('#fafafa', '#bdbdbd'),
+}
+
+
+def _human_bytes(n: int) -> str:
+    return f'{n} B' if n < 1024 else f'{n / 1024:.1f} KiB'
+
+
+class BrowserWindow(QWidget):
+    """One simulated browser as a top-level window. ``closed_by_user`` fires when the person closes it
+    (the owner then closes the browser). All browser actions run as asyncio tasks on the qasync loop."""
+    closed_by_user = Signal(object)
+    inspect_requested = Signal(object)
+
+    def __init__(self, browser: b.SimulatedBrowser, base_url: Callable[[], Optional[str]] | None = None) -> None:
+        super().__init__(None, Qt.WindowType.Window)
+        self.browser = browser
+        self._base_url = base_url or (lambda: None)
+        self._closing_programmatically = False
+        self._tasks: set[asyncio.Task] = set()
+        self.setWindowTitle(f'{browser.name} — clientsim window')
+        self.setObjectName('BrowserWindow')
+        self.resize(380, 440)
+        self.setMinimumSize(260, 260)
+
+        self.name_label = QLabel(browser.name)
+        self.name_label.setStyleSheet('font-size: 15px; font-weight: 600;')
+        self.state_label = QLabel()
+        self.state_label.setTextFormat(Qt.TextFormat.RichText)
+        top = QHBoxLayout()
+        top.addWidget(self.name_label)
+        top.addStretch(1)
+        top.addWidget(self.state_label)
+
+        self.address = QLineEdit()
+        self.address.setPlaceholderText('URL or path, e.g. / or /private')
+        self.address.returnPressed.connect(self._go)
+        self.go_button = QPushButton('Go')
+        self.go_button.clicked.connect(self._go)
+        self.reload_button = QPushButton('⟳')
+        self.reload_button.setToolTip('Reload (F5)')
+        self.reload_button.clicked.connect(lambda: self._run(self.browser.reload()))
+        self.inspect_button = QPushButton('Frames')
+        self.inspect_button.setToolTip('Frame inspector: every socket.io message of this window (Ctrl+I)')
+        self.inspect_button.clicked.connect(lambda: self.inspect_requested.emit(self))
+        bar = QHBoxLayout()
+        bar.addWidget(self.reload_button)
+        bar.addWidget(self.address, 1)
+        bar.addWidget(self.go_button)
+        bar.addWidget(self.inspect_button)
+
+        self.ids_label = QLabel()
+        self.ids_label.setStyleSheet('color: #555; font-family: monospace; font-size: 11px;')
+        self.ids_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.outcome_label = QLabel()
+        self.outcome_label.setObjectName('outcome')
+        self.outcome_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.outcome_label.setWordWrap(True)
+
+        self.page = QFrame()
+        self.page.setObjectName('page')
+        self.page.setFrameShape(QFrame.Shape.StyledPanel)
+        self.page_layout = QVBoxLayout(self.page)
+        self.page_layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.page)
+        scroll.setMinimumHeight(90)
+
+        self.shelf = QListWidget()
+        self.shelf.setMaximumHeight(80)
+        self.shelf.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(bar)
+        layout.addWidget(self.ids_label)
+        layout.addWidget(self.outcome_label)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(QLabel('Downloads'))
+        layout.addWidget(self.shelf)
+
+        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=lambda: self._run(self.browser.reload()))
+        QShortcut(QKeySequence('Ctrl+L'), self, activated=self.address.setFocus)
+        QShortcut(QKeySequence('Ctrl+I'), self, activated=lambda: self.inspect_requested.emit(self))
+        QShortcut(QKeySequence.StandardKey.Close, self, activated=self.close)
+
+        self._rendered_elements: Any = None
+        self._throttle = Throttle(self.refresh, 50, self)
+        browser.listeners.append(self._on_browser_changed)
+        self.refresh()
+
+    # ---- browser → view -------------------------------------------------------------------------------------
+    def _on_browser_changed(self, _browser: b.SimulatedBrowser) -> None:
+        self._throttle()
+
+    def refresh(self) -> None:
+        """Redraw state, ids, outcome, elements and shelf from the browser."""
+        br = self.browser
+        colour = STATE_COLOURS.get(br.state, '#757575')
+        self.state_label.setText(f'<span style="color:{colour}; font-size:14px">●</span> {br.state}')
+        self.state_label.setToolTip(br.page_error or '')
+        if not self.address.hasFocus():
+            self.address.setText(br.url or '')
+            self.address.setCursorPosition(0)
+        self.ids_label.setText(f'client_id {br.client_id or "—"}\nsid {br.sid or "—"}   tab {br.tab_id[:8]}')
+        self._refresh_outcome()
+        self._refresh_elements()
+        self._refresh_shelf()
+
+    def _refresh_outcome(self) -> None:
+        br = self.browser
+        outcome = br.download_outcome
+        background, border = OUTCOME_STYLE[outcome]
+        if outcome == 'received':
+            d = next(d for d in br.downloads if d.ok)
+            text = f'✔ received {d.filename} ({_human_bytes(d.bytes)})'
+        elif outcome == 'failed':
+            d = br.downloads[-1]
+            text = f'✘ download failed: {d.status or d.error} ({d.filename})'
+        elif br.download_events:
+            text = 'download event received, fetching…'
+        elif br.page_error:
+            text = br.page_error
+        else:
+            text = 'no download'
+        self.outcome_label.setText(text)
+        self.outcome_label.setStyleSheet(
+            f'QLabel#outcome {{ background: {border if outcome != "none" else "#eeeeee"}; color: '
+            f'{"white" if outcome != "none" else "#616161"}; font-weight: 600; padding: 6px; border-radius: 4px; }}')
+        self.setStyleSheet(f'QWidget#BrowserWindow {{ background: {background}; }}'
+                           f'QFrame#page {{ background: white; border: 2px solid {border}; border-radius: 4px; }}')
+        self.setProperty('outcome', outcome)
+
+    def _refresh_shelf(self) -> None:
+        downloads = self.browser.downloads
+        if self.shelf.count() == len(downloads):
+            return
+        self.shelf.clear()
+        for d in downloads:
+            text = (f'✔ {d.filename}  {_human_bytes(d.bytes)}  200  sha256 {d.sha256[:12]}…' if d.ok
+                    else f'✘ {d.filename}  {d.status or d.error}')
+            item = QListWidgetItem(text)
+            item.setForeground(Qt.GlobalColor.darkGreen if d.ok else Qt.GlobalColor.red)
+            item.setToolTip(f'{d.url}\nstatus {d.status}\n{d.bytes} bytes\nsha256 {d.sha256}\nat {d.t_ms:.1f} ms')
+            self.shelf.addItem(item)
+
+    def _refresh_elements(self) -> None:
+        elements = self.browser.elements
+        snapshot = repr(elements)
+        if snapshot == self._rendered_elements:
+            return
+        self._rendered_elements = snapshot
+        while self.page_layout.count():
+            item = self.page_layout.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        if not elements:
+            placeholder = QLabel('(no page)' if self.browser.state in (b.CLOSED, b.LOAD_FAILED) else '(empty page)')
+            placeholder.setStyleSheet('color: #9e9e9e;')
+            self.page_layout.addWidget(placeholder)
+            return
+        for element_id, element in elements.items():
+            widget = self._widget_for(element_id, element)
+            if widget is not None:
+                self.page_layout.addWidget(widget)
+
+    def _widget_for(self, element_id: str, element: dict) -> Optional[QWidget]:
+        """A Qt widget for one NiceGUI element (q-btn, label, input, checkbox, progress); others as a tag box."""
+        tag = str(element.get('tag', ''))
+        props = element.get('props') or {}
+        text = element.get('text')
+        has_click = any(isinstance(e, dict) and e.get('type') == 'click' for e in element.get('events') or [])
+        if tag == 'q-btn' or (has_click and tag != 'div'):
+            button = QPushButton(str(props.get('label') or text or tag))
+            button.setObjectName(f'element-{element_id}')
+            button.clicked.connect(lambda _=False, eid=element_id: self._run(self.browser.click_element(eid)))
+            return button
+        if 'progress' in tag:
+            bar = QProgressBar()
+            value = props.get('value')
+            bar.setRange(0, 1000)
+            bar.setValue(int(float(value) * 1000) if isinstance(value, (int, float)) else 0)
+            bar.setFormat(f'{float(value or 0) * 100:.0f} %')
+            return bar
+        if tag in ('q-input', 'nicegui-input'):
+            edit = QLineEdit(str(props.get('value') or ''))
+            edit.setPlaceholderText(str(props.get('label') or ''))
+            edit.setReadOnly(True)
+            return edit
+        if tag in ('q-checkbox', 'nicegui-checkbox'):
+            box = QCheckBox(str(props.get('label') or text or ''))
+            box.setChecked(bool(props.get('model-value') or props.get('value')))
+            box.setEnabled(False)
+            return box
+        if text is not None:
+            return QLabel(str(text))
+        if element.get('children') and tag in ('div', 'q-layout', 'q-page-container', 'q-page', 'q-card', 'q-row'):
+            return None  # containers: their children are listed themselves
+        box = QLabel(f'<{tag}>')
+        box.setStyleSheet('color: #777; border: 1px dashed #bbb; padding: 2px;')
+        return box
+
+    # ---- view → browser -------------------------------------------------------------------------------------
+    def _run(self, coro: Any) -> None:
+        task = asyncio.ensure_future(self._guarded(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _guarded(self, coro: Any) -> None:
+        try:
+            await coro
+        except (LookupError, RuntimeError, ValueError, OSError) as e:
+            self.browser.page_error = str(e)
+            self.refresh()
+
+    def _go(self) -> None:
+        text = self.address.text().strip() or '/'
+        base = self.browser.url or (self._base_url() or '') + '/'
+        self._run(self.browser.navigate(urllib.parse.urljoin(base, text)))
+
+    def close_programmatically(self) -> None:
+        """Close the Qt window without emitting ``closed_by_user``."""
+        self._closing_programmatically = True
+        self.close()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802
+        if self._on_browser_changed in self.browser.listeners:
+            self.browser.listeners.remove(self._on_browser_changed)
+        if not self._closing_programmatically:
+            self.closed_by_user.emit(self)
+        super().closeEvent(event)

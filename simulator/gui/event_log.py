@@ -1,0 +1,170 @@
+"""The event log: a table model over the timeline with its own window/kind filter.
+
+It keeps a list of row indices into ``timeline.events`` instead of a QSortFilterProxyModel: appending
+filtered rows is O(new events), and refiltering 100k rows is one list comprehension, so the log stays fast
+with 100k rows. New events are batched and inserted at most 20 times a second (:class:`Throttle`).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+
+from simulator.timeline import Timeline, TimelineEvent
+
+from .throttle import Throttle
+
+COLUMNS = ('time (ms)', 'source', 'kind', 'sid', 'client_id', 'detail')
+KIND_COLOURS = {'server_error': '#c62828', 'download_get': '#1565c0', 'download_event': '#1565c0',
+                'message_dropped': '#ef6c00', 'handshake_acked': '#2e7d32', 'client_deleted': '#6a1b9a',
+                'bad_message': '#ef6c00', 'step_failed': '#c62828'}
+
+
+class EventLogModel(QAbstractTableModel):
+    """Rows are timeline events (optionally filtered by ``window`` and ``kind``); columns :data:`COLUMNS`.
+
+    ``sources_changed``/``kinds_changed`` fire when a new window name or event kind first appears, so the
+    filter combo boxes can grow. Call :meth:`attach` with a timeline; :meth:`flush` inserts pending rows now.
+    """
+    sources_changed = Signal()
+    kinds_changed = Signal()
+    rows_appended = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.timeline: Optional[Timeline] = None
+        self._rows: list[int] = []
+        self._seen = 0  # events of the timeline already considered
+        self.window_filter: Optional[str] = None
+        self.kind_filter: Optional[str] = None
+        self.sources: list[str] = []
+        self.kinds: list[str] = []
+        self._throttle = Throttle(self.flush, 50, self)
+        self._unsubscribe = None
+
+    def attach(self, timeline: Timeline) -> None:
+        """Show ``timeline`` (detaches the previous one)."""
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.timeline = timeline
+        self._unsubscribe = timeline.subscribe(lambda _event: self._throttle())
+        self.refilter()
+
+    def detach(self) -> None:
+        """Stop listening to the timeline."""
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def _accepts(self, event: TimelineEvent) -> bool:
+        return ((self.window_filter is None or event.source == self.window_filter or event.window == self.window_filter)
+                and (self.kind_filter is None or event.kind == self.kind_filter))
+
+    def _note(self, event: TimelineEvent) -> tuple[bool, bool]:
+        new_source = new_kind = False
+        if event.source not in self._source_set:
+            self._source_set.add(event.source)
+            self.sources.append(event.source)
+            new_source = True
+        if event.kind not in self._kind_set:
+            self._kind_set.add(event.kind)
+            self.kinds.append(event.kind)
+            new_kind = True
+        return new_source, new_kind
+
+    def refilter(self) -> None:
+        """Recompute the rows from scratch (after a filter change or a timeline clear)."""
+        self.beginResetModel()
+        events = self.timeline.events if self.timeline else []
+        self._seen = len(events)
+        self._rows = [i for i in range(self._seen) if self._accepts(events[i])]
+        self._source_set, self._kind_set = set(), set()
+        self.sources, self.kinds = [], []
+        for e in events[:self._seen]:
+            self._note(e)
+        self.endResetModel()
+        self.sources_changed.emit()
+        self.kinds_changed.emit()
+
+    def set_filter(self, window: Optional[str] = None, kind: Optional[str] = None) -> None:
+        """Filter rows by window/source name and by kind (None shows all)."""
+        self.window_filter, self.kind_filter = window, kind
+        self.refilter()
+
+    def flush(self) -> None:
+        """Insert rows for events recorded since the last flush."""
+        if self.timeline is None:
+            return
+        events = self.timeline.events
+        if len(events) < self._seen:  # cleared
+            self.refilter()
+            return
+        new = [i for i in range(self._seen, len(events)) if self._accepts(events[i])]
+        any_source = any_kind = False
+        for e in events[self._seen:]:
+            s, k = self._note(e)
+            any_source |= s
+            any_kind |= k
+        self._seen = len(events)
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._rows.extend(new)
+            self.endInsertRows()
+            self.rows_appended.emit()
+        if any_source:
+            self.sources_changed.emit()
+        if any_kind:
+            self.kinds_changed.emit()
+
+    def event_at(self, row: int) -> TimelineEvent:
+        """The event shown in ``row``. Raises IndexError."""
+        assert self.timeline is not None
+        return self.timeline.events[self._rows[row]]
+
+    def row_of_event_index(self, event_index: int) -> int:
+        """The row showing ``timeline.events[event_index]``, or -1 if filtered out."""
+        import bisect
+        pos = bisect.bisect_left(self._rows, event_index)
+        return pos if pos < len(self._rows) and self._rows[pos] == event_index else -1
+
+    # ---- Qt model API ---------------------------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self.timeline is None:
+            return None
+        event = self.timeline.events[self._rows[index.row()]]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return f'{(event.t_ns - self.timeline.t0_ns) / 1e6:10.1f}'
+            if col == 1:
+                return event.source
+            if col == 2:
+                return event.kind
+            if col == 3:
+                return event.sid or ''
+            if col == 4:
+                return (event.client_id or '')[:8]
+            return event.summary()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if event.kind == 'server_error':
+                return event.detail.get('traceback', '')
+            return f'{event.kind}\nwindow: {event.window}\nsid: {event.sid}\nclient_id: {event.client_id}\n' + \
+                '\n'.join(f'{k}: {v}' for k, v in event.detail.items())
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2 and event.kind in KIND_COLOURS:
+            return QBrush(QColor(KIND_COLOURS[event.kind]))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
