@@ -11,15 +11,18 @@ import asyncio
 import logging
 import traceback
 import urllib.parse
+import weakref
 from typing import Any, Callable, Optional
 
 import socketio
 from aiohttp import web
 
-from simulator.timeline import SERVER, Timeline
+from simulator.timeline import SERVER, Timeline, now_ns
 
+from .binding import BindingRegistry
 from .client import Client, ClientRegistry
 from .downloads import ROUTE_PREFIX, SingleUseRoutes
+from .jobs import JobManager
 from .pages import DEFAULT_PAGES, PageSpec, page_kind, render_page
 from .policy import ServerPolicy
 
@@ -37,11 +40,18 @@ class EmbeddedServer:
     (``http://127.0.0.1:<free port>``); ``await stop()`` closes every socket and route. Start and stop may be
     repeated. ``errors`` lists every recorded server error as a dict (``type``, ``message``, ``where``,
     ``traceback``, ``t_ns``). Must be started and stopped inside a running asyncio loop.
+
+    Hooks: ``delete_hooks`` (``hook(client)`` on every delete), ``handshake_hooks`` (``await hook(client, sid)``
+    after a successful handshake), ``disconnect_hooks`` (``hook(client, sid)`` after ``handle_disconnect``).
+    For the GUI: ``models_created`` / ``models_finalized`` (ints) and :meth:`models_alive` count the per-client
+    models of the ``/counter`` page (a ``models`` timeline event is recorded on every change); ``bindings`` is
+    the :class:`server.binding.BindingRegistry`; ``jobs`` the :class:`server.jobs.JobManager` of ``/convert``;
+    ``tab_storage`` maps tab_id → dict (NiceGUI ``app.storage.tab``).
     """
 
     def __init__(self, policy: ServerPolicy | None = None, timeline: Timeline | None = None,
                  host: str = '127.0.0.1', port: int = 0) -> None:
-        self.policy = policy or ServerPolicy()
+        self._policy = policy or ServerPolicy()
         self.timeline = timeline or Timeline()
         self.host, self.port = host, port
         self.pages: dict[str, PageSpec] = {p.route: p for p in DEFAULT_PAGES}
@@ -51,10 +61,73 @@ class EmbeddedServer:
         self.url: Optional[str] = None
         self.registry = ClientRegistry(self)
         self.downloads = SingleUseRoutes(self)
+        self.handshake_hooks: list[Callable[[Client, str], Any]] = []
+        self.disconnect_hooks: list[Callable[[Client, str], None]] = []
+        self.bindings = BindingRegistry(lambda: self.policy.bindable_registry)
+        self.models_created = 0
+        self.models_finalized = 0
+        self.jobs = JobManager(self)
+        self.tab_storage: dict[str, dict[str, Any]] = {}
+        self.delete_hooks.append(lambda client: self.bindings.remove_tag(client.id))
+        self.delete_hooks.append(self.jobs.on_delete)
+        self.handshake_hooks.append(self.jobs.on_handshake)
+        self.disconnect_hooks.append(self.jobs.on_disconnect)
+        self._sid_windows: dict[str, Optional[str]] = {}
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
         self.sio: socketio.AsyncServer
         self._runner: Optional[web.AppRunner] = None
         self._prune_task: Optional[asyncio.Task] = None
         self._shared_clients: dict[str, Client] = {}
+
+    # ---- policy ---------------------------------------------------------------------------------------------
+    @property
+    def policy(self) -> ServerPolicy:
+        """The live :class:`ServerPolicy`. Assigning a new one also applies its engine.io ping timings."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: ServerPolicy) -> None:
+        self._policy = policy
+        self._apply_transport_policy()
+
+    def _apply_transport_policy(self) -> None:
+        """Set engine.io ``ping_interval`` / ``ping_timeout`` (s) from the policy; python-engineio reads them at
+        every ping, so running sockets follow on their next ping."""
+        sio = getattr(self, 'sio', None)
+        if sio is not None:
+            sio.eio.ping_interval = self._policy.ping_interval_s
+            sio.eio.ping_timeout = self._policy.ping_timeout_s
+
+    # ---- per-client models (problem 4) ----------------------------------------------------------------------
+    def models_alive(self) -> int:
+        """Per-client models (``/counter``) created and not yet garbage-collected."""
+        return self.models_created - self.models_finalized
+
+    def track_model(self, model: Any, client: Client) -> None:
+        """Count ``model`` and register a ``weakref.finalize`` that records ``model_finalized`` (the evidence of
+        NiceGUI #4109's fix: the finalizer fires once the client is gone). Records ``models``."""
+        self.models_created += 1
+        finalizer = weakref.finalize(model, self._on_model_finalized, getattr(model, 'model_id', None), client.id)
+        finalizer.atexit = False
+        self._record_models()
+
+    def _on_model_finalized(self, model_id: Any, client_id: str) -> None:
+        # runs inside the garbage collector: count now, record on the loop (never re-enter the timeline here)
+        self.models_finalized += 1
+        t_ns = now_ns()
+        alive, finalized, created = self.models_alive(), self.models_finalized, self.models_created
+
+        def record() -> None:
+            self.timeline.record(SERVER, 'model_finalized', client_id=client_id, t_ns=t_ns, model_id=model_id)
+            self.timeline.record(SERVER, 'models', t_ns=t_ns, alive=alive, finalized=finalized, created=created)
+        try:
+            (self._loop or asyncio.get_running_loop()).call_soon_threadsafe(record)
+        except RuntimeError:  # no loop any more (after stop): the counts are still right
+            pass
+
+    def _record_models(self) -> None:
+        self.timeline.record(SERVER, 'models', alive=self.models_alive(), finalized=self.models_finalized,
+                             created=self.models_created)
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     @property
@@ -68,7 +141,9 @@ class EmbeddedServer:
         if self._runner is not None:
             raise RuntimeError('server already running')
         self.sio = socketio.AsyncServer(async_mode='aiohttp', cors_allowed_origins='*', logger=False,
-                                        engineio_logger=False)
+                                        engineio_logger=False, ping_interval=self.policy.ping_interval_s,
+                                        ping_timeout=self.policy.ping_timeout_s)
+        self._loop = asyncio.get_running_loop()
         self._register_socket_handlers()
         app = web.Application()
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)
@@ -108,6 +183,8 @@ class EmbeddedServer:
             client.cancel_all_tasks()
         self.registry.instances.clear()
         self.downloads.close()
+        self.jobs.stop()
+        self._sid_windows.clear()
         runner, self._runner = self._runner, None
         await runner.cleanup()
         self.sids.clear()
@@ -118,6 +195,7 @@ class EmbeddedServer:
         self.policy = self.policy.model_copy(update={})
         for name, value in fields.items():
             setattr(self.policy, name, value)
+        self._apply_transport_policy()
         self.timeline.record(SERVER, 'policy_changed', **fields)
         return self.policy
 
@@ -159,13 +237,25 @@ class EmbeddedServer:
         return web.Response(text=body, content_type='text/html', headers={'Cache-Control': 'no-store'})
 
     # ---- socket.io ------------------------------------------------------------------------------------------
+    def get_environ(self, sid: str) -> Optional[dict]:
+        """``sio.get_environ(sid)``, or None for sockets of the windows in ``policy.environ_none_for`` (fault
+        injection: python-socketio returns None for a socket it no longer knows, NiceGUI #5090, #5119)."""
+        if self._sid_windows.get(sid) in self.policy.environ_none_for:
+            return None
+        return self.sio.get_environ(sid)
+
     def _client_id_from_environ(self, sid: str) -> Any:
-        """NiceGUI 2.11.0 ``_on_disconnect``: parse ``client_id`` out of the socket's environ query string."""
-        environ = self.sio.get_environ(sid)
-        query = urllib.parse.parse_qs(environ['QUERY_STRING'])
+        """NiceGUI 2.11.0 ``_on_disconnect``: parse ``client_id`` out of the socket's environ query string.
+        Raises TypeError when the environ is None, KeyError when the query has no client_id."""
+        environ = self.get_environ(sid)
+        query = urllib.parse.parse_qs(environ['QUERY_STRING'])  # type: ignore[index]  # TypeError for None
         return query['client_id'][0]
 
     def _window_of(self, sid: str) -> Optional[str]:
+        """The simulated window of a socket: saved at connect (from the ``clientsim_window`` query parameter),
+        so it is known even when the environ is not."""
+        if sid in self._sid_windows:
+            return self._sid_windows[sid]
         environ = self.sio.get_environ(sid) or {}
         values = urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).get(WINDOW_QUERY)
         return values[0] if values else None
@@ -178,7 +268,9 @@ class EmbeddedServer:
             self.sids.add(sid)
             query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
             client_id = (query.get('client_id') or [None])[0]
-            await sio.save_session(sid, {'client_id': client_id})
+            window = (query.get(WINDOW_QUERY) or [None])[0]
+            self._sid_windows[sid] = window
+            await sio.save_session(sid, {'client_id': client_id, 'window': window})
             self.timeline.record(SERVER, 'socket_connected_server', window=self._window_of(sid), sid=sid,
                                  client_id=client_id)
 
@@ -195,8 +287,8 @@ class EmbeddedServer:
                                      client_id=data['client_id'], ok=False)
                 return False
             try:
-                client.tab_id = data.get('tab_id')
-                client.environ = sio.get_environ(sid)
+                client.tab_id = data.get('tab_id') if isinstance(data.get('tab_id'), str) else None
+                client.environ = self.get_environ(sid)
                 await sio.enter_room(sid, client.id)
                 client.handle_handshake(sid, str(data.get('document_id')))
                 next_message_id = data.get('next_message_id')
@@ -206,6 +298,13 @@ class EmbeddedServer:
                 return False
             self.timeline.record(SERVER, 'handshake_handled', window=window, sid=sid, client_id=client.id,
                                  ok=True, document_id=data.get('document_id'), replayed=replayed)
+            for hook in list(self.handshake_hooks):
+                try:
+                    result = hook(client, sid)
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception as e:
+                    self.record_error(e, where='handshake hook', sid=sid, client_id=client.id)
             return True
 
         @sio.on('disconnect')
@@ -214,14 +313,29 @@ class EmbeddedServer:
             self.sids.discard(sid)
             client_id = None
             try:
-                client_id = self._client_id_from_environ(sid)
+                session = await sio.get_session(sid)
+            except Exception:  # the socket's session is gone
+                session = {}
+            try:
+                if self.policy.client_lookup_on_disconnect == 'session':
+                    client_id = session.get('client_id')  # saved at connect, never None for a real socket
+                else:
+                    client_id = self._client_id_from_environ(sid)  # 2.11.0; TypeError if environ is None
                 self.timeline.record(SERVER, 'disconnect_server', window=window, sid=sid, client_id=client_id,
                                      reason=str(reason) if reason is not None else None)
                 client = self.registry.get(client_id)
                 if client is not None:
                     client.handle_disconnect(sid)
+                    for hook in list(self.disconnect_hooks):
+                        hook(client, sid)
             except Exception as e:
+                if client_id is None:  # say which socket failed, even though the lookup did not succeed
+                    self.timeline.record(SERVER, 'disconnect_server', window=window, sid=sid,
+                                         client_id=session.get('client_id'),
+                                         reason=str(reason) if reason is not None else None, lookup_failed=True)
                 self.record_error(e, where='disconnect', sid=sid, client_id=client_id)
+            finally:
+                self._sid_windows.pop(sid, None)
 
         @sio.on('event')
         async def _on_event(sid: str, msg: Any = None) -> None:

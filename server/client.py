@@ -126,6 +126,12 @@ class Client:
         self._delete_tasks[document_id] = asyncio.ensure_future(self._delete_content(document_id))
 
     async def _delete_content(self, document_id: str) -> None:
+        """The delayed delete (NiceGUI 2.x ``Client.handle_disconnect`` → ``delete_content``): after
+        ``policy.reconnect_timeout_s`` seconds without a reconnect of ``document_id``, delete the client.
+
+        If prune deleted the client in the meantime (``policy.prune_skips_pending_delete`` false) the second
+        delete raises KeyError unless ``policy.idempotent_delete``; the error is recorded as ``server_error``
+        (``where='delete_content'``), as NiceGUI logs it (#1826, #2915, #5090, #5119)."""
         await asyncio.sleep(self.server.policy.reconnect_timeout_s)
         try:
             if self._num_connections[document_id] == 0:
@@ -170,11 +176,21 @@ class ClientRegistry:
         return self.instances.get(client_id) if isinstance(client_id, str) else None
 
     def delete(self, client: Client, *, reason: str) -> None:
-        """Delete ``client`` (NiceGUI ``Client.delete``: ``del Client.instances[id]``). Raises KeyError if absent."""
+        """Delete ``client`` and run ``server.delete_hooks``.
+
+        ``policy.idempotent_delete`` false: ``del Client.instances[id]`` as NiceGUI 2.11.0 – 2.23.1, raises
+        KeyError if the client was already deleted. True: ``instances.pop(id, None)`` (NiceGUI PR #5128); a
+        second delete then only records ``client_delete_skipped``."""
+        if self.server.policy.idempotent_delete and client.id not in self.instances:
+            self.server.timeline.record('server', 'client_delete_skipped', client_id=client.id, reason=reason)
+            return
         client.deleted = True
         for hook in self.server.delete_hooks:
             hook(client)
-        del self.instances[client.id]
+        if self.server.policy.idempotent_delete:
+            self.instances.pop(client.id, None)
+        else:
+            del self.instances[client.id]  # KeyError on a double delete
         self.server.timeline.record('server', 'client_deleted', client_id=client.id, reason=reason)
 
     async def prune_loop(self) -> None:
@@ -184,11 +200,16 @@ class ClientRegistry:
             self.prune()
 
     def prune(self) -> int:
-        """One prune run; returns how many clients it deleted. Errors are recorded, never raised."""
+        """One prune run; returns how many clients it deleted. Errors are recorded, never raised.
+
+        Deletes private clients with no socket connection created more than ``policy.prune_age_s`` seconds
+        ago (NiceGUI ``Client.prune_instances``). With ``policy.prune_skips_pending_delete`` clients whose
+        delayed delete is pending (waiting for a reconnect) are skipped, the fix of NiceGUI PR #5422."""
         policy = self.server.policy
         now = time.monotonic()
         stale = [c for c in self.instances.values()
-                 if not c.shared and not c.has_socket_connection and c.created < now - policy.prune_age_s]
+                 if not c.shared and not c.has_socket_connection and c.created < now - policy.prune_age_s
+                 and not (policy.prune_skips_pending_delete and c.pending_delete)]
         for client in stale:
             try:
                 self.delete(client, reason='prune')

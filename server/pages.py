@@ -2,6 +2,8 @@
 
 * ``/`` — the shared **auto-index page**: one client for every tab (NiceGUI 2.11.0 ``auto_index_client``).
 * ``/private`` — a **private page**: a new client for every page load (NiceGUI ``@ui.page``).
+* ``/counter`` — a private page with a per-client model bound to a label (``server.counter``, problem 4).
+* ``/convert`` — a private page that runs a long chunked job with progress (``server.jobs``, problem 5).
 
 Both show a label and a Download button. A page is a :class:`PageSpec`; more pages register themselves on
 ``EmbeddedServer.pages`` (see ``server.app``).
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from .client import AUTO_INDEX, PRIVATE, Client
+from .counter import build_counter_page
 from .downloads import sample_file
+from .jobs import CONVERT_ROUTE, build_convert_page
 
 if TYPE_CHECKING:
     from .app import EmbeddedServer
@@ -60,6 +64,8 @@ def build_download_page(server: 'EmbeddedServer', client: Client) -> None:
 DEFAULT_PAGES = [
     PageSpec('/', True, 'clientsim auto-index', build_download_page),
     PageSpec('/private', False, 'clientsim private page', build_download_page),
+    PageSpec('/counter', False, 'clientsim counter (bound model)', build_counter_page),
+    PageSpec(CONVERT_ROUTE, False, 'clientsim convert (long job)', build_convert_page),
 ]
 
 

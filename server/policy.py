@@ -45,6 +45,44 @@ class ServerPolicy(BaseModel):
     prune_age_s: float = Field(
         60.0, ge=0.0, le=86400.0,
         description='prune deletes clients without a socket connection older than this (NiceGUI: 60 s).')
+    prune_skips_pending_delete: bool = Field(
+        False, description='false: prune may delete a client that waits for a reconnect, its delayed delete then '
+                           'raises KeyError (NiceGUI 2.23.1); true: prune skips clients with a pending delete '
+                           '(the fix of PR #5422).')
+    idempotent_delete: bool = Field(
+        False, description='false: delete does `del instances[client_id]` (KeyError on a second delete); '
+                           'true: `instances.pop(client_id, None)` (NiceGUI PR #5128).')
+    client_lookup_on_disconnect: Literal['environ', 'session'] = Field(
+        'environ', description="environ: disconnect parses client_id from sio.get_environ(sid) (2.11.0; fails "
+                               "when environ is None); session: the client_id saved in the socket's session at "
+                               'connect.')
+    environ_none_for: list[str] = Field(
+        default_factory=list,
+        description='fault injection: window names whose sio.get_environ(sid) returns None on the server '
+                    '(as seen in #5090, #5119).')
+    ping_interval_s: float = Field(
+        25.0, gt=0.0, le=3600.0,
+        description='engine.io ping interval in seconds (python-socketio default 25 s, used by NiceGUI); '
+                    'a silent (dropped) socket is noticed after ping_interval_s + ping_timeout_s.')
+    ping_timeout_s: float = Field(
+        20.0, gt=0.0, le=3600.0,
+        description='engine.io ping timeout in seconds (python-socketio default 20 s, used by NiceGUI).')
+    bindable_registry: Literal['strong', 'weak', 'keys'] = Field(
+        'strong', description='strong: bindable_properties[(id(owner), name)] = owner keeps every model alive '
+                              '(2.11.0, #4109); weak: WeakValueDictionary (PR #4619, 2.15.0); keys: a set of '
+                              'keys only (PR #4332).')
+    job_chunks: int = Field(
+        10, ge=1, le=10000, description='number of chunks of a /convert job (each chunk is one unit of work).')
+    job_chunk_s: float = Field(
+        0.1, ge=0.0, le=3600.0, description='seconds of work per chunk of a /convert job.')
+    job_on_disconnect: Literal['continue', 'cancel'] = Field(
+        'continue', description='continue: the job keeps running when its page disconnects (ebook2audiobook '
+                                '#207); cancel: the job is cancelled when the page unloads (later '
+                                'ebook2audiobook).')
+    job_reattach: bool = Field(
+        False, description='false: a reopened page knows nothing of the running job (Gradio: new session per '
+                           'load); true: a page with the same tab_id (job id in tab storage) or choosing the '
+                           'same file re-attaches and shows live progress at once.')
 
     def switches(self) -> dict[str, PolicySwitch]:
         """Per field: description and reference, for the GUI policy panel."""
@@ -59,4 +97,15 @@ _REFERENCES = {
     'reconnect_timeout_s': 'nicegui reconnect_timeout',
     'prune_interval_s': 'nicegui Client.prune_instances',
     'prune_age_s': 'nicegui Client.prune_instances',
+    'prune_skips_pending_delete': 'nicegui PR #5422 (#1826, #2915, #5090, #5119)',
+    'idempotent_delete': 'nicegui PR #5128',
+    'client_lookup_on_disconnect': 'nicegui #5090, #5119 (environ None)',
+    'environ_none_for': 'nicegui #5090, #5119 (fault injection)',
+    'ping_interval_s': 'python-engineio ping_interval',
+    'ping_timeout_s': 'python-engineio ping_timeout',
+    'bindable_registry': 'nicegui #4109, PR #4332, PR #4619 (2.15.0)',
+    'job_chunks': 'ebook2audiobook #207',
+    'job_chunk_s': 'ebook2audiobook #207',
+    'job_on_disconnect': 'ebook2audiobook #207',
+    'job_reattach': 'ebook2audiobook #207',
 }
