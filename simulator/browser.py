@@ -17,6 +17,7 @@ Latency knobs (:class:`Latency`, all in **ms**) make races deterministic. Every 
 """
 from __future__ import annotations
 
+import ast
 import asyncio
 import hashlib
 import html as html_lib
@@ -48,9 +49,13 @@ STATES = (CLOSED, LOADING, CONNECTING, CONNECTED, HANDSHAKE_DONE, DISCONNECTED, 
 _ELEMENTS_RE = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
 _CLIENT_ID_RE = re.compile(r"""['"]client_id['"]\s*:\s*['"]([0-9a-fA-F-]+)['"]""")
 _NEXT_ID_RE = re.compile(r"""['"]next_message_id['"]\s*:\s*(\d+)""")
+_QUERY_RE = re.compile(r'^\s*query:\s*(\{.*\})\s*,?\s*$', re.M)
+_TRANSPORTS_RE = re.compile(r'^\s*transports:\s*(\[.*\])\s*,?\s*$', re.M)
 _PREFIX_RE = re.compile(r'''prefix:\s*"([^"]*)"''')
 _VERSION_RE = re.compile(r'''version:\s*"([^"]*)"''')
-_UNESCAPE = {'&amp;': '&', '&lt;': '<', '&gt;': '>', '&#96;': '`', '&#36;': '$'}
+# NiceGUI 2.11.0 / 3.x nicegui.js parseElements(): the order matters, `&amp;` must be undone last
+# (the server escapes `&` first, so a literal "&lt;" in a label arrives as "&amp;lt;").
+_UNESCAPE = (('&#36;', '$'), ('&#96;', '`'), ('&gt;', '>'), ('&lt;', '<'), ('&amp;', '&'))
 
 
 class PageError(Exception):
@@ -101,28 +106,76 @@ class Frame:
 def parse_page(html: str) -> dict[str, Any]:
     """Read NiceGUI's page config out of page HTML.
 
-    Returns ``{'client_id': str, 'next_message_id': int, 'elements': {id: element}, 'prefix': str,
-    'version': str}``. Raises :class:`PageError` when the HTML has no NiceGUI config.
+    The HTML is NiceGUI's ``templates/index.html`` (checked against real 2.11.0 and 3.18.0 pages)::
+
+        createApp(parseElements(String.raw`<elements JSON, HTML-escaped>`), {
+          version: "2.11.0", prefix: "", query: {'client_id': '<uuid>', 'next_message_id': 0}, ...
+          transports: ['websocket', 'polling'], ...
+
+    ``query`` is a Python repr (single quotes, ``True``/``False``/``None``, which nicegui.js defines as JS
+    constants); it holds ``client_id``, ``next_message_id``, any ``app.config.socket_io_js_query_params`` and,
+    from NiceGUI 3.7 on, ``implicit_handshake: True``.
+
+    Returns ``{'client_id': str, 'next_message_id': int, 'elements': {str id: element dict}, 'prefix': str,
+    'version': str, 'query': dict, 'transports': list[str], 'implicit_handshake': bool}``.
+    Raises :class:`PageError` when the HTML has no NiceGUI config or its elements JSON is broken.
     """
-    client_id = _CLIENT_ID_RE.search(html)
-    if client_id is None:
-        raise PageError('no NiceGUI client_id in the page HTML (is this a NiceGUI page?)')
+    query: dict[str, Any] = {}
+    if (query_match := _QUERY_RE.search(html)) is not None:
+        for parse in (ast.literal_eval, json.loads):
+            try:
+                parsed = parse(query_match.group(1))
+            except (ValueError, SyntaxError, TypeError):
+                continue
+            if isinstance(parsed, dict):
+                query = {str(k): v for k, v in parsed.items()}
+                break
+    client_id = query.get('client_id')
+    if not isinstance(client_id, str):
+        match = _CLIENT_ID_RE.search(html)
+        if match is None:
+            raise PageError('no NiceGUI client_id in the page HTML (is this a NiceGUI page?)')
+        client_id = query['client_id'] = match.group(1)
+    next_id = query.get('next_message_id')
+    if not isinstance(next_id, int):
+        match = _NEXT_ID_RE.search(html)
+        next_id = query['next_message_id'] = int(match.group(1)) if match else 0
     elements_match = _ELEMENTS_RE.search(html)
     elements: dict[str, Any] = {}
     if elements_match:
         text = elements_match.group(1)
-        for entity, char in _UNESCAPE.items():
+        for entity, char in _UNESCAPE:  # nicegui.js parseElements(), same order
             text = text.replace(entity, char)
         try:
             elements = json.loads(text)
         except json.JSONDecodeError as e:
             raise PageError(f'elements JSON in the page is not valid: {e}') from e
-    next_id = _NEXT_ID_RE.search(html)
+    transports: list[str] = ['websocket', 'polling']
+    if (transports_match := _TRANSPORTS_RE.search(html)) is not None:
+        try:
+            parsed = ast.literal_eval(transports_match.group(1))
+            if isinstance(parsed, list) and parsed:
+                transports = [str(t) for t in parsed]
+        except (ValueError, SyntaxError):
+            pass
     prefix = _PREFIX_RE.search(html)
     version = _VERSION_RE.search(html)
-    return {'client_id': client_id.group(1), 'next_message_id': int(next_id.group(1)) if next_id else 0,
+    return {'client_id': client_id, 'next_message_id': next_id,
             'elements': {str(k): v for k, v in elements.items()},
-            'prefix': prefix.group(1) if prefix else '', 'version': version.group(1) if version else ''}
+            'prefix': prefix.group(1) if prefix else '', 'version': version.group(1) if version else '',
+            'query': query, 'transports': transports, 'implicit_handshake': query.get('implicit_handshake') is True}
+
+
+def js_query_value(value: Any) -> str:
+    """How socket.io-client (engine.io ``encode``) writes a query value: ``encodeURIComponent(String(v))``,
+    so ``True`` → ``'true'``, ``None`` → ``'null'``, numbers as JS prints them."""
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if value is None:
+        return 'null'
+    return str(value)
 
 
 class SimulatedBrowser:
@@ -148,6 +201,8 @@ class SimulatedBrowser:
         self.sid: Optional[str] = None
         self.prefix = ''
         self.version = ''
+        self.page_query: dict[str, Any] = {}  # the page's socket.io query (parse_page()['query'])
+        self.implicit_handshake = False  # NiceGUI 3.7+: the socket connect carries the handshake
         self.state = CLOSED
         self.elements: dict[str, dict[str, Any]] = {}
         self.next_message_id = 0
@@ -233,21 +288,48 @@ class SimulatedBrowser:
         self.elements = config['elements']
         self.prefix = config['prefix']
         self.version = config['version']
+        self.page_query = config.get('query') or {}
+        self.implicit_handshake = bool(config.get('implicit_handshake'))
         self.document_id = str(uuid.uuid4())
         self.state = CONNECTING
         self._changed()
         if not await self._connect_socket(url):
+            return
+        if self.implicit_handshake:  # NiceGUI 3.7+: the connect was the handshake (finishHandshake(true))
+            self._record('handshake_acked', ok=True, implicit=True)
+            self.state = HANDSHAKE_DONE
+            self._changed()
             return
         if handshake:
             self._handshake_task = asyncio.ensure_future(self._handshake(generation))
             if wait:
                 await asyncio.gather(self._handshake_task, return_exceptions=True)
 
+    @property
+    def major_version(self) -> int:
+        """The NiceGUI major version the page announced (``version: "2.11.0"`` → 2); 2 when unknown (the embedded
+        server announces 2.11.0)."""
+        head = self.version.split('.', 1)[0]
+        return int(head) if head.isdigit() else 2
+
+    def socket_query(self) -> dict[str, Any]:
+        """The socket.io connect query the real page sends, as Python values.
+
+        NiceGUI 2.11.0 nicegui.js: the page's ``query`` as is (``client_id``, ``next_message_id`` and any
+        ``socket_io_js_query_params``). NiceGUI 3.x nicegui.js additionally puts ``document_id``, ``tab_id`` and
+        ``old_tab_id`` into it (they are the handshake data when ``implicit_handshake`` is true).
+        """
+        query = dict(self.page_query) or {'client_id': self.client_id}
+        query['next_message_id'] = self.next_message_id
+        if self.major_version >= 3:
+            query.update(document_id=self.document_id, tab_id=self.tab_id, old_tab_id=None)
+        return query
+
     async def _connect_socket(self, url: str) -> bool:
         parts = urllib.parse.urlsplit(url)
         base = f'{parts.scheme}://{parts.netloc}'
-        query = urllib.parse.urlencode({'client_id': self.client_id, 'next_message_id': self.next_message_id,
-                                        WINDOW_QUERY: self.name})
+        query = urllib.parse.urlencode({k: js_query_value(v) for k, v in self.socket_query().items()}
+                                       | {WINDOW_QUERY: self.name})
         sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=self._session)
         self._install_handlers(sio)
         self._sio = sio
@@ -260,6 +342,10 @@ class SimulatedBrowser:
             self._record('socket_connect_failed', error=str(e))
             self._sio = None
             self._changed()
+            if 'Implicit handshake failed' in str(e) and not self._reloaded_after_reject:
+                # NiceGUI 3.7+ nicegui.js connect_error: reload once the server refused the implicit handshake
+                self._reloaded_after_reject = True
+                self._spawn(self.reload())
             return False
         self.sid = sio.get_sid()
         self.state = CONNECTED
@@ -273,8 +359,11 @@ class SimulatedBrowser:
         sio = self._sio
         if sio is None or generation != self._load_generation or not sio.connected:
             return
-        data = {'client_id': self.client_id, 'document_id': self.document_id, 'tab_id': self.tab_id,
-                'old_tab_id': None, 'next_message_id': self.next_message_id}
+        if self.major_version >= 3:  # 3.x nicegui.js: emit("handshake", options.query, ...)
+            data = self.socket_query()
+        else:
+            data = {'client_id': self.client_id, 'document_id': self.document_id, 'tab_id': self.tab_id,
+                    'old_tab_id': None, 'next_message_id': self.next_message_id}
         self._record('handshake_sent', document_id=self.document_id)
         self._frame('sent', 'handshake', data)
         try:
@@ -339,6 +428,11 @@ class SimulatedBrowser:
                 if element is None:
                     self.elements.pop(str(element_id), None)
                 elif isinstance(element, dict):
+                    old = self.elements.get(str(element_id))
+                    # NiceGUI 3.x nicegui.js: props named in preserved_props keep their client-side value
+                    for prop in element.pop('preserved_props', None) or []:
+                        if old is not None and prop in (old.get('props') or {}):
+                            element.setdefault('props', {})[prop] = old['props'][prop]
                     self.elements[str(element_id)] = element
             self._record('update_received', elements=len(payload) - ('_id' in payload))
         elif event == 'notify' and isinstance(payload, dict):
@@ -357,7 +451,8 @@ class SimulatedBrowser:
             return
         if self.latency.download_ms:
             await asyncio.sleep(self.latency.download_ms / 1000)
-        url = urllib.parse.urljoin(self.url or '', self.prefix + str(src))
+        src = str(src)  # nicegui.js download(): only a path starting with "/" gets the prefix
+        url = urllib.parse.urljoin(self.url or '', self.prefix + src if src.startswith('/') else src)
         self._record('download_get_sent', url=url)
         try:
             assert self._session is not None
@@ -409,6 +504,72 @@ class SimulatedBrowser:
                      label=(element.get('props') or {}).get('label') or element.get('text'))
         self._frame('sent', 'event', msg)
         await self._sio.emit('event', msg)
+
+    # ---- value elements (inputs, checkboxes) ------------------------------------------------------------------
+    def widgets(self) -> list[dict[str, Any]]:
+        """The page's elements as simple widgets, in element-id order: ``{'id': str, 'kind': str, 'tag': str,
+        'label': str | None, 'value': Any}`` where ``kind`` is one of :data:`WIDGET_KINDS` (``'button'``,
+        ``'label'``, ``'input'``, ``'checkbox'``, ``'switch'``, ``'progress'``, ``'other'``); see
+        :func:`describe_element`. Layout containers without text are left out."""
+        items = sorted(self.elements.items(), key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0))
+        return [w for element_id, element in items
+                if (w := describe_element(element_id, element))['kind'] != 'other' or w['label'] is not None]
+
+    def find_value_element(self, label: str) -> tuple[str, dict, dict]:
+        """``(element id, element, listener)`` of the input/checkbox/switch labelled ``label`` (``props.label`` or
+        ``text``) that has an ``update:value`` or ``update:modelValue`` listener. Raises LookupError naming the
+        window and the labels it has."""
+        for element_id, element in self.elements.items():
+            listener = _value_listener(element)
+            if listener is not None and label in ((element.get('props') or {}).get('label'), element.get('text')):
+                return element_id, element, listener
+        have = sorted({str(_label_of(e)) for e in self.elements.values()
+                       if _value_listener(e) is not None and _label_of(e) is not None})
+        raise LookupError(f'window {self.name!r}: no input labelled {label!r} (inputs: {", ".join(have) or "none"})')
+
+    def value(self, label: str) -> Any:
+        """The current value of the input/checkbox labelled ``label`` as this window shows it. Raises LookupError."""
+        _, element, listener = self.find_value_element(label)
+        return (element.get('props') or {}).get(_value_prop(listener))
+
+    async def set_value(self, label: str, value: Any) -> None:
+        """Change the value of the element labelled ``label`` the way a person does in the real page.
+
+        The component emits its ``update:<prop>`` Vue event and NiceGUI 2.11.0 / 3.x nicegui.js turns it into
+        ``event {id, client_id, listener_id, args: stringifyEventArgs([value], listener.args)}`` — each argument
+        JSON-encoded as a string (``'"hello"'``, ``'true'``); the server ``json.loads`` them back. The value is also
+        kept in the local element (``props.value`` for ``update:value``, ``props['model-value']`` for
+        ``update:modelValue``), as the Vue component would show it before the server answers.
+        Raises LookupError (no such input) or RuntimeError (socket not connected)."""
+        element_id, element, listener = self.find_value_element(label)
+        if self._sio is None or not self._sio.connected:
+            raise RuntimeError(f'window {self.name!r}: cannot change {label!r}, the socket is {self.state}')
+        element.setdefault('props', {})[_value_prop(listener)] = value
+        msg = {'id': int(element_id) if str(element_id).isdigit() else element_id, 'client_id': self.client_id,
+               'listener_id': listener.get('listener_id'), 'args': stringify_event_args([value], listener.get('args'))}
+        self._record('event_sent', element=element_id, label=label, type=listener.get('type'), value=repr(value)[:200])
+        self._frame('sent', 'event', msg)
+        self._changed()
+        await self._sio.emit('event', msg)
+
+    async def type_text(self, label: str, text: str, *, per_key_ms: float | None = None) -> None:
+        """Type ``text`` into the input labelled ``label``, replacing its value (like Playwright's ``fill``).
+
+        Without ``per_key_ms`` one value change with the whole text is sent (a paste). With ``per_key_ms`` (ms)
+        one change per character is sent, each with the text so far, ``per_key_ms`` apart — what NiceGUI's
+        ``nicegui-input`` (q-input + ``watch: inputValue``) emits while a person types. The listener's
+        ``throttle`` is not applied. Raises LookupError / RuntimeError like :meth:`set_value`."""
+        if per_key_ms is None:
+            await self.set_value(label, text)
+            return
+        for i in range(1, len(text) + 1):
+            await self.set_value(label, text[:i])
+            if i < len(text) and per_key_ms > 0:
+                await asyncio.sleep(per_key_ms / 1000)
+
+    async def set_checked(self, label: str, checked: bool = True) -> None:
+        """Tick (or untick) the checkbox/switch labelled ``label`` (``update:modelValue`` with a bool)."""
+        await self.set_value(label, bool(checked))
 
     async def emit_raw(self, event: str, payload: Any) -> None:
         """Send any socket.io message as is (for malformed-input tests). Raises RuntimeError when not connected."""
@@ -475,3 +636,79 @@ def _click_listener(element: dict) -> Optional[dict]:
         if isinstance(listener, dict) and listener.get('type') == 'click':
             return listener
     return None
+
+
+#: listener types of value elements (NiceGUI ValueElement: ``self.on(f'update:{VALUE_PROP}', ...)``)
+VALUE_EVENTS = ('update:value', 'update:modelValue')
+#: ``kind`` values of :meth:`SimulatedBrowser.widgets`
+WIDGET_KINDS = ('button', 'label', 'input', 'checkbox', 'switch', 'progress', 'other')
+_TAG_KINDS = {
+    'q-btn': 'button', 'nicegui-button': 'button',
+    'nicegui-input': 'input', 'q-input': 'input', 'nicegui-textarea': 'input', 'nicegui-number': 'input',
+    'q-checkbox': 'checkbox', 'nicegui-checkbox': 'checkbox',
+    'q-toggle': 'switch', 'nicegui-switch': 'switch',
+    'q-linear-progress': 'progress', 'q-circular-progress': 'progress',
+    'div': 'label', 'span': 'label', 'q-label': 'label', 'nicegui-label': 'label',
+}
+
+
+def _value_listener(element: dict) -> Optional[dict]:
+    if element.get('tag') in ('q-linear-progress', 'q-circular-progress'):
+        return None  # display only, although NiceGUI gives them an update:value listener
+    for listener in element.get('events') or []:
+        if isinstance(listener, dict) and listener.get('type') in VALUE_EVENTS:
+            return listener
+    return None
+
+
+def _value_prop(listener: dict) -> str:
+    """``update:value`` → ``value``; ``update:modelValue`` → ``model-value`` (NiceGUI's VALUE_PROP)."""
+    return 'value' if listener.get('type') == 'update:value' else 'model-value'
+
+
+def _label_of(element: dict) -> Optional[str]:
+    label = (element.get('props') or {}).get('label')
+    if label is None:
+        label = element.get('text')
+    return None if label is None else str(label)
+
+
+def describe_element(element_id: str, element: dict) -> dict[str, Any]:
+    """One element of a NiceGUI 2.x/3.x page as ``{'id', 'kind', 'tag', 'label', 'value'}``.
+
+    Shapes read from real NiceGUI 2.11.0 pages: a button is ``q-btn`` with ``props.label``; a label is a ``div``
+    with ``text`` (a number for the text inside a progress bar); ``ui.input`` is ``nicegui-input`` with
+    ``props.value`` / ``props.label`` and an ``update:value`` listener; ``ui.checkbox`` is ``q-checkbox`` (label in
+    ``text``, value in ``props['model-value']``, ``update:modelValue`` listener); ``ui.switch`` is ``q-toggle``;
+    ``ui.linear_progress`` is ``q-linear-progress`` with ``props.value`` 0..1. Unknown tags are ``'other'``.
+    """
+    tag = str(element.get('tag'))
+    props = element.get('props') or {}
+    kind = _TAG_KINDS.get(tag, 'other')
+    if kind == 'label' and element.get('text') is None:
+        kind = 'other'  # a layout div
+    if kind == 'other' and _value_listener(element) is not None:
+        kind = 'input'
+    if kind in ('input', 'checkbox', 'switch'):
+        listener = _value_listener(element)
+        value = props.get(_value_prop(listener)) if listener else props.get('value', props.get('model-value'))
+    elif kind == 'progress':
+        value = props.get('value')
+    else:
+        value = None
+    return {'id': str(element_id), 'kind': kind, 'tag': tag, 'label': _label_of(element), 'value': value}
+
+
+def stringify_event_args(args: list[Any], event_args: Optional[list]) -> list[str]:
+    """Port of nicegui.js ``stringifyEventArgs`` (2.11.0 and 3.x): keep the first ``len(event_args)`` arguments
+    (all when ``event_args`` is None), filter dict arguments to the keys listed in ``event_args[i]`` (all when it
+    is None) and JSON-encode each one into a string."""
+    result = []
+    for i, arg in enumerate(args):
+        if event_args is not None and i >= len(event_args):
+            continue
+        if isinstance(arg, dict):
+            wanted = None if event_args is None else event_args[i]
+            arg = {k: v for k, v in arg.items() if wanted is None or k in wanted}
+        result.append(json.dumps(arg, separators=(',', ':')))
+    return result
