@@ -338,7 +338,7 @@ def _measurements_table(report: dict[str, Any]) -> str:
             extra = f' <span class="muted">(max of {len(samples)})</span>' if len(samples) > 1 else ''
             cells.append(f'<td class="num">{_e(fmt_ms(w[key]))}{extra}</td>')
         wi = info.get(name, {})
-        sub = ' · '.join(_e(v) for v in (wi.get('page'), wi.get('state')) if v)
+        sub = (f'<code>{_e(wi["page"])}</code> ' if wi.get('page') else '') + _e(wi.get('state') or '')
         rows.append(f'<tr><td><b>{_e(name)}</b> <span class="muted">{sub}</span></td>{"".join(cells)}</tr>')
     summary = m['summary']
     for stat in ('p50', 'p95', 'max'):
