@@ -219,12 +219,18 @@ class SimulatedBrowser:
         self._load_generation = 0
         self._reloaded_after_reject = False
         self._closing_socket = False
+        self.handshakes_rejected = 0  # handshake acks that were false (the server no longer knew the client_id)
+        self.reconnects = 0  # reconnect() calls: new socket, same document_id
+        self.progress_history: list[tuple[int, float]] = []  # (t_ns, q-linear-progress value) on every change
+        self.page_loaded_ns: Optional[int] = None  # when the current page's HTML arrived (timeline clock, ns)
+        self._dropped: list[socketio.AsyncClient] = []  # sockets silenced by drop_connection()
 
     # ---- observation ----------------------------------------------------------------------------------------
     def _record(self, kind: str, **detail: Any) -> None:
         self.timeline.record(self.name, kind, window=self.name, sid=self.sid, client_id=self.client_id, **detail)
 
     def _changed(self) -> None:
+        self._track_progress()
         self._changed_event.set()
         self._changed_event = asyncio.Event()
         for listener in list(self.listeners):
@@ -291,6 +297,7 @@ class SimulatedBrowser:
         self.page_query = config.get('query') or {}
         self.implicit_handshake = bool(config.get('implicit_handshake'))
         self.document_id = str(uuid.uuid4())
+        self.page_loaded_ns = now_ns()
         self.state = CONNECTING
         self._changed()
         if not await self._connect_socket(url):
@@ -374,6 +381,8 @@ class SimulatedBrowser:
             return
         self._frame('received', 'handshake ack', ok)
         self._record('handshake_acked', ok=bool(ok))
+        if not ok:
+            self.handshakes_rejected += 1
         if generation != self._load_generation:
             return
         if ok:
@@ -578,6 +587,98 @@ class SimulatedBrowser:
         self._frame('sent', event, payload)
         await self._sio.emit(event, payload)
 
+    # ---- connection loss and reconnect (NiceGUI Client.instances double delete, problem 2) --------------------
+    async def drop_connection(self) -> None:
+        """Network loss: the socket goes silent without a close frame or TCP FIN.
+
+        The window stops reading its TCP connection (``transport.pause_reading()``), so it neither sees the
+        server's pings nor answers them; the server notices only by its engine.io ping timeout, after
+        ``ping_interval + ping_timeout`` seconds (``ServerPolicy.ping_interval_s`` / ``ping_timeout_s``, 25 + 20 s
+        by default — set them to ~0.1 s in a scenario to keep it fast). The window shows ``disconnected`` at
+        once and records ``connection_dropped``; :meth:`reconnect` opens a new socket for the same page.
+        Raises RuntimeError when there is no open socket or its transport cannot be found."""
+        sio = self._sio
+        if sio is None or not sio.connected:
+            raise RuntimeError(f'window {self.name!r}: no open socket to drop (state: {self.state})')
+        transport = _socket_transport(sio)
+        if transport is None:
+            raise RuntimeError(f'window {self.name!r}: cannot find the socket transport to drop')
+        if self._handshake_task is not None and not self._handshake_task.done():
+            self._handshake_task.cancel()
+            await asyncio.gather(self._handshake_task, return_exceptions=True)
+        self._handshake_task = None
+        transport.pause_reading()
+        self._sio = None
+        self._dropped.append(sio)
+        self.state = DISCONNECTED
+        self._record('connection_dropped')
+        self._changed()
+
+    async def reconnect(self, *, wait: bool = True) -> None:
+        """A socket.io reconnect: a new socket (new sid) for the *same* page — same client_id, document_id and
+        tab_id, the current next_message_id — followed by the handshake (after ``latency.handshake_ms``).
+
+        The server cancels the pending delayed delete of the document (NiceGUI ``handle_handshake``) if the client
+        still exists; if it was deleted (reconnect_timeout passed, or prune) the handshake is rejected and the page
+        reloads as nicegui.js does (``handshakes_rejected`` counts this). A still-open socket is closed first.
+        With ``wait`` it returns once the handshake is acknowledged. Raises RuntimeError when no page was loaded
+        or the window is closed."""
+        if self.url is None or self.client_id is None or self.document_id is None:
+            raise RuntimeError(f'window {self.name!r}: no page to reconnect')
+        if self._session is None or self._session.closed:
+            raise RuntimeError(f'window {self.name!r}: the window is closed')
+        await self._leave_page()
+        self._load_generation += 1
+        generation = self._load_generation
+        self.reconnects += 1
+        self.state = CONNECTING
+        self._record('reconnect_started', document_id=self.document_id)
+        self._changed()
+        if not await self._connect_socket(self.url):
+            return
+        if self.implicit_handshake:
+            self._record('handshake_acked', ok=True, implicit=True)
+            self.state = HANDSHAKE_DONE
+            self._changed()
+            return
+        self._handshake_task = asyncio.ensure_future(self._handshake(generation))
+        if wait:
+            await asyncio.gather(self._handshake_task, return_exceptions=True)
+
+    async def _discard_dropped(self) -> None:
+        """Release sockets silenced by :meth:`drop_connection` (abort their TCP connection)."""
+        dropped, self._dropped = self._dropped, []
+        for sio in dropped:
+            transport = _socket_transport(sio)
+            if transport is not None:
+                transport.abort()
+            try:
+                await asyncio.wait_for(sio.disconnect(), 1.0)
+            except Exception:  # already gone
+                pass
+
+    # ---- progress (the /convert page's q-linear-progress) ---------------------------------------------------
+    @property
+    def progress(self) -> Optional[float]:
+        """``props.value`` (0.0 … 1.0) of the page's first ``q-linear-progress`` element, None if it has none."""
+        for element in self.elements.values():
+            if isinstance(element, dict) and element.get('tag') == 'q-linear-progress':
+                value = (element.get('props') or {}).get('value')
+                try:
+                    return float(value) if value is not None else 0.0
+                except (TypeError, ValueError):
+                    return None
+        return None
+
+    def _track_progress(self) -> None:
+        value = self.progress
+        if value is None or (self.progress_history and self.progress_history[-1][1] == value):
+            return
+        t_ns = now_ns()
+        self.progress_history.append((t_ns, value))
+        self.timeline.record(self.name, 'progress_changed', window=self.name, sid=self.sid,
+                             client_id=self.client_id, t_ns=t_ns, value=value)
+
     async def reload(self, *, wait: bool = True) -> None:
         """Reload the current page: same tab_id, new document_id, new socket."""
         if self.url is None:
@@ -621,6 +722,7 @@ class SimulatedBrowser:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._leave_page()
+        await self._discard_dropped()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -629,6 +731,17 @@ class SimulatedBrowser:
             self._record('window_closed')
             self._changed()
         self.sid = None
+
+
+def _socket_transport(sio: socketio.AsyncClient) -> Any:
+    """The asyncio TCP transport under a socket.io client's websocket, or None (python-engineio keeps the
+    aiohttp ``ClientWebSocketResponse`` as ``eio.ws``; its writer holds the transport)."""
+    ws = getattr(getattr(sio, 'eio', None), 'ws', None)
+    for holder in (getattr(ws, '_writer', None), getattr(ws, '_conn', None)):
+        transport = getattr(holder, 'transport', None)
+        if transport is not None:
+            return transport
+    return None
 
 
 def _click_listener(element: dict) -> Optional[dict]:

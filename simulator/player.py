@@ -179,6 +179,7 @@ class ScenarioPlayer:
             'duration_ms': round(self.duration_ms, 1),
             'events': self.timeline.to_dicts(),
             'measurements': measurements_of(self.timeline.to_dicts()),
+            **problem_steps.report_extras(self),  # models, jobs, window_extras
         }
 
 
@@ -226,3 +227,7 @@ async def play(scenario: Scenario, **kwargs: Any) -> dict[str, Any]:
 def play_headless(scenario: Scenario) -> dict[str, Any]:
     """Play ``scenario`` on a fresh plain asyncio loop (no Qt) and return the report."""
     return asyncio.run(play(scenario))
+
+
+# steps drop/reconnect/gc/wait_progress/storm and the checks of problems 2-5 register themselves on import
+from . import problem_steps  # noqa: E402,F401

@@ -14,6 +14,12 @@ A scenario is::
       - navigate: {window: alice, url: /private, before_handshake: true}
       - reload: alice
       - close: [alice, bob]         # or: close: all
+      - drop: [alice]               # network loss; the server notices after its ping timeout
+      - reconnect: [alice]          # new sid, same document_id (or: {windows: [alice], wait: false})
+      - gc: {}                      # gc.collect() (model finalizers run)
+      - wait_progress: {window: alice, at_least: 0.3, timeout_ms: 5000}
+      - storm: {windows: all, rounds: 5, interval_ms: 40, handshake_ms: [0, 80], url: /private}
+    seed: 4304                      # seeds random draws (storm handshake delays)
     settle_ms: 300                  # wait after the last step before expectations are checked
     expect:
       windows:
@@ -157,6 +163,60 @@ STEP_TYPES: dict[str, tuple[type[BaseModel], Callable[[Any], Any]]] = {
 }
 
 
+class DropStep(_Strict):
+    """Drop the connection of ``windows`` as on network loss (no close): the server notices after its
+    engine.io ping timeout (policy ``ping_interval_s + ping_timeout_s``). See ``SimulatedBrowser.drop_connection``."""
+    windows: list[str]
+
+
+class ReconnectStep(_Strict):
+    """socket.io reconnect of ``windows``: new sid, same client_id/document_id/tab_id, then the handshake;
+    ``wait`` for its ack."""
+    windows: list[str]
+    wait: bool = True
+
+
+class GcStep(_Strict):
+    """Run ``gc.collect()`` in the server's process (finalizers of collectable models fire); no fields."""
+
+
+class WaitProgressStep(_Strict):
+    """Wait until ``window`` shows progress (its ``q-linear-progress`` value, 0..1) ``>= at_least``; the step
+    fails after ``timeout_ms``."""
+    window: str
+    at_least: float = Field(ge=0.0, le=1.0)
+    timeout_ms: float = Field(5000.0, gt=0, le=600000)
+
+
+class StormStep(_Strict):
+    """Fast-navigation storm: ``rounds`` times, every window of ``windows`` navigates to ``url`` at once (not
+    waiting for its handshake), with a handshake delay drawn uniformly from ``handshake_ms`` ``[min, max]`` by
+    the scenario's seeded random generator (``seed``); ``interval_ms`` between rounds. After the last round the
+    windows get ``settle_ms`` to finish their handshakes."""
+    windows: list[str] = ['all']
+    rounds: int = Field(ge=1, le=1000)
+    interval_ms: float = Field(ge=0, le=60000)
+    handshake_ms: tuple[float, float] = (0.0, 0.0)
+    url: str = '/private'
+    settle_ms: float = Field(200.0, ge=0, le=60000)
+
+    @field_validator('handshake_ms')
+    @classmethod
+    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1] <= 60000:
+            raise ValueError(f'handshake_ms must be [min, max] with 0 <= min <= max <= 60000, got {list(v)}')
+        return v
+
+
+STEP_TYPES.update({
+    'drop': (DropStep, _names),
+    'reconnect': (ReconnectStep, _names),
+    'gc': (GcStep, lambda v: {} if v is None or v is True or v == {} else v),
+    'wait_progress': (WaitProgressStep, lambda v: v),
+    'storm': (StormStep, lambda v: v),
+})
+
+
 class Step(BaseModel):
     """A parsed step: ``kind`` (a :data:`STEP_TYPES` key), ``args`` (its model), ``index`` and ``line``."""
     kind: str
@@ -175,25 +235,56 @@ class Step(BaseModel):
 class WindowExpect(_Strict):
     """Per-window expectations (all optional): ``download_events`` (count of ``download`` events received),
     ``received`` (a download got 200), ``downloads`` (HTTP statuses of the download GETs, in order),
-    ``state`` (connection state at the end)."""
+    ``state`` (connection state at the end); for reconnects ``handshakes_rejected`` (handshake acks that were
+    false) and ``client_id_kept`` (the window ends on the client_id it had after its first page load); for the
+    ``/convert`` page ``progress_min`` / ``progress_max`` (final progress bar value, 0..1), ``progress_at_open``
+    (after the last page load the bar shows ``>= at_least`` within ``within_ms``) and ``skipped_chunks``
+    (the number in the visible label ``skipped K chunks``)."""
     download_events: Optional[Count] = None
     received: Optional[bool] = None
     downloads: Optional[list[int]] = None
     state: Optional[str] = None
+    handshakes_rejected: Optional[Count] = None
+    client_id_kept: Optional[bool] = None
+    progress_min: Optional[float] = Field(None, ge=0.0, le=1.0)
+    progress_max: Optional[float] = Field(None, ge=0.0, le=1.0)
+    progress_at_open: Optional['ProgressAtOpen'] = None
+    skipped_chunks: Optional[Count] = None
 
-    @field_validator('download_events', mode='before')
+    @field_validator('download_events', 'handshakes_rejected', 'skipped_chunks', mode='before')
     @classmethod
     def _count(cls, v: Any) -> Any:
         return None if v is None else _parse_count(v)
 
 
+class ProgressAtOpen(_Strict):
+    """``at_least`` (0..1) shown within ``within_ms`` ms after the page's HTML arrived."""
+    at_least: float = Field(ge=0.0, le=1.0)
+    within_ms: float = Field(gt=0, le=600000)
+
+
+WindowExpect.model_rebuild()
+
+
 class Expectations(_Strict):
     """``windows`` (name → :class:`WindowExpect`), ``server_errors`` (exception type → count),
-    ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``."""
+    ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``,
+    ``models_alive`` / ``models_finalized`` (per-client ``/counter`` models not yet collected / whose
+    ``weakref.finalize`` ran; checked after a ``gc.collect()``), ``jobs_finished`` / ``jobs_cancelled``
+    (``/convert`` jobs in that state at the end)."""
     windows: dict[str, WindowExpect] = {}
     server_errors: dict[str, Count] = {}
     clients_alive: Optional[Count] = None
     private_clients_alive: Optional[Count] = None
+    models_alive: Optional[Count] = None
+    models_finalized: Optional[Count] = None
+    jobs_finished: Optional[Count] = None
+    jobs_cancelled: Optional[Count] = None
+
+    @field_validator('models_alive', 'models_finalized', 'jobs_finished', 'jobs_cancelled', mode='before')
+    @classmethod
+    def _extra_count(cls, v: Any) -> Any:
+        return None if v is None else _parse_count(v)
 
     @field_validator('server_errors', mode='before')
     @classmethod
@@ -217,6 +308,7 @@ class Scenario(_Strict):
     steps: list[Any] = []
     settle_ms: float = Field(300.0, ge=0, le=600000)
     expect: Expectations = Expectations()
+    seed: Optional[int] = None  # seeds the player's random generator (storm handshake delays)
     path: Optional[str] = None
 
     def window(self, name: str) -> WindowSpec:
