@@ -78,6 +78,7 @@ class EmbeddedServer:
         self._runner: Optional[web.AppRunner] = None
         self._prune_task: Optional[asyncio.Task] = None
         self._shared_clients: dict[str, Client] = {}
+        self._background: set[asyncio.Task] = set()
 
     # ---- policy ---------------------------------------------------------------------------------------------
     @property
@@ -144,6 +145,7 @@ class EmbeddedServer:
                                         engineio_logger=False, ping_interval=self.policy.ping_interval_s,
                                         ping_timeout=self.policy.ping_timeout_s)
         self._loop = asyncio.get_running_loop()
+        self._track_background_tasks()
         self._register_socket_handlers()
         app = web.Application()
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)
@@ -179,6 +181,10 @@ class EmbeddedServer:
             except Exception:  # socket already gone
                 pass
         await self.sio.shutdown()
+        background = [t for t in self._background if not t.done()]
+        for task in background:  # e.g. engineio's per-socket _send_ping, asleep for ping_interval
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         for client in list(self.registry.instances.values()):
             client.cancel_all_tasks()
         self.registry.instances.clear()
@@ -189,6 +195,20 @@ class EmbeddedServer:
         await runner.cleanup()
         self.sids.clear()
         self.timeline.record(SERVER, 'server_stopped', url=self.url)
+
+    def _track_background_tasks(self) -> None:
+        """Keep every task engineio/socketio start (handlers, per-socket pings) so :meth:`stop` can cancel what
+        is left: engineio 4.x ``AsyncSocket._send_ping`` sleeps ``ping_interval`` (25 s) before it notices the
+        socket closed, and would otherwise be destroyed pending when the loop closes."""
+        eio = self.sio.eio
+        start = eio.start_background_task
+
+        def tracked(target: Any, *args: Any, **kwargs: Any) -> asyncio.Task:
+            task = start(target, *args, **kwargs)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return task
+        eio.start_background_task = tracked  # type: ignore[method-assign]
 
     def set_policy(self, **fields: Any) -> ServerPolicy:
         """Change policy fields live (validated; raises pydantic.ValidationError). Returns the new policy."""

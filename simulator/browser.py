@@ -421,6 +421,7 @@ class SimulatedBrowser:
                 if payload['_id'] < self.next_message_id:
                     self._record('message_dropped', event=event, message_id=payload['_id'],
                                  next_message_id=self.next_message_id)
+                    self._changed()
                     return
                 self.next_message_id = payload['_id'] + 1
             self._handle_message(event, payload)

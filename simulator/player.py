@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from server.app import EmbeddedServer
@@ -15,6 +16,7 @@ from server.app import EmbeddedServer
 from .browser import Latency, SimulatedBrowser
 from .measurements import measurements_of
 from .scenario import Scenario, Step
+from .target import ExternalTarget, find_tracebacks
 from .timeline import SERVER, Timeline
 
 #: step kind → coroutine ``handler(player, args)``. Extend to add steps (see ``scenario.STEP_TYPES``).
@@ -46,8 +48,11 @@ class ScenarioPlayer:
                  on_step: Callable[[Step, int, int], None] | None = None) -> None:
         self.scenario = scenario
         self.timeline = timeline or (server.timeline if server else Timeline())
-        self._own_server = server is None
-        self.server = server or EmbeddedServer(scenario.policy.model_copy(), self.timeline)
+        # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
+        self.target = ExternalTarget(scenario.target, _scenario_dir(scenario)) if scenario.target is not None else None
+        self._own_server = server is None and self.target is None
+        self.server: Optional[EmbeddedServer] = None if self.target is not None else (
+            server or EmbeddedServer(scenario.policy.model_copy(), self.timeline))
         self.on_window = on_window
         self.on_step = on_step
         self.browsers: dict[str, SimulatedBrowser] = {}
@@ -70,7 +75,9 @@ class ScenarioPlayer:
         """Start (or configure) the server, run every step, settle, check expectations, close windows,
         stop the own server; returns :meth:`report`."""
         started = time.perf_counter()
-        if self._own_server:
+        if self.target is not None:  # raises RuntimeError when the app does not come up
+            self.base_url = await self.target.start()
+        elif self._own_server:
             self.base_url = await self.server.start()
         else:
             self.server.policy = self.scenario.policy.model_copy()
@@ -98,14 +105,18 @@ class ScenarioPlayer:
             self.duration_ms = (time.perf_counter() - started) * 1000
             self.result = self.report()
         finally:
-            if self._own_server:
+            if self._own_server or self.target is not None:
                 await self.close()
+        if self.result is not None and self.target is not None:
+            self.result['target_output'] = self.target.output  # now including the app's shutdown
         return self.result
 
     async def close(self) -> None:
         """Close every window and, if owned, stop the server."""
         await asyncio.gather(*(b.close() for b in self.browsers.values()), return_exceptions=True)
-        if self._own_server:
+        if self.target is not None:
+            await self.target.stop()
+        elif self._own_server:
             await self.server.stop()
 
     # ---- checks and report ----------------------------------------------------------------------------------
@@ -136,19 +147,23 @@ class ScenarioPlayer:
         for exc_type, count in expect.server_errors.items():
             actual = counts.get(exc_type, 0)
             add(f'server errors {exc_type}', str(count), actual, count.check(actual))
-        alive = len(self.server.registry.instances)
-        if expect.clients_alive is not None:
-            add('clients alive', str(expect.clients_alive), alive, expect.clients_alive.check(alive))
-        private = sum(1 for c in self.server.registry.instances.values() if not c.shared)
-        if expect.private_clients_alive is not None:
-            add('private clients alive', str(expect.private_clients_alive), private,
-                expect.private_clients_alive.check(private))
+        if self.server is not None:  # an external target has no registry (rejected at load time)
+            alive = len(self.server.registry.instances)
+            if expect.clients_alive is not None:
+                add('clients alive', str(expect.clients_alive), alive, expect.clients_alive.check(alive))
+            private = sum(1 for c in self.server.registry.instances.values() if not c.shared)
+            if expect.private_clients_alive is not None:
+                add('private clients alive', str(expect.private_clients_alive), private,
+                    expect.private_clients_alive.check(private))
         for extra in EXTRA_CHECKS:
             checks.extend(extra(self))
         return checks
 
     def error_counts(self) -> dict[str, int]:
-        """Server errors so far by exception type name."""
+        """Server errors so far by exception type name; against an external target the tracebacks in the app's
+        output (:func:`simulator.target.count_exceptions`)."""
+        if self.target is not None:
+            return self.target.error_counts()
         counts: dict[str, int] = {}
         for e in self.server.errors:
             counts[e['type']] = counts.get(e['type'], 0) + 1
@@ -174,12 +189,17 @@ class ScenarioPlayer:
                 'downloads': [d.to_dict() for d in b.downloads],
             } for name, b in self.browsers.items()],
             'server_errors': [{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0) / 1e6, 3)}
-                              for e in self.server.errors],
-            'clients_alive': len(self.server.registry.instances),
+                              for e in self.server.errors] if self.server is not None else [
+                {**tb, 'where': 'app output', 't_ms': None} for tb in find_tracebacks(self.target.output)],
+            'clients_alive': len(self.server.registry.instances) if self.server is not None else None,
+            # one clock for server and windows with the embedded server; a real app's side is not observed
+            'timing': 'one clock: server and windows' if self.server is not None else 'client side only',
+            'target': self.target.describe() if self.target is not None else None,
+            'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),
             'events': self.timeline.to_dicts(),
             'measurements': measurements_of(self.timeline.to_dicts()),
-            **problem_steps.report_extras(self),  # models, jobs, window_extras
+            **(problem_steps.report_extras(self) if self.server is not None else {}),  # models, jobs, window_extras
         }
 
 
@@ -217,6 +237,18 @@ async def _reload(player: ScenarioPlayer, args: Any) -> None:
 @step_handler('close')
 async def _close(player: ScenarioPlayer, args: Any) -> None:
     await asyncio.gather(*(b.close() for b in player.windows(args.windows)))
+
+
+@step_handler('type')
+async def _type(player: ScenarioPlayer, args: Any) -> None:
+    await player.browsers[args.window].type_text(args.label, args.text, per_key_ms=args.per_key_ms)
+
+
+def _scenario_dir(scenario: Scenario) -> Optional[str]:
+    """The folder of the scenario file (relative ``target.cwd`` resolves against it), None for in-memory ones."""
+    if scenario.path and not scenario.path.startswith('<'):
+        return str(Path(scenario.path).resolve().parent)
+    return None
 
 
 async def play(scenario: Scenario, **kwargs: Any) -> dict[str, Any]:

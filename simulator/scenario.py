@@ -5,11 +5,14 @@ A scenario is::
     name: download race on the auto-index page
     description: ...
     policy: {download_target: room, single_use_grace_s: 0}      # server.policy.ServerPolicy fields
+    # or, instead of the embedded server, a real app (simulator.target; no policy, no server-side expectations):
+    # target: http://127.0.0.1:8080   or   target: {command: [python, app.py, '{port}'], url: 'http://127.0.0.1:{port}'}
     windows:
       - {name: alice, page: /, latency: {download_ms: 0}}       # latency knobs in ms
     steps:                                                      # each step is a one-key mapping
       - open: [alice, bob]          # or: open: alice / open: {windows: [alice], page: /private, wait: true}
       - click: {window: bob, label: Download}
+      - type: {window: bob, label: Name, text: hello}   # per_key_ms: 30 for one change per character
       - wait: 500                   # ms
       - navigate: {window: alice, url: /private, before_handshake: true}
       - reload: alice
@@ -34,12 +37,14 @@ from __future__ import annotations
 import operator
 import re
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from server.policy import ServerPolicy
+
+from .target import TargetSpec, _check_url
 
 _COUNT_RE = re.compile(r'^\s*(==|!=|>=|<=|>|<)?\s*(\d+)\s*$')
 _OPS: dict[str, Callable[[int, int], bool]] = {
@@ -208,6 +213,18 @@ class StormStep(_Strict):
         return v
 
 
+class TypeStep(_Strict):
+    """Type ``text`` into the input labelled ``label`` in ``window`` (replacing its value); with ``per_key_ms``
+    one value change per character, that many ms apart (see ``SimulatedBrowser.type_text``)."""
+    window: str
+    label: str
+    text: str
+    per_key_ms: Optional[float] = Field(None, ge=0, le=60000)
+
+
+STEP_TYPES['type'] = (TypeStep, lambda v: v)
+
+
 STEP_TYPES.update({
     'drop': (DropStep, _names),
     'reconnect': (ReconnectStep, _names),
@@ -309,7 +326,13 @@ class Scenario(_Strict):
     settle_ms: float = Field(300.0, ge=0, le=600000)
     expect: Expectations = Expectations()
     seed: Optional[int] = None  # seeds the player's random generator (storm handshake delays)
+    target: Optional[Union[str, TargetSpec]] = None  # a real app instead of the embedded server (simulator.target)
     path: Optional[str] = None
+
+    @field_validator('target', mode='before')
+    @classmethod
+    def _target(cls, v: Any) -> Any:
+        return _check_url(v) if isinstance(v, str) else v
 
     def window(self, name: str) -> WindowSpec:
         """The window spec called ``name``. Raises KeyError."""
@@ -325,6 +348,8 @@ class Scenario(_Strict):
 
     def policy_summary(self) -> str:
         """Policy fields that differ from the defaults, as ``a=b c=d`` (``defaults`` when none)."""
+        if self.target is not None:
+            return 'external target (no embedded server)'
         changed = self.policy.model_dump(exclude_unset=True)
         return ' '.join(f'{k}={v}' for k, v in changed.items()) or 'defaults (NiceGUI 2.11.0)'
 
@@ -353,17 +378,45 @@ def _loc_text(loc: tuple) -> str:
     return text
 
 
-def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = ()) -> None:
-    first = error.errors()[0]
-    loc = prefix + tuple(p for p in first['loc'] if not (isinstance(p, str) and p.startswith('function-')))
-    message = first['msg'].removeprefix('Value error, ')
-    if first['type'] == 'extra_forbidden':
+def _describe(error: dict, prefix: tuple) -> tuple[tuple, str]:
+    loc = prefix + tuple(p for p in error['loc'] if not (isinstance(p, str) and p.startswith('function-')))
+    message = error['msg'].removeprefix('Value error, ')
+    if error['type'] == 'extra_forbidden':
         message = f'unknown field {loc[-1]!r}'
-    elif first['type'] == 'missing':
+    elif error['type'] == 'missing':
         message = f'field {loc[-1]!r} is required'
-    more = len(error.errors()) - 1
-    raise ScenarioError(file, message + (f' (and {more} more problem{"s" * (more > 1)})' if more else ''),
-                        line=_node_line(root, loc), location=_loc_text(loc)) from None
+    return loc, message
+
+
+def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = ()) -> None:
+    problems = [_describe(e, prefix) for e in error.errors()]
+    loc, message = problems[0]
+    for other_loc, other_message in problems[1:4]:
+        line = _node_line(root, other_loc)
+        message += f'; also line {line}: {_loc_text(other_loc)}: {other_message}'
+    if len(problems) > 4:
+        message += f'; and {len(problems) - 4} more'
+    raise ScenarioError(file, message, line=_node_line(root, loc), location=_loc_text(loc)) from None
+
+
+#: expectations that an external target (a real app) can answer: windows always, server_errors from the app output
+EXTERNAL_EXPECTATIONS = {'windows', 'server_errors'}
+
+
+def _check_external_target(file: str, root: Optional[yaml.Node], scenario: 'Scenario') -> None:
+    """With ``target`` there is no embedded server: reject ``policy`` and server-side expectations at load time.
+    ``server_errors`` is allowed only for a ``command`` target (counted from the app's output)."""
+    if 'policy' in scenario.model_fields_set:
+        raise ScenarioError(file, 'policy switches the embedded server; with target (a real app) there is none',
+                            line=_node_line(root, ('policy',)), location='policy')
+    for name in sorted(scenario.expect.model_fields_set - EXTERNAL_EXPECTATIONS):
+        raise ScenarioError(file, f'{name} is read from the embedded server; with target (a real app) it cannot '
+                            'be checked (remove it, or check server_errors, counted from the app output)',
+                            line=_node_line(root, ('expect', name)), location=f'expect.{name}')
+    if scenario.expect.server_errors and isinstance(scenario.target, str):
+        raise ScenarioError(file, 'server_errors are counted from the output of an app clientsim starts; with a '
+                            'URL target use target: {command: [...], url: ...}',
+                            line=_node_line(root, ('expect', 'server_errors')), location='expect.server_errors')
 
 
 def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | None = None) -> Scenario:
@@ -390,6 +443,9 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
         dup = next(w.name for w in scenario.windows if [x.name for x in scenario.windows].count(w.name) > 1)
         raise ScenarioError(file, f'window name {dup!r} is used twice', line=_node_line(root, ('windows',)),
                             location='windows')
+    if scenario.target is not None:
+        _check_external_target(file, root, scenario)
+        known_pages = None  # the pages of a real app are not known in advance
     for i, w in enumerate(scenario.windows):
         if known_pages is not None and w.page.startswith('/') and w.page.split('?')[0] not in known_pages:
             raise ScenarioError(file, f'unknown page {w.page!r} (the embedded server has: '

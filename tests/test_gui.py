@@ -1,0 +1,137 @@
+"""pytest-qt tests of the GUI on a qasync loop, offscreen, through real sockets."""
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+
+from simulator.browser import HANDSHAKE_DONE
+from simulator.gui.main_window import MainWindow
+from simulator.scenario import load_scenario
+
+from .conftest import SCENARIOS
+
+
+async def until(predicate, timeout=5.0):
+    async def poll():
+        while not predicate():
+            await asyncio.sleep(0.02)
+    await asyncio.wait_for(poll(), timeout)
+
+
+def download_button(window) -> QPushButton:
+    return next(b for b in window.findChildren(QPushButton) if b.text() == 'Download')
+
+
+def test_three_windows_click_second_colours(qtbot, qloop):
+    main = MainWindow()
+    qtbot.addWidget(main)
+
+    async def go():
+        await main.start()
+        windows = [main.open_window('/') for _ in range(3)]
+        for window, delay in zip(windows, (0, 50, 100)):
+            window.browser.latency.download_ms = delay
+        await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
+        await asyncio.sleep(0.1)  # let the throttled views render the page's elements
+        qtbot.mouseClick(download_button(windows[1]), Qt.MouseButton.LeftButton)  # a person clicks in bob
+        await until(lambda: all(w.browser.downloads for w in windows))
+        await asyncio.sleep(0.1)
+        result = [(w.browser.name, w.property('outcome'), w.outcome_label.text()) for w in windows]
+        main.timeline_view.redraw()
+        markers = [(m['window'], m['colour']) for m in main.timeline_view.markers
+                   if m['kind'] in ('download_ok', 'download_failed')]
+        await main.shutdown()
+        return result, markers
+
+    result, markers = qloop.run_until_complete(go())
+    assert [r[:2] for r in result] == [('alice', 'received'), ('bob', 'failed'), ('carol', 'failed')]
+    assert 'received sample.txt' in result[0][2]
+    assert '404' in result[1][2] and '404' in result[2][2]
+    # timeline: one download marker per window, coloured as the window
+    assert sorted(markers) == [('alice', '#2e7d32'), ('bob', '#c62828'), ('carol', '#c62828')]
+
+
+def test_private_windows_bystanders_stay_neutral(qtbot, qloop):
+    main = MainWindow()
+    qtbot.addWidget(main)
+
+    async def go():
+        await main.start()
+        windows = [main.open_window('/private') for _ in range(3)]
+        await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
+        await asyncio.sleep(0.1)
+        qtbot.mouseClick(download_button(windows[1]), Qt.MouseButton.LeftButton)
+        await until(lambda: windows[1].browser.downloads)
+        await asyncio.sleep(0.2)
+        outcomes = [w.property('outcome') for w in windows]
+        await main.shutdown()
+        return outcomes
+
+    assert qloop.run_until_complete(go()) == ['none', 'received', 'none']
+
+
+def test_play_scenario_in_gui_and_filter_log(qtbot, qloop):
+    main = MainWindow()
+    qtbot.addWidget(main)
+
+    async def go():
+        await main.start()
+        report = await main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation_bug.yaml'))
+        main.log_model.flush()
+        total = main.log_model.rowCount()
+        main.kind_filter.setCurrentText('server_error')
+        errors = main.log_model.rowCount()
+        kinds = {main.log_model.event_at(r).kind for r in range(errors)}
+        # clicking a server-error marker selects its row in the log
+        marker = next(m for m in main.timeline_view.markers if m['kind'] == 'server_error')
+        main.select_event(marker['event_index'])
+        selected = main.log_view.selectionModel().selectedRows()
+        selected_kind = main.log_model.event_at(selected[0].row()).kind if selected else None
+        policy_ok = main.policy_panel._editors['disconnect_guard'].isChecked() is False
+        await main.shutdown()
+        return report, total, errors, kinds, selected_kind, policy_ok
+
+    report, total, errors, kinds, selected_kind, policy_ok = qloop.run_until_complete(go())
+    assert report['passed']
+    assert total > 20 and errors == 2 and kinds == {'server_error'}
+    assert selected_kind == 'server_error'
+    assert policy_ok
+
+
+def test_policy_switch_applies_live(qtbot, qloop):
+    main = MainWindow()
+    qtbot.addWidget(main)
+
+    async def go():
+        await main.start()
+        main.policy_panel._editors['download_target'].setCurrentText('sender')
+        main.policy_panel._editors['disconnect_guard'].setChecked(True)
+        policy = main.server.policy
+        await main.shutdown()
+        return policy
+
+    policy = qloop.run_until_complete(go())
+    assert policy.download_target == 'sender' and policy.disconnect_guard is True
+
+
+def test_event_log_model_with_100k_rows(qtbot, qloop):
+    """The log model takes 100k events and refilters them without a per-row Python callback storm."""
+    import time
+
+    from simulator.gui.event_log import EventLogModel
+    from simulator.timeline import Timeline
+    timeline = Timeline()
+    model = EventLogModel()
+    model.attach(timeline)
+    for i in range(100_000):
+        timeline.record(f'w{i % 200}', 'handshake_acked' if i % 2 else 'event_sent', sid=str(i), ok=True)
+    model.flush()
+    assert model.rowCount() == 100_000
+    started = time.perf_counter()
+    model.set_filter(window='w8', kind='event_sent')
+    elapsed = time.perf_counter() - started
+    assert model.rowCount() == 500
+    assert model.data(model.index(0, 1)) == 'w8'
+    assert elapsed < 5  # generous: a sanity bound, the figure itself is in benchmarks/

@@ -1,0 +1,47 @@
+"""Many windows, then a clean exit: headless (200 windows) and in the Qt GUI (qasync, offscreen).
+
+Guards the PySide6 6.12.0 + qasync exit crash ("Fatal Python error: none_dealloc" after 200 socket.io
+clients) and leaks such as "Task was destroyed but it is pending" / "Unclosed client session"."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import ROOT, assert_clean_exit, run_cli
+
+HEADLESS = '''
+import asyncio, sys
+from server.app import EmbeddedServer
+from simulator.browser import SimulatedBrowser, HANDSHAKE_DONE
+from simulator.timeline import Timeline
+
+async def main():
+    timeline = Timeline()
+    server = EmbeddedServer(timeline=timeline)
+    url = await server.start()
+    browsers = [SimulatedBrowser(f"w{i}", timeline) for i in range(200)]
+    await asyncio.gather(*(b.open(url + ("/" if i % 2 else "/private")) for i, b in enumerate(browsers)))
+    ok = sum(b.state == HANDSHAKE_DONE for b in browsers)
+    await asyncio.gather(*(b.close() for b in browsers))
+    await server.stop()
+    print("handshakes", ok, "errors", len(server.errors))
+
+asyncio.run(main())
+'''
+
+
+def test_200_headless_windows_open_and_exit_cleanly():
+    proc = subprocess.run([sys.executable, '-c', HEADLESS], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert_clean_exit(proc)
+    assert 'handshakes 200 errors 0' in proc.stdout
+
+
+def test_200_gui_windows_then_exit_cleanly(tmp_path):
+    names = [f'w{i}' for i in range(200)]
+    scenario = tmp_path / 'many.yaml'
+    scenario.write_text('name: many windows\nwindows:\n' + ''.join(f'  - {{name: {n}, page: /}}\n' for n in names)
+                        + 'steps:\n  - open: all\n  - close: all\nsettle_ms: 0\n'
+                        + 'expect:\n  windows:\n    w199: {state: closed}\n')
+    proc = run_cli('play', str(scenario), env={'QT_QPA_PLATFORM': 'offscreen'}, timeout=170)
+    assert_clean_exit(proc)
+    assert 'PASS' in proc.stdout
