@@ -230,7 +230,8 @@ STEP_TYPES.update({
     'reconnect': (ReconnectStep, _names),
     'gc': (GcStep, lambda v: {} if v is None or v is True or v == {} else v),
     'wait_progress': (WaitProgressStep, lambda v: v),
-    'storm': (StormStep, lambda v: v),
+    'storm': (StormStep, lambda v: {**v, 'windows': [v['windows']]}
+              if isinstance(v, dict) and isinstance(v.get('windows'), str) else v),
 })
 
 
