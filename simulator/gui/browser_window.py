@@ -152,6 +152,8 @@ class BrowserWindow(QWidget):
         else:
             text = 'no download'
         self.outcome_label.setText(text)
+        if self.property('outcome') == outcome:
+            return  # restyling re-polishes the whole window: only when the outcome changes
         self.outcome_label.setStyleSheet(
             f'QLabel#outcome {{ background: {border if outcome != "none" else "#eeeeee"}; color: '
             f'{"white" if outcome != "none" else "#616161"}; font-weight: 600; padding: 6px; border-radius: 4px; }}')

@@ -22,6 +22,7 @@ from simulator.timeline import Timeline
 from .browser_window import BrowserWindow
 from .event_log import EventLogModel
 from .frame_inspector import FrameInspector
+from .panels import MeasurementsPanel, ServerStatePanel
 from .policy_panel import PolicyPanel
 from .throttle import Throttle
 from .timeline_view import TimelineView
@@ -192,7 +193,10 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(log_box, 'Event log')
-        self.extra_tabs: dict[str, QWidget] = {}
+        self.measurements_panel = MeasurementsPanel(self.timeline)
+        self.tabs.addTab(self.measurements_panel, 'Measurements')
+        self.state_panel = ServerStatePanel(self.timeline, lambda: self.server.jobs.summary())
+        self.tabs.addTab(self.state_panel, 'Models && jobs')
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(timeline_box)
@@ -312,6 +316,7 @@ class MainWindow(QMainWindow):
         self.log_model.refilter()
         self.timeline_view.reset()
         self.timeline_view.redraw()
+        self.state_panel.refresh()
 
     # ---- windows --------------------------------------------------------------------------------------------
     def _next_name(self) -> str:
@@ -478,6 +483,8 @@ class MainWindow(QMainWindow):
         await self.server.stop()
         self.log_model.detach()
         self.timeline_view.detach()
+        self.measurements_panel.detach()
+        self.state_panel.detach()
         self.closed.set()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802

@@ -95,14 +95,15 @@ class TimelineView(QWidget):
         for kind, (symbol, colour, size) in MARKERS.items():
             scatter = pg.ScatterPlotItem(symbol=symbol, size=size, brush=pg.mkBrush(colour),
                                          pen=pg.mkPen('#212121', width=0.5), hoverable=True,
-                                         tip=lambda x, y, data: data[1])
+                                         tip=lambda x, y, data: self._tip(int(data)))
             scatter.sigClicked.connect(self._on_points_clicked)
             self.plot.addItem(scatter)
             self._scatters[kind] = scatter
         self.timeline: Optional[Timeline] = None
         self.follow = True
         self.markers: list[dict[str, Any]] = []
-        self._marker_points: dict[str, tuple[list[float], list[float], list[tuple[int, str]]]] = {}
+        self._marker_points: dict[str, tuple[list[float], list[float], list[int]]] = {}
+        self._tips: dict[int, str] = {}
         self._throttle = Throttle(self.redraw, 50, self)
         self._unsubscribe = None
         self.reset()
@@ -130,6 +131,7 @@ class TimelineView(QWidget):
         self._by_client: dict[str, set[str]] = {}
         self._last_ms = 0.0
         self.markers = []
+        self._tips = {}
         self._marker_points = {k: ([], [], []) for k in MARKERS}
 
     def lane_names(self) -> list[str]:
@@ -143,6 +145,8 @@ class TimelineView(QWidget):
         return lane
 
     def _set_state(self, lane: _Lane, state: Optional[str], t_ms: float) -> None:
+        if state == lane.state:
+            return
         if lane.state is not None and t_ms > lane.since_ms:
             lane.spans.setdefault(lane.state, []).append((lane.since_ms, t_ms))
         lane.state, lane.since_ms = state, t_ms
@@ -151,7 +155,8 @@ class TimelineView(QWidget):
         xs, ys, data = self._marker_points[kind]
         xs.append(t_ms)
         ys.append(lane.index)
-        data.append((index, tip))
+        data.append(index)
+        self._tips[index] = tip
         self.markers.append({'kind': kind, 'window': window, 't_ms': t_ms, 'event_index': index,
                              'colour': MARKERS[kind][1]})
 
@@ -235,16 +240,25 @@ class TimelineView(QWidget):
                         height=SPAN_HEIGHT)
         for kind, scatter in self._scatters.items():
             xs, ys, data = self._marker_points[kind]
-            scatter.setData(x=np.array(xs, dtype=float), y=np.array(ys, dtype=float), data=list(data))
+            shown = len(scatter.data)
+            if len(xs) < shown:
+                scatter.clear()
+                shown = 0
+            if len(xs) > shown:  # append only the new points: O(new markers) per redraw
+                scatter.addPoints(x=np.array(xs[shown:], dtype=float), y=np.array(ys[shown:], dtype=float),
+                                  data=np.array(data[shown:], dtype=np.int64))
         names = self.lane_names()
         self.plot.getAxis('left').setTicks([[(i, n) for i, n in enumerate(names)]])
         self.plot.setYRange(-0.7, len(names) - 0.3, padding=0)
         if self.follow:
             self.plot.setXRange(0, max(now, 10.0) * 1.03, padding=0)
 
+    def _tip(self, index: int) -> str:
+        return self._tips.get(index, '')
+
     def _on_points_clicked(self, _item: Any, points: Any, *_: Any) -> None:
         if len(points):
-            self.event_clicked.emit(int(points[0].data()[0]))
+            self.event_clicked.emit(int(points[0].data()))
 
     # ---- export ---------------------------------------------------------------------------------------------
     def export(self, path: str) -> None:

@@ -1,0 +1,159 @@
+"""Side panels of the main window: measurements (latency per window and p50/p95/max) and server state
+(BindableProperty models alive/finalized with a plot over time, convert jobs with their progress)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from simulator.measurements import measurements_of
+from simulator.timeline import Timeline
+
+from .throttle import Throttle
+
+
+def _fmt(value: Optional[float]) -> str:
+    return '—' if value is None else f'{value:.1f}'
+
+
+class MeasurementsPanel(QWidget):
+    """Per window, in ms: handshake (connect → handled → ack), disconnect (close → handled → client deleted),
+    download (event → GET answered); then p50/p95/max across windows. Recomputed at most once a second and only
+    while visible (it walks the whole timeline)."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        super().__init__()
+        self.timeline = timeline
+        self.note = QLabel('All figures in ms. Per window: the worst (max) of its page loads; p50/p95/max pool '
+                           'every sample of every window.')
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet('color: #616161;')
+        self.table = QTableWidget()
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.note)
+        layout.addWidget(self.table, 1)
+        self.data: dict[str, Any] = {}
+        self._throttle = Throttle(self.refresh, 1000, self)
+        self._unsubscribe = timeline.subscribe(lambda _e: self._throttle() if self.isVisible() else None)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        self.refresh()
+        super().showEvent(event)
+
+    def detach(self) -> None:
+        """Stop listening to the timeline."""
+        self._unsubscribe()
+
+    def refresh(self) -> None:
+        """Recompute from the timeline and fill the table."""
+        self.data = m = measurements_of(self.timeline.to_dicts())
+        figures = list(m['figures'])
+        self.table.setColumnCount(1 + len(figures))
+        self.table.setHorizontalHeaderLabels(['window'] + [m['figures'][f] for f in figures])
+        rows = [(name, [w.get(f) for f in figures]) for name, w in m['windows'].items()]
+        stats = [(stat, [m['summary'][f][stat] for f in figures]) for stat in ('p50', 'p95', 'max')]
+        self.table.setRowCount(len(rows) + len(stats))
+        for r, (name, values) in enumerate(rows + stats):
+            item = QTableWidgetItem(name)
+            if r >= len(rows):
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.table.setItem(r, 0, item)
+            for c, v in enumerate(values, start=1):
+                cell = QTableWidgetItem(_fmt(v))
+                cell.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+                self.table.setItem(r, c, cell)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+
+class ServerStatePanel(QWidget):
+    """Live server state for problems 4 and 5: models alive / finalized with a plot of models alive over time
+    (from ``models`` timeline events), and the convert jobs table (``server.jobs.summary()``)."""
+
+    def __init__(self, timeline: Timeline, jobs: Callable[[], list[dict[str, Any]]]) -> None:
+        super().__init__()
+        self.timeline = timeline
+        self._jobs = jobs
+        self.models_label = QLabel()
+        self.models_label.setTextFormat(Qt.TextFormat.RichText)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel('left', 'models alive')
+        self.plot.setLabel('bottom', 'time', units='ms')
+        self.plot.getAxis('bottom').enableAutoSIPrefix(False)
+        self.plot.setMouseEnabled(y=False)
+        self.curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen('#6a1b9a', width=2))
+        self.finalized_curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen('#2e7d32', width=2,
+                                                                                      style=Qt.PenStyle.DashLine))
+        self.plot.setMinimumHeight(140)
+        self.jobs_table = QTableWidget(0, 6)
+        self.jobs_table.setHorizontalHeaderLabels(['job', 'file', 'progress', 'skipped', 'state', 'windows'])
+        self.jobs_table.verticalHeader().setVisible(False)
+        self.jobs_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.jobs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(QLabel('<b>BindableProperty models</b> (private /counter pages; purple: alive, green dashed: '
+                            'finalized) — nicegui #4109'))
+        tl.addWidget(self.models_label)
+        tl.addWidget(self.plot, 1)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addWidget(QLabel('<b>Convert jobs</b> (/convert; ebook2audiobook #207)'))
+        bl.addWidget(self.jobs_table, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self._seen = 0
+        self._t: list[float] = []
+        self._alive: list[float] = []
+        self._finalized: list[float] = []
+        self._throttle = Throttle(self.refresh, 200, self)
+        self._unsubscribe = timeline.subscribe(self._on_event)
+        self.refresh()
+
+    def _on_event(self, event: Any) -> None:
+        if event.kind in ('models', 'model_finalized') or event.kind.startswith('job_') or event.kind == 'server_started':
+            self._throttle()
+
+    def detach(self) -> None:
+        """Stop listening to the timeline."""
+        self._unsubscribe()
+
+    def refresh(self) -> None:
+        """Fold new ``models`` events into the plot and redraw the jobs table."""
+        events = self.timeline.events
+        if len(events) < self._seen:
+            self._seen, self._t, self._alive, self._finalized = 0, [], [], []
+        for e in events[self._seen:]:
+            if e.kind == 'models':
+                self._t.append((e.t_ns - self.timeline.t0_ns) / 1e6)
+                self._alive.append(float(e.detail.get('alive', 0)))
+                self._finalized.append(float(e.detail.get('finalized', 0)))
+        self._seen = len(events)
+        if self._t:
+            t = np.array(self._t + [self._t[-1] + 1])
+            self.curve.setData(t, np.array(self._alive))
+            self.finalized_curve.setData(t, np.array(self._finalized))
+            self.models_label.setText(f'alive: <b style="color:#6a1b9a">{int(self._alive[-1])}</b> · finalized: '
+                                      f'<b style="color:#2e7d32">{int(self._finalized[-1])}</b>')
+        else:
+            self.curve.setData([], [])
+            self.finalized_curve.setData([], [])
+            self.models_label.setText('alive: 0 · finalized: 0 (open /counter windows to create models)')
+        jobs = self._jobs()
+        self.jobs_table.setRowCount(len(jobs))
+        for r, job in enumerate(jobs):
+            values = [job['id'], job['file'], f"{job['done']}/{job['chunks']} ({job['progress'] * 100:.0f} %)",
+                      str(job['skipped']), job['state'], str(job['subscribers'])]
+            for c, v in enumerate(values):
+                self.jobs_table.setItem(r, c, QTableWidgetItem(v))
