@@ -208,6 +208,7 @@ class SimulatedBrowser:
         self.next_message_id = 0
         self.downloads: list[Download] = []
         self.download_events = 0
+        self.clicks = 0  # click events this window sent (all pages)
         self.notifications: list[str] = []
         self.frames: list[Frame] = []
         self.listeners: list[Callable[['SimulatedBrowser'], None]] = []
@@ -513,6 +514,7 @@ class SimulatedBrowser:
         self._record('event_sent', element=element_id,
                      label=(element.get('props') or {}).get('label') or element.get('text'))
         self._frame('sent', 'event', msg)
+        self.clicks += 1
         await self._sio.emit('event', msg)
 
     # ---- value elements (inputs, checkboxes) ------------------------------------------------------------------

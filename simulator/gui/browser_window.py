@@ -151,6 +151,8 @@ class BrowserWindow(QWidget):
             text = br.page_error
         else:
             text = 'no download'
+        if br.clicks:
+            text += f'  ·  clicked here{f" ×{br.clicks}" if br.clicks > 1 else ""}'
         self.outcome_label.setText(text)
         if self.property('outcome') == outcome:
             return  # restyling re-polishes the whole window: only when the outcome changes
