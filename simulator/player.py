@@ -109,6 +109,7 @@ class ScenarioPlayer:
                 await self.close()
         if self.result is not None and self.target is not None:
             self.result['target_output'] = self.target.output  # now including the app's shutdown
+            self.result['target'] = self.target.describe()  # with its return code
         return self.result
 
     async def close(self) -> None:

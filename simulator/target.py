@@ -170,7 +170,9 @@ class ExternalTarget:
                         for s in spec.command]
         self.url = spec.url.replace(PORT_PLACEHOLDER, port)
         cwd = self.base_dir / spec.cwd if spec.cwd else self.base_dir
-        env = {**os.environ, 'PYTHONUNBUFFERED': '1', **spec.env}
+        # without pytest's variables: NiceGUI 3.x treats PYTEST_CURRENT_TEST as "inside its own screen tests"
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}, 'PYTHONUNBUFFERED': '1',
+               **spec.env}
         started = time.perf_counter()
         self._process = await asyncio.create_subprocess_exec(
             *self.command, cwd=str(cwd), env=env, stdin=asyncio.subprocess.DEVNULL,

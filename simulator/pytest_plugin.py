@@ -1,0 +1,174 @@
+"""pytest fixtures for testing your own NiceGUI app (or the embedded server) with simulated browser windows.
+
+Registered as the ``clientsim`` pytest plugin (``[project.entry-points.pytest11]`` in pyproject.toml), so the
+fixtures are there once clientsim is installed. Without installing, import them in a conftest.py:
+``from simulator.pytest_plugin import *  # noqa``.
+
+The project does not use pytest-asyncio: every fixture here runs on **its own plain asyncio loop**
+(:class:`ClientsimLoop`), and tests stay synchronous — ``clientsim.run(coro)`` drives a coroutine to completion::
+
+    def test_download_goes_to_the_clicker(clientsim, clientsim_app, clientsim_windows):
+        app = clientsim_app(['/venv/bin/python', 'app.py', '{port}'], 'http://127.0.0.1:{port}')
+        alice, bob = clientsim_windows(2, app.url + '/', download_ms=[0, 50])
+        clientsim.run(bob.click('Download'))
+        clientsim.sleep(300)
+        assert [d.status for d in bob.downloads] == [200]
+
+Fixtures: ``clientsim`` (the loop and a shared :class:`~simulator.timeline.Timeline`), ``clientsim_server`` (a
+started :class:`server.app.EmbeddedServer`; policy from ``@pytest.mark.clientsim_policy(**fields)``),
+``clientsim_server_factory`` (``make(**policy)``), ``clientsim_windows`` (opens N windows on a URL),
+``clientsim_app`` (starts a real app and stops it after the test; ``.output`` holds its log).
+For tests of the Qt GUI (qasync loop with pytest-qt's qtbot), do not use these fixtures: create
+:class:`~simulator.browser.SimulatedBrowser` objects on your qasync loop directly — the core is the same.
+No Qt import here.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, Iterator, Optional, Sequence, TypeVar, Union
+
+import pytest
+
+from server.app import EmbeddedServer
+from server.policy import ServerPolicy
+
+from .browser import Latency, SimulatedBrowser
+from .target import ExternalTarget, TargetSpec
+from .timeline import Timeline
+
+T = TypeVar('T')
+
+
+class ClientsimLoop:
+    """A private asyncio loop for synchronous tests, plus one :class:`Timeline` for everything a test creates.
+
+    ``run(awaitable, timeout_s=30)`` runs it to completion and returns its result (raises what it raises, and
+    ``asyncio.TimeoutError`` after ``timeout_s`` **seconds**); ``sleep(ms)`` lets the loop work for ``ms``
+    **milliseconds** (socket messages arrive, downloads finish). Cleanup callbacks registered with
+    :meth:`on_close` run in reverse order in :meth:`close`.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)  # so futures made outside run() (asyncio.gather(...)) belong to it
+        self.timeline = Timeline()
+        self._cleanups: list[Callable[[], Awaitable[Any]]] = []
+
+    def run(self, awaitable: Awaitable[T], timeout_s: float = 30.0) -> T:
+        """Run ``awaitable`` on the loop and return its result."""
+        return self.loop.run_until_complete(asyncio.wait_for(_as_coroutine(awaitable), timeout_s))
+
+    def sleep(self, ms: float) -> None:
+        """Let the loop run for ``ms`` milliseconds."""
+        self.loop.run_until_complete(asyncio.sleep(ms / 1000))
+
+    def on_close(self, cleanup: Callable[[], Awaitable[Any]]) -> None:
+        """Register ``await cleanup()`` for :meth:`close`."""
+        self._cleanups.append(cleanup)
+
+    def close(self) -> None:
+        """Run the cleanups (errors are collected and re-raised as one RuntimeError after all ran), cancel left-over
+        tasks and close the loop."""
+        errors = []
+        for cleanup in reversed(self._cleanups):
+            try:
+                self.loop.run_until_complete(asyncio.wait_for(_as_coroutine(cleanup()), 15))
+            except Exception as e:  # keep cleaning up
+                errors.append(e)
+        self._cleanups.clear()
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+        asyncio.set_event_loop(None)
+        if errors:
+            raise RuntimeError(f'clientsim cleanup failed: {errors!r}')
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``clientsim_policy`` marker."""
+    config.addinivalue_line('markers', 'clientsim_policy(**fields): ServerPolicy fields for the clientsim_server '
+                                       'fixture, e.g. @pytest.mark.clientsim_policy(download_target="sender")')
+
+
+@pytest.fixture
+def clientsim() -> Iterator[ClientsimLoop]:
+    """A :class:`ClientsimLoop` for this test; closes windows, servers and apps the other fixtures made."""
+    sim = ClientsimLoop()
+    yield sim
+    sim.close()
+
+
+@pytest.fixture
+def clientsim_server_factory(clientsim: ClientsimLoop) -> Callable[..., EmbeddedServer]:
+    """``make(**policy_fields) -> EmbeddedServer``: start an embedded server (``server.url`` is its base URL) with
+    these :class:`ServerPolicy` fields; stopped after the test. Raises pydantic.ValidationError for bad fields."""
+    def make(**policy: Any) -> EmbeddedServer:
+        server = EmbeddedServer(ServerPolicy(**policy), clientsim.timeline)
+        clientsim.run(server.start())
+        clientsim.on_close(server.stop)
+        return server
+    return make
+
+
+@pytest.fixture
+def clientsim_server(request: pytest.FixtureRequest,
+                     clientsim_server_factory: Callable[..., EmbeddedServer]) -> EmbeddedServer:
+    """A started embedded server; its policy comes from ``@pytest.mark.clientsim_policy(**fields)`` (default: the
+    shipped NiceGUI 2.11.0 behaviour)."""
+    marker = request.node.get_closest_marker('clientsim_policy')
+    return clientsim_server_factory(**(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def clientsim_windows(clientsim: ClientsimLoop) -> Callable[..., list[SimulatedBrowser]]:
+    """``open(n, url, *, names=None, download_ms=0, handshake_ms=0, page_get_ms=0, wait=True)`` → ``n`` opened
+    :class:`SimulatedBrowser` windows (named ``w0, w1, ...`` unless ``names``), opened concurrently.
+
+    Latencies are in **ms**, one number for all windows or a sequence with one per window. With ``wait`` it
+    returns once every handshake is acknowledged. Windows are closed after the test. Page load problems do not
+    raise: check ``window.state`` / ``window.page_error``.
+    """
+    def open_windows(n: int, url: str, *, names: Optional[Sequence[str]] = None,
+                     download_ms: Union[float, Sequence[float]] = 0, handshake_ms: Union[float, Sequence[float]] = 0,
+                     page_get_ms: Union[float, Sequence[float]] = 0, wait: bool = True) -> list[SimulatedBrowser]:
+        names = list(names) if names is not None else [f'w{i}' for i in range(n)]
+        if len(names) != n:
+            raise ValueError(f'{n} windows but {len(names)} names')
+
+        def pick(value: Union[float, Sequence[float]], i: int) -> float:
+            return float(value[i]) if isinstance(value, Sequence) else float(value)
+        windows = [SimulatedBrowser(names[i], clientsim.timeline,
+                                    Latency(page_get_ms=pick(page_get_ms, i), handshake_ms=pick(handshake_ms, i),
+                                            download_ms=pick(download_ms, i))) for i in range(n)]
+        for window in windows:
+            clientsim.on_close(window.close)
+        async def open_all() -> None:
+            await asyncio.gather(*(w.open(url, wait=wait) for w in windows))
+        clientsim.run(open_all())
+        return windows
+    return open_windows
+
+
+@pytest.fixture
+def clientsim_app(clientsim: ClientsimLoop) -> Callable[..., ExternalTarget]:
+    """``start(command, url, *, ready_timeout_s=20, cwd=None, env=None) -> ExternalTarget``: start a real app
+    (``{port}`` in ``command``/``url`` = a free port, ``{python}`` = this interpreter), wait until ``url`` answers,
+    stop it (SIGTERM, then SIGKILL) after the test. ``target.url`` is the base URL, ``target.output`` the app's
+    stdout+stderr so far, ``target.error_counts()`` its tracebacks by type. Raises RuntimeError if it does not
+    come up (the message carries its output)."""
+    def start(command: Sequence[str], url: str, *, ready_timeout_s: float = 20.0, cwd: Optional[str] = None,
+              env: Optional[dict[str, str]] = None) -> ExternalTarget:
+        target = ExternalTarget(TargetSpec(command=list(command), url=url, ready_timeout_s=ready_timeout_s,
+                                           env=env or {}), base_dir=cwd)
+        clientsim.on_close(target.stop)
+        clientsim.run(target.start(), timeout_s=ready_timeout_s + 10)
+        return target
+    return start
