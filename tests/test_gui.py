@@ -135,3 +135,25 @@ def test_event_log_model_with_100k_rows(qtbot, qloop):
     assert model.rowCount() == 500
     assert model.data(model.index(0, 1)) == 'w8'
     assert elapsed < 5  # generous: a sanity bound, the figure itself is in benchmarks/
+
+
+def test_models_panel_shows_leak_and_fix(qtbot, qloop):
+    """Problem 4 in the GUI: strong registry keeps 20 models alive; weak lets all 20 finalize."""
+    main = MainWindow()
+    qtbot.addWidget(main)
+
+    async def go():
+        await main.start()
+        labels = []
+        for name in ('binding_leak_strong.yaml', 'binding_leak_weak.yaml'):
+            report = await main.play_scenario(load_scenario(SCENARIOS / name))
+            assert report['passed'], [c for c in report['expectations'] if not c['passed']]
+            main.state_panel.refresh()
+            labels.append((main.state_panel.models_label.text(), main.tabs.currentWidget() is main.state_panel))
+        await main.shutdown()
+        return labels
+
+    (strong, strong_tab), (weak, weak_tab) = qloop.run_until_complete(go())
+    assert '>20</b> · finalized: <b style="color:#2e7d32">0<' in strong
+    assert '>0</b> · finalized: <b style="color:#2e7d32">20<' in weak
+    assert strong_tab and weak_tab

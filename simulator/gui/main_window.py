@@ -427,6 +427,8 @@ class MainWindow(QMainWindow):
             self.scenario_progress.setValue(len(steps))
             self.last_report = report
             self._show_result(report)
+            if any(e.kind == 'models' or e.kind.startswith('job_') for e in self.timeline.events):
+                self.tabs.setCurrentWidget(self.state_panel)  # problems 4 and 5 show their evidence there
             return report
         finally:
             self.playing = False

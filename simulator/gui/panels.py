@@ -141,9 +141,10 @@ class ServerStatePanel(QWidget):
                 self._finalized.append(float(e.detail.get('finalized', 0)))
         self._seen = len(events)
         if self._t:
-            t = np.array(self._t + [self._t[-1] + 1])
-            self.curve.setData(t, np.array(self._alive))
-            self.finalized_curve.setData(t, np.array(self._finalized))
+            now = max(self._t[-1], (events[-1].t_ns - self.timeline.t0_ns) / 1e6) if events else self._t[-1]
+            t = np.array(self._t + [now])  # hold the last value until now
+            self.curve.setData(t, np.array(self._alive + self._alive[-1:]))
+            self.finalized_curve.setData(t, np.array(self._finalized + self._finalized[-1:]))
             self.models_label.setText(f'alive: <b style="color:#6a1b9a">{int(self._alive[-1])}</b> · finalized: '
                                       f'<b style="color:#2e7d32">{int(self._finalized[-1])}</b>')
         else:
