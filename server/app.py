@@ -66,6 +66,7 @@ class EmbeddedServer:
         self.bindings = BindingRegistry(lambda: self.policy.bindable_registry)
         self.models_created = 0
         self.models_finalized = 0
+        self._finalizers: list[weakref.finalize] = []
         self.jobs = JobManager(self)
         self.tab_storage: dict[str, dict[str, Any]] = {}
         self.delete_hooks.append(lambda client: self.bindings.remove_tag(client.id))
@@ -110,6 +111,7 @@ class EmbeddedServer:
         self.models_created += 1
         finalizer = weakref.finalize(model, self._on_model_finalized, getattr(model, 'model_id', None), client.id)
         finalizer.atexit = False
+        self._finalizers.append(finalizer)
         self._record_models()
 
     def _on_model_finalized(self, model_id: Any, client_id: str) -> None:
@@ -125,6 +127,15 @@ class EmbeddedServer:
             (self._loop or asyncio.get_running_loop()).call_soon_threadsafe(record)
         except RuntimeError:  # no loop any more (after stop): the counts are still right
             pass
+
+    def _reset_models(self) -> None:
+        """A (re)started server counts its own models only: detach the finalizers of an earlier run (their
+        models may still be held by a strong registry of that run) and forget its bindings."""
+        for finalizer in self._finalizers:
+            finalizer.detach()
+        self._finalizers.clear()
+        self.bindings.clear()
+        self.models_created = self.models_finalized = 0
 
     def _record_models(self) -> None:
         self.timeline.record(SERVER, 'models', alive=self.models_alive(), finalized=self.models_finalized,
@@ -146,6 +157,7 @@ class EmbeddedServer:
                                         ping_timeout=self.policy.ping_timeout_s)
         self._loop = asyncio.get_running_loop()
         self._track_background_tasks()
+        self._reset_models()
         self._register_socket_handlers()
         app = web.Application()
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)
