@@ -157,3 +157,41 @@ def test_models_panel_shows_leak_and_fix(qtbot, qloop):
     assert '>20</b> · finalized: <b style="color:#2e7d32">0<' in strong
     assert '>0</b> · finalized: <b style="color:#2e7d32">20<' in weak
     assert strong_tab and weak_tab
+
+
+def test_closing_main_window_closes_everything(qtbot, qloop, tmp_path):
+    """Closing the main window closes every browser window and stops the server; also exports and frames."""
+    from simulator.gui.frame_inspector import FrameInspector
+    main = MainWindow()
+    qtbot.addWidget(main)
+
+    async def go():
+        await main.start()
+        windows = [main.open_window('/private'), main.open_window('/')]
+        await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
+        await windows[0].browser.click('Download')
+        await until(lambda: windows[0].browser.downloads)
+        # frame inspector: the handshake and the click were sent, the ack and the download received
+        inspector = FrameInspector(windows[0].browser)
+        events = {(inspector.model.frame(r).direction, inspector.model.frame(r).event)
+                  for r in range(inspector.model.rowCount())}
+        inspector.filter.setCurrentText('download')
+        only_download = {inspector.model.frame(r).event for r in range(inspector.model.rowCount())}
+        inspector.table.selectRow(0)
+        payload = inspector.payload.toPlainText()
+        inspector.close()
+        # timeline exports
+        main.timeline_view.export(str(tmp_path / 't.png'))
+        main.timeline_view.export(str(tmp_path / 't.svg'))
+        main.close()  # a person closes the main window
+        await asyncio.wait_for(main.closed.wait(), 5)
+        return (events, only_download, payload, [w.isVisible() for w in windows], main.server.running,
+                [w.browser.state for w in windows])
+
+    events, only_download, payload, visible, running, states = qloop.run_until_complete(go())
+    assert {('sent', 'handshake'), ('sent', 'event'), ('received', 'handshake ack'),
+            ('received', 'download')} <= events
+    assert only_download == {'download'} and '"filename": "sample.txt"' in payload
+    assert (tmp_path / 't.png').read_bytes()[:4] == b'\x89PNG'
+    assert '<svg' in (tmp_path / 't.svg').read_text()
+    assert visible == [False, False] and running is False and states == ['closed', 'closed']

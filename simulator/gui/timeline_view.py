@@ -266,7 +266,19 @@ class TimelineView(QWidget):
         from pyqtgraph import exporters
         self.redraw()
         if path.lower().endswith('.svg'):
-            exporters.SVGExporter(self.plot.plotItem).export(path)
+            # pyqtgraph's SVGExporter fails on the path syntax of current Qt (pyqtgraph #3485, open):
+            # render the plot widget through Qt's own SVG generator instead.
+            from PySide6.QtCore import QRect
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+            generator = QSvgGenerator()
+            generator.setFileName(path)
+            generator.setSize(self.plot.size())
+            generator.setViewBox(QRect(0, 0, self.plot.width(), self.plot.height()))
+            generator.setTitle('clientsim timeline')
+            painter = QPainter(generator)
+            self.plot.render(painter)
+            painter.end()
         elif path.lower().endswith('.png'):
             exporter = exporters.ImageExporter(self.plot.plotItem)
             exporter.parameters()['width'] = max(1200, self.plot.width())
