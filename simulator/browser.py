@@ -224,7 +224,7 @@ class SimulatedBrowser:
         self.reconnects = 0  # reconnect() calls: new socket, same document_id
         self.progress_history: list[tuple[int, float]] = []  # (t_ns, q-linear-progress value) on every change
         self.page_loaded_ns: Optional[int] = None  # when the current page's HTML arrived (timeline clock, ns)
-        self._dropped: list[socketio.AsyncClient] = []  # sockets silenced by drop_connection()
+        self._dropped: list[tuple[socketio.AsyncClient, Any]] = []  # (socket, its websocket) of drop_connection()
 
     # ---- observation ----------------------------------------------------------------------------------------
     def _record(self, kind: str, **detail: Any) -> None:
@@ -612,7 +612,7 @@ class SimulatedBrowser:
         self._handshake_task = None
         transport.pause_reading()
         self._sio = None
-        self._dropped.append(sio)
+        self._dropped.append((sio, sio.eio.ws))
         self.state = DISCONNECTED
         self._record('connection_dropped')
         self._changed()
@@ -649,16 +649,20 @@ class SimulatedBrowser:
             await asyncio.gather(self._handshake_task, return_exceptions=True)
 
     async def _discard_dropped(self) -> None:
-        """Release sockets silenced by :meth:`drop_connection` (abort their TCP connection)."""
+        """Release sockets silenced by :meth:`drop_connection`: abort their TCP connection, close the socket.io
+        client and the websocket response (engine.io does not close it when it gave up by itself)."""
         dropped, self._dropped = self._dropped, []
-        for sio in dropped:
+        for sio, ws in dropped:
             transport = _socket_transport(sio)
             if transport is not None:
                 transport.abort()
-            try:
-                await asyncio.wait_for(sio.disconnect(), 1.0)
-            except Exception:  # already gone
-                pass
+            for closing in (sio.disconnect(), ws.close() if ws is not None else None):
+                if closing is None:
+                    continue
+                try:
+                    await asyncio.wait_for(closing, 1.0)
+                except Exception:  # already gone
+                    pass
 
     # ---- progress (the /convert page's q-linear-progress) ---------------------------------------------------
     @property

@@ -59,13 +59,19 @@ async def _storm(player: ScenarioPlayer, args: Any) -> None:
     url = player.url_for(args.url)
     rng = player_rng(player)
     low, high = args.handshake_ms
+    # draw every delay up front, round by round in window order, so the seed fixes each one
+    delays = [[rng.uniform(low, high) for _ in browsers] for _ in range(args.rounds)]
     saved = {b.name: b.latency.handshake_ms for b in browsers}
-    try:
-        for _ in range(args.rounds):
-            for b in browsers:  # draw in window order, so the seed fixes every delay
-                b.latency.handshake_ms = rng.uniform(low, high)
-            await asyncio.gather(*(b.navigate(url, wait=False) for b in browsers))
+
+    async def run(index: int, browser: SimulatedBrowser) -> None:
+        # each window keeps its own beat: its next navigation comes interval_ms after its socket connected, so a
+        # handshake delay above interval_ms loses the race however loaded the machine is
+        for round_delays in delays:
+            browser.latency.handshake_ms = round_delays[index]
+            await browser.navigate(url, wait=False)
             await asyncio.sleep(args.interval_ms / 1000)
+    try:
+        await asyncio.gather(*(run(i, b) for i, b in enumerate(browsers)))
         await asyncio.sleep(args.settle_ms / 1000)
     finally:
         for b in browsers:

@@ -196,7 +196,9 @@ class WaitProgressStep(_Strict):
 class StormStep(_Strict):
     """Fast-navigation storm: ``rounds`` times, every window of ``windows`` navigates to ``url`` at once (not
     waiting for its handshake), with a handshake delay drawn uniformly from ``handshake_ms`` ``[min, max]`` by
-    the scenario's seeded random generator (``seed``); ``interval_ms`` between rounds. After the last round the
+    the scenario's seeded random generator (``seed``); each window navigates again ``interval_ms`` after its own
+    socket connected, so a socket whose delay exceeds ``interval_ms`` is closed before its handshake (however
+    loaded the machine). After the last round the
     windows get ``settle_ms`` to finish their handshakes."""
     windows: list[str] = ['all']
     rounds: int = Field(ge=1, le=1000)
