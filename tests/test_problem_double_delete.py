@@ -1,0 +1,196 @@
+"""Problem 2: Client.instances double delete — prune vs the delayed delete, connection loss and reconnect,
+get_environ returning None. Real sockets on 127.0.0.1, no mocks."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from server.app import EmbeddedServer
+from server.policy import ServerPolicy
+from simulator.browser import SimulatedBrowser
+from simulator.player import ScenarioPlayer
+from simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from simulator.timeline import Timeline
+
+from .conftest import SCENARIOS
+
+FAST = dict(reconnect_timeout_s=0.6, prune_interval_s=0.05, prune_age_s=0.1, ping_interval_s=0.05,
+            ping_timeout_s=0.2)
+
+
+async def _drop_and_reconnect(policy: ServerPolicy, reconnect_after: float = 0.45) -> dict:
+    """One private window drops its connection, reconnects after ``reconnect_after`` s, then everything settles."""
+    timeline = Timeline()
+    server = EmbeddedServer(policy, timeline)
+    url = await server.start()
+    window = SimulatedBrowser('w', timeline)
+    try:
+        await window.open(url + '/private')
+        first_client_id, first_sid, document_id = window.client_id, window.sid, window.document_id
+        await asyncio.sleep(0.15)  # older than prune_age_s
+        await window.drop_connection()
+        await asyncio.sleep(reconnect_after)
+        await window.reconnect()
+        if window.handshakes_rejected:  # nicegui.js reloads the page; wait for the new page's handshake
+            await window.wait_for(lambda b: b.client_id != first_client_id and b.state == 'handshake done', 3)
+        result = {'first_client_id': first_client_id, 'first_sid': first_sid, 'document_id': document_id,
+                  'client_id_after': window.client_id, 'sid_after': window.sid,
+                  'document_id_after': window.document_id, 'rejected': window.handshakes_rejected}
+        await window.close()
+        await asyncio.sleep(policy.reconnect_timeout_s + 0.3)
+        result['errors'] = [(e['type'], e['where']) for e in server.errors]
+        result['private_alive'] = sum(1 for c in server.registry.instances.values() if not c.shared)
+        result['timeline'] = timeline
+        return result
+    finally:
+        await window.close()
+        await server.stop()
+
+
+def test_prune_deletes_waiting_client_then_delayed_delete_raises_keyerror():
+    r = asyncio.run(_drop_and_reconnect(ServerPolicy(**FAST)))
+    assert ('KeyError', 'delete_content') in r['errors']
+    assert r['rejected'] == 1, 'prune deleted the client while it waited: the reconnect handshake is rejected'
+    assert r['client_id_after'] != r['first_client_id']  # the page reloaded
+    assert r['private_alive'] == 0
+
+
+def test_prune_skips_pending_delete_no_keyerror_and_reconnect_keeps_client():
+    r = asyncio.run(_drop_and_reconnect(ServerPolicy(**FAST, prune_skips_pending_delete=True)))
+    assert r['errors'] == []
+    assert r['rejected'] == 0
+    assert r['client_id_after'] == r['first_client_id']
+    assert r['document_id_after'] == r['document_id'] and r['sid_after'] != r['first_sid']
+    assert r['private_alive'] == 0
+
+
+def test_idempotent_delete_alone_hides_the_keyerror_but_not_the_early_delete():
+    r = asyncio.run(_drop_and_reconnect(ServerPolicy(**FAST, idempotent_delete=True)))
+    assert r['errors'] == []
+    assert r['rejected'] == 1  # prune still deleted the client that waited for its reconnect
+    assert r['timeline'].of_kind('client_delete_skipped')
+    assert r['private_alive'] == 0
+
+
+def test_drop_is_noticed_by_ping_timeout_not_at_once():
+    async def run() -> tuple[float, str]:
+        timeline = Timeline()
+        server = EmbeddedServer(ServerPolicy(ping_interval_s=0.1, ping_timeout_s=0.3), timeline)
+        url = await server.start()
+        window = SimulatedBrowser('w', timeline)
+        try:
+            await window.open(url + '/private')
+            await window.drop_connection()
+            assert window.state == 'disconnected'
+            dropped = timeline.of_kind('connection_dropped')[0]
+            for _ in range(100):
+                if timeline.of_kind('disconnect_server'):
+                    break
+                await asyncio.sleep(0.02)
+            seen = timeline.of_kind('disconnect_server')[0]
+            return (seen.t_ns - dropped.t_ns) / 1e9, seen.detail['reason']
+        finally:
+            await window.close()
+            await server.stop()
+    delay, reason = asyncio.run(run())
+    assert reason == 'ping timeout'
+    assert 0.15 <= delay <= 1.5
+
+
+@pytest.mark.parametrize('lookup, type_errors, alive', [('environ', 1, 1), ('session', 0, 0)])
+def test_environ_none_breaks_environ_lookup_only(lookup, type_errors, alive):
+    async def run() -> tuple[int, int]:
+        server = EmbeddedServer(ServerPolicy(client_lookup_on_disconnect=lookup, environ_none_for=['bob'],
+                                             reconnect_timeout_s=0.1, prune_interval_s=0.05, prune_age_s=5))
+        url = await server.start()
+        windows = [SimulatedBrowser(n, server.timeline) for n in ('alice', 'bob')]
+        try:
+            await asyncio.gather(*(w.open(url + '/private') for w in windows))
+            await asyncio.gather(*(w.close() for w in windows))
+            await asyncio.sleep(0.4)
+            errors = [e for e in server.errors if e['type'] == 'TypeError']
+            assert all(e['where'] == 'disconnect' for e in errors)
+            return len(errors), sum(1 for c in server.registry.instances.values() if not c.shared)
+        finally:
+            await server.stop()
+    assert asyncio.run(run()) == (type_errors, alive)
+
+
+def test_registry_delete_twice():
+    """ClientRegistry.delete: `del` raises KeyError on a second delete; idempotent_delete records a skip."""
+    server = EmbeddedServer(ServerPolicy())
+    client = server.registry.create('private', '/private')
+    server.registry.delete(client, reason='prune')
+    with pytest.raises(KeyError):
+        server.registry.delete(client, reason='reconnect_timeout')
+    server.set_policy(idempotent_delete=True)
+    server.registry.delete(client, reason='reconnect_timeout')
+    assert server.timeline.of_kind('client_delete_skipped')
+
+
+def play(name: str, **policy) -> dict:
+    scenario = load_scenario(SCENARIOS / name)
+    if policy:
+        scenario.policy = scenario.policy.model_copy(update=policy)
+    return asyncio.run(ScenarioPlayer(scenario).run())
+
+
+def test_double_delete_scenarios_catch_the_difference():
+    bug_with_fix = play('double_delete_bug.yaml', prune_skips_pending_delete=True, idempotent_delete=True)
+    assert not bug_with_fix['passed']
+    fixed_with_bug = play('double_delete_fixed.yaml', prune_skips_pending_delete=False, idempotent_delete=False)
+    assert not fixed_with_bug['passed']
+    failed = {c['name'] for c in fixed_with_bug['expectations'] if not c['passed']}
+    assert 'server errors KeyError' in failed
+
+
+def test_environ_scenarios_catch_the_difference():
+    assert not play('disconnect_environ_none_bug.yaml', client_lookup_on_disconnect='session')['passed']
+    assert not play('disconnect_environ_none_fixed.yaml', client_lookup_on_disconnect='environ')['passed']
+
+
+def test_drop_or_reconnect_without_a_page_fail_as_step_errors():
+    text = '''
+name: bad drop
+windows: [{name: a, page: /private}]
+steps:
+  - drop: a
+  - reconnect: a
+'''
+    report = asyncio.run(ScenarioPlayer(parse_scenario(text)).run())
+    errors = [c for c in report['expectations'] if not c['passed']]
+    assert len(errors) == 2 and all('RuntimeError' in str(c['actual']) for c in errors)
+
+
+def test_bad_steps_are_scenario_errors():
+    with pytest.raises(ScenarioError, match=r'steps\[0\]\.drop\.windows'):
+        parse_scenario('name: x\nwindows: [{name: a}]\nsteps:\n  - drop: b\n')
+    with pytest.raises(ScenarioError, match='unknown field'):
+        parse_scenario('name: x\nwindows: [{name: a}]\nsteps:\n  - reconnect: {windows: [a], later: 1}\n')
+
+
+def test_malformed_socket_messages_do_not_crash():
+    async def run() -> list:
+        server = EmbeddedServer(ServerPolicy(client_lookup_on_disconnect='session'))
+        url = await server.start()
+        window = SimulatedBrowser('w', server.timeline)
+        try:
+            await window.open(url + '/counter')
+            for payload in (None, 'x', {'client_id': 5}, {'client_id': window.client_id, 'listener_id': [1]}):
+                await window.emit_raw('event', payload)
+            await window.emit_raw('handshake', {'client_id': window.client_id, 'tab_id': 7})
+            await asyncio.sleep(0.1)
+            await window.click('+1')
+            await window.wait_for(lambda b: any(e.get('text') == 'count: 1' for e in b.elements.values()), 2)
+            return server.errors
+        finally:
+            await window.close()
+            await server.stop()
+    assert asyncio.run(run()) == []
+
+
+def test_every_policy_field_has_description_and_reference():
+    for name, switch in ServerPolicy().switches().items():
+        assert switch.description, name
+        assert switch.reference, name
