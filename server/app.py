@@ -381,7 +381,8 @@ class EmbeddedServer:
                 self.timeline.record(SERVER, 'event_ignored', window=window, sid=sid,
                                      client_id=str(msg.get('client_id')), reason='unknown or unconnected client')
                 return
-            handler = client.handlers.get(msg.get('listener_id'))
+            listener_id = msg.get('listener_id')  # a malformed (e.g. unhashable) id finds no handler
+            handler = client.handlers.get(listener_id) if isinstance(listener_id, str) else None
             self.timeline.record(SERVER, 'event_handled', window=window, sid=sid, client_id=client.id,
                                  element=msg.get('id'), known=handler is not None)
             if handler is None:

@@ -63,7 +63,8 @@ class ServerPolicy(BaseModel):
     ping_interval_s: float = Field(
         25.0, gt=0.0, le=3600.0,
         description='engine.io ping interval in seconds (python-socketio default 25 s, used by NiceGUI); '
-                    'a silent (dropped) socket is noticed after ping_interval_s + ping_timeout_s.')
+                    'a silent (dropped) socket is noticed after ping_interval_s + ping_timeout_s '
+                    '(keep ping_timeout_s >= 0.2 s: tighter, healthy sockets time out on a busy machine).')
     ping_timeout_s: float = Field(
         20.0, gt=0.0, le=3600.0,
         description='engine.io ping timeout in seconds (python-socketio default 20 s, used by NiceGUI).')

@@ -182,9 +182,12 @@ class SimulatedBrowser:
     """One simulated browser window.
 
     ``SimulatedBrowser(name, timeline=Timeline(), latency=Latency(...))``. Actions are coroutines:
-    :meth:`open`, :meth:`click`, :meth:`reload`, :meth:`navigate`, :meth:`close`. State: ``url``, ``elements``
+    :meth:`open`, :meth:`click`, :meth:`reload`, :meth:`navigate`, :meth:`close`, :meth:`drop_connection`,
+    :meth:`reconnect`. State: ``url``, ``elements``
     (element id → dict), ``client_id``, ``sid``, ``state`` (one of :data:`STATES`), ``downloads``
-    (list of :class:`Download`), ``download_events`` (count), ``frames`` (list of :class:`Frame`).
+    (list of :class:`Download`), ``download_events`` (count), ``frames`` (list of :class:`Frame`),
+    ``progress`` (the page's ``q-linear-progress`` value 0..1 or None) with ``progress_history``
+    (``(t_ns, value)``), ``handshakes_rejected`` and ``reconnects`` (counts).
     Must be used inside a running asyncio loop; call :meth:`close` to release sockets and the HTTP session.
     """
 

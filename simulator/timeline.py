@@ -27,6 +27,13 @@ KINDS = (
     'disconnect_client', 'disconnect_server',
     'client_created', 'client_deleted', 'prune',
     'server_error', 'window_opened', 'window_closed', 'step',
+    # connection loss and reconnect (problem 2)
+    'connection_dropped', 'reconnect_started', 'client_delete_skipped',
+    # per-client models (problem 4): models {alive, finalized, created}; model_finalized {model_id}
+    'models', 'model_finalized',
+    # long jobs (problem 5): window progress_changed {value}; server job_* {job_id, ...}
+    'progress_changed', 'job_started', 'job_progress', 'job_chunks_skipped', 'job_attached', 'job_busy',
+    'job_cancelled', 'job_finished',
 )
 
 

@@ -183,6 +183,8 @@ def test_malformed_socket_messages_do_not_crash():
             await asyncio.sleep(0.1)
             await window.click('+1')
             await window.wait_for(lambda b: any(e.get('text') == 'count: 1' for e in b.elements.values()), 2)
+            unknown = [e for e in server.timeline.of_kind('event_handled') if not e.detail['known']]
+            assert len(unknown) == 1, 'the unhashable listener_id is handled as an unknown listener'
             return server.errors
         finally:
             await window.close()
