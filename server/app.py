@@ -158,6 +158,8 @@ class EmbeddedServer:
         self._loop = asyncio.get_running_loop()
         self._track_background_tasks()
         self._reset_models()
+        self.jobs.reset()  # a (re)started server starts with no jobs, checkpoints or tab storage
+        self.tab_storage.clear()
         self._register_socket_handlers()
         app = web.Application()
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)

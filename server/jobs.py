@@ -236,6 +236,13 @@ class JobManager:
         for job in self.jobs.values():
             job.subscribers.discard(client.id)
 
+    def reset(self) -> None:
+        """Forget every job, checkpoint and output (server start), cancelling running tasks first."""
+        self.stop()
+        self.jobs.clear()
+        self.checkpoints.clear()
+        self.outputs.clear()
+
     def stop(self) -> None:
         """Cancel every running job task (server stop); jobs and checkpoints are kept."""
         for job in self.jobs.values():
