@@ -91,6 +91,10 @@ class ServerPolicy(BaseModel):
                 for name, f in type(self).model_fields.items()}
 
 
+#: Timing knobs (not bug/fix switches): scenarios shorten them so the library plays fast.
+TIMING_FIELDS = frozenset({'reconnect_timeout_s', 'prune_interval_s', 'prune_age_s', 'ping_interval_s',
+                           'ping_timeout_s', 'job_chunks', 'job_chunk_s'})
+
 _REFERENCES = {
     'download_target': 'nicegui #4016, #3240',
     'single_use_grace_s': 'nicegui PR #4219',

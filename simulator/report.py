@@ -36,7 +36,7 @@ def summary_table(reports: list[dict[str, Any]]) -> str:
     rows = [('scenario', 'policy', 'expectations', 'duration', 'result')]
     for r in reports:
         n_ok = sum(c['passed'] for c in r['expectations'])
-        rows.append((Path(r['file'] or r['scenario']).name, r['policy_summary'][:60],
+        rows.append((Path(r['file'] or r['scenario']).name, r['policy_summary'][:70],
                      f"{n_ok}/{len(r['expectations'])}", f"{r['duration_ms'] / 1000:.2f} s",
                      'PASS' if r['passed'] else 'FAIL'))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

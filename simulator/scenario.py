@@ -350,11 +350,13 @@ class Scenario(_Strict):
         return self.steps  # type: ignore[return-value]
 
     def policy_summary(self) -> str:
-        """Policy fields that differ from the defaults, as ``a=b c=d`` (``defaults`` when none)."""
+        """The bug/fix switches the file sets, as ``a=b c=d`` (timing knobs left out, see
+        ``server.policy.TIMING_FIELDS``); ``defaults (NiceGUI 2.11.0)`` when it sets none."""
+        from server.policy import TIMING_FIELDS
         if self.target is not None:
             return 'external target (no embedded server)'
         changed = self.policy.model_dump(exclude_unset=True)
-        return ' '.join(f'{k}={v}' for k, v in changed.items()) or 'defaults (NiceGUI 2.11.0)'
+        return ' '.join(f'{k}={v}' for k, v in changed.items() if k not in TIMING_FIELDS) or 'defaults (NiceGUI 2.11.0)'
 
 
 def _node_line(node: Optional[yaml.Node], loc: tuple) -> Optional[int]:
