@@ -45,3 +45,30 @@ def test_200_gui_windows_then_exit_cleanly(tmp_path):
     proc = run_cli('play', str(scenario), env={'QT_QPA_PLATFORM': 'offscreen'}, timeout=170)
     assert_clean_exit(proc)
     assert 'PASS' in proc.stdout
+
+
+GUI_CLOSE = '''
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+def close_main():
+    main = next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow")
+    assert main.last_report is not None and main.last_report["passed"], "scenario did not finish"
+    print("windows before close:", len(main.windows))
+    main.close()
+QTimer.singleShot(4000, close_main)
+from simulator.gui.app import run_gui
+sys.exit(run_gui(play=sys.argv[1]))
+'''
+
+
+def test_interactive_gui_closes_cleanly():
+    """`clientsim gui --play FILE`, then a person closes the main window: exit code 0, nothing printed."""
+    from .conftest import SCENARIOS
+    proc = subprocess.run([sys.executable, '-c', GUI_CLOSE, str(SCENARIOS / 'download_race_auto_index.yaml')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**__import__('os').environ, 'QT_QPA_PLATFORM': 'offscreen'})
+    assert_clean_exit(proc)
+    assert 'windows before close: 3' in proc.stdout
+    assert proc.stderr == ''
