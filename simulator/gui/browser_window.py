@@ -191,44 +191,49 @@ class BrowserWindow(QWidget):
             placeholder.setStyleSheet('color: #9e9e9e;')
             self.page_layout.addWidget(placeholder)
             return
-        for element_id, element in elements.items():
-            widget = self._widget_for(element_id, element)
+        for item in self.browser.widgets():
+            widget = self._widget_for(item)
             if widget is not None:
                 self.page_layout.addWidget(widget)
 
-    def _widget_for(self, element_id: str, element: dict) -> Optional[QWidget]:
-        """A Qt widget for one NiceGUI element (q-btn, label, input, checkbox, progress); others as a tag box."""
-        tag = str(element.get('tag', ''))
-        props = element.get('props') or {}
-        text = element.get('text')
-        has_click = any(isinstance(e, dict) and e.get('type') == 'click' for e in element.get('events') or [])
-        if tag == 'q-btn' or (has_click and tag != 'div'):
-            button = QPushButton(str(props.get('label') or text or tag))
+    def _widget_for(self, item: dict) -> Optional[QWidget]:
+        """A Qt widget for one element of :meth:`SimulatedBrowser.widgets` (button, label, input, checkbox/switch,
+        progress); any other element as a box showing its tag. Inputs and checkboxes send what a person types
+        or ticks, as the real page would (``set_value`` / ``set_checked``)."""
+        kind, label, value, element_id = item['kind'], item.get('label'), item.get('value'), item['id']
+        if kind == 'button':
+            button = QPushButton(str(label or item['tag']))
             button.setObjectName(f'element-{element_id}')
             button.clicked.connect(lambda _=False, eid=element_id: self._run(self.browser.click_element(eid)))
             return button
-        if 'progress' in tag:
+        if kind == 'progress':
             bar = QProgressBar()
-            value = props.get('value')
+            number = float(value) if isinstance(value, (int, float)) else 0.0
             bar.setRange(0, 1000)
-            bar.setValue(int(float(value) * 1000) if isinstance(value, (int, float)) else 0)
-            bar.setFormat(f'{float(value or 0) * 100:.0f} %')
+            bar.setValue(int(number * 1000))
+            bar.setFormat(f'{number * 100:.0f} %')
             return bar
-        if tag in ('q-input', 'nicegui-input'):
-            edit = QLineEdit(str(props.get('value') or ''))
-            edit.setPlaceholderText(str(props.get('label') or ''))
-            edit.setReadOnly(True)
+        if kind == 'input':
+            edit = QLineEdit('' if value is None else str(value))
+            edit.setPlaceholderText(str(label or ''))
+            edit.setToolTip(f'{label}: press Enter to send the value')
+            if label:
+                edit.editingFinished.connect(
+                    lambda e=edit, lb=label: self._run(self.browser.set_value(lb, e.text())))
+            else:
+                edit.setReadOnly(True)
             return edit
-        if tag in ('q-checkbox', 'nicegui-checkbox'):
-            box = QCheckBox(str(props.get('label') or text or ''))
-            box.setChecked(bool(props.get('model-value') or props.get('value')))
-            box.setEnabled(False)
+        if kind in ('checkbox', 'switch'):
+            box = QCheckBox(str(label or ''))
+            box.setChecked(bool(value))
+            if label:
+                box.toggled.connect(lambda checked, lb=label: self._run(self.browser.set_checked(lb, checked)))
+            else:
+                box.setEnabled(False)
             return box
-        if text is not None:
-            return QLabel(str(text))
-        if element.get('children') and tag in ('div', 'q-layout', 'q-page-container', 'q-page', 'q-card', 'q-row'):
-            return None  # containers: their children are listed themselves
-        box = QLabel(f'<{tag}>')
+        if kind == 'label':
+            return QLabel(str(label if label is not None else ''))
+        box = QLabel(f'<{item["tag"]}>' + (f' {label}' if label else ''))
         box.setStyleSheet('color: #777; border: 1px dashed #bbb; padding: 2px;')
         return box
 
