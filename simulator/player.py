@@ -31,6 +31,14 @@ def step_handler(kind: str) -> Callable:
     return register
 
 
+class Checks(list):
+    """Expectation results: :meth:`add` appends ``{name, expected, actual, passed}`` (a list of such dicts)."""
+
+    def add(self, name: str, expected: Any, actual: Any, passed: bool) -> None:
+        """Record one expectation; ``passed`` is stored as a bool."""
+        self.append({'name': name, 'expected': expected, 'actual': actual, 'passed': bool(passed)})
+
+
 class ScenarioPlayer:
     """Plays one :class:`Scenario`.
 
@@ -123,10 +131,8 @@ class ScenarioPlayer:
     # ---- checks and report ----------------------------------------------------------------------------------
     def check_expectations(self) -> list[dict[str, Any]]:
         """Every expectation as ``{name, expected, actual, passed}``, step errors first."""
-        checks: list[dict[str, Any]] = []
-
-        def add(name: str, expected: Any, actual: Any, passed: bool) -> None:
-            checks.append({'name': name, 'expected': expected, 'actual': actual, 'passed': bool(passed)})
+        checks = Checks()
+        add = checks.add
 
         for err in self.step_errors:
             add(f"step {err['index']} ({err['step']}) runs", 'no error', err['error'], False)

@@ -13,7 +13,7 @@ import re
 from typing import Any, Optional
 
 from .browser import SimulatedBrowser
-from .player import EXTRA_CHECKS, ScenarioPlayer, step_handler
+from .player import EXTRA_CHECKS, Checks, ScenarioPlayer, step_handler
 
 _SKIPPED_RE = re.compile(r'\bskipped (\d+) chunks\b')
 
@@ -110,10 +110,8 @@ def progress_shown_after_open(browser: SimulatedBrowser, at_least: float) -> Opt
 def check_problems(player: ScenarioPlayer) -> list[dict[str, Any]]:
     """Expectation checks of the fields added for problems 2–5 (see :class:`simulator.scenario.WindowExpect`
     and :class:`simulator.scenario.Expectations`). Runs ``gc.collect()`` before checking model counts."""
-    checks: list[dict[str, Any]] = []
-
-    def add(name: str, expected: Any, actual: Any, passed: bool) -> None:
-        checks.append({'name': name, 'expected': expected, 'actual': actual, 'passed': bool(passed)})
+    checks = Checks()
+    add = checks.add
 
     expect = player.scenario.expect
     for name, w in expect.windows.items():
