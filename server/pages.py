@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from .client import AUTO_INDEX, PRIVATE, Client
 from .counter import build_counter_page
@@ -99,8 +99,3 @@ def render_page(client: Client, title: str) -> str:
 def page_kind(spec: PageSpec) -> str:
     """:data:`AUTO_INDEX` or :data:`PRIVATE` for a page spec."""
     return AUTO_INDEX if spec.shared else PRIVATE
-
-
-def element_dict(client: Client) -> dict[str, Any]:
-    """The client's elements keyed by str id, as the page JSON carries them."""
-    return {str(k): v for k, v in client.elements.items()}

@@ -20,12 +20,11 @@ from __future__ import annotations
 import ast
 import asyncio
 import hashlib
-import html as html_lib
 import json
 import re
 import urllib.parse
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import aiohttp

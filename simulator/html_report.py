@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from .measurements import FIGURES, measurements_of, window_names
 

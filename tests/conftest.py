@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,9 +28,8 @@ def qloop(qapp):
     asyncio.set_event_loop(None)
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> 'subprocess.CompletedProcess[str]':
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m simulator.cli ARGS`` in a subprocess from the project root."""
-    import subprocess
     return subprocess.run([sys.executable, '-m', 'simulator.cli', *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 

@@ -35,9 +35,3 @@ class Throttle(QObject):
     def __call__(self) -> None:
         if not self._timer.isActive():
             self._timer.start()
-
-    def flush(self) -> None:
-        """Run now if a run is pending."""
-        if self._timer.isActive():
-            self._timer.stop()
-            self._run()
