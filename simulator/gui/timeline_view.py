@@ -101,7 +101,6 @@ class TimelineView(QWidget):
             self._scatters[kind] = scatter
         self.timeline: Optional[Timeline] = None
         self.follow = True
-        self.markers: list[dict[str, Any]] = []
         self._marker_points: dict[str, tuple[list[float], list[float], list[int]]] = {}
         self._tips: dict[int, str] = {}
         self._throttle = Throttle(self.redraw, 50, self)
@@ -130,9 +129,21 @@ class TimelineView(QWidget):
         self._lanes: dict[str, _Lane] = {SERVER: _Lane(0)}
         self._by_client: dict[str, set[str]] = {}
         self._last_ms = 0.0
-        self.markers = []
         self._tips = {}
         self._marker_points = {k: ([], [], []) for k in MARKERS}
+
+    @property
+    def markers(self) -> list[dict[str, Any]]:
+        """Every marker as ``{kind, window, t_ms, event_index, colour}`` in event order (``window`` is None on
+        the server lane), derived from the points shown."""
+        events = self.timeline.events if self.timeline else []
+        markers = []
+        for kind, (xs, _ys, indices) in self._marker_points.items():
+            for t_ms, index in zip(xs, indices):
+                source = events[index].source if index < len(events) else None
+                markers.append({'kind': kind, 'window': None if source == SERVER else source, 't_ms': t_ms,
+                                'event_index': index, 'colour': MARKERS[kind][1]})
+        return sorted(markers, key=lambda m: m['event_index'])
 
     def lane_names(self) -> list[str]:
         """Lane names, top to bottom (server first)."""
@@ -151,14 +162,12 @@ class TimelineView(QWidget):
             lane.spans.setdefault(lane.state, []).append((lane.since_ms, t_ms))
         lane.state, lane.since_ms = state, t_ms
 
-    def _marker(self, kind: str, lane: _Lane, t_ms: float, index: int, tip: str, window: Optional[str]) -> None:
+    def _marker(self, kind: str, lane: _Lane, t_ms: float, index: int, tip: str) -> None:
         xs, ys, data = self._marker_points[kind]
         xs.append(t_ms)
         ys.append(lane.index)
         data.append(index)
         self._tips[index] = tip
-        self.markers.append({'kind': kind, 'window': window, 't_ms': t_ms, 'event_index': index,
-                             'colour': MARKERS[kind][1]})
 
     def _fold(self, index: int, e: TimelineEvent, t0: int) -> None:
         t = (e.t_ns - t0) / 1e6
@@ -167,18 +176,17 @@ class TimelineView(QWidget):
             server = self._lanes[SERVER]
             if e.kind == 'handshake_handled':
                 self._marker('server_handshake', server, t, index,
-                             f"handshake handled for {e.window or e.sid} (ok={e.detail.get('ok')}) at {t:.1f} ms", None)
+                             f"handshake handled for {e.window or e.sid} (ok={e.detail.get('ok')}) at {t:.1f} ms")
             elif e.kind == 'disconnect_server':
                 self._marker('server_disconnect', server, t, index,
-                             f'disconnect handled for {e.window or e.sid} at {t:.1f} ms', None)
-            if e.kind == 'client_deleted':
+                             f'disconnect handled for {e.window or e.sid} at {t:.1f} ms')
+            elif e.kind == 'server_error':
+                self._marker('server_error', server, t, index,
+                             f"{e.detail.get('type')}: {e.detail.get('message')}\nin {e.detail.get('where')} at {t:.1f} ms")
+            elif e.kind == 'client_deleted':
                 self._marker('server_deleted', server, t, index,
-                             f"client {str(e.client_id)[:8]} deleted ({e.detail.get('reason')}) at {t:.1f} ms", None)
-            if e.kind == 'server_error':
-                tip = f"{e.detail.get('type')}: {e.detail.get('message')}\nin {e.detail.get('where')} at {t:.1f} ms"
-                self._marker('server_error', self._lanes[SERVER], t, index, tip, None)
-            elif e.kind == 'client_deleted' and e.client_id:
-                for name in self._by_client.get(e.client_id, ()):
+                             f"client {str(e.client_id)[:8]} deleted ({e.detail.get('reason')}) at {t:.1f} ms")
+                for name in self._by_client.get(e.client_id or '', ()):
                     lane = self._lanes[name]
                     if lane.client_id == e.client_id and lane.state == 'disconnected':
                         self._set_state(lane, 'deleted', t)
@@ -199,18 +207,16 @@ class TimelineView(QWidget):
         elif kind == 'window_closed':
             self._set_state(lane, None, t)
         elif kind == 'event_sent':
-            self._marker('event_sent', lane, t, index, f"{e.source} clicked {e.detail.get('label')} at {t:.1f} ms",
-                         e.source)
+            self._marker('event_sent', lane, t, index, f"{e.source} clicked {e.detail.get('label')} at {t:.1f} ms")
         elif kind == 'download_event':
-            self._marker('download_event', lane, t, index, f'{e.source}: download event at {t:.1f} ms', e.source)
+            self._marker('download_event', lane, t, index, f'{e.source}: download event at {t:.1f} ms')
         elif kind == 'download_get':
             ok = e.detail.get('status') == 200
             self._marker('download_ok' if ok else 'download_failed', lane, t, index,
-                         f"{e.source}: GET {e.detail.get('filename')} → {e.detail.get('status')} at {t:.1f} ms",
-                         e.source)
+                         f"{e.source}: GET {e.detail.get('filename')} → {e.detail.get('status')} at {t:.1f} ms")
         elif kind == 'message_dropped':
             self._marker('message_dropped', lane, t, index,
-                         f"{e.source}: dropped {e.detail.get('event')} _id {e.detail.get('message_id')}", e.source)
+                         f"{e.source}: dropped {e.detail.get('event')} _id {e.detail.get('message_id')}")
 
     def redraw(self) -> None:
         """Fold new events and redraw spans, markers and lane labels."""
