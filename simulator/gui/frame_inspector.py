@@ -70,7 +70,7 @@ class FrameModel(QAbstractTableModel):
 
 
 class FrameInspector(QDialog):
-    """A non-modal dialog over one window's frames; refreshes twice a second while open."""
+    """A non-modal dialog over one window's frames; refreshes twice a second while shown."""
 
     def __init__(self, browser: SimulatedBrowser, parent: Any = None) -> None:
         super().__init__(parent)
@@ -102,9 +102,18 @@ class FrameInspector(QDialog):
         layout.addLayout(top)
         layout.addWidget(split)
         self._timer = QTimer(self)
+        self._timer.setInterval(500)
         self._timer.timeout.connect(self.refresh)
-        self._timer.start(500)
         self.refresh()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        self.refresh()
+        self._timer.start()  # poll only while someone can see it
+        super().showEvent(event)
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802
+        self._timer.stop()
+        super().hideEvent(event)
 
     def refresh(self) -> None:
         """Pull new frames and new event names into the filter."""
