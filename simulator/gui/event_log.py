@@ -40,6 +40,8 @@ class EventLogModel(QAbstractTableModel):
         self.kind_filter: Optional[str] = None
         self.sources: list[str] = []
         self.kinds: list[str] = []
+        self._source_set: set[str] = set()
+        self._kind_set: set[str] = set()
         self._throttle = Throttle(self.flush, 50, self)
         self._unsubscribe = None
 
@@ -73,16 +75,20 @@ class EventLogModel(QAbstractTableModel):
             new_kind = True
         return new_source, new_kind
 
-    def refilter(self) -> None:
-        """Recompute the rows from scratch (after a filter change or a timeline clear)."""
+    def refilter(self, *, rescan_names: bool = True) -> None:
+        """Recompute the rows from scratch. ``rescan_names`` also rebuilds the window and kind lists (after
+        attach or a timeline clear); a filter change only notes the events it has not seen yet."""
         self.beginResetModel()
         events = self.timeline.events if self.timeline else []
+        noted_from = self._seen
+        if rescan_names or len(events) < self._seen:
+            self._source_set, self._kind_set = set(), set()
+            self.sources, self.kinds = [], []
+            noted_from = 0
+        for e in events[noted_from:]:
+            self._note(e)
         self._seen = len(events)
         self._rows = [i for i in range(self._seen) if self._accepts(events[i])]
-        self._source_set, self._kind_set = set(), set()
-        self.sources, self.kinds = [], []
-        for e in events[:self._seen]:
-            self._note(e)
         self.endResetModel()
         self.sources_changed.emit()
         self.kinds_changed.emit()
@@ -90,7 +96,7 @@ class EventLogModel(QAbstractTableModel):
     def set_filter(self, window: Optional[str] = None, kind: Optional[str] = None) -> None:
         """Filter rows by window/source name and by kind (None shows all)."""
         self.window_filter, self.kind_filter = window, kind
-        self.refilter()
+        self.refilter(rescan_names=False)
 
     def flush(self) -> None:
         """Insert rows for events recorded since the last flush."""
