@@ -1,13 +1,13 @@
 """The timeline view (pyqtgraph): one lane per window plus a server lane, spans for each window's
-connection state and markers for clicks, download events, download GETs and server errors.
+connection state and markers for clicks, download events, download GETs and server events.
 
-Events are folded in incrementally (O(new events) per redraw) and redraws are throttled to 20 Hz, so it
-follows a running scenario live and stays responsive with 100k events. Mouse: wheel zooms, drag pans;
-clicking a marker emits :attr:`TimelineView.event_clicked` with the event's index in ``timeline.events``.
+It renders what :class:`simulator.lanes.Lanes` computes (states, colours and the legend are the ones of the
+HTML report). Events are folded in incrementally (O(new events) per redraw) and redraws are throttled to
+20 Hz, so it follows a running scenario live and stays responsive with 100k events. Mouse: wheel zooms, drag
+pans; clicking a marker emits :attr:`TimelineView.event_clicked` with the event's index in ``timeline.events``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
@@ -15,57 +15,29 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from simulator.timeline import SERVER, Timeline, TimelineEvent
+from simulator.lanes import MARKERS, STATES, Lanes, legend
+from simulator.timeline import SERVER, Timeline
 
 from .throttle import Throttle
 
-SPAN_COLOURS = {
-    'page load': '#ffd54f',
-    'handshake pending': '#ffa726',
-    'handshake done': '#66bb6a',
-    'disconnected': '#bdbdbd',
-    'deleted': '#9575cd',
-}
 SPAN_HEIGHT = 0.5
-
-MARKERS = {  # kind → (symbol, brush, size)
-    'event_sent': ('t', '#1565c0', 11),
-    'download_event': ('o', '#42a5f5', 9),
-    'download_ok': ('s', '#2e7d32', 11),
-    'download_failed': ('s', '#c62828', 11),
-    'server_error': ('x', '#c62828', 14),
-    'message_dropped': ('d', '#ef6c00', 9),
-    'server_handshake': ('|', '#2e7d32', 12),
-    'server_disconnect': ('|', '#757575', 12),
-    'server_deleted': ('star', '#7e57c2', 11),
-}
-MARKER_LABELS = {'event_sent': '▼ click', 'download_event': '● download event', 'download_ok': '■ GET 200',
-                 'download_failed': '■ GET failed', 'server_error': '✕ server error',
-                 'message_dropped': '◆ message dropped', 'server_handshake': '| handshake handled',
-                 'server_disconnect': '| disconnect handled', 'server_deleted': '★ client deleted'}
 
 
 def legend_html() -> str:
-    """The colour key of spans and markers as one line of rich text."""
-    spans = ' '.join(f'<span style="background:{c}">&nbsp;&nbsp;&nbsp;</span>&nbsp;{n}&nbsp;&nbsp;'
-                     for n, c in SPAN_COLOURS.items())
-    marks = ' '.join(f'<span style="color:{MARKERS[k][1]}">{t.split()[0]}</span>&nbsp;{t.split(" ", 1)[1]}&nbsp;&nbsp;'
-                     for k, t in MARKER_LABELS.items())
-    return f'<span style="font-size:11px">{spans}&nbsp;&nbsp;{marks}</span>'
-
-
-@dataclass
-class _Lane:
-    index: int
-    state: Optional[str] = None
-    since_ms: float = 0.0
-    client_id: Optional[str] = None
-    spans: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    """The colour key of spans and markers (:func:`simulator.lanes.legend`) as one line of rich text."""
+    items = []
+    for entry in legend():
+        if entry.what == 'state':
+            items.append(f'<span style="background:{entry.colour}">&nbsp;&nbsp;&nbsp;</span>&nbsp;{entry.label}')
+        else:
+            items.append(f'<span style="color:{entry.colour}">{entry.glyph}</span>&nbsp;{entry.label}')
+    return f'<span style="font-size:11px">{"&nbsp;&nbsp; ".join(items)}</span>'
 
 
 class TimelineView(QWidget):
     """``TimelineView()``; :meth:`attach` a timeline. ``markers`` (list of dicts with ``kind``, ``window``,
-    ``t_ms``, ``colour``, ``event_index``) is public so tests can check one marker per window and its colour."""
+    ``t_ms``, ``colour``, ``event_index``) is public so tests can check one marker per window and its colour;
+    ``lanes`` is the :class:`~simulator.lanes.Lanes` model it renders."""
     event_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -85,24 +57,26 @@ class TimelineView(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.legend)
         layout.addWidget(self.plot)
-        self._bars: dict[str, pg.BarGraphItem] = {}
-        for state, colour in SPAN_COLOURS.items():
-            bar = pg.BarGraphItem(x0=[], x1=[], y=[], height=SPAN_HEIGHT, brush=colour, pen=pg.mkPen(None),
+        self.bars: dict[str, pg.BarGraphItem] = {}
+        for state, style in STATES.items():
+            bar = pg.BarGraphItem(x0=[], x1=[], y=[], height=SPAN_HEIGHT, brush=style.colour, pen=pg.mkPen(None),
                                   name=state)
             self.plot.addItem(bar)
-            self._bars[state] = bar
+            self.bars[state] = bar
         self._scatters: dict[str, pg.ScatterPlotItem] = {}
-        for kind, (symbol, colour, size) in MARKERS.items():
-            scatter = pg.ScatterPlotItem(symbol=symbol, size=size, brush=pg.mkBrush(colour),
+        for kind, m in MARKERS.items():
+            if m.across:
+                continue  # drawn as vertical lines (few: one per scenario step)
+            scatter = pg.ScatterPlotItem(symbol=m.symbol, size=m.size, brush=pg.mkBrush(m.colour),
                                          pen=pg.mkPen('#212121', width=0.5), hoverable=True,
                                          tip=lambda x, y, data: self._tip(int(data)))
             scatter.sigClicked.connect(self._on_points_clicked)
             self.plot.addItem(scatter)
             self._scatters[kind] = scatter
+        self._lines: list[pg.InfiniteLine] = []
         self.timeline: Optional[Timeline] = None
         self.follow = True
-        self._marker_points: dict[str, tuple[list[float], list[float], list[int]]] = {}
-        self._tips: dict[int, str] = {}
+        self.lanes = Lanes()
         self._throttle = Throttle(self.redraw, 50, self)
         self._unsubscribe = None
         self.reset()
@@ -126,97 +100,32 @@ class TimelineView(QWidget):
     def reset(self) -> None:
         """Forget everything folded so far (after ``timeline.clear()``)."""
         self._seen = 0
-        self._lanes: dict[str, _Lane] = {SERVER: _Lane(0)}
-        self._by_client: dict[str, set[str]] = {}
-        self._last_ms = 0.0
-        self._tips = {}
-        self._marker_points = {k: ([], [], []) for k in MARKERS}
+        self.lanes.reset()
+        self._spans_shown = 0
+        self._markers_shown = 0
+        self._span_points: dict[str, tuple[list[float], list[float], list[int]]] = {s: ([], [], []) for s in STATES}
+        self._marker_points: dict[str, tuple[list[float], list[float], list[int]]] = {k: ([], [], []) for k in MARKERS}
+        self._tips: dict[int, str] = {}
+        for line in self._lines:
+            self.plot.removeItem(line)
+        self._lines = []
 
     @property
     def markers(self) -> list[dict[str, Any]]:
         """Every marker as ``{kind, window, t_ms, event_index, colour}`` in event order (``window`` is None on
         the server lane), derived from the points shown."""
-        events = self.timeline.events if self.timeline else []
+        names = self.lane_names()
         markers = []
-        for kind, (xs, _ys, indices) in self._marker_points.items():
-            for t_ms, index in zip(xs, indices):
-                source = events[index].source if index < len(events) else None
-                markers.append({'kind': kind, 'window': None if source == SERVER else source, 't_ms': t_ms,
-                                'event_index': index, 'colour': MARKERS[kind][1]})
+        for kind, (xs, ys, indices) in self._marker_points.items():
+            for t_ms, y, index in zip(xs, ys, indices):
+                lane = names[int(y)]
+                markers.append({'kind': kind, 'window': None if lane == SERVER else lane, 't_ms': t_ms,
+                                'event_index': index, 'colour': MARKERS[kind].colour})
         return sorted(markers, key=lambda m: m['event_index'])
 
     def lane_names(self) -> list[str]:
         """Lane names, top to bottom (server first)."""
-        return [name for name, _ in sorted(self._lanes.items(), key=lambda kv: kv[1].index)]
-
-    def _lane(self, name: str) -> _Lane:
-        lane = self._lanes.get(name)
-        if lane is None:
-            lane = self._lanes[name] = _Lane(len(self._lanes))
-        return lane
-
-    def _set_state(self, lane: _Lane, state: Optional[str], t_ms: float) -> None:
-        if state == lane.state:
-            return
-        if lane.state is not None and t_ms > lane.since_ms:
-            lane.spans.setdefault(lane.state, []).append((lane.since_ms, t_ms))
-        lane.state, lane.since_ms = state, t_ms
-
-    def _marker(self, kind: str, lane: _Lane, t_ms: float, index: int, tip: str) -> None:
-        xs, ys, data = self._marker_points[kind]
-        xs.append(t_ms)
-        ys.append(lane.index)
-        data.append(index)
-        self._tips[index] = tip
-
-    def _fold(self, index: int, e: TimelineEvent, t0: int) -> None:
-        t = (e.t_ns - t0) / 1e6
-        self._last_ms = max(self._last_ms, t)
-        if e.source == SERVER:
-            server = self._lanes[SERVER]
-            if e.kind == 'handshake_handled':
-                self._marker('server_handshake', server, t, index,
-                             f"handshake handled for {e.window or e.sid} (ok={e.detail.get('ok')}) at {t:.1f} ms")
-            elif e.kind == 'disconnect_server':
-                self._marker('server_disconnect', server, t, index,
-                             f'disconnect handled for {e.window or e.sid} at {t:.1f} ms')
-            elif e.kind == 'server_error':
-                self._marker('server_error', server, t, index,
-                             f"{e.detail.get('type')}: {e.detail.get('message')}\nin {e.detail.get('where')} at {t:.1f} ms")
-            elif e.kind == 'client_deleted':
-                self._marker('server_deleted', server, t, index,
-                             f"client {str(e.client_id)[:8]} deleted ({e.detail.get('reason')}) at {t:.1f} ms")
-                for name in self._by_client.get(e.client_id or '', ()):
-                    lane = self._lanes[name]
-                    if lane.client_id == e.client_id and lane.state == 'disconnected':
-                        self._set_state(lane, 'deleted', t)
-            return
-        lane = self._lane(e.source)
-        if e.client_id and e.client_id != lane.client_id:
-            lane.client_id = e.client_id
-            self._by_client.setdefault(e.client_id, set()).add(e.source)
-        kind = e.kind
-        if kind == 'page_get_sent':
-            self._set_state(lane, 'page load', t)
-        elif kind == 'socket_connected_client':
-            self._set_state(lane, 'handshake pending', t)
-        elif kind == 'handshake_acked':
-            self._set_state(lane, 'handshake done' if e.detail.get('ok') else 'disconnected', t)
-        elif kind in ('disconnect_client', 'page_load_failed', 'socket_connect_failed'):
-            self._set_state(lane, 'disconnected', t)
-        elif kind == 'window_closed':
-            self._set_state(lane, None, t)
-        elif kind == 'event_sent':
-            self._marker('event_sent', lane, t, index, f"{e.source} clicked {e.detail.get('label')} at {t:.1f} ms")
-        elif kind == 'download_event':
-            self._marker('download_event', lane, t, index, f'{e.source}: download event at {t:.1f} ms')
-        elif kind == 'download_get':
-            ok = e.detail.get('status') == 200
-            self._marker('download_ok' if ok else 'download_failed', lane, t, index,
-                         f"{e.source}: GET {e.detail.get('filename')} → {e.detail.get('status')} at {t:.1f} ms")
-        elif kind == 'message_dropped':
-            self._marker('message_dropped', lane, t, index,
-                         f"{e.source}: dropped {e.detail.get('event')} _id {e.detail.get('message_id')}")
+        return self.lanes.lane_names()
 
     def redraw(self) -> None:
         """Fold new events and redraw spans, markers and lane labels."""
@@ -225,25 +134,39 @@ class TimelineView(QWidget):
         events = self.timeline.events
         if len(events) < self._seen:
             self.reset()
-        t0 = self.timeline.t0_ns
+        t0, lanes = self.timeline.t0_ns, self.lanes
         for i in range(self._seen, len(events)):
-            self._fold(i, events[i], t0)
+            lanes.feed_event(i, events[i], t0)
         self._seen = len(events)
-        now = self._last_ms
-        for state, bar in self._bars.items():
-            x0, x1, y = [], [], []
-            for lane in self._lanes.values():
-                spans = lane.spans.get(state, [])
-                if spans:
-                    x0.extend(s for s, _ in spans)
-                    x1.extend(e for _, e in spans)
-                    y.extend([lane.index] * len(spans))
-                if lane.state == state:
-                    x0.append(lane.since_ms)
-                    x1.append(max(now, lane.since_ms + 0.5))
-                    y.append(lane.index)
-            bar.setOpts(x0=np.array(x0, dtype=float), x1=np.array(x1, dtype=float), y=np.array(y, dtype=float),
-                        height=SPAN_HEIGHT)
+        index = {name: lane.index for name, lane in lanes.lanes.items()}
+        for span in lanes.spans[self._spans_shown:]:  # closed spans: appended once, O(new spans)
+            x0, x1, y = self._span_points[span.state]
+            x0.append(span.t0_ms)
+            x1.append(span.t1_ms)
+            y.append(index[span.lane])
+        self._spans_shown = len(lanes.spans)
+        open_spans: dict[str, list] = {}
+        for span in lanes.open_spans(lanes.last_ms):
+            open_spans.setdefault(span.state, []).append(span)
+        for state, bar in self.bars.items():
+            x0, x1, y = self._span_points[state]
+            now = open_spans.get(state, [])
+            bar.setOpts(x0=np.array(x0 + [s.t0_ms for s in now], dtype=float),
+                        x1=np.array(x1 + [s.t1_ms for s in now], dtype=float),
+                        y=np.array(y + [index[s.lane] for s in now], dtype=float), height=SPAN_HEIGHT)
+        for marker in lanes.markers[self._markers_shown:]:
+            xs, ys, data = self._marker_points[marker.kind]
+            xs.append(marker.t_ms)
+            ys.append(index[marker.lane])
+            data.append(marker.event_index)
+            self._tips[marker.event_index] = marker.tip
+            style = MARKERS[marker.kind]
+            if style.across:
+                line = pg.InfiniteLine(pos=marker.t_ms, angle=90,
+                                       pen=pg.mkPen(style.colour, style=Qt.PenStyle.DashLine))
+                self.plot.addItem(line)
+                self._lines.append(line)
+        self._markers_shown = len(lanes.markers)
         for kind, scatter in self._scatters.items():
             xs, ys, data = self._marker_points[kind]
             shown = len(scatter.data)
@@ -257,7 +180,7 @@ class TimelineView(QWidget):
         self.plot.getAxis('left').setTicks([[(i, n) for i, n in enumerate(names)]])
         self.plot.setYRange(-0.7, len(names) - 0.3, padding=0)
         if self.follow:
-            self.plot.setXRange(0, max(now, 10.0) * 1.03, padding=0)
+            self.plot.setXRange(0, max(lanes.last_ms, 10.0) * 1.03, padding=0)
 
     def _tip(self, index: int) -> str:
         return self._tips.get(index, '')
