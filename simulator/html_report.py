@@ -3,8 +3,8 @@
 :func:`render_html` takes the player's report dicts (see :meth:`simulator.player.ScenarioPlayer.report`) and
 returns one HTML page with, per scenario: name, description, policy, PASSED/FAILED, a timeline (inline SVG:
 one lane per window plus a server lane, see :mod:`simulator.html_report_timeline`), the latency measurements
-(see :mod:`simulator.measurements`), the expectations and the server errors with their tracebacks. All times are in **ms** on the one timeline clock.
-Every text from a report is HTML-escaped. No Qt.
+(see :mod:`simulator.measurements`), the expectations and the server errors with their tracebacks. All times
+are in **ms** on the one timeline clock. Every text from a report is HTML-escaped. No Qt.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 It renders what :mod:`simulator.lanes` computes from a report's events (the GUI timeline renders the same
 model): one lane per window with its state spans and markers, a server lane below, scenario steps as dashed
-lines across every lane. Each span carries ``data-state`` and each marker ``data-marker`` (its kind), with a
-``<title>`` tooltip. All times are in **ms** on the one timeline clock.
+lines across every lane. Each span carries ``data-state`` and ``data-lane``, each marker ``data-marker`` (its
+kind) and ``data-lane``, with a ``<title>`` tooltip. All times are in **ms** on the one timeline clock.
 """
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def legend_html() -> str:
                          f'</i>{escape(entry.label)}</span>')
             continue
         if MARKERS[entry.key].across:
-            icon = f'<line x1="7" y1="0" x2="7" y2="14" stroke="{entry.colour}" stroke-width="2" stroke-dasharray="3 2"/>'
+            icon = (f'<line x1="7" y1="0" x2="7" y2="14" stroke="{entry.colour}" stroke-width="2" '
+                    'stroke-dasharray="3 2"/>')
         else:
             icon = shape(entry.symbol, entry.colour, 7, 7, 12)
         items.append(f'<span data-marker="{escape(entry.key)}"><svg width="14" height="14" viewBox="0 0 14 14" '
@@ -152,13 +153,15 @@ def timeline_svg(report: dict[str, Any], t_from: float = 0.0, t_to: Optional[flo
             if s.t1_ms < t_from or s.t0_ms > end:
                 continue
             x0, x1 = x(s.t0_ms), x(s.t1_ms)
-            out.append(f'<rect data-state="{escape(s.state)}" x="{x0:.1f}" y="{mid(name) - 8:.1f}" '
-                       f'width="{max(x1 - x0, 1.0):.1f}" height="16" rx="2" fill="{STATES[s.state].colour}"><title>'
+            out.append(f'<rect data-state="{escape(s.state)}" data-lane="{escape(name)}" x="{x0:.1f}" '
+                       f'y="{mid(name) - 8:.1f}" width="{max(x1 - x0, 1.0):.1f}" height="16" rx="2" '
+                       f'fill="{STATES[s.state].colour}"><title>'
                        f'{escape(f"{name}: {s.tip} ({fmt_ms(s.t0_ms)}–{fmt_ms(s.t1_ms)} ms)")}</title></rect>')
     for m in lanes.markers:
         if not inside(m.t_ms):
             continue
         style, mx, my = MARKERS[m.kind], x(m.t_ms), mid(m.lane)
+        before = ''
         if style.across:
             body = (f'<line x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" y2="{axis_y}" stroke="{style.colour}" '
                     f'stroke-dasharray="3 3"/><rect x="{mx - 3:.1f}" y="{top - 8}" width="6" height="6" '
@@ -169,12 +172,12 @@ def timeline_svg(report: dict[str, Any], t_from: float = 0.0, t_to: Optional[flo
             body = shape(style.symbol, style.colour, mx, my, style.size)
             if m.kind in ('download_ok', 'download_failed'):
                 status = (events[m.event_index].get('detail') or {}).get('status')
-                if m.since_ms is not None:
-                    body = (f'<line x1="{x(m.since_ms):.1f}" y1="{my:.1f}" x2="{mx:.1f}" y2="{my:.1f}" '
-                            f'stroke="{MARKERS["download_event"].colour}" stroke-width="2" stroke-dasharray="4 2"/>'
-                            + body)
+                if m.since_ms is not None:  # the wait from the download event to the GET's answer
+                    before = (f'<line x1="{x(m.since_ms):.1f}" y1="{my:.1f}" x2="{mx:.1f}" y2="{my:.1f}" '
+                              f'stroke="{MARKERS["download_event"].colour}" stroke-width="2" stroke-dasharray="4 2"/>')
                 body += (f'<text x="{mx + 9:.1f}" y="{my - 9:.1f}" font-size="11" font-weight="700" '
                          f'fill="{style.colour}">{escape(status)}</text>')
-        out.append(f'<g data-marker="{m.kind}"><title>{escape(m.tip)}</title>{body}</g>')
+        out.append(f'{before}<g data-marker="{m.kind}" data-lane="{escape(m.lane)}"><title>{escape(m.tip)}</title>'
+                   f'{body}</g>')
     out.append('</svg>')
     return ''.join(out)

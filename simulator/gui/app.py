@@ -58,7 +58,7 @@ def run_gui(play: Optional[str] = None) -> int:
         await window.start()
         window.show()
         if play:
-            window._spawn(window.play_scenario(load_scenario(play)))
+            window.tasks.spawn(window.play_scenario(load_scenario(play)), name='play scenario')
         await window.closed.wait()
         await _drain(loop)
 

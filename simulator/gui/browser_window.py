@@ -7,6 +7,7 @@ whole window: green when the file arrived, red when every GET failed (with the s
 from __future__ import annotations
 
 import asyncio
+import logging
 import urllib.parse
 from typing import Any, Callable, Optional
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit
                                QProgressBar, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from simulator import browser as b
+from simulator.tasks import TaskGroup
 
 from .throttle import Throttle
 
@@ -34,7 +36,9 @@ def _human_bytes(n: int) -> str:
 
 class BrowserWindow(QWidget):
     """One simulated browser as a top-level window. ``closed_by_user`` fires when the person closes it
-    (the owner then closes the browser). All browser actions run as asyncio tasks on the qasync loop."""
+    (the owner then closes the browser and awaits ``tasks.cancel_all()``). The browser actions a person starts
+    here (reload, go, click, type, tick) run in ``tasks``, a :class:`TaskGroup` on the qasync loop; an action
+    that fails with LookupError, RuntimeError, ValueError or OSError shows its message as the page error."""
     closed_by_user = Signal(object)
     inspect_requested = Signal(object)
 
@@ -43,7 +47,7 @@ class BrowserWindow(QWidget):
         self.browser = browser
         self._base_url = base_url or (lambda: None)
         self._closing_programmatically = False
-        self._tasks: set[asyncio.Task] = set()
+        self.tasks = TaskGroup(f'window {browser.name}', on_error=self._action_failed)
         self.setWindowTitle(f'{browser.name} — clientsim window')
         self.setObjectName('BrowserWindow')
         self.resize(380, 440)
@@ -65,7 +69,7 @@ class BrowserWindow(QWidget):
         self.go_button.clicked.connect(self._go)
         self.reload_button = QPushButton('⟳')
         self.reload_button.setToolTip('Reload (F5)')
-        self.reload_button.clicked.connect(lambda: self._run(self.browser.reload()))
+        self.reload_button.clicked.connect(lambda: self.tasks.spawn(self.browser.reload()))
         self.inspect_button = QPushButton('Frames')
         self.inspect_button.setToolTip('Frame inspector: every socket.io message of this window (Ctrl+I)')
         self.inspect_button.clicked.connect(lambda: self.inspect_requested.emit(self))
@@ -107,7 +111,7 @@ class BrowserWindow(QWidget):
         layout.addWidget(QLabel('Downloads'))
         layout.addWidget(self.shelf)
 
-        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=lambda: self._run(self.browser.reload()))
+        QShortcut(QKeySequence.StandardKey.Refresh, self, activated=lambda: self.tasks.spawn(self.browser.reload()))
         QShortcut(QKeySequence('Ctrl+L'), self, activated=self.address.setFocus)
         QShortcut(QKeySequence('Ctrl+I'), self, activated=lambda: self.inspect_requested.emit(self))
         QShortcut(QKeySequence.StandardKey.Close, self, activated=self.close)
@@ -204,7 +208,7 @@ class BrowserWindow(QWidget):
         if kind == 'button':
             button = QPushButton(str(label or item['tag']))
             button.setObjectName(f'element-{element_id}')
-            button.clicked.connect(lambda _=False, eid=element_id: self._run(self.browser.click_element(eid)))
+            button.clicked.connect(lambda _=False, eid=element_id: self.tasks.spawn(self.browser.click_element(eid)))
             return button
         if kind == 'progress':
             bar = QProgressBar()
@@ -219,7 +223,7 @@ class BrowserWindow(QWidget):
             edit.setToolTip(f'{label}: press Enter to send the value')
             if label:
                 edit.editingFinished.connect(
-                    lambda e=edit, lb=label: self._run(self.browser.set_value(lb, e.text())))
+                    lambda e=edit, lb=label: self.tasks.spawn(self.browser.set_value(lb, e.text())))
             else:
                 edit.setReadOnly(True)
             return edit
@@ -227,7 +231,7 @@ class BrowserWindow(QWidget):
             box = QCheckBox(str(label or ''))
             box.setChecked(bool(value))
             if label:
-                box.toggled.connect(lambda checked, lb=label: self._run(self.browser.set_checked(lb, checked)))
+                box.toggled.connect(lambda checked, lb=label: self.tasks.spawn(self.browser.set_checked(lb, checked)))
             else:
                 box.setEnabled(False)
             return box
@@ -238,22 +242,18 @@ class BrowserWindow(QWidget):
         return box
 
     # ---- view → browser -------------------------------------------------------------------------------------
-    def _run(self, coro: Any) -> None:
-        task = asyncio.ensure_future(self._guarded(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, coro: Any) -> None:
-        try:
-            await coro
-        except (LookupError, RuntimeError, ValueError, OSError) as e:
-            self.browser.page_error = str(e)
+    def _action_failed(self, exc: BaseException, task: asyncio.Task) -> None:
+        if isinstance(exc, (LookupError, RuntimeError, ValueError, OSError)):
+            self.browser.page_error = str(exc)
             self.refresh()
+        else:
+            logging.getLogger('clientsim.gui').warning('%s: action %s failed: %r', self.browser.name,
+                                                       task.get_name(), exc)
 
     def _go(self) -> None:
         text = self.address.text().strip() or '/'
         base = self.browser.url or (self._base_url() or '') + '/'
-        self._run(self.browser.navigate(urllib.parse.urljoin(base, text)))
+        self.tasks.spawn(self.browser.navigate(urllib.parse.urljoin(base, text)))
 
     def close_programmatically(self) -> None:
         """Close the Qt window without emitting ``closed_by_user``."""

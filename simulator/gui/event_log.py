@@ -1,4 +1,5 @@
-"""The event log: a table model over the timeline with its own window/kind filter.
+"""The event log: a table model over the timeline with its own window/kind filter, and its view (the table
+with the window and kind filter boxes).
 
 It keeps a list of row indices into ``timeline.events`` instead of a QSortFilterProxyModel: appending
 filtered rows is O(new events), and refiltering 100k rows is one list comprehension, so the log stays fast
@@ -6,15 +7,17 @@ with 100k rows. New events are batched and inserted at most 20 times a second (:
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableView, QVBoxLayout, QWidget
 
 from simulator.timeline import Timeline, TimelineEvent
 
 from .throttle import Throttle
 
+ALL = 'all'
 COLUMNS = ('time (ms)', 'source', 'kind', 'sid', 'client_id', 'detail')
 KIND_COLOURS = {'server_error': '#c62828', 'download_get': '#1565c0', 'download_event': '#1565c0',
                 'message_dropped': '#ef6c00', 'handshake_acked': '#2e7d32', 'client_deleted': '#6a1b9a',
@@ -174,3 +177,78 @@ class EventLogModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+class EventLogView(QWidget):
+    """``EventLogView(model, follow)``: the table of ``model`` (``log_view``), the ``window_filter`` and
+    ``kind_filter`` combo boxes (``all`` or one value; they grow as new windows and kinds appear) and
+    ``log_count``. While ``follow()`` is true the table scrolls to each new row."""
+
+    def __init__(self, model: EventLogModel, follow: Callable[[], bool]) -> None:
+        super().__init__()
+        self.model = model
+        self._follow = follow
+        self.log_view = QTableView()
+        self.log_view.setModel(model)
+        self.log_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.log_view.verticalHeader().setVisible(False)
+        self.log_view.verticalHeader().setDefaultSectionSize(20)
+        self.log_view.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((80, 70, 160, 170, 75)):
+            self.log_view.setColumnWidth(col, width)
+        model.rows_appended.connect(self._autoscroll)
+        self.window_filter = QComboBox()
+        self.kind_filter = QComboBox()
+        self.window_filter.addItem(ALL)
+        self.kind_filter.addItem(ALL)
+        model.sources_changed.connect(lambda: self._sync_combo(self.window_filter, model.sources))
+        model.kinds_changed.connect(lambda: self._sync_combo(self.kind_filter, sorted(model.kinds)))
+        self.window_filter.currentTextChanged.connect(self._apply_filter)
+        self.kind_filter.currentTextChanged.connect(self._apply_filter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel('Window:'))
+        row.addWidget(self.window_filter)
+        row.addWidget(QLabel('Kind:'))
+        row.addWidget(self.kind_filter)
+        row.addStretch(1)
+        self.log_count = QLabel('')
+        row.addWidget(self.log_count)
+        layout.addLayout(row)
+        layout.addWidget(self.log_view, 1)
+
+    @staticmethod
+    def _sync_combo(combo: QComboBox, values: list[str]) -> None:
+        have = {combo.itemText(i) for i in range(combo.count())}
+        for v in values:
+            if v not in have:
+                combo.addItem(v)
+
+    def _apply_filter(self) -> None:
+        w, k = self.window_filter.currentText(), self.kind_filter.currentText()
+        self.model.set_filter(None if w in (ALL, '') else w, None if k in (ALL, '') else k)
+
+    def _autoscroll(self) -> None:
+        if self._follow():
+            self.log_view.scrollToBottom()
+
+    def find_row(self, event_index: int) -> int:
+        """The row of ``timeline.events[event_index]`` (pending rows are inserted first, filters that hide it
+        are cleared); -1 when it has none."""
+        self.model.flush()
+        row = self.model.row_of_event_index(event_index)
+        if row < 0:
+            self.window_filter.setCurrentText(ALL)
+            self.kind_filter.setCurrentText(ALL)
+            row = self.model.row_of_event_index(event_index)
+        return row
+
+    def select_row(self, row: int) -> None:
+        """Select ``row`` and scroll to it."""
+        self.log_view.selectRow(row)
+        self.log_view.scrollTo(self.model.index(row, 0))
+
+    def show_count(self, total: int) -> None:
+        """Show "rows of ``total`` events"."""
+        self.log_count.setText(f'{self.model.rowCount()} of {total} events')

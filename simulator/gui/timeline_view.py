@@ -8,12 +8,12 @@ pans; clicking a marker emits :attr:`TimelineView.event_clicked` with the event'
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from simulator.lanes import MARKERS, STATES, Lanes, legend
 from simulator.timeline import SERVER, Timeline
@@ -37,7 +37,8 @@ def legend_html() -> str:
 class TimelineView(QWidget):
     """``TimelineView()``; :meth:`attach` a timeline. ``markers`` (list of dicts with ``kind``, ``window``,
     ``t_ms``, ``colour``, ``event_index``) is public so tests can check one marker per window and its colour;
-    ``lanes`` is the :class:`~simulator.lanes.Lanes` model it renders."""
+    ``lanes`` is the :class:`~simulator.lanes.Lanes` model it renders; ``bars`` (state → BarGraphItem),
+    ``scatters`` (marker kind → ScatterPlotItem) and ``step_lines`` (InfiniteLine per step) what it draws."""
     event_clicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -63,7 +64,7 @@ class TimelineView(QWidget):
                                   name=state)
             self.plot.addItem(bar)
             self.bars[state] = bar
-        self._scatters: dict[str, pg.ScatterPlotItem] = {}
+        self.scatters: dict[str, pg.ScatterPlotItem] = {}
         for kind, m in MARKERS.items():
             if m.across:
                 continue  # drawn as vertical lines (few: one per scenario step)
@@ -72,8 +73,8 @@ class TimelineView(QWidget):
                                          tip=lambda x, y, data: self._tip(int(data)))
             scatter.sigClicked.connect(self._on_points_clicked)
             self.plot.addItem(scatter)
-            self._scatters[kind] = scatter
-        self._lines: list[pg.InfiniteLine] = []
+            self.scatters[kind] = scatter
+        self.step_lines: list[pg.InfiniteLine] = []
         self.timeline: Optional[Timeline] = None
         self.follow = True
         self.lanes = Lanes()
@@ -106,9 +107,9 @@ class TimelineView(QWidget):
         self._span_points: dict[str, tuple[list[float], list[float], list[int]]] = {s: ([], [], []) for s in STATES}
         self._marker_points: dict[str, tuple[list[float], list[float], list[int]]] = {k: ([], [], []) for k in MARKERS}
         self._tips: dict[int, str] = {}
-        for line in self._lines:
+        for line in self.step_lines:
             self.plot.removeItem(line)
-        self._lines = []
+        self.step_lines = []
 
     @property
     def markers(self) -> list[dict[str, Any]]:
@@ -165,9 +166,9 @@ class TimelineView(QWidget):
                 line = pg.InfiniteLine(pos=marker.t_ms, angle=90,
                                        pen=pg.mkPen(style.colour, style=Qt.PenStyle.DashLine))
                 self.plot.addItem(line)
-                self._lines.append(line)
+                self.step_lines.append(line)
         self._markers_shown = len(lanes.markers)
-        for kind, scatter in self._scatters.items():
+        for kind, scatter in self.scatters.items():
             xs, ys, data = self._marker_points[kind]
             shown = len(scatter.data)
             if len(xs) < shown:
@@ -214,3 +215,32 @@ class TimelineView(QWidget):
             exporter.export(path)
         else:
             raise ValueError(f'export as .png or .svg, got {path}')
+
+
+class TimelinePane(QWidget):
+    """The timeline of the main window: a title, "Follow live" (``follow_box``; unticked when the person pans or
+    zooms), "Export timeline…" (calls ``export()``) and the :class:`TimelineView` (``view``)."""
+
+    def __init__(self, export: Callable[[], None]) -> None:
+        super().__init__()
+        self.view = TimelineView()
+        self.view.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow_box.setChecked(False))
+        self.follow_box = QCheckBox('Follow live')
+        self.follow_box.setChecked(True)
+        self.follow_box.toggled.connect(self._set_follow)
+        export_button = QPushButton('Export timeline…')
+        export_button.clicked.connect(export)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel('<b>Timeline</b> — one lane per window; wheel to zoom, drag to pan, click a marker to '
+                             'find its log row'), 1)
+        row.addWidget(self.follow_box)
+        row.addWidget(export_button)
+        layout.addLayout(row)
+        layout.addWidget(self.view, 1)
+
+    def _set_follow(self, on: bool) -> None:
+        self.view.follow = on
+        if on:
+            self.view.redraw()

@@ -1,0 +1,84 @@
+"""The "Scenario library" box of the main window: the scenarios of ``assets/scenarios`` (a broken file shows
+with ⚠ and its error as tooltip), Play, the step progress and the result of the last run."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, \
+    QPushButton, QVBoxLayout
+
+from simulator.scenario import ScenarioError, library, load_scenario
+
+
+class ScenarioLibrary(QGroupBox):
+    """``ScenarioLibrary(play)``: ``play()`` is called by the Play button and a double click.
+    :meth:`current_path` is the selected file; :meth:`start`, :meth:`show_result` and :meth:`show_error`
+    show a run."""
+
+    def __init__(self, play: Callable[[], None]) -> None:
+        super().__init__('Scenario library')
+        self.scenario_list = QListWidget()
+        self.scenario_list.itemDoubleClicked.connect(lambda _item: play())
+        for path in library():
+            try:
+                scenario = load_scenario(path)
+                item = QListWidgetItem(path.stem)
+                item.setToolTip(f'{scenario.name}\n\n{scenario.description}\npolicy: {scenario.policy_summary()}')
+            except ScenarioError as e:
+                item = QListWidgetItem(f'⚠ {path.stem}')
+                item.setToolTip(str(e))
+            item.setData(Qt.ItemDataRole.UserRole, str(path))
+            self.scenario_list.addItem(item)
+        if self.scenario_list.count():
+            self.scenario_list.setCurrentRow(0)
+        self.play_button = QPushButton('▶ Play  (Ctrl+P)')
+        self.play_button.clicked.connect(play)
+        self.scenario_progress = QProgressBar()
+        self.scenario_progress.setFormat('%v / %m steps')
+        self.scenario_progress.setValue(0)
+        self.result_label = QLabel('')
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.scenario_list, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.play_button)
+        row.addWidget(self.scenario_progress, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.result_label)
+
+    def current_path(self) -> Optional[str]:
+        """The file of the selected scenario, None when nothing is selected."""
+        item = self.scenario_list.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def start(self, name: str, path: Optional[str], steps: int) -> None:
+        """A run of scenario ``name`` (from file ``path``, if any) with ``steps`` steps begins: select it, show
+        "playing", reset the progress."""
+        for i in range(self.scenario_list.count()):
+            item = self.scenario_list.item(i)
+            if path and Path(item.data(Qt.ItemDataRole.UserRole)).resolve() == Path(path).resolve():
+                self.scenario_list.setCurrentRow(i)
+        self.result_label.setText(f'playing <b>{name}</b>…')
+        self.scenario_progress.setRange(0, max(steps, 1))
+        self.scenario_progress.setValue(0)
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` (e.g. a :class:`ScenarioError`) in red."""
+        self.result_label.setText(f'<span style="color:#c62828">{message}</span>')
+
+    def show_result(self, report: dict[str, Any]) -> None:
+        """PASS/FAIL, the count of expectations met and each failed one; every expectation as tooltip."""
+        ok = report['passed']
+        checks = report['expectations']
+        lines = [f'<b style="color:{"#2e7d32" if ok else "#c62828"}">{"PASS" if ok else "FAIL"}</b> '
+                 f'{sum(c["passed"] for c in checks)}/{len(checks)} expectations — {report["scenario"]}']
+        for c in checks:
+            if not c['passed']:
+                lines.append(f'<span style="color:#c62828">✘ {c["name"]}: expected {c["expected"]}, '
+                             f'got {c["actual"]}</span>')
+        self.result_label.setText('<br>'.join(lines))
+        self.result_label.setToolTip('\n'.join(f'{"✔" if c["passed"] else "✘"} {c["name"]}: {c["actual"]}'
+                                               for c in checks))

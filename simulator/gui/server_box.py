@@ -1,0 +1,35 @@
+"""The "Embedded server" box of the main window: running or stopped, its URL, server errors, clients alive."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout
+
+from server.app import EmbeddedServer
+
+
+class ServerBox(QGroupBox):
+    """``ServerBox()``; :meth:`show_server` writes an :class:`EmbeddedServer`'s state into its labels
+    (``state_label``, ``url_label``, ``errors_label``)."""
+
+    def __init__(self) -> None:
+        super().__init__('Embedded server')
+        self.url_label = QLabel('—')
+        self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.state_label = QLabel('stopped')
+        self.errors_label = QLabel('server errors: 0')
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.state_label)
+        row.addWidget(self.url_label, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.errors_label)
+
+    def show_server(self, server: EmbeddedServer) -> None:
+        """Show whether ``server`` runs, its URL, its errors (count and types) and its clients alive."""
+        self.state_label.setText('<span style="color:#2e7d32">●</span> running' if server.running
+                                 else '<span style="color:#9e9e9e">●</span> stopped')
+        self.url_label.setText(server.url or '—')
+        n_err = len(server.errors)
+        self.errors_label.setText(f'server errors: <b style="color:{"#c62828" if n_err else "#2e7d32"}">{n_err}</b>'
+                                  + (f' ({", ".join(sorted({e["type"] for e in server.errors}))})' if n_err else '')
+                                  + f'  ·  clients alive: {len(server.registry.instances)}')
