@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
                                                               'one image of all windows at the end')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
+    matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')
+    matrix.add_argument('file', metavar='FILE', help='a target scenario ({python} in its command)')
+    matrix.add_argument('--nicegui', metavar='V1,V2', help="versions (default: the file's nicegui: bug_in/fixed_in)")
+    matrix.add_argument('--report', metavar='OUT', help='write the reports (.json or .html)')
     demo = sub.add_parser('demo', help='play the download race offscreen and save a screenshot')
     demo.add_argument('--screenshot', metavar='OUT.png', default='clientsim-demo.png')
     return parser
@@ -118,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                         format='%(levelname)s %(name)s: %(message)s')
     if args.command == 'play':
         return cmd_play(args)
+    if args.command == 'matrix':
+        from .matrix import cmd_matrix
+        return cmd_matrix(args.file, args.nicegui, args.report)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
     if not has_display():

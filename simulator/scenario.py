@@ -45,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from server.policy import ServerPolicy
 
 from .probe.checks import PROBED_EXPECTATIONS
-from .target import TargetSpec, _check_url
+from .target import NiceguiVersions, TargetSpec, _check_url
 
 _COUNT_RE = re.compile(r'^\s*(==|!=|>=|<=|>|<)?\s*(\d+)\s*$')
 _OPS: dict[str, Callable[[int, int], bool]] = {
@@ -331,6 +331,7 @@ class Scenario(_Strict):
     expect: Expectations = Expectations()
     seed: Optional[int] = None  # seeds the player's random generator (storm handshake delays)
     target: Optional[Union[str, TargetSpec]] = None  # a real app instead of the embedded server (simulator.target)
+    nicegui: Optional[NiceguiVersions] = None  # releases with the bug / the fix, for ``clientsim matrix``
     path: Optional[str] = None
 
     @field_validator('target', mode='before')

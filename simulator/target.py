@@ -77,6 +77,17 @@ def _check_url(v: str) -> str:
     return v.rstrip('/')
 
 
+class NiceguiVersions(BaseModel):
+    """``nicegui: {bug_in: [2.11.0], fixed_in: [2.11.1]}`` of a target scenario: the NiceGUI releases that show the
+    bug (the scenario's expectations, which state the fixed behaviour, fail there) and those that fixed it (they
+    pass). ``clientsim matrix`` plays these versions when no ``--nicegui`` is given and exits 0 when each behaves
+    so. Versions are PyPI version strings."""
+    model_config = ConfigDict(extra='forbid')
+
+    bug_in: list[str] = []
+    fixed_in: list[str] = []
+
+
 Target = Union[str, TargetSpec]
 """A scenario's ``target``: a base URL (str) or a :class:`TargetSpec`."""
 
