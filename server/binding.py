@@ -2,8 +2,9 @@
 
 NiceGUI 2.11.0 keeps ``bindable_properties[(id(owner), name)] = owner`` — a strong reference to every object
 that ever set a bindable property, so per-client model objects live for ever and their ``weakref.finalize``
-callbacks never run (#4109). The fixes store only the keys (a set, PR #4332) or weak references
-(``weakref.WeakValueDictionary``, PR #4619, 2.15.0). :class:`BindingRegistry` implements all three, chosen by
+callbacks never run (#4109). The fix, released in 2.11.1 (PR #4122), holds no strong reference to owners (it
+stores ``weakref.finalize`` objects; PR #4619 in 2.15.0 swapped them for a ``weakref.WeakValueDictionary``, which
+``weak`` models). ``keys`` (a set of keys only) models PR #4332, which was closed unmerged. :class:`BindingRegistry` implements all three, chosen by
 ``ServerPolicy.bindable_registry`` (``strong`` / ``weak`` / ``keys``) at the moment a property is first set.
 
 Unlike NiceGUI the registry is an object (one per :class:`server.app.EmbeddedServer`), found through the
@@ -26,8 +27,9 @@ class BindingRegistry:
     (read at every registration, so a live policy change applies to objects registered afterwards).
 
     * ``strong``: ``self.strong[key] = owner`` (NiceGUI 2.11.0 ``bindable_properties``) — owners never die;
-    * ``weak``: ``self.weak[key] = owner`` in a ``WeakValueDictionary`` (PR #4619);
-    * ``keys``: ``self.keys.add(key)`` (PR #4332).
+    * ``weak``: ``self.weak[key] = owner`` in a ``WeakValueDictionary`` (the 2.11.1 fix, PR #4122, in the form
+      PR #4619 gave it in 2.15.0);
+    * ``keys``: ``self.keys.add(key)`` (PR #4332, closed unmerged).
 
     ``bindings[key]`` lists ``(callback, tag)``: ``callback(value)`` runs on every change of the property;
     ``tag`` (e.g. a client_id) lets :meth:`remove_tag` drop the bindings of a deleted client, as NiceGUI

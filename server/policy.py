@@ -70,8 +70,10 @@ class ServerPolicy(BaseModel):
         description='engine.io ping timeout in seconds (python-socketio default 20 s, used by NiceGUI).')
     bindable_registry: Literal['strong', 'weak', 'keys'] = Field(
         'strong', description='strong: bindable_properties[(id(owner), name)] = owner keeps every model alive '
-                              '(2.11.0, #4109); weak: WeakValueDictionary (PR #4619, 2.15.0); keys: a set of '
-                              'keys only (PR #4332).')
+                              '(2.11.0, #4109); weak: no strong reference to owners - the fix, released in '
+                              '2.11.1 (PR #4122 stores weakref.finalize objects; PR #4619 in 2.15.0 swapped them '
+                              'for a WeakValueDictionary); keys: a set of keys only, modelling PR #4332, which was '
+                              'closed unmerged.')
     job_chunks: int = Field(
         10, ge=1, le=10000, description='number of chunks of a /convert job (each chunk is one unit of work).')
     job_chunk_s: float = Field(
@@ -108,7 +110,8 @@ _REFERENCES = {
     'environ_none_for': 'nicegui #5090, #5119 (fault injection)',
     'ping_interval_s': 'python-engineio ping_interval',
     'ping_timeout_s': 'python-engineio ping_timeout',
-    'bindable_registry': 'nicegui #4109, PR #4332, PR #4619 (2.15.0)',
+    'bindable_registry': 'nicegui #4109; fixed in 2.11.1 by PR #4122 (PR #4619, 2.15.0: WeakValueDictionary); '
+                         'keys: PR #4332, closed unmerged',
     'job_chunks': 'ebook2audiobook #207',
     'job_chunk_s': 'ebook2audiobook #207',
     'job_on_disconnect': 'ebook2audiobook #207',

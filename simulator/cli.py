@@ -3,9 +3,12 @@
 * ``clientsim`` — open the GUI (with no display: play the download race offscreen and save a screenshot);
 * ``clientsim play FILE... [--headless] [--report out.json|out.html] [--events out.jsonl] [--screenshot out.png]``
   — exit 0 when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
-* ``clientsim demo [--screenshot PATH]`` — the offscreen demo.
+* ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
+* ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
+  (:mod:`simulator.matrix`).
 
-``--headless`` imports no Qt at all.
+``--headless`` and ``matrix`` import no Qt at all; without Qt installed (no ``gui`` extra) the GUI commands print
+how to install it and exit 2.
 """
 from __future__ import annotations
 
@@ -37,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
                                                               'one image of all windows at the end')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
+    matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')
+    matrix.add_argument('file', metavar='FILE', help='a target scenario ({python} in its command)')
+    matrix.add_argument('--nicegui', metavar='V1,V2', help="versions (default: the file's nicegui: bug_in/fixed_in)")
+    matrix.add_argument('--report', metavar='OUT', help='write the reports (.json or .html)')
     demo = sub.add_parser('demo', help='play the download race offscreen and save a screenshot')
     demo.add_argument('--screenshot', metavar='OUT.png', default='clientsim-demo.png')
     return parser
@@ -46,6 +53,21 @@ def has_display() -> bool:
     """Whether a Qt window can be shown: a DISPLAY/WAYLAND_DISPLAY, or an explicit QT_QPA_PLATFORM."""
     return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY') or os.environ.get('QT_QPA_PLATFORM')
                 or sys.platform in ('win32', 'darwin'))
+
+
+NO_QT_MESSAGE = ("error: clientsim's GUI needs Qt, which is not installed ({error}).\n"
+                 "Install the gui extra: pip install 'clientsim[gui]' (from a checkout: pip install -e '.[gui]'),\n"
+                 "or play without a GUI: clientsim play --headless FILE.yaml")
+
+
+def _gui_module() -> Any:
+    """``simulator.gui.app``, or None after printing :data:`NO_QT_MESSAGE` when Qt (the ``gui`` extra) is missing."""
+    try:
+        from .gui import app
+    except ImportError as e:
+        print(NO_QT_MESSAGE.format(error=e), file=sys.stderr)
+        return None
+    return app
 
 
 def _load_all(files: list[str]) -> Optional[list[Scenario]]:
@@ -95,8 +117,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     else:
         if not has_display():
             os.environ['QT_QPA_PLATFORM'] = 'offscreen'
-        from .gui.app import play_in_gui
-        reports = play_in_gui(scenarios, screenshot=args.screenshot)
+        gui = _gui_module()
+        if gui is None:
+            return EXIT_BAD_INPUT
+        reports = gui.play_in_gui(scenarios, screenshot=args.screenshot)
         if args.screenshot:
             print(f'screenshot: {args.screenshot}')
     return _finish(reports, args)
@@ -118,12 +142,15 @@ def main(argv: list[str] | None = None) -> int:
                         format='%(levelname)s %(name)s: %(message)s')
     if args.command == 'play':
         return cmd_play(args)
+    if args.command == 'matrix':
+        from .matrix import cmd_matrix
+        return cmd_matrix(args.file, args.nicegui, args.report)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
     if not has_display():
         return cmd_demo('clientsim-demo.png')
-    from .gui.app import run_gui
-    return run_gui(play=getattr(args, 'play', None))
+    gui = _gui_module()
+    return EXIT_BAD_INPUT if gui is None else gui.run_gui(play=getattr(args, 'play', None))
 
 
 if __name__ == '__main__':

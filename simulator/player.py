@@ -16,7 +16,7 @@ from server.app import EmbeddedServer
 from .browser import Latency, SimulatedBrowser
 from .measurements import measurements_of
 from .scenario import Scenario, Step
-from .target import ExternalTarget, find_tracebacks
+from .target import ExternalTarget
 from .timeline import SERVER, Timeline
 
 #: step kind → coroutine ``handler(player, args)``. Extend to add steps (see ``scenario.STEP_TYPES``).
@@ -57,7 +57,8 @@ class ScenarioPlayer:
         self.scenario = scenario
         self.timeline = timeline or (server.timeline if server else Timeline())
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
-        self.target = ExternalTarget(scenario.target, _scenario_dir(scenario)) if scenario.target is not None else None
+        self.target = ExternalTarget(scenario.target, _scenario_dir(scenario),
+                                     self.timeline) if scenario.target is not None else None
         self._own_server = server is None and self.target is None
         self.server: Optional[EmbeddedServer] = None if self.target is not None else (
             server or EmbeddedServer(scenario.policy.model_copy(), self.timeline))
@@ -196,11 +197,10 @@ class ScenarioPlayer:
                 'downloads': [d.to_dict() for d in b.downloads],
             } for name, b in self.browsers.items()],
             'server_errors': [{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0) / 1e6, 3)}
-                              for e in self.server.errors] if self.server is not None else [
-                {**tb, 'where': 'app output', 't_ms': None} for tb in find_tracebacks(self.target.output)],
-            'clients_alive': len(self.server.registry.instances) if self.server is not None else None,
-            # one clock for server and windows with the embedded server; a real app's side is not observed
-            'timing': 'one clock: server and windows' if self.server is not None else 'client side only',
+                              for e in self.server.errors] if self.server is not None else self.target.server_errors(t0),
+            'clients_alive': len(self.server.registry.instances) if self.server is not None else self.target.clients_alive(),
+            # one clock for server and windows (embedded server, or a probed app: simulator.probe); else client side
+            'timing': 'one clock: server and windows' if self.server is not None else self.target.timing,
             'target': self.target.describe() if self.target is not None else None,
             'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),

@@ -13,6 +13,7 @@ import re
 from typing import Any, Optional
 
 from .browser import SimulatedBrowser
+from .probe.checks import check_probed_target
 from .player import EXTRA_CHECKS, Checks, ScenarioPlayer, step_handler
 
 _SKIPPED_RE = re.compile(r'\bskipped (\d+) chunks\b')
@@ -39,6 +40,9 @@ async def _reconnect(player: ScenarioPlayer, args: Any) -> None:
 
 @step_handler('gc')
 async def _gc(player: ScenarioPlayer, args: Any) -> None:
+    if player.target is not None:  # a real app: gc.collect() in its process, through the probe (simulator.probe)
+        await player.target.gc()
+        return
     gc.collect()
     await asyncio.sleep(0.01)  # let deferred ``model_finalized`` events reach the timeline
 
@@ -177,3 +181,5 @@ def report_extras(player: ScenarioPlayer) -> dict[str, Any]:
 
 if check_problems not in EXTRA_CHECKS:
     EXTRA_CHECKS.append(check_problems)
+if check_probed_target not in EXTRA_CHECKS:  # clients_alive / models_finalized of a probed target app
+    EXTRA_CHECKS.append(check_probed_target)

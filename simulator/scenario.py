@@ -44,7 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from server.policy import ServerPolicy
 
-from .target import TargetSpec, _check_url
+from .probe.checks import PROBED_EXPECTATIONS
+from .target import NiceguiVersions, TargetSpec, _check_url
 
 _COUNT_RE = re.compile(r'^\s*(==|!=|>=|<=|>|<)?\s*(\d+)\s*$')
 _OPS: dict[str, Callable[[int, int], bool]] = {
@@ -330,6 +331,7 @@ class Scenario(_Strict):
     expect: Expectations = Expectations()
     seed: Optional[int] = None  # seeds the player's random generator (storm handshake delays)
     target: Optional[Union[str, TargetSpec]] = None  # a real app instead of the embedded server (simulator.target)
+    nicegui: Optional[NiceguiVersions] = None  # releases with the bug / the fix, for ``clientsim matrix``
     path: Optional[str] = None
 
     @field_validator('target', mode='before')
@@ -414,9 +416,12 @@ def _check_external_target(file: str, root: Optional[yaml.Node], scenario: 'Scen
     if 'policy' in scenario.model_fields_set:
         raise ScenarioError(file, 'policy switches the embedded server; with target (a real app) there is none',
                             line=_node_line(root, ('policy',)), location='policy')
-    for name in sorted(scenario.expect.model_fields_set - EXTERNAL_EXPECTATIONS):
+    probed = isinstance(scenario.target, TargetSpec) and scenario.target.probe
+    for name in sorted(scenario.expect.model_fields_set - EXTERNAL_EXPECTATIONS
+                       - (PROBED_EXPECTATIONS if probed else set())):
         raise ScenarioError(file, f'{name} is read from the embedded server; with target (a real app) it cannot '
-                            'be checked (remove it, or check server_errors, counted from the app output)',
+                            'be checked (remove it, or check server_errors, counted from the app output; '
+                            f'{", ".join(sorted(PROBED_EXPECTATIONS))} need a command target with the probe on)',
                             line=_node_line(root, ('expect', name)), location=f'expect.{name}')
     if scenario.expect.server_errors and isinstance(scenario.target, str):
         raise ScenarioError(file, 'server_errors are counted from the output of an app clientsim starts; with a '

@@ -9,15 +9,22 @@ A scenario names its target with ``target:``::
       ready_timeout_s: 20                         # seconds to wait until the URL answers (any HTTP status)
       cwd: .                                      # relative to the scenario file (default: its folder)
       env: {PYTHONUNBUFFERED: '1'}                # added to the environment
+      probe: true                                 # inject the server-side probe (simulator.probe; default)
 
-Against an external target there is no embedded server: every timeline event comes from the windows (the
-client side), so the report says ``'timing': 'client side only'``. Server errors can only be counted when
-clientsim started the app: :func:`count_exceptions` reads the tracebacks in the app's captured output
-(stdout and stderr together). No Qt import here.
+A ``command`` target is **probed** by default: clientsim injects ``simulator/probe/inject/sitecustomize.py`` into
+the app (stdlib only, via ``PYTHONPATH``), which sends the real server's side of every connect, handshake,
+event, disconnect, client delete, prune, download and logged exception, stamped with the same
+``perf_counter_ns`` clock as the windows; the report then says ``'timing': 'one clock: app server and windows'``,
+server errors come from the probe, ``clients_alive``/``models_finalized`` can be checked and the ``gc`` step runs
+in the app. A probe that does not come up (``python -I``, not NiceGUI, a foreign clock) falls back to the
+client side and says why in ``target.probe.reason``. A URL target, ``probe: false`` or a fallback are timed from
+the windows only (``'timing': 'client side only'``); then server errors are counted from the app's captured
+output (:func:`count_exceptions`; a URL target has none). No Qt import here.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -30,6 +37,10 @@ from typing import Any, Optional, Union
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .probe import ProbeReceiver, probe_env
+from .timeline import SERVER, Timeline
+
+log = logging.getLogger(__name__)
 PORT_PLACEHOLDER = '{port}'
 PYTHON_PLACEHOLDER = '{python}'
 
@@ -38,10 +49,11 @@ _EXCEPTION_LINE_RE = re.compile(r'^([A-Za-z_][\w.]*)(?::\s?(.*))?$')
 
 
 class TargetSpec(BaseModel):
-    """``target: {command, url, ready_timeout_s, stop_timeout_s, cwd, env}`` of a scenario file.
+    """``target: {command, url, ready_timeout_s, stop_timeout_s, cwd, env, probe}`` of a scenario file.
 
     ``command`` is an argv list (no shell); ``{port}`` in any item or in ``url`` is replaced by one free TCP port
-    on 127.0.0.1, ``{python}`` by the interpreter running clientsim (``sys.executable``). Times in **seconds**.
+    on 127.0.0.1, ``{python}`` by the interpreter running clientsim (``sys.executable``; the NiceGUI version's
+    venv under ``clientsim matrix``). Times in **seconds**. ``probe`` (default true) injects the server-side probe.
     """
     model_config = ConfigDict(extra='forbid')
 
@@ -51,6 +63,7 @@ class TargetSpec(BaseModel):
     stop_timeout_s: float = Field(5.0, gt=0, le=120)
     cwd: Optional[str] = None
     env: dict[str, str] = {}
+    probe: bool = True
 
     @field_validator('url')
     @classmethod
@@ -62,6 +75,17 @@ def _check_url(v: str) -> str:
     if not v.startswith(('http://', 'https://')):
         raise ValueError(f'target url must start with http:// or https://, got {v!r}')
     return v.rstrip('/')
+
+
+class NiceguiVersions(BaseModel):
+    """``nicegui: {bug_in: [2.11.0], fixed_in: [2.11.1]}`` of a target scenario: the NiceGUI releases that show the
+    bug (the scenario's expectations, which state the fixed behaviour, fail there) and those that fixed it (they
+    pass). ``clientsim matrix`` plays these versions when no ``--nicegui`` is given and exits 0 when each behaves
+    so. Versions are PyPI version strings."""
+    model_config = ConfigDict(extra='forbid')
+
+    bug_in: list[str] = []
+    fixed_in: list[str] = []
 
 
 Target = Union[str, TargetSpec]
@@ -124,8 +148,13 @@ class ExternalTarget:
     ``stop_timeout_s``), capturing stdout+stderr into :attr:`output`. ``started`` tells which of the two it is.
     """
 
-    def __init__(self, target: Target, base_dir: str | Path | None = None) -> None:
+    def __init__(self, target: Target, base_dir: str | Path | None = None, timeline: Optional[Timeline] = None,
+                 python: Optional[str] = None) -> None:
         self.spec = target if isinstance(target, TargetSpec) else None
+        self.timeline = timeline or Timeline()
+        self.python = python or sys.executable  # what ``{python}`` stands for
+        #: the probe's receiver while the app runs (command targets with ``probe: true``); see :attr:`probed`
+        self.probe: Optional[ProbeReceiver] = None
         self.url = _check_url(target) if isinstance(target, str) else None
         self.base_dir = Path(base_dir) if base_dir else Path.cwd()
         self.command: list[str] = []
@@ -145,15 +174,62 @@ class ExternalTarget:
         """Everything the app wrote to stdout and stderr so far (decoded as UTF-8, errors replaced)."""
         return b''.join(self._chunks).decode('utf-8', errors='replace')
 
+    @property
+    def probed(self) -> bool:
+        """Whether the server-side probe runs in the app (events from both sides on one clock)."""
+        return self.probe is not None and self.probe.installed
+
+    @property
+    def timing(self) -> str:
+        """``'one clock: app server and windows'`` when :attr:`probed`, else ``'client side only'``."""
+        return 'one clock: app server and windows' if self.probed else 'client side only'
+
     def error_counts(self) -> dict[str, int]:
-        """Tracebacks in :attr:`output` by exception type (:func:`count_exceptions`); ``{}`` for a URL target."""
+        """Server errors by exception type: the exceptions the app logged (from the probe) when :attr:`probed`,
+        else the tracebacks in :attr:`output` (:func:`count_exceptions`); ``{}`` for a URL target."""
+        if self.probed:
+            assert self.probe is not None
+            return self.probe.error_counts()
         return count_exceptions(self.output)
+
+    def server_errors(self, t0_ns: int) -> list[dict[str, Any]]:
+        """Server errors for the report, each with ``type``, ``message``, ``traceback``, ``where`` and ``t_ms``
+        (ms since ``t0_ns``; None when read from the output, which has no time stamps)."""
+        if self.probed:
+            assert self.probe is not None
+            return [{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0_ns) / 1e6, 3)}
+                    for e in self.probe.errors]
+        return [{**tb, 'where': 'app output', 't_ms': None} for tb in find_tracebacks(self.output)]
+
+    def clients_alive(self, private_only: bool = False) -> Optional[int]:
+        """NiceGUI clients alive in the app (created and not deleted, as the probe saw them); ``private_only``
+        leaves out shared ones (the auto-index client). None when not :attr:`probed`."""
+        if not self.probed:
+            return None
+        assert self.probe is not None
+        return sum(1 for shared in self.probe.clients.values() if not (private_only and shared))
+
+    @property
+    def models_finalized(self) -> Optional[int]:
+        """Lines starting with ``FINALIZED`` the app printed (its ``weakref.finalize`` callbacks), via the probe;
+        None when not :attr:`probed`."""
+        return self.probe.models_finalized if self.probed and self.probe is not None else None
+
+    async def gc(self) -> int:
+        """``gc.collect()`` in the app (through the probe); returns its result. Raises RuntimeError when the target
+        is not probed (saying why)."""
+        if not self.probed or self.probe is None:
+            reason = self.probe.reason if self.probe is not None else 'the target is not probed (a URL target or probe: false)'
+            raise RuntimeError(f'gc runs in the app only through the probe: {reason}')
+        return await self.probe.gc()
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe description for reports: ``url``, ``command`` (``None`` for a URL target), ``returncode``,
-        ``ready_ms`` (ms from start until the URL answered)."""
+        ``ready_ms`` (ms from start until the URL answered), ``probe`` (None when not requested; else
+        ``installed``, ``reason`` for a fallback, ``hooks``, ``nicegui`` version, ``pid``)."""
         return {'url': self.url, 'command': self.command or None, 'returncode': self.returncode,
-                'ready_ms': None if self.ready_ms is None else round(self.ready_ms, 1)}
+                'ready_ms': None if self.ready_ms is None else round(self.ready_ms, 1),
+                'probe': self.probe.describe() if self.probe is not None else None}
 
     async def start(self) -> str:
         """Start the app (command targets) and wait until its URL answers; return the base URL.
@@ -166,13 +242,16 @@ class ExternalTarget:
             return self.url
         spec = self.spec
         port = str(free_port()) if any(PORT_PLACEHOLDER in s for s in [spec.url, *spec.command]) else ''
-        self.command = [s.replace(PORT_PLACEHOLDER, port).replace(PYTHON_PLACEHOLDER, sys.executable)
+        self.command = [s.replace(PORT_PLACEHOLDER, port).replace(PYTHON_PLACEHOLDER, self.python)
                         for s in spec.command]
         self.url = spec.url.replace(PORT_PLACEHOLDER, port)
         cwd = self.base_dir / spec.cwd if spec.cwd else self.base_dir
         # without pytest's variables: NiceGUI 3.x treats PYTEST_CURRENT_TEST as "inside its own screen tests"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}, 'PYTHONUNBUFFERED': '1',
                **spec.env}
+        if spec.probe:
+            self.probe = ProbeReceiver(self.timeline)
+            env = probe_env(env, await self.probe.start())
         started = time.perf_counter()
         self._process = await asyncio.create_subprocess_exec(
             *self.command, cwd=str(cwd), env=env, stdin=asyncio.subprocess.DEVNULL,
@@ -184,6 +263,8 @@ class ExternalTarget:
                 if self._process.returncode is not None:
                     await asyncio.gather(self._reader, return_exceptions=True)
                     self.returncode = self._process.returncode
+                    if self.probe is not None:
+                        await self.probe.stop()
                     raise RuntimeError(f'target app exited with code {self.returncode} before {self.url} answered; '
                                        f'its output:\n{self.output[-4000:]}')
                 try:
@@ -198,7 +279,22 @@ class ExternalTarget:
                                        f'its output:\n{self.output[-4000:]}')
                 await asyncio.sleep(0.1)
         self.ready_ms = (time.perf_counter() - started) * 1000
+        await self._check_probe()
         return self.url
+
+    async def _check_probe(self, wait_s: float = 1.0) -> None:
+        """After the app answered: give the probe ``wait_s`` **seconds** to report NiceGUI hooked, else fall back
+        to client-side timing, with the reason on the timeline (``probe_fallback``) and in :meth:`describe`."""
+        if self.probe is None:
+            return
+        deadline = time.perf_counter() + wait_s
+        while not self.probe.installed and not self.probe.problems and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        if self.probe.installed:
+            self.timeline.record(SERVER, 'probe_installed', **self.probe.describe())
+        else:
+            self.timeline.record(SERVER, 'probe_fallback', reason=self.probe.reason)
+            log.warning('clientsim probe not installed, timing from the windows only: %s', self.probe.reason)
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -220,6 +316,8 @@ class ExternalTarget:
                 _signal_group(process, signal.SIGKILL)
                 await process.wait()
         self.returncode = process.returncode
+        if self.probe is not None:
+            await self.probe.stop()
         if self._reader is not None:
             try:
                 await asyncio.wait_for(self._reader, 2.0)

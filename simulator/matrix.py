@@ -1,0 +1,185 @@
+"""``clientsim matrix``: play one target scenario against several NiceGUI releases, each in its own cached venv.
+
+``clientsim matrix FILE [--nicegui 2.11.0,2.11.1] [--report OUT.json|OUT.html]`` creates (on first use) a venv
+per version with ``nicegui==VERSION`` from PyPI under :func:`cache_dir` (``venv-nicegui-<version>``, reused; about
+20-30 s each the first time), plays the scenario with ``{python}`` = that venv's interpreter and ``{port}`` = a
+free port, and prints a table: one column per version, one row per expectation (actual value, ✓/✗), then key
+figures (server errors by type, download statuses, FINALIZED models, clients alive, timing). Without
+``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions.
+
+Exit codes as for ``play``: 0 when every version behaves as the file says (``bug_in`` versions fail an
+expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 2 for a bad file, a bad
+``--report`` or a version that cannot be installed. No Qt import.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+CACHE_ENV = 'CLIENTSIM_CACHE_DIR'
+"""Environment variable that relocates the venv cache (default: ``.cache/`` under the project root)."""
+
+INSTALLED_MARKER = '.clientsim-installed'
+
+
+class VenvError(RuntimeError):
+    """A NiceGUI venv could not be created (no network, no such version); the message ends with pip's output."""
+
+
+def cache_dir() -> Path:
+    """Where NiceGUI venvs are cached: ``$CLIENTSIM_CACHE_DIR``, else ``.cache/`` in the project root (the folder
+    with clientsim's ``pyproject.toml``), else ``~/.cache/clientsim``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    root = Path(__file__).resolve().parent.parent
+    if (root / 'pyproject.toml').exists():
+        return root / '.cache'
+    return Path.home() / '.cache' / 'clientsim'
+
+
+def nicegui_python(version: str, *, timeout_s: float = 600.0) -> str:
+    """The interpreter of a venv with ``nicegui==version``, created on first use under :func:`cache_dir` and
+    reused afterwards (a finished install leaves ``.clientsim-installed`` with its duration). Raises
+    :class:`VenvError` when venv or pip fails or takes longer than ``timeout_s`` **seconds**."""
+    venv = cache_dir() / f'venv-nicegui-{version}'
+    python = venv / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
+    done = venv / INSTALLED_MARKER
+    if done.exists():
+        return str(python)
+    started = time.perf_counter()
+    try:
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, '-m', 'venv', '--clear', str(venv)], check=True, capture_output=True,
+                       text=True, timeout=120)
+        subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+                        f'nicegui=={version}'], check=True, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.CalledProcessError as e:
+        raise VenvError(f'cannot install nicegui=={version} into {venv} (no network? no such version?): '
+                        f'{(e.stderr or "")[-800:]}') from None
+    except (subprocess.TimeoutExpired, OSError) as e:
+        raise VenvError(f'cannot install nicegui=={version} into {venv}: {e}') from None
+    done.write_text(f'{time.perf_counter() - started:.1f} s\n')
+    return str(python)
+
+
+async def play_version(scenario: Any, version: str, python: str) -> dict[str, Any]:
+    """Play ``scenario`` (a target scenario) with ``{python}`` = ``python``; returns the report with
+    ``nicegui_version`` added. An app that does not come up gives a failed report (not an exception)."""
+    from .player import ScenarioPlayer
+    player = ScenarioPlayer(scenario)
+    assert player.target is not None
+    player.target.python = python
+    try:
+        report = await player.run()
+    except (RuntimeError, OSError) as e:
+        report = {'scenario': scenario.name, 'file': scenario.path, 'passed': False, 'windows': [],
+                  'expectations': [{'name': 'the app starts', 'expected': 'ready', 'actual': str(e)[:300],
+                                    'passed': False}], 'server_errors': [], 'events': [], 'duration_ms': 0.0,
+                  'policy_summary': '', 'timing': None, 'clients_alive': None, 'target': None}
+    report['nicegui_version'] = version
+    return report
+
+
+def expected_outcome(scenario: Any, version: str) -> str:
+    """``'bug'`` when the scenario's ``nicegui.bug_in`` lists ``version`` (its expectations should fail there),
+    else ``'pass'``."""
+    return 'bug' if scenario.nicegui is not None and version in scenario.nicegui.bug_in else 'pass'
+
+
+def _figures(report: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, int] = {}
+    for e in report.get('server_errors') or []:
+        errors[e['type']] = errors.get(e['type'], 0) + 1
+    statuses: dict[str, int] = {}
+    for w in report.get('windows') or []:
+        for d in w.get('downloads') or []:
+            statuses[str(d['status'])] = statuses.get(str(d['status']), 0) + 1
+    finalized = sum(1 for e in report.get('events') or [] if e['kind'] == 'model_finalized')
+    probe = ((report.get('target') or {}).get('probe') or {})
+    return {
+        'server errors': ' '.join(f'{k}:{v}' for k, v in sorted(errors.items())) or '0',
+        'downloads': ' '.join(f'{k}:{v}' for k, v in sorted(statuses.items())) or '-',
+        'models finalized': str(finalized),
+        'clients alive': str(report.get('clients_alive')),
+        'timing': ('one clock' if probe.get('installed') else f"client side ({probe.get('reason') or 'no probe'})"
+                   if report.get('timing') else 'not run'),
+    }
+
+
+def matrix_table(scenario: Any, reports: list[dict[str, Any]]) -> str:
+    """The version × expectations table (plain text, fixed width) for ``reports`` (one per version)."""
+    names: list[str] = []
+    for r in reports:
+        names += [c['name'] for c in r['expectations'] if c['name'] not in names]
+    rows = [['', *[f"nicegui {r['nicegui_version']}" for r in reports]],
+            ['expected', *['bug shows' if expected_outcome(scenario, r['nicegui_version']) == 'bug' else 'fixed'
+                           for r in reports]]]
+    for name in names:
+        cells = []
+        for r in reports:
+            check = next((c for c in r['expectations'] if c['name'] == name), None)
+            cells.append('-' if check is None else f"{check['actual']} {'✓' if check['passed'] else '✗'}"[:40])
+        rows.append([f'{name} (want {next(c["expected"] for r in reports for c in r["expectations"] if c["name"] == name)})'[:60], *cells])
+    figures = [_figures(r) for r in reports]
+    for key in figures[0] if figures else []:
+        rows.append([key, *[f[key][:40] for f in figures]])
+    rows.append(['result', *['PASS' if r['passed'] else 'FAIL' for r in reports]])
+    rows.append(['as expected', *['yes' if as_expected(scenario, r) else 'NO' for r in reports]])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    return '\n'.join(lines)
+
+
+def as_expected(scenario: Any, report: dict[str, Any]) -> bool:
+    """Whether a version behaved as the file says: failed where ``bug_in`` lists it, passed elsewhere."""
+    return (not report['passed']) if expected_outcome(scenario, report['nicegui_version']) == 'bug' else report['passed']
+
+
+def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str]) -> int:
+    """``clientsim matrix``; returns the exit code (0 as expected, 1 not, 2 bad input)."""
+    from .report import write_report
+    from .scenario import ScenarioError, load_scenario
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    if scenario.target is None or isinstance(scenario.target, str):
+        print(f'error: {file}: clientsim matrix needs a target: {{command: [...], url: ...}} scenario '
+              "(its command uses '{python}')", file=sys.stderr)
+        return 2
+    versions = [v.strip() for v in versions_arg.split(',') if v.strip()] if versions_arg else (
+        [*scenario.nicegui.bug_in, *scenario.nicegui.fixed_in] if scenario.nicegui else [])
+    if not versions:
+        print(f'error: {file}: no versions: pass --nicegui 2.11.0,2.11.1 or set nicegui: {{bug_in, fixed_in}}',
+              file=sys.stderr)
+        return 2
+    if report_path and Path(report_path).suffix not in ('.json', '.html'):
+        print(f'error: --report must end in .json or .html, got {report_path}', file=sys.stderr)
+        return 2
+    reports = []
+    for version in versions:
+        try:
+            python = nicegui_python(version)
+        except VenvError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 2
+        print(f'nicegui {version}: playing {Path(file).name} ...', flush=True)
+        report = asyncio.run(play_version(scenario, version, python))
+        report['scenario'] = f"{report['scenario']} [nicegui {version}]"
+        reports.append(report)
+    print(f'\n{scenario.name}\n{matrix_table(scenario, reports)}')
+    if report_path:
+        try:
+            write_report(reports, report_path)
+        except (OSError, ValueError) as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 2
+        print(f'report: {report_path}')
+    return 0 if all(as_expected(scenario, r) for r in reports) else 1
