@@ -196,8 +196,9 @@ class Lanes:
     # ---- folding -----------------------------------------------------------------------------------------------
     def feed_event(self, index: int, event: TimelineEvent, t0_ns: int) -> None:
         """Fold ``event`` (``events[index]`` of a :class:`~simulator.timeline.Timeline` whose ``t0_ns`` is
-        given)."""
-        self.feed(index, (event.t_ns - t0_ns) / 1e6, event.source, event.kind, event.client_id, event.detail,
+        given). ``t_ms`` is rounded to µs as :meth:`TimelineEvent.to_dict` rounds it, so the live fold and the
+        report's batch fold of one run draw the same spans (events < 1 µs apart would differ otherwise)."""
+        self.feed(index, round((event.t_ns - t0_ns) / 1e6, 3), event.source, event.kind, event.client_id, event.detail,
                   event.sid, event.window)
 
     def feed_dict(self, index: int, event: dict[str, Any]) -> None:
