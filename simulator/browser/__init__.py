@@ -14,25 +14,23 @@ module names the NiceGUI file and version it models:
 ``window``                the :class:`SimulatedBrowser` facade: state, listeners, page life, delegation
 ========================  ===========================================================================
 
-Imports inside the package go one way, down this list (``window`` imports the parts; no part imports
-``window``). Every name that was importable from the former ``simulator/browser.py`` is re-exported here.
+Imports inside the package go one way: a module imports only modules above it in this list (``window``
+imports the parts; no part imports ``window``, not even for typing: they are typed against
+``state.WindowView``). Every public name of the former ``simulator/browser.py`` is re-exported here, except the
+wire constants ``SOCKETIO_PATH`` / ``WINDOW_QUERY``, whose home is :mod:`server.wire`; the parts' own helpers
+are imported from their modules.
 """
 from __future__ import annotations
 
-from .connection import Connection
-from .dialect import major_version, socket_query
-from .downloads import Download, fetch_download
-from .elements import (VALUE_EVENTS, WIDGET_KINDS, describe_element, event_message, find_clickable,
-                       find_value_element, stringify_event_args, widgets)
+from .downloads import Download
+from .elements import VALUE_EVENTS, WIDGET_KINDS, describe_element, stringify_event_args
 from .page import PageError, js_query_value, parse_page
 from .state import (CLOSED, CONNECTED, CONNECTING, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, LOADING, STATES,
-                    Frame, Latency, WindowView)
+                    Frame, Latency)
 from .window import SimulatedBrowser
 
 __all__ = [
-    'SimulatedBrowser', 'Latency', 'Download', 'Frame', 'PageError', 'WindowView', 'Connection',
+    'SimulatedBrowser', 'Latency', 'Download', 'Frame', 'PageError',
     'CLOSED', 'LOADING', 'CONNECTING', 'CONNECTED', 'HANDSHAKE_DONE', 'DISCONNECTED', 'LOAD_FAILED', 'STATES',
-    'parse_page', 'js_query_value', 'major_version', 'socket_query',
-    'VALUE_EVENTS', 'WIDGET_KINDS', 'describe_element', 'stringify_event_args', 'event_message',
-    'find_clickable', 'find_value_element', 'widgets', 'fetch_download',
+    'parse_page', 'js_query_value', 'VALUE_EVENTS', 'WIDGET_KINDS', 'describe_element', 'stringify_event_args',
 ]

@@ -1,6 +1,8 @@
 """The NiceGUI 2.x and 3.x dialects of the page ↔ socket protocol, as functions of one window.
 
-Models ``nicegui/static/nicegui.js`` of NiceGUI 2.11.0 and of 3.x (the implicit handshake from 3.7 on):
+Models ``nicegui/static/nicegui.js`` of NiceGUI 2.11.0 and of 3.x (read in 3.18.0). The implicit handshake is
+NiceGUI PR #5499 (3.7 on); 3.18.0 ``nicegui/nicegui.py`` refuses one with
+``ConnectionRefusedError('Implicit handshake failed')``.
 
 =========================  ==========================================  =============================================
 difference                 2.11.0 nicegui.js                           3.x nicegui.js
@@ -14,7 +16,7 @@ handshake                  ``emit('handshake', …)`` with an ack        3.7+: t
 =========================  ==========================================  =============================================
 
 Shared by both: the socket.io path (``{prefix}/_nicegui_ws/socket.io``, :mod:`server.wire`) and ``download()``
-(only a ``src`` starting with ``/`` gets the path prefix; checked in the 2.11.0 nicegui.js).
+(only a ``src`` starting with ``/`` gets the path prefix; the same in 2.11.0 and 3.18.0 nicegui.js).
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ value change sends, apply ``update`` messages.
 Pure functions on the element dicts of a page (``{str id: element dict}``, as :func:`~.page.parse_page` and
 ``update`` messages give them); no socket, no window. Models NiceGUI 2.11.0 ``nicegui/static/nicegui.js``
 (``renderRecursively()`` turns each listener into a Vue handler that emits ``event``; ``stringifyEventArgs()``;
-the ``update`` handler) and the element shapes of NiceGUI 2.11.0 ``nicegui/elements/*.py``
-(``ValueElement.VALUE_PROP``), which 3.x keeps.
+the ``update`` handler) and the element shapes of NiceGUI 2.11.0 ``nicegui/elements/*.py`` (``VALUE_PROP`` of
+``nicegui/elements/mixins/value_element.py``), which 3.x keeps.
 """
 from __future__ import annotations
 
@@ -100,30 +100,30 @@ def widgets(elements: Elements) -> list[dict[str, Any]]:
             if (w := describe_element(element_id, element))['kind'] != 'other' or w['label'] is not None]
 
 
-def find_clickable(elements: Elements, label: str, window: str) -> tuple[str, dict]:
+def find_clickable(elements: Elements, label: str, window_name: str) -> tuple[str, dict]:
     """``(element id, element)`` of the first element whose ``props.label`` or ``text`` is ``label`` and that has
-    a click listener. Raises LookupError naming ``window`` and the labels it has."""
+    a click listener. Raises LookupError naming ``window_name`` and the labels it has."""
     for element_id, element in elements.items():
         props = element.get('props') or {}
         if label in (props.get('label'), element.get('text')) and click_listener(element):
             return element_id, element
     have = sorted({str((e.get('props') or {}).get('label') or e.get('text'))
                    for e in elements.values() if click_listener(e)})
-    raise LookupError(f'window {window!r}: no clickable element labelled {label!r} '
+    raise LookupError(f'window {window_name!r}: no clickable element labelled {label!r} '
                       f'(clickable: {", ".join(have) or "none"})')
 
 
-def find_value_element(elements: Elements, label: str, window: str) -> tuple[str, dict, dict]:
+def find_value_element(elements: Elements, label: str, window_name: str) -> tuple[str, dict, dict]:
     """``(element id, element, listener)`` of the input/checkbox/switch labelled ``label`` (``props.label`` or
     ``text``) that has an ``update:value`` or ``update:modelValue`` listener. Raises LookupError naming
-    ``window`` and the labels it has."""
+    ``window_name`` and the labels it has."""
     for element_id, element in elements.items():
         listener = value_listener(element)
         if listener is not None and label in ((element.get('props') or {}).get('label'), element.get('text')):
             return element_id, element, listener
     have = sorted({str(label_of(e)) for e in elements.values()
                    if value_listener(e) is not None and label_of(e) is not None})
-    raise LookupError(f'window {window!r}: no input labelled {label!r} (inputs: {", ".join(have) or "none"})')
+    raise LookupError(f'window {window_name!r}: no input labelled {label!r} (inputs: {", ".join(have) or "none"})')
 
 
 def progress_of(elements: Elements) -> Optional[float]:
