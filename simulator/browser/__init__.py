@@ -1,0 +1,36 @@
+"""The simulated browser: :class:`SimulatedBrowser`, one browser window speaking NiceGUI's protocol (no Qt).
+
+Split the way playwright-python splits ``Page`` / ``Frame`` / ``Download`` / ``Locator`` and NiceGUI's testing
+``User`` (``nicegui/testing/user.py``) is composed of ``user_download.py`` and ``user_interaction.py``; each
+module names the NiceGUI file and version it models:
+
+========================  ===========================================================================
+``state``                 connection states, :class:`Latency`, :class:`Frame`, ``WindowView`` (a leaf)
+``page``                  :func:`parse_page`, :func:`js_query_value`, :class:`PageError`
+``dialect``               NiceGUI 2.x vs 3.x: socket query, handshake data, socket.io path, download URL
+``elements``              find and describe elements, widgets, listeners, ``event`` / ``update`` messages
+``downloads``             :class:`Download` and fetching a download (a single-use route)
+``connection``            one socket.io connection: connect, handlers, handshake, leave, drop, reconnect
+``window``                the :class:`SimulatedBrowser` facade: state, listeners, page life, delegation
+========================  ===========================================================================
+
+Imports inside the package go one way: a module imports only modules above it in this list (``window``
+imports the parts; no part imports ``window``, not even for typing: they are typed against
+``state.WindowView``). Every public name of the former ``simulator/browser.py`` is re-exported here, except the
+wire constants ``SOCKETIO_PATH`` / ``WINDOW_QUERY``, whose home is :mod:`server.wire`; the parts' own helpers
+are imported from their modules.
+"""
+from __future__ import annotations
+
+from .downloads import Download
+from .elements import VALUE_EVENTS, WIDGET_KINDS, describe_element, stringify_event_args
+from .page import PageError, js_query_value, parse_page
+from .state import (CLOSED, CONNECTED, CONNECTING, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, LOADING, STATES,
+                    Frame, Latency)
+from .window import SimulatedBrowser
+
+__all__ = [
+    'SimulatedBrowser', 'Latency', 'Download', 'Frame', 'PageError',
+    'CLOSED', 'LOADING', 'CONNECTING', 'CONNECTED', 'HANDSHAKE_DONE', 'DISCONNECTED', 'LOAD_FAILED', 'STATES',
+    'parse_page', 'js_query_value', 'VALUE_EVENTS', 'WIDGET_KINDS', 'describe_element', 'stringify_event_args',
+]

@@ -1,0 +1,103 @@
+"""Reading a NiceGUI page: :func:`parse_page` (its config out of the HTML), :func:`js_query_value` and
+:class:`PageError`.
+
+Models NiceGUI 2.11.0 ``nicegui/templates/index.html`` (the ``createApp(parseElements(String.raw`…`), {…})``
+call) and ``parseElements()`` of ``nicegui/static/nicegui.js`` 2.11.0; checked against real 2.11.0 and 3.18.0
+pages. No network here: the page GET is the window's (:mod:`simulator.browser.window`).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+_ELEMENTS_RE = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
+_CLIENT_ID_RE = re.compile(r"""['"]client_id['"]\s*:\s*['"]([0-9a-fA-F-]+)['"]""")
+_NEXT_ID_RE = re.compile(r"""['"]next_message_id['"]\s*:\s*(\d+)""")
+_QUERY_RE = re.compile(r'^\s*query:\s*(\{.*\})\s*,?\s*$', re.M)
+_TRANSPORTS_RE = re.compile(r'^\s*transports:\s*(\[.*\])\s*,?\s*$', re.M)
+_PREFIX_RE = re.compile(r'''prefix:\s*"([^"]*)"''')
+_VERSION_RE = re.compile(r'''version:\s*"([^"]*)"''')
+# NiceGUI 2.11.0 / 3.x nicegui.js parseElements(): the order matters, `&amp;` must be undone last
+# (the server escapes `&` first, so a literal "&lt;" in a label arrives as "&amp;lt;").
+_UNESCAPE = (('&#36;', '$'), ('&#96;', '`'), ('&gt;', '>'), ('&lt;', '<'), ('&amp;', '&'))
+
+
+class PageError(Exception):
+    """A page could not be loaded or understood (HTTP error, no NiceGUI config in the HTML)."""
+
+
+def parse_page(html: str) -> dict[str, Any]:
+    """Read NiceGUI's page config out of page HTML.
+
+    The HTML is NiceGUI's ``templates/index.html`` (checked against real 2.11.0 and 3.18.0 pages)::
+
+        createApp(parseElements(String.raw`<elements JSON, HTML-escaped>`), {
+          version: "2.11.0", prefix: "", query: {'client_id': '<uuid>', 'next_message_id': 0}, ...
+          transports: ['websocket', 'polling'], ...
+
+    ``query`` is a Python repr (single quotes, ``True``/``False``/``None``, which nicegui.js defines as JS
+    constants); it holds ``client_id``, ``next_message_id``, any ``app.config.socket_io_js_query_params`` and,
+    from NiceGUI 3.7 on, ``implicit_handshake: True``.
+
+    Returns ``{'client_id': str, 'next_message_id': int, 'elements': {str id: element dict}, 'prefix': str,
+    'version': str, 'query': dict, 'transports': list[str], 'implicit_handshake': bool}``.
+    Raises :class:`PageError` when the HTML has no NiceGUI config or its elements JSON is broken.
+    """
+    query: dict[str, Any] = {}
+    if (query_match := _QUERY_RE.search(html)) is not None:
+        for parse in (ast.literal_eval, json.loads):
+            try:
+                parsed = parse(query_match.group(1))
+            except (ValueError, SyntaxError, TypeError):
+                continue
+            if isinstance(parsed, dict):
+                query = {str(k): v for k, v in parsed.items()}
+                break
+    client_id = query.get('client_id')
+    if not isinstance(client_id, str):
+        match = _CLIENT_ID_RE.search(html)
+        if match is None:
+            raise PageError('no NiceGUI client_id in the page HTML (is this a NiceGUI page?)')
+        client_id = query['client_id'] = match.group(1)
+    next_id = query.get('next_message_id')
+    if not isinstance(next_id, int):
+        match = _NEXT_ID_RE.search(html)
+        next_id = query['next_message_id'] = int(match.group(1)) if match else 0
+    elements_match = _ELEMENTS_RE.search(html)
+    elements: dict[str, Any] = {}
+    if elements_match:
+        text = elements_match.group(1)
+        for entity, char in _UNESCAPE:  # nicegui.js parseElements(), same order
+            text = text.replace(entity, char)
+        try:
+            elements = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise PageError(f'elements JSON in the page is not valid: {e}') from e
+    transports: list[str] = ['websocket', 'polling']
+    if (transports_match := _TRANSPORTS_RE.search(html)) is not None:
+        try:
+            parsed = ast.literal_eval(transports_match.group(1))
+            if isinstance(parsed, list) and parsed:
+                transports = [str(t) for t in parsed]
+        except (ValueError, SyntaxError):
+            pass
+    prefix = _PREFIX_RE.search(html)
+    version = _VERSION_RE.search(html)
+    return {'client_id': client_id, 'next_message_id': next_id,
+            'elements': {str(k): v for k, v in elements.items()},
+            'prefix': prefix.group(1) if prefix else '', 'version': version.group(1) if version else '',
+            'query': query, 'transports': transports, 'implicit_handshake': query.get('implicit_handshake') is True}
+
+
+def js_query_value(value: Any) -> str:
+    """How socket.io-client (engine.io ``encode``) writes a query value: ``encodeURIComponent(String(v))``,
+    so ``True`` → ``'true'``, ``None`` → ``'null'``, numbers as JS prints them."""
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if value is None:
+        return 'null'
+    return str(value)

@@ -1,0 +1,88 @@
+"""What every part of a simulated window shares: its connection states, :class:`Latency`, :class:`Frame` and
+:class:`WindowView`, the view of the window that the parts (connection, dialect, downloads) work on.
+
+A leaf of the package (it imports no sibling module), so that the parts can be typed against the window
+without importing :mod:`simulator.browser.window` — the facade imports the parts, never the other way round.
+The states follow one page's life in NiceGUI 2.11.0 ``nicegui/static/nicegui.js`` ``createApp()``: the page
+HTML is fetched, the socket connects (``connect``), the handshake is acknowledged, the socket goes away
+(``disconnect``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Protocol
+
+if TYPE_CHECKING:  # leaves outside the package; no sibling module is imported here
+    import aiohttp
+
+    from ..tasks import TaskGroup
+    from ..timeline import Timeline
+
+# connection states, in order of a page's life
+CLOSED = 'closed'
+LOADING = 'loading'
+CONNECTING = 'connecting'
+CONNECTED = 'connected'            # socket up, handshake not yet acknowledged
+HANDSHAKE_DONE = 'handshake done'
+DISCONNECTED = 'disconnected'
+LOAD_FAILED = 'load failed'
+STATES = (CLOSED, LOADING, CONNECTING, CONNECTED, HANDSHAKE_DONE, DISCONNECTED, LOAD_FAILED)
+"""Every value of ``SimulatedBrowser.state``, in order of a page's life."""
+
+
+@dataclass
+class Latency:
+    """Per-window latency knobs in **milliseconds**: before the page GET, before the handshake is sent after
+    the socket connected, and before a download's GET after the ``download`` event arrived."""
+    page_get_ms: float = 0.0
+    handshake_ms: float = 0.0
+    download_ms: float = 0.0
+
+
+@dataclass
+class Frame:
+    """One socket.io message as the browser saw it: ``t_ns`` on the timeline clock (ns), ``direction``
+    ``'sent'`` or ``'received'``, the socket.io ``event`` name and its ``payload`` as decoded JSON."""
+    t_ns: int
+    direction: str
+    event: str
+    payload: Any
+
+
+class WindowView(Protocol):
+    """The part of a ``SimulatedBrowser`` its connection, dialect and downloads read and write.
+
+    ``SimulatedBrowser`` satisfies it structurally; the parts never import the facade. The underscored members
+    are package-internal: ``_record(kind, **detail)`` stamps a timeline event for this window, ``_changed()``
+    notifies listeners, ``_frame(direction, event, payload)`` keeps a :class:`Frame`, ``_tasks`` is the window's
+    :class:`~simulator.tasks.TaskGroup` (cancelled on close), ``_load_generation`` counts page loads and
+    reconnects (a handshake of an older one is ignored), ``_session`` is the window's HTTP session (its cookie
+    jar), None once closed.
+    """
+    name: str
+    timeline: Timeline
+    latency: Latency
+    tab_id: str
+    url: Optional[str]
+    state: str
+    sid: Optional[str]
+    client_id: Optional[str]
+    document_id: Optional[str]
+    prefix: str
+    version: str
+    page_query: dict[str, Any]
+    implicit_handshake: bool
+    page_error: Optional[str]
+    next_message_id: int
+    handshakes_rejected: int
+    _tasks: TaskGroup
+    _load_generation: int
+    _session: Optional[aiohttp.ClientSession]
+
+    def _record(self, kind: str, **detail: Any) -> None: ...
+
+    def _changed(self) -> None: ...
+
+    def _frame(self, direction: str, event: str, payload: Any) -> None: ...
+
+    async def reload(self, *, wait: bool = True) -> None: ...
