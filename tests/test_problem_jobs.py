@@ -10,7 +10,7 @@ from server.app import EmbeddedServer
 from server.policy import ServerPolicy
 from simulator.browser import SimulatedBrowser
 from simulator.player import ScenarioPlayer
-from simulator.problem_steps import skipped_chunks_shown
+from simulator.checks import skipped_chunks_shown
 from simulator.scenario import load_scenario
 
 from .conftest import SCENARIOS
