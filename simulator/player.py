@@ -1,53 +1,40 @@
-"""Plays a scenario against the embedded server and simulated browsers, checks expectations, builds the report.
+"""Plays a scenario in a :class:`~simulator.lab.Lab` (the embedded server or a real app, plus the windows), checks
+its expectations and builds the report.
 
 The same player runs headless (plain asyncio, :func:`play_headless`) and in the GUI (on a qasync loop, with an
-``on_window`` callback that creates a Qt window per browser). No Qt import here.
+``on_window`` callback that creates a Qt window per browser). Steps come from :mod:`simulator.steps`, the checks
+from :mod:`simulator.checks`. No Qt import here.
 """
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-import urllib.parse
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Callable, Optional
 
 from server.app import EmbeddedServer
+from simulator.browser import SimulatedBrowser
 
-from .browser import Latency, SimulatedBrowser
+from .checks import Checks, check_expectations, skipped_chunks_shown
+from .probe.checks import check_probed_target
+from .lab import Lab
 from .measurements import measurements_of
-from .scenario import Scenario, Step
-from .target import ExternalTarget
+from .scenario import Scenario
+from .steps import Step
 from .timeline import SERVER, Timeline
-
-#: step kind → coroutine ``handler(player, args)``. Extend to add steps (see ``scenario.STEP_TYPES``).
-STEP_HANDLERS: dict[str, Callable[['ScenarioPlayer', Any], Awaitable[None]]] = {}
-
-
-def step_handler(kind: str) -> Callable:
-    """Decorator registering a step handler for ``kind``."""
-    def register(func: Callable[['ScenarioPlayer', Any], Awaitable[None]]) -> Callable:
-        STEP_HANDLERS[kind] = func
-        return func
-    return register
-
-
-class Checks(list):
-    """Expectation results: :meth:`add` appends ``{name, expected, actual, passed}`` (a list of such dicts)."""
-
-    def add(self, name: str, expected: Any, actual: Any, passed: bool) -> None:
-        """Record one expectation; ``passed`` is stored as a bool."""
-        self.append({'name': name, 'expected': expected, 'actual': actual, 'passed': bool(passed)})
 
 
 class ScenarioPlayer:
     """Plays one :class:`Scenario`.
 
     ``ScenarioPlayer(scenario, timeline=None, server=None, on_window=None, on_step=None)``. Without ``server``
-    the player starts its own :class:`EmbeddedServer` with the scenario's policy and stops it at the end; with
-    one, it sets the policy on it and leaves it running (the GUI). ``on_window(browser)`` is called for each
-    window before the first step; ``on_step(step, index, total)`` before each step. :meth:`run` returns the
-    report dict (see :meth:`report`). Errors in steps (an unknown label, a click on a closed window) fail the
-    scenario with an expectation ``step N`` that says why; they do not raise.
+    the player's :class:`Lab` starts its own :class:`EmbeddedServer` with the scenario's policy (or the scenario's
+    ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI).
+    ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
+    each step. :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
+    on a closed window) fail the scenario with an expectation ``step N`` that says why; they do not raise.
+    It implements :class:`simulator.steps.StepRunner` for the step handlers.
     """
 
     def __init__(self, scenario: Scenario, *, timeline: Timeline | None = None,
@@ -55,24 +42,33 @@ class ScenarioPlayer:
                  on_window: Callable[[SimulatedBrowser], None] | None = None,
                  on_step: Callable[[Step, int, int], None] | None = None) -> None:
         self.scenario = scenario
-        self.timeline = timeline or (server.timeline if server else Timeline())
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
-        self.target = ExternalTarget(scenario.target, _scenario_dir(scenario),
-                                     self.timeline) if scenario.target is not None else None
-        self._own_server = server is None and self.target is None
-        self.server: Optional[EmbeddedServer] = None if self.target is not None else (
-            server or EmbeddedServer(scenario.policy.model_copy(), self.timeline))
-        self.on_window = on_window
+        self.lab = Lab(scenario.policy.model_copy(), server=server, target=scenario.target,
+                       target_dir=_scenario_dir(scenario), timeline=timeline, on_window=on_window)
+        self.timeline = self.lab.timeline
+        self.target = self.lab.target
+        self.server: Optional[EmbeddedServer] = self.lab.server
         self.on_step = on_step
-        self.browsers: dict[str, SimulatedBrowser] = {}
+        #: window name → browser (the lab's windows)
+        self.browsers: dict[str, SimulatedBrowser] = self.lab.windows
+        #: seeded with the scenario's ``seed``: the storm step's handshake delays
+        self.rng = random.Random(scenario.seed)
         self.step_errors: list[dict[str, Any]] = []
-        self.base_url: Optional[str] = None
         self.duration_ms = 0.0
         self.result: Optional[dict[str, Any]] = None
 
+    @property
+    def base_url(self) -> Optional[str]:
+        """Base URL of the server or target once :meth:`run` started it, else None."""
+        return self.lab.url
+
     def url_for(self, page: str) -> str:
         """Absolute URL of ``page`` (a path on the target, or already an http URL)."""
-        return page if page.startswith(('http://', 'https://')) else urllib.parse.urljoin(self.base_url or '', page)
+        return self.lab.url_for(page)
+
+    def page_of(self, window: str) -> str:
+        """The page the scenario gives ``window``. Raises KeyError."""
+        return self.scenario.window(window).page
 
     def windows(self, names: list[str]) -> list[SimulatedBrowser]:
         """Browsers by name; ``all`` expands to every window."""
@@ -84,28 +80,19 @@ class ScenarioPlayer:
         """Start (or configure) the server, run every step, settle, check expectations, close windows,
         stop the own server; returns :meth:`report`."""
         started = time.perf_counter()
-        if self.target is not None:  # raises RuntimeError when the app does not come up
-            self.base_url = await self.target.start()
-        elif self._own_server:
-            self.base_url = await self.server.start()
-        else:
-            self.server.policy = self.scenario.policy.model_copy()
-            self.base_url = self.server.url
+        await self.lab.start()  # RuntimeError when a target app does not come up
         self.timeline.record(SERVER, 'scenario_started', name=self.scenario.name,
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
-                browser = SimulatedBrowser(spec.name, self.timeline, Latency(**spec.latency.model_dump()))
-                self.browsers[spec.name] = browser
-                if self.on_window:
-                    self.on_window(browser)
+                self.lab.add(spec.name, spec.latency.model_dump())
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:
                     self.on_step(step, step.index, len(steps))
                 self.timeline.record(SERVER, 'step', index=step.index, step=step.describe())
                 try:
-                    await STEP_HANDLERS[step.kind](self, step.args)
+                    await step.play(self)
                 except (LookupError, RuntimeError, ValueError, OSError) as e:
                     self.step_errors.append({'index': step.index, 'step': step.describe(), 'line': step.line,
                                              'error': f'{type(e).__name__}: {e}'})
@@ -114,7 +101,7 @@ class ScenarioPlayer:
             self.duration_ms = (time.perf_counter() - started) * 1000
             self.result = self.report()
         finally:
-            if self._own_server or self.target is not None:
+            if self.lab.owns_backend:
                 await self.close()
         if self.result is not None and self.target is not None:
             self.result['target_output'] = self.target.output  # now including the app's shutdown
@@ -122,49 +109,19 @@ class ScenarioPlayer:
         return self.result
 
     async def close(self) -> None:
-        """Close every window and, if owned, stop the server."""
-        await asyncio.gather(*(b.close() for b in self.browsers.values()), return_exceptions=True)
-        if self.target is not None:
-            await self.target.stop()
-        elif self._own_server:
-            await self.server.stop()
+        """Close every window and, if owned, stop the server (or target)."""
+        await self.lab.stop()
 
     # ---- checks and report ----------------------------------------------------------------------------------
     def check_expectations(self) -> list[dict[str, Any]]:
-        """Every expectation as ``{name, expected, actual, passed}``, step errors first."""
+        """Every expectation as ``{name, expected, actual, passed}``, step errors first (see
+        :func:`simulator.checks.check_expectations`)."""
         checks = Checks()
-        add = checks.add
-
         for err in self.step_errors:
-            add(f"step {err['index']} ({err['step']}) runs", 'no error', err['error'], False)
-        expect = self.scenario.expect
-        for name, w in expect.windows.items():
-            b = self.browsers[name]
-            if w.download_events is not None:
-                add(f'{name}: download events', str(w.download_events), b.download_events,
-                    w.download_events.check(b.download_events))
-            if w.received is not None:
-                got = any(d.ok for d in b.downloads)
-                add(f'{name}: received the file', w.received, got, got == w.received)
-            if w.downloads is not None:
-                statuses = [d.status for d in b.downloads]
-                add(f'{name}: download statuses', w.downloads, statuses, statuses == w.downloads)
-            if w.state is not None:
-                add(f'{name}: state', w.state, b.state, b.state == w.state)
-        counts = self.error_counts()
-        for exc_type, count in expect.server_errors.items():
-            actual = counts.get(exc_type, 0)
-            add(f'server errors {exc_type}', str(count), actual, count.check(actual))
-        if self.server is not None:  # an external target has no registry (rejected at load time)
-            alive = len(self.server.registry.instances)
-            if expect.clients_alive is not None:
-                add('clients alive', str(expect.clients_alive), alive, expect.clients_alive.check(alive))
-            private = sum(1 for c in self.server.registry.instances.values() if not c.shared)
-            if expect.private_clients_alive is not None:
-                add('private clients alive', str(expect.private_clients_alive), private,
-                    expect.private_clients_alive.check(private))
-        for extra in EXTRA_CHECKS:
-            checks.extend(extra(self))
+            checks.add(f"step {err['index']} ({err['step']}) runs", 'no error', err['error'], False)
+        checks.extend(check_expectations(self.scenario.expect, self.browsers, server=self.server,
+                                         error_counts=self.error_counts(), timeline=self.timeline))
+        checks.extend(check_probed_target(self))  # clients/models of a probed target app (simulator.probe)
         return checks
 
     def error_counts(self) -> dict[str, int]:
@@ -198,7 +155,8 @@ class ScenarioPlayer:
             } for name, b in self.browsers.items()],
             'server_errors': [{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0) / 1e6, 3)}
                               for e in self.server.errors] if self.server is not None else self.target.server_errors(t0),
-            'clients_alive': len(self.server.registry.instances) if self.server is not None else self.target.clients_alive(),
+            'clients_alive': (len(self.server.registry.instances) if self.server is not None
+                              else self.target.clients_alive()),
             # one clock for server and windows (embedded server, or a probed app: simulator.probe); else client side
             'timing': 'one clock: server and windows' if self.server is not None else self.target.timing,
             'target': self.target.describe() if self.target is not None else None,
@@ -206,49 +164,24 @@ class ScenarioPlayer:
             'duration_ms': round(self.duration_ms, 1),
             'events': self.timeline.to_dicts(),
             'measurements': measurements_of(self.timeline.to_dicts()),
-            **(problem_steps.report_extras(self) if self.server is not None else {}),  # models, jobs, window_extras
+            **self._problem_extras(),  # models, jobs, window_extras
         }
 
-
-#: extra expectation checkers ``check(player) -> list[dict]`` added by later features.
-EXTRA_CHECKS: list[Callable[[ScenarioPlayer], list[dict[str, Any]]]] = []
-
-
-# ---- step handlers ------------------------------------------------------------------------------------------------
-@step_handler('open')
-async def _open(player: ScenarioPlayer, args: Any) -> None:
-    await asyncio.gather(*(b.open(player.url_for(args.page or player.scenario.window(b.name).page), wait=args.wait)
-                           for b in player.windows(args.windows)))
-
-
-@step_handler('click')
-async def _click(player: ScenarioPlayer, args: Any) -> None:
-    await player.browsers[args.window].click(args.label)
-
-
-@step_handler('wait')
-async def _wait(player: ScenarioPlayer, args: Any) -> None:
-    await asyncio.sleep(args.ms / 1000)
-
-
-@step_handler('navigate')
-async def _navigate(player: ScenarioPlayer, args: Any) -> None:
-    await player.browsers[args.window].navigate(player.url_for(args.url), before_handshake=args.before_handshake)
-
-
-@step_handler('reload')
-async def _reload(player: ScenarioPlayer, args: Any) -> None:
-    await asyncio.gather(*(b.reload() for b in player.windows(args.windows)))
-
-
-@step_handler('close')
-async def _close(player: ScenarioPlayer, args: Any) -> None:
-    await asyncio.gather(*(b.close() for b in player.windows(args.windows)))
-
-
-@step_handler('type')
-async def _type(player: ScenarioPlayer, args: Any) -> None:
-    await player.browsers[args.window].type_text(args.label, args.text, per_key_ms=args.per_key_ms)
+    def _problem_extras(self) -> dict[str, Any]:
+        """Report keys for problems 2–5 (embedded server only): ``models`` ({created, alive, finalized}), ``jobs``
+        (list of job dicts), ``window_extras`` (name → {progress, handshakes_rejected, reconnects,
+        skipped_chunks})."""
+        server = self.server
+        if server is None:
+            return {}
+        return {
+            'models': {'created': server.models_created, 'alive': server.models_alive(),
+                       'finalized': server.models_finalized},
+            'jobs': server.jobs.summary(),
+            'window_extras': {name: {'progress': b.progress, 'handshakes_rejected': b.handshakes_rejected,
+                                     'reconnects': b.reconnects, 'skipped_chunks': skipped_chunks_shown(b)}
+                              for name, b in self.browsers.items()},
+        }
 
 
 def _scenario_dir(scenario: Scenario) -> Optional[str]:
@@ -266,7 +199,3 @@ async def play(scenario: Scenario, **kwargs: Any) -> dict[str, Any]:
 def play_headless(scenario: Scenario) -> dict[str, Any]:
     """Play ``scenario`` on a fresh plain asyncio loop (no Qt) and return the report."""
     return asyncio.run(play(scenario))
-
-
-# steps drop/reconnect/gc/wait_progress/storm and the checks of problems 2-5 register themselves on import
-from . import problem_steps  # noqa: E402,F401

@@ -14,12 +14,14 @@ The project does not use pytest-asyncio: every fixture here runs on **its own pl
         clientsim.sleep(300)
         assert [d.status for d in bob.downloads] == [200]
 
-Fixtures: ``clientsim`` (the loop and a shared :class:`~simulator.timeline.Timeline`), ``clientsim_server`` (a
-started :class:`server.app.EmbeddedServer`; policy from ``@pytest.mark.clientsim_policy(**fields)``),
-``clientsim_server_factory`` (``make(**policy)``), ``clientsim_windows`` (opens N windows on a URL),
-``clientsim_app`` (starts a real app and stops it after the test; ``.output`` holds its log).
-For tests of the Qt GUI (qasync loop with pytest-qt's qtbot), do not use these fixtures: create
-:class:`~simulator.browser.SimulatedBrowser` objects on your qasync loop directly — the core is the same.
+Fixtures: ``clientsim`` (the loop and a shared :class:`~simulator.timeline.Timeline`), ``clientsim_lab`` (a
+started :class:`~simulator.lab.Lab`: the embedded server plus named windows; policy from
+``@pytest.mark.clientsim_policy(**fields)``), ``clientsim_lab_factory`` (``make(policy=None, target=None,
+**fields)``), ``clientsim_server`` / ``clientsim_server_factory`` (the lab's :class:`server.app.EmbeddedServer`),
+``clientsim_windows`` (opens N windows on a URL), ``clientsim_app`` (starts a real app and stops it after the
+test; ``.output`` holds its log). Every setup is a :class:`~simulator.lab.Lab`, as in the scenario player.
+For tests of the Qt GUI (qasync loop with pytest-qt's qtbot), do not use these fixtures: use a
+:class:`~simulator.lab.Lab` on your qasync loop directly — the core is the same.
 No Qt import here.
 """
 from __future__ import annotations
@@ -31,9 +33,10 @@ import pytest
 
 from server.app import EmbeddedServer
 from server.policy import ServerPolicy
+from simulator.browser import Latency, SimulatedBrowser
 
-from .browser import Latency, SimulatedBrowser
-from .target import ExternalTarget, TargetSpec
+from .lab import Lab
+from .target import ExternalTarget, Target, TargetSpec
 from .timeline import Timeline
 
 T = TypeVar('T')
@@ -107,13 +110,44 @@ def clientsim() -> Iterator[ClientsimLoop]:
 
 
 @pytest.fixture
-def clientsim_server_factory(clientsim: ClientsimLoop) -> Callable[..., EmbeddedServer]:
+def clientsim_lab_factory(clientsim: ClientsimLoop) -> Callable[..., Lab]:
+    """``make(policy=None, *, target=None, **policy_fields) -> Lab``: a started :class:`~simulator.lab.Lab` on
+    ``clientsim.timeline`` — the embedded server with ``policy`` (a :class:`ServerPolicy`) or these policy fields,
+    or with ``target`` (a URL, :class:`TargetSpec` or :class:`ExternalTarget`) a real app; its windows are closed
+    and its server/app stopped after the test. Raises pydantic.ValidationError for bad policy fields, TypeError
+    for ``policy`` together with fields or a ``target`` with a policy."""
+    def make(policy: Optional[ServerPolicy] = None, *, target: Union[Target, ExternalTarget, None] = None,
+             **fields: Any) -> Lab:
+        if policy is not None and fields:
+            raise TypeError('pass a ServerPolicy or its fields, not both')
+        if target is not None and (policy is not None or fields):
+            raise TypeError('a target (a real app) has no ServerPolicy')
+        if target is None and policy is None:
+            policy = ServerPolicy(**fields)
+        lab = Lab(policy, target=target, timeline=clientsim.timeline)
+        clientsim.on_close(lab.stop)
+        spec = lab.target.spec if lab.target is not None else None
+        clientsim.run(lab.start(), timeout_s=spec.ready_timeout_s + 10 if spec is not None else 30.0)
+        return lab
+    return make
+
+
+@pytest.fixture
+def clientsim_lab(request: pytest.FixtureRequest, clientsim_lab_factory: Callable[..., Lab]) -> Lab:
+    """A started :class:`~simulator.lab.Lab` on the embedded server: ``lab.server``, ``lab.url``, ``lab.timeline``,
+    ``await lab.open(name, page)``; policy from ``@pytest.mark.clientsim_policy(**fields)`` (default: the shipped
+    NiceGUI 2.11.0 behaviour). Windows are closed and the server stopped after the test."""
+    marker = request.node.get_closest_marker('clientsim_policy')
+    return clientsim_lab_factory(**(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def clientsim_server_factory(clientsim_lab_factory: Callable[..., Lab]) -> Callable[..., EmbeddedServer]:
     """``make(**policy_fields) -> EmbeddedServer``: start an embedded server (``server.url`` is its base URL) with
     these :class:`ServerPolicy` fields; stopped after the test. Raises pydantic.ValidationError for bad fields."""
     def make(**policy: Any) -> EmbeddedServer:
-        server = EmbeddedServer(ServerPolicy(**policy), clientsim.timeline)
-        clientsim.run(server.start())
-        clientsim.on_close(server.stop)
+        server = clientsim_lab_factory(**policy).server
+        assert server is not None
         return server
     return make
 
@@ -128,13 +162,14 @@ def clientsim_server(request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def clientsim_windows(clientsim: ClientsimLoop) -> Callable[..., list[SimulatedBrowser]]:
+def clientsim_windows(clientsim: ClientsimLoop,
+                      clientsim_lab_factory: Callable[..., Lab]) -> Callable[..., list[SimulatedBrowser]]:
     """``open(n, url, *, names=None, download_ms=0, handshake_ms=0, page_get_ms=0, wait=True)`` → ``n`` opened
     :class:`SimulatedBrowser` windows (named ``w0, w1, ...`` unless ``names``), opened concurrently.
 
     Latencies are in **ms**, one number for all windows or a sequence with one per window. With ``wait`` it
     returns once every handshake is acknowledged. Windows are closed after the test. Page load problems do not
-    raise: check ``window.state`` / ``window.page_error``.
+    raise: check ``window.state`` / ``window.page_error``. Raises ValueError when ``names`` has not ``n`` names.
     """
     def open_windows(n: int, url: str, *, names: Optional[Sequence[str]] = None,
                      download_ms: Union[float, Sequence[float]] = 0, handshake_ms: Union[float, Sequence[float]] = 0,
@@ -145,11 +180,10 @@ def clientsim_windows(clientsim: ClientsimLoop) -> Callable[..., list[SimulatedB
 
         def pick(value: Union[float, Sequence[float]], i: int) -> float:
             return float(value[i]) if isinstance(value, Sequence) else float(value)
-        windows = [SimulatedBrowser(names[i], clientsim.timeline,
-                                    Latency(page_get_ms=pick(page_get_ms, i), handshake_ms=pick(handshake_ms, i),
-                                            download_ms=pick(download_ms, i))) for i in range(n)]
-        for window in windows:
-            clientsim.on_close(window.close)
+        lab = clientsim_lab_factory(target=url)  # the app at ``url`` (clientsim only connects)
+        windows = [lab.add(names[i], Latency(page_get_ms=pick(page_get_ms, i), handshake_ms=pick(handshake_ms, i),
+                                             download_ms=pick(download_ms, i))) for i in range(n)]
+
         async def open_all() -> None:
             await asyncio.gather(*(w.open(url, wait=wait) for w in windows))
         clientsim.run(open_all())
@@ -158,7 +192,7 @@ def clientsim_windows(clientsim: ClientsimLoop) -> Callable[..., list[SimulatedB
 
 
 @pytest.fixture
-def clientsim_app(clientsim: ClientsimLoop) -> Callable[..., ExternalTarget]:
+def clientsim_app(clientsim_lab_factory: Callable[..., Lab]) -> Callable[..., ExternalTarget]:
     """``start(command, url, *, ready_timeout_s=20, cwd=None, env=None) -> ExternalTarget``: start a real app
     (``{port}`` in ``command``/``url`` = a free port, ``{python}`` = this interpreter), wait until ``url`` answers,
     stop it (SIGTERM, then SIGKILL) after the test. ``target.url`` is the base URL, ``target.output`` the app's
@@ -168,7 +202,7 @@ def clientsim_app(clientsim: ClientsimLoop) -> Callable[..., ExternalTarget]:
               env: Optional[dict[str, str]] = None) -> ExternalTarget:
         target = ExternalTarget(TargetSpec(command=list(command), url=url, ready_timeout_s=ready_timeout_s,
                                            env=env or {}), base_dir=cwd)
-        clientsim.on_close(target.stop)
-        clientsim.run(target.start(), timeout_s=ready_timeout_s + 10)
+        lab = clientsim_lab_factory(target=target)
+        assert lab.target is target
         return target
     return start

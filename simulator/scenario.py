@@ -1,4 +1,7 @@
-"""The scenario file format: YAML, validated with pydantic, errors that name file, line, step and field.
+"""Scenario files: loading YAML, the :class:`Scenario` model, and errors that name file, line, step and field.
+
+The steps (their argument models and handlers) live in :mod:`simulator.steps`, the ``expect:`` models and
+their checks in :mod:`simulator.checks`; this module puts a file together from them.
 
 A scenario is::
 
@@ -34,22 +37,18 @@ A scenario is::
 """
 from __future__ import annotations
 
-import operator
-import re
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from server.policy import ServerPolicy
 
+from .checks import EXTERNAL_EXPECTATIONS, Expectations
+from .steps import STEP_TYPES, Step, StrictModel
 from .probe.checks import PROBED_EXPECTATIONS
 from .target import NiceguiVersions, TargetSpec, _check_url
-
-_COUNT_RE = re.compile(r'^\s*(==|!=|>=|<=|>|<)?\s*(\d+)\s*$')
-_OPS: dict[str, Callable[[int, int], bool]] = {
-    '==': operator.eq, '!=': operator.ne, '>=': operator.ge, '<=': operator.le, '>': operator.gt, '<': operator.lt}
 
 
 class ScenarioError(Exception):
@@ -62,45 +61,14 @@ class ScenarioError(Exception):
         super().__init__(f'{where}: {location}: {message}' if location else f'{where}: {message}')
 
 
-class Count(BaseModel):
-    """An expected count: ``3`` (exactly) or a comparison string like ``"> 0"`` or ``">= 20"``."""
-    op: str = '=='
-    value: int = 0
-
-    def check(self, actual: int) -> bool:
-        """Whether ``actual`` satisfies the comparison."""
-        return _OPS[self.op](actual, self.value)
-
-    def __str__(self) -> str:
-        return str(self.value) if self.op == '==' else f'{self.op} {self.value}'
-
-
-def _parse_count(value: Any) -> Count:
-    if isinstance(value, bool):
-        raise ValueError('a count must be a number or a comparison like "> 0", not a boolean')
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError('a count cannot be negative')
-        return Count(value=value)
-    if isinstance(value, str) and (m := _COUNT_RE.match(value)):
-        return Count(op=m.group(1) or '==', value=int(m.group(2)))
-    if isinstance(value, Count):
-        return value
-    raise ValueError(f'a count must be a whole number or a comparison like "> 0", got {value!r}')
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra='forbid')
-
-
-class LatencySpec(_Strict):
+class LatencySpec(StrictModel):
     """Latency knobs of a window, in ms (0 … 60000)."""
     page_get_ms: float = Field(0.0, ge=0, le=60000)
     handshake_ms: float = Field(0.0, ge=0, le=60000)
     download_ms: float = Field(0.0, ge=0, le=60000)
 
 
-class WindowSpec(_Strict):
+class WindowSpec(StrictModel):
     """A simulated browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
@@ -114,213 +82,7 @@ class WindowSpec(_Strict):
         return v
 
 
-# ---- steps ------------------------------------------------------------------------------------------------------
-class OpenStep(_Strict):
-    """Open windows on their page (or ``page``) concurrently; ``wait`` for their handshakes."""
-    windows: list[str]
-    page: Optional[str] = None
-    wait: bool = True
-
-
-class ClickStep(_Strict):
-    """Click the element labelled ``label`` in ``window``."""
-    window: str
-    label: str = 'Download'
-
-
-class WaitStep(_Strict):
-    """Wait ``ms`` milliseconds."""
-    ms: float = Field(ge=0, le=600000)
-
-
-class NavigateStep(_Strict):
-    """Navigate ``window`` to ``url``; with ``before_handshake`` leave the new page before its handshake."""
-    window: str
-    url: str
-    before_handshake: bool = False
-
-
-class ReloadStep(_Strict):
-    """Reload ``windows``."""
-    windows: list[str]
-
-
-class CloseStep(_Strict):
-    """Close ``windows`` (``all`` for every window)."""
-    windows: list[str]
-
-
-def _names(value: Any) -> Any:
-    if isinstance(value, str):
-        return {'windows': [value]}
-    if isinstance(value, list):
-        return {'windows': value}
-    return value
-
-
-#: step keyword → (model, normaliser of the YAML value into the model's fields). Extend to add steps.
-STEP_TYPES: dict[str, tuple[type[BaseModel], Callable[[Any], Any]]] = {
-    'open': (OpenStep, _names),
-    'click': (ClickStep, lambda v: v),
-    'wait': (WaitStep, lambda v: {'ms': v} if isinstance(v, (int, float)) and not isinstance(v, bool) else v),
-    'navigate': (NavigateStep, lambda v: v),
-    'reload': (ReloadStep, _names),
-    'close': (CloseStep, _names),
-}
-
-
-class DropStep(_Strict):
-    """Drop the connection of ``windows`` as on network loss (no close): the server notices after its
-    engine.io ping timeout (policy ``ping_interval_s + ping_timeout_s``). See ``SimulatedBrowser.drop_connection``."""
-    windows: list[str]
-
-
-class ReconnectStep(_Strict):
-    """socket.io reconnect of ``windows``: new sid, same client_id/document_id/tab_id, then the handshake;
-    ``wait`` for its ack."""
-    windows: list[str]
-    wait: bool = True
-
-
-class GcStep(_Strict):
-    """Run ``gc.collect()`` in the server's process (finalizers of collectable models fire); no fields."""
-
-
-class WaitProgressStep(_Strict):
-    """Wait until ``window`` shows progress (its ``q-linear-progress`` value, 0..1) ``>= at_least``; the step
-    fails after ``timeout_ms``."""
-    window: str
-    at_least: float = Field(ge=0.0, le=1.0)
-    timeout_ms: float = Field(5000.0, gt=0, le=600000)
-
-
-class StormStep(_Strict):
-    """Fast-navigation storm: ``rounds`` times, every window of ``windows`` navigates to ``url`` at once (not
-    waiting for its handshake), with a handshake delay drawn uniformly from ``handshake_ms`` ``[min, max]`` by
-    the scenario's seeded random generator (``seed``); each window navigates again ``interval_ms`` after its own
-    socket connected, so a socket whose delay exceeds ``interval_ms`` is closed before its handshake (however
-    loaded the machine). After the last round the
-    windows get ``settle_ms`` to finish their handshakes."""
-    windows: list[str] = ['all']
-    rounds: int = Field(ge=1, le=1000)
-    interval_ms: float = Field(ge=0, le=60000)
-    handshake_ms: tuple[float, float] = (0.0, 0.0)
-    url: str = '/private'
-    settle_ms: float = Field(200.0, ge=0, le=60000)
-
-    @field_validator('handshake_ms')
-    @classmethod
-    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not 0 <= v[0] <= v[1] <= 60000:
-            raise ValueError(f'handshake_ms must be [min, max] with 0 <= min <= max <= 60000, got {list(v)}')
-        return v
-
-
-class TypeStep(_Strict):
-    """Type ``text`` into the input labelled ``label`` in ``window`` (replacing its value); with ``per_key_ms``
-    one value change per character, that many ms apart (see ``SimulatedBrowser.type_text``)."""
-    window: str
-    label: str
-    text: str
-    per_key_ms: Optional[float] = Field(None, ge=0, le=60000)
-
-
-STEP_TYPES['type'] = (TypeStep, lambda v: v)
-
-
-STEP_TYPES.update({
-    'drop': (DropStep, _names),
-    'reconnect': (ReconnectStep, _names),
-    'gc': (GcStep, lambda v: {} if v is None or v is True or v == {} else v),
-    'wait_progress': (WaitProgressStep, lambda v: v),
-    'storm': (StormStep, lambda v: {**v, 'windows': [v['windows']]}
-              if isinstance(v, dict) and isinstance(v.get('windows'), str) else v),
-})
-
-
-class Step(BaseModel):
-    """A parsed step: ``kind`` (a :data:`STEP_TYPES` key), ``args`` (its model), ``index`` and ``line``."""
-    kind: str
-    args: Any
-    index: int
-    line: Optional[int] = None
-
-    def describe(self) -> str:
-        """Short text such as ``click bob Download``."""
-        fields = self.args.model_dump() if isinstance(self.args, BaseModel) else {}
-        return f'{self.kind} ' + ' '.join(
-            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values() if v not in (None, False))
-
-
-# ---- expectations -----------------------------------------------------------------------------------------------
-class WindowExpect(_Strict):
-    """Per-window expectations (all optional): ``download_events`` (count of ``download`` events received),
-    ``received`` (a download got 200), ``downloads`` (HTTP statuses of the download GETs, in order),
-    ``state`` (connection state at the end); for reconnects ``handshakes_rejected`` (handshake acks that were
-    false) and ``client_id_kept`` (the window ends on the client_id it had after its first page load); for the
-    ``/convert`` page ``progress_min`` / ``progress_max`` (final progress bar value, 0..1), ``progress_at_open``
-    (after the last page load the bar shows ``>= at_least`` within ``within_ms``) and ``skipped_chunks``
-    (the number in the visible label ``skipped K chunks``)."""
-    download_events: Optional[Count] = None
-    received: Optional[bool] = None
-    downloads: Optional[list[int]] = None
-    state: Optional[str] = None
-    handshakes_rejected: Optional[Count] = None
-    client_id_kept: Optional[bool] = None
-    progress_min: Optional[float] = Field(None, ge=0.0, le=1.0)
-    progress_max: Optional[float] = Field(None, ge=0.0, le=1.0)
-    progress_at_open: Optional['ProgressAtOpen'] = None
-    skipped_chunks: Optional[Count] = None
-
-    @field_validator('download_events', 'handshakes_rejected', 'skipped_chunks', mode='before')
-    @classmethod
-    def _count(cls, v: Any) -> Any:
-        return None if v is None else _parse_count(v)
-
-
-class ProgressAtOpen(_Strict):
-    """``at_least`` (0..1) shown within ``within_ms`` ms after the page's HTML arrived."""
-    at_least: float = Field(ge=0.0, le=1.0)
-    within_ms: float = Field(gt=0, le=600000)
-
-
-WindowExpect.model_rebuild()
-
-
-class Expectations(_Strict):
-    """``windows`` (name → :class:`WindowExpect`), ``server_errors`` (exception type → count),
-    ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``,
-    ``models_alive`` / ``models_finalized`` (per-client ``/counter`` models not yet collected / whose
-    ``weakref.finalize`` ran; checked after a ``gc.collect()``), ``jobs_finished`` / ``jobs_cancelled``
-    (``/convert`` jobs in that state at the end)."""
-    windows: dict[str, WindowExpect] = {}
-    server_errors: dict[str, Count] = {}
-    clients_alive: Optional[Count] = None
-    private_clients_alive: Optional[Count] = None
-    models_alive: Optional[Count] = None
-    models_finalized: Optional[Count] = None
-    jobs_finished: Optional[Count] = None
-    jobs_cancelled: Optional[Count] = None
-
-    @field_validator('models_alive', 'models_finalized', 'jobs_finished', 'jobs_cancelled', mode='before')
-    @classmethod
-    def _extra_count(cls, v: Any) -> Any:
-        return None if v is None else _parse_count(v)
-
-    @field_validator('server_errors', mode='before')
-    @classmethod
-    def _counts(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
-            raise ValueError('server_errors must map an exception type to a count, e.g. {KeyError: 0}')
-        return {k: _parse_count(c) for k, c in v.items()}
-
-    @field_validator('clients_alive', 'private_clients_alive', mode='before')
-    @classmethod
-    def _count(cls, v: Any) -> Any:
-        return None if v is None else _parse_count(v)
-
-
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A whole scenario file (see the module docstring). ``path`` is set by :func:`load_scenario`."""
     name: str = Field(min_length=1)
     description: str = ''
@@ -406,10 +168,6 @@ def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationErr
     raise ScenarioError(file, message, line=_node_line(root, loc), location=_loc_text(loc)) from None
 
 
-#: expectations that an external target (a real app) can answer: windows always, server_errors from the app output
-EXTERNAL_EXPECTATIONS = {'windows', 'server_errors'}
-
-
 def _check_external_target(file: str, root: Optional[yaml.Node], scenario: 'Scenario') -> None:
     """With ``target`` there is no embedded server: reject ``policy`` and server-side expectations at load time.
     ``server_errors`` is allowed only for a ``command`` target (counted from the app's output)."""
@@ -471,9 +229,9 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
         if kind not in STEP_TYPES:
             raise ScenarioError(file, f'unknown step {kind!r} (steps are: {", ".join(STEP_TYPES)})',
                                 line=line, location=f'steps[{i}]')
-        model, normalise = STEP_TYPES[kind]
+        step_type = STEP_TYPES[kind]
         try:
-            args = TypeAdapter(model).validate_python(normalise(value))
+            args = TypeAdapter(step_type.model).validate_python(step_type.normalise(value))
         except ValidationError as e:
             _raise_validation(file, root, e, prefix=('steps', i, kind))
         for field_name in ('window', 'windows'):

@@ -1,4 +1,5 @@
-"""Shared fixtures: a qasync loop for Qt tests and helpers to run the core on a plain asyncio loop."""
+"""Shared fixtures: the project's own pytest plugin (``clientsim``, ``clientsim_lab``, ``clientsim_windows`` …, see
+:mod:`simulator.pytest_plugin`) for tests on a plain asyncio loop, a qasync loop for Qt tests, and CLI helpers."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,16 @@ import pytest
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / 'assets' / 'scenarios'
+PLUGIN = 'simulator.pytest_plugin'
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the project's pytest plugin once. Installed (``pip install -e .``), pytest loads it from the ``pytest11``
+    entry point named ``clientsim``; listing the module in ``pytest_plugins`` as well would register it twice
+    (pluggy: "Plugin already registered under a different name"). From a bare checkout (or with
+    ``-p no:clientsim``) it is registered here by its module name."""
+    if not config.pluginmanager.has_plugin('clientsim') and not config.pluginmanager.has_plugin(PLUGIN):
+        config.pluginmanager.import_plugin(PLUGIN)
 
 
 @pytest.fixture

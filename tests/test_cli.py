@@ -76,7 +76,8 @@ def test_bad_policy_value(tmp_path):
 def test_headless_imports_no_qt():
     code = ('import sys; from simulator.cli import main; '
             f'rc = main(["play", "--headless", r"{SCENARIOS / "download_private_pages.yaml"}"]); '
-            'qt = sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "qasync", "shiboken6", "pyqtgraph")); '
+            'qt = sorted(m for m in sys.modules '
+            'if m.split(".")[0] in ("PySide6", "qasync", "shiboken6", "pyqtgraph")); '
             'print("QT", qt); sys.exit(rc)')
     proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

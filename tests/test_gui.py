@@ -31,7 +31,7 @@ def test_three_windows_click_second_colours(qtbot, qloop):
     async def go():
         await main.start()
         windows = [main.open_window('/') for _ in range(3)]
-        for window, delay in zip(windows, (0, 50, 100)):
+        for window, delay in zip(windows, (0, 50, 100), strict=True):
             window.browser.latency.download_ms = delay
         await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
         await asyncio.sleep(0.1)  # let the throttled views render the page's elements

@@ -11,20 +11,14 @@ from .conftest import ROOT, assert_clean_exit, run_cli
 
 HEADLESS = '''
 import asyncio, sys
-from server.app import EmbeddedServer
-from simulator.browser import SimulatedBrowser, HANDSHAKE_DONE
-from simulator.timeline import Timeline
+from simulator.browser import HANDSHAKE_DONE
+from simulator.lab import Lab
 
 async def main():
-    timeline = Timeline()
-    server = EmbeddedServer(timeline=timeline)
-    url = await server.start()
-    browsers = [SimulatedBrowser(f"w{i}", timeline) for i in range(200)]
-    await asyncio.gather(*(b.open(url + ("/" if i % 2 else "/private")) for i, b in enumerate(browsers)))
-    ok = sum(b.state == HANDSHAKE_DONE for b in browsers)
-    await asyncio.gather(*(b.close() for b in browsers))
-    await server.stop()
-    print("handshakes", ok, "errors", len(server.errors))
+    async with Lab() as lab:  # the embedded server; leaving the block closes the windows and stops it
+        browsers = await asyncio.gather(*(lab.open(f"w{i}", "/" if i % 2 else "/private") for i in range(200)))
+        ok = sum(b.state == HANDSHAKE_DONE for b in browsers)
+    print("handshakes", ok, "errors", len(lab.server.errors))
 
 asyncio.run(main())
 '''

@@ -157,7 +157,7 @@ def test_html_report_holds_the_figures(race_report: dict, navigation_report: dic
     text = ''.join(parser.text)
     tables = page.split('<table class="measurements">')[1:]
     assert len(tables) == 2
-    for report, table in zip((race_report, navigation_report), tables):
+    for report, table in zip((race_report, navigation_report), tables, strict=True):
         table = table[:table.index('</table>')]
         assert report['scenario'] in text
         for window in report['windows']:

@@ -1,5 +1,5 @@
 """Problem 4: BindableProperty keeps its owners alive. Real sockets; the model's weakref.finalize is the
-evidence (NiceGUI #4109, PR #4332, PR #4619)."""
+evidence (NiceGUI #4109, PR #4332, PR #4619). Servers and windows from the project's pytest plugin."""
 from __future__ import annotations
 
 import asyncio
@@ -7,44 +7,37 @@ import gc
 
 import pytest
 
-from server.app import EmbeddedServer
 from server.binding import BindableProperty, BindingRegistry
-from server.policy import ServerPolicy
-from simulator.browser import SimulatedBrowser
+from simulator.lab import Lab
 from simulator.player import ScenarioPlayer
 from simulator.scenario import load_scenario
 
 from .conftest import SCENARIOS
 
 
-async def _open_click_close(mode: str, n: int = 5) -> dict:
-    server = EmbeddedServer(ServerPolicy(bindable_registry=mode, reconnect_timeout_s=0.1, prune_interval_s=0.05,
-                                         prune_age_s=5))
-    url = await server.start()
-    windows = [SimulatedBrowser(f'w{i}', server.timeline) for i in range(n)]
-    try:
-        await asyncio.gather(*(w.open(url + '/counter') for w in windows))
-        await windows[0].click('+1')
-        await windows[0].click('+1')
-        await windows[0].wait_for(lambda b: any(e.get('text') == 'count: 2' for e in b.elements.values()), 2)
-        others_untouched = all(any(e.get('text') == 'count: 0' for e in w.elements.values()) for w in windows[1:])
-        alive_open = server.models_alive()
-        await asyncio.gather(*(w.close() for w in windows))
-        await asyncio.sleep(0.4)
-        gc.collect()
-        await asyncio.sleep(0.02)
-        return {'alive_open': alive_open, 'alive': server.models_alive(), 'finalized': server.models_finalized,
-                'finalized_events': len(server.timeline.of_kind('model_finalized')),
-                'private': sum(1 for c in server.registry.instances.values() if not c.shared),
-                'others_untouched': others_untouched, 'bindings': len(server.bindings.bindings),
-                'errors': server.errors}
-    finally:
-        await server.stop()
+async def _open_click_close(lab: Lab, n: int = 5) -> dict:
+    server = lab.server
+    windows = await asyncio.gather(*(lab.open(f'w{i}', '/counter') for i in range(n)))
+    await windows[0].click('+1')
+    await windows[0].click('+1')
+    await windows[0].wait_for(lambda b: any(e.get('text') == 'count: 2' for e in b.elements.values()), 2)
+    others_untouched = all(any(e.get('text') == 'count: 0' for e in w.elements.values()) for w in windows[1:])
+    alive_open = server.models_alive()
+    await asyncio.gather(*(w.close() for w in windows))
+    await asyncio.sleep(0.4)
+    gc.collect()
+    await asyncio.sleep(0.02)
+    return {'alive_open': alive_open, 'alive': server.models_alive(), 'finalized': server.models_finalized,
+            'finalized_events': len(server.timeline.of_kind('model_finalized')),
+            'private': sum(1 for c in server.registry.instances.values() if not c.shared),
+            'others_untouched': others_untouched, 'bindings': len(server.bindings.bindings),
+            'errors': server.errors}
 
 
 @pytest.mark.parametrize('mode, alive', [('strong', 5), ('weak', 0), ('keys', 0)])
-def test_models_collected_only_without_strong_registry(mode, alive):
-    r = asyncio.run(_open_click_close(mode))
+def test_models_collected_only_without_strong_registry(clientsim, clientsim_lab_factory, mode, alive):
+    lab = clientsim_lab_factory(bindable_registry=mode, reconnect_timeout_s=0.1, prune_interval_s=0.05, prune_age_s=5)
+    r = clientsim.run(_open_click_close(lab))
     assert r['alive_open'] == 5 and r['others_untouched']
     assert r['private'] == 0 and r['errors'] == [] and r['bindings'] == 0
     assert r['alive'] == alive

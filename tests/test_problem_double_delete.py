@@ -1,5 +1,6 @@
 """Problem 2: Client.instances double delete — prune vs the delayed delete, connection loss and reconnect,
-get_environ returning None. Real sockets on 127.0.0.1, no mocks."""
+get_environ returning None. Real sockets on 127.0.0.1, no mocks; servers and windows from the project's pytest
+plugin (``clientsim_lab``)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +9,9 @@ import pytest
 
 from server.app import EmbeddedServer
 from server.policy import ServerPolicy
-from simulator.browser import SimulatedBrowser
+from simulator.lab import Lab
 from simulator.player import ScenarioPlayer
 from simulator.scenario import ScenarioError, load_scenario, parse_scenario
-from simulator.timeline import Timeline
 
 from .conftest import SCENARIOS
 
@@ -19,45 +19,38 @@ FAST = dict(reconnect_timeout_s=0.6, prune_interval_s=0.05, prune_age_s=0.1, pin
             ping_timeout_s=0.2)
 
 
-async def _drop_and_reconnect(policy: ServerPolicy, reconnect_after: float = 0.45) -> dict:
+async def _drop_and_reconnect(lab: Lab, reconnect_after: float = 0.45) -> dict:
     """One private window drops its connection, reconnects after ``reconnect_after`` s, then everything settles."""
-    timeline = Timeline()
-    server = EmbeddedServer(policy, timeline)
-    url = await server.start()
-    window = SimulatedBrowser('w', timeline)
-    try:
-        await window.open(url + '/private')
-        first_client_id, first_sid, document_id = window.client_id, window.sid, window.document_id
-        await asyncio.sleep(0.15)  # older than prune_age_s
-        await window.drop_connection()
-        await asyncio.sleep(reconnect_after)
-        await window.reconnect()
-        if window.handshakes_rejected:  # nicegui.js reloads the page; wait for the new page's handshake
-            await window.wait_for(lambda b: b.client_id != first_client_id and b.state == 'handshake done', 3)
-        result = {'first_client_id': first_client_id, 'first_sid': first_sid, 'document_id': document_id,
-                  'client_id_after': window.client_id, 'sid_after': window.sid,
-                  'document_id_after': window.document_id, 'rejected': window.handshakes_rejected}
-        await window.close()
-        await asyncio.sleep(policy.reconnect_timeout_s + 0.3)
-        result['errors'] = [(e['type'], e['where']) for e in server.errors]
-        result['private_alive'] = sum(1 for c in server.registry.instances.values() if not c.shared)
-        result['timeline'] = timeline
-        return result
-    finally:
-        await window.close()
-        await server.stop()
+    server, timeline = lab.server, lab.timeline
+    window = await lab.open('w', '/private')
+    first_client_id, first_sid, document_id = window.client_id, window.sid, window.document_id
+    await asyncio.sleep(0.15)  # older than prune_age_s
+    await window.drop_connection()
+    await asyncio.sleep(reconnect_after)
+    await window.reconnect()
+    if window.handshakes_rejected:  # nicegui.js reloads the page; wait for the new page's handshake
+        await window.wait_for(lambda b: b.client_id != first_client_id and b.state == 'handshake done', 3)
+    result = {'first_client_id': first_client_id, 'first_sid': first_sid, 'document_id': document_id,
+              'client_id_after': window.client_id, 'sid_after': window.sid,
+              'document_id_after': window.document_id, 'rejected': window.handshakes_rejected}
+    await window.close()
+    await asyncio.sleep(server.policy.reconnect_timeout_s + 0.3)
+    result['errors'] = [(e['type'], e['where']) for e in server.errors]
+    result['private_alive'] = sum(1 for c in server.registry.instances.values() if not c.shared)
+    result['timeline'] = timeline
+    return result
 
 
-def test_prune_deletes_waiting_client_then_delayed_delete_raises_keyerror():
-    r = asyncio.run(_drop_and_reconnect(ServerPolicy(**FAST)))
+def test_prune_deletes_waiting_client_then_delayed_delete_raises_keyerror(clientsim, clientsim_lab_factory):
+    r = clientsim.run(_drop_and_reconnect(clientsim_lab_factory(**FAST)))
     assert ('KeyError', 'delete_content') in r['errors']
     assert r['rejected'] == 1, 'prune deleted the client while it waited: the reconnect handshake is rejected'
     assert r['client_id_after'] != r['first_client_id']  # the page reloaded
     assert r['private_alive'] == 0
 
 
-def test_prune_skips_pending_delete_no_keyerror_and_reconnect_keeps_client():
-    r = asyncio.run(_drop_and_reconnect(ServerPolicy(**FAST, prune_skips_pending_delete=True)))
+def test_prune_skips_pending_delete_no_keyerror_and_reconnect_keeps_client(clientsim, clientsim_lab_factory):
+    r = clientsim.run(_drop_and_reconnect(clientsim_lab_factory(**FAST, prune_skips_pending_delete=True)))
     assert r['errors'] == []
     assert r['rejected'] == 0
     assert r['client_id_after'] == r['first_client_id']
@@ -65,56 +58,48 @@ def test_prune_skips_pending_delete_no_keyerror_and_reconnect_keeps_client():
     assert r['private_alive'] == 0
 
 
-def test_idempotent_delete_alone_hides_the_keyerror_but_not_the_early_delete():
-    r = asyncio.run(_drop_and_reconnect(ServerPolicy(**FAST, idempotent_delete=True)))
+def test_idempotent_delete_alone_hides_the_keyerror_but_not_the_early_delete(clientsim, clientsim_lab_factory):
+    r = clientsim.run(_drop_and_reconnect(clientsim_lab_factory(**FAST, idempotent_delete=True)))
     assert r['errors'] == []
     assert r['rejected'] == 1  # prune still deleted the client that waited for its reconnect
     assert r['timeline'].of_kind('client_delete_skipped')
     assert r['private_alive'] == 0
 
 
-def test_drop_is_noticed_by_ping_timeout_not_at_once():
+@pytest.mark.clientsim_policy(ping_interval_s=0.1, ping_timeout_s=0.3)
+def test_drop_is_noticed_by_ping_timeout_not_at_once(clientsim, clientsim_lab):
+    timeline = clientsim_lab.timeline
+
     async def run() -> tuple[float, str]:
-        timeline = Timeline()
-        server = EmbeddedServer(ServerPolicy(ping_interval_s=0.1, ping_timeout_s=0.3), timeline)
-        url = await server.start()
-        window = SimulatedBrowser('w', timeline)
-        try:
-            await window.open(url + '/private')
-            await window.drop_connection()
-            assert window.state == 'disconnected'
-            dropped = timeline.of_kind('connection_dropped')[0]
-            for _ in range(100):
-                if timeline.of_kind('disconnect_server'):
-                    break
-                await asyncio.sleep(0.02)
-            seen = timeline.of_kind('disconnect_server')[0]
-            return (seen.t_ns - dropped.t_ns) / 1e9, seen.detail['reason']
-        finally:
-            await window.close()
-            await server.stop()
-    delay, reason = asyncio.run(run())
+        window = await clientsim_lab.open('w', '/private')
+        await window.drop_connection()
+        assert window.state == 'disconnected'
+        dropped = timeline.of_kind('connection_dropped')[0]
+        for _ in range(100):
+            if timeline.of_kind('disconnect_server'):
+                break
+            await asyncio.sleep(0.02)
+        seen = timeline.of_kind('disconnect_server')[0]
+        return (seen.t_ns - dropped.t_ns) / 1e9, seen.detail['reason']
+    delay, reason = clientsim.run(run())
     assert reason == 'ping timeout'
     assert 0.15 <= delay <= 1.5
 
 
 @pytest.mark.parametrize('lookup, type_errors, alive', [('environ', 1, 1), ('session', 0, 0)])
-def test_environ_none_breaks_environ_lookup_only(lookup, type_errors, alive):
+def test_environ_none_breaks_environ_lookup_only(clientsim, clientsim_lab_factory, lookup, type_errors, alive):
+    lab = clientsim_lab_factory(client_lookup_on_disconnect=lookup, environ_none_for=['bob'], reconnect_timeout_s=0.1,
+                                prune_interval_s=0.05, prune_age_s=5)
+    server = lab.server
+
     async def run() -> tuple[int, int]:
-        server = EmbeddedServer(ServerPolicy(client_lookup_on_disconnect=lookup, environ_none_for=['bob'],
-                                             reconnect_timeout_s=0.1, prune_interval_s=0.05, prune_age_s=5))
-        url = await server.start()
-        windows = [SimulatedBrowser(n, server.timeline) for n in ('alice', 'bob')]
-        try:
-            await asyncio.gather(*(w.open(url + '/private') for w in windows))
-            await asyncio.gather(*(w.close() for w in windows))
-            await asyncio.sleep(0.4)
-            errors = [e for e in server.errors if e['type'] == 'TypeError']
-            assert all(e['where'] == 'disconnect' for e in errors)
-            return len(errors), sum(1 for c in server.registry.instances.values() if not c.shared)
-        finally:
-            await server.stop()
-    assert asyncio.run(run()) == (type_errors, alive)
+        windows = await asyncio.gather(*(lab.open(n, '/private') for n in ('alice', 'bob')))
+        await asyncio.gather(*(w.close() for w in windows))
+        await asyncio.sleep(0.4)
+        errors = [e for e in server.errors if e['type'] == 'TypeError']
+        assert all(e['where'] == 'disconnect' for e in errors)
+        return len(errors), sum(1 for c in server.registry.instances.values() if not c.shared)
+    assert clientsim.run(run()) == (type_errors, alive)
 
 
 def test_registry_delete_twice():
@@ -170,26 +155,22 @@ def test_bad_steps_are_scenario_errors():
         parse_scenario('name: x\nwindows: [{name: a}]\nsteps:\n  - reconnect: {windows: [a], later: 1}\n')
 
 
-def test_malformed_socket_messages_do_not_crash():
+@pytest.mark.clientsim_policy(client_lookup_on_disconnect='session')
+def test_malformed_socket_messages_do_not_crash(clientsim, clientsim_lab):
+    server = clientsim_lab.server
+
     async def run() -> list:
-        server = EmbeddedServer(ServerPolicy(client_lookup_on_disconnect='session'))
-        url = await server.start()
-        window = SimulatedBrowser('w', server.timeline)
-        try:
-            await window.open(url + '/counter')
-            for payload in (None, 'x', {'client_id': 5}, {'client_id': window.client_id, 'listener_id': [1]}):
-                await window.emit_raw('event', payload)
-            await window.emit_raw('handshake', {'client_id': window.client_id, 'tab_id': 7})
-            await asyncio.sleep(0.1)
-            await window.click('+1')
-            await window.wait_for(lambda b: any(e.get('text') == 'count: 1' for e in b.elements.values()), 2)
-            unknown = [e for e in server.timeline.of_kind('event_handled') if not e.detail['known']]
-            assert len(unknown) == 1, 'the unhashable listener_id is handled as an unknown listener'
-            return server.errors
-        finally:
-            await window.close()
-            await server.stop()
-    assert asyncio.run(run()) == []
+        window = await clientsim_lab.open('w', '/counter')
+        for payload in (None, 'x', {'client_id': 5}, {'client_id': window.client_id, 'listener_id': [1]}):
+            await window.emit_raw('event', payload)
+        await window.emit_raw('handshake', {'client_id': window.client_id, 'tab_id': 7})
+        await asyncio.sleep(0.1)
+        await window.click('+1')
+        await window.wait_for(lambda b: any(e.get('text') == 'count: 1' for e in b.elements.values()), 2)
+        unknown = [e for e in server.timeline.of_kind('event_handled') if not e.detail['known']]
+        assert len(unknown) == 1, 'the unhashable listener_id is handled as an unknown listener'
+        return server.errors
+    assert clientsim.run(run()) == []
 
 
 def test_every_policy_field_has_description_and_reference():

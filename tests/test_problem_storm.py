@@ -6,7 +6,6 @@ import asyncio
 import pytest
 
 from simulator.player import ScenarioPlayer
-from simulator.problem_steps import player_rng
 from simulator.scenario import ScenarioError, load_scenario, parse_scenario
 
 from .conftest import SCENARIOS
@@ -39,7 +38,7 @@ def test_seed_fixes_the_draws():
     scenario = load_scenario(SCENARIOS / 'fast_navigation_storm_bug.yaml')
     assert scenario.seed == 4304
     a, b = ScenarioPlayer(scenario), ScenarioPlayer(scenario)
-    assert [player_rng(a).uniform(0, 150) for _ in range(20)] == [player_rng(b).uniform(0, 150) for _ in range(20)]
+    assert [a.rng.uniform(0, 150) for _ in range(20)] == [b.rng.uniform(0, 150) for _ in range(20)]
 
 
 @pytest.mark.parametrize('step, message', [

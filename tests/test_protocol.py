@@ -1,5 +1,6 @@
 """Protocol behaviour through real sockets on 127.0.0.1: handshake ack, message ids, malformed messages,
-page HTML, server start/stop."""
+page HTML, server start/stop. Servers and windows come from the project's pytest plugin (a started
+:class:`simulator.lab.Lab`; ``clientsim.run`` drives a coroutine on its loop)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +9,8 @@ import aiohttp
 import pytest
 import socketio
 
-from server.app import SOCKETIO_PATH, EmbeddedServer
-from server.policy import ServerPolicy
-from simulator.browser import HANDSHAKE_DONE, SimulatedBrowser, parse_page
-from simulator.timeline import Timeline
+from server.app import SOCKETIO_PATH
+from simulator.browser import HANDSHAKE_DONE, parse_page
 
 
 async def raw_client(url: str, client_id: str) -> socketio.AsyncClient:
@@ -21,97 +20,77 @@ async def raw_client(url: str, client_id: str) -> socketio.AsyncClient:
     return sio
 
 
-def test_handshake_ack_false_for_unknown_client_id():
+def test_handshake_ack_false_for_unknown_client_id(clientsim, clientsim_server):
     async def go():
-        server = EmbeddedServer()
-        url = await server.start()
-        try:
-            sio = await raw_client(url, '00000000-0000-0000-0000-000000000000')
-            unknown = await sio.call('handshake', {'client_id': '00000000-0000-0000-0000-000000000000',
-                                                   'document_id': 'd', 'tab_id': 't', 'next_message_id': 0})
-            shared_id = server._shared_clients['/'].id
-            known = await sio.call('handshake', {'client_id': shared_id, 'document_id': 'd2', 'tab_id': 't',
-                                                 'next_message_id': 0})
-            await sio.disconnect()
-            return unknown, known
-        finally:
-            await server.stop()
-    assert asyncio.run(go()) == (False, True)
+        sio = await raw_client(clientsim_server.url, '00000000-0000-0000-0000-000000000000')
+        unknown = await sio.call('handshake', {'client_id': '00000000-0000-0000-0000-000000000000',
+                                               'document_id': 'd', 'tab_id': 't', 'next_message_id': 0})
+        shared_id = clientsim_server._shared_clients['/'].id
+        known = await sio.call('handshake', {'client_id': shared_id, 'document_id': 'd2', 'tab_id': 't',
+                                             'next_message_id': 0})
+        await sio.disconnect()
+        return unknown, known
+    assert clientsim.run(go()) == (False, True)
 
 
-def test_messages_with_old_id_are_dropped():
+def test_messages_with_old_id_are_dropped(clientsim, clientsim_lab):
+    server, timeline = clientsim_lab.server, clientsim_lab.timeline
+
     async def go():
-        timeline = Timeline()
-        server = EmbeddedServer(timeline=timeline)
-        url = await server.start()
-        browser = SimulatedBrowser('alice', timeline)
-        try:
-            await browser.open(url + '/private')
-            client = server.registry.get(browser.client_id)
-            await client.send('notify', {'message': 'first'})
-            await client.send('notify', {'message': 'second'})
-            await browser.wait_for(lambda b: len(b.notifications) == 2)
-            # a stale message (id 0 again) must be dropped, like nicegui.js does
-            await server.sio.emit('notify', {'message': 'stale', '_id': 0}, room=client.id)
-            await browser.wait_for(lambda b: any(e.kind == 'message_dropped' for e in timeline.events))
-            await client.send('notify', {'message': 'third'})
-            await browser.wait_for(lambda b: len(b.notifications) == 3)
-            return browser.notifications, browser.next_message_id
-        finally:
-            await browser.close()
-            await server.stop()
-    notes, next_id = asyncio.run(go())
+        browser = await clientsim_lab.open('alice', '/private')
+        client = server.registry.get(browser.client_id)
+        await client.send('notify', {'message': 'first'})
+        await client.send('notify', {'message': 'second'})
+        await browser.wait_for(lambda b: len(b.notifications) == 2)
+        # a stale message (id 0 again) must be dropped, like nicegui.js does
+        await server.sio.emit('notify', {'message': 'stale', '_id': 0}, room=client.id)
+        await browser.wait_for(lambda b: any(e.kind == 'message_dropped' for e in timeline.events))
+        await client.send('notify', {'message': 'third'})
+        await browser.wait_for(lambda b: len(b.notifications) == 3)
+        return browser.notifications, browser.next_message_id
+    notes, next_id = clientsim.run(go())
     assert notes == ['first', 'second', 'third']
     assert next_id == 3
 
 
-def test_malformed_messages_do_not_break_the_server():
+def test_malformed_messages_do_not_break_the_server(clientsim, clientsim_lab):
+    timeline = clientsim_lab.timeline
+
     async def go():
-        timeline = Timeline()
-        server = EmbeddedServer(timeline=timeline)
-        url = await server.start()
-        browser = SimulatedBrowser('alice', timeline)
-        try:
-            await browser.open(url + '/')
-            sio = await raw_client(url, 'not-a-client')
-            assert await sio.call('handshake', 'garbage') is False
-            assert await sio.call('handshake', None) is False
-            await sio.emit('event', 'not a dict')
-            await sio.emit('event', {'client_id': 42, 'listener_id': None})
-            await sio.emit('no_such_event', {'x': 1})
-            for _ in range(50):  # emits are fire-and-forget: wait until the server has seen them
-                if len(timeline.of_kind('bad_message')) >= 4:
-                    break
-                await asyncio.sleep(0.02)
-            await sio.disconnect()  # a socket without handshake and an unknown client_id: no client, no error
-            await asyncio.sleep(0.1)
-            await browser.click('Download')  # still serving
-            await browser.wait_for(lambda b: b.downloads, timeout=3)
-            return [e.detail.get('event') for e in timeline.of_kind('bad_message')], browser.downloads[0].status
-        finally:
-            await browser.close()
-            await server.stop()
-    bad, status = asyncio.run(go())
+        browser = await clientsim_lab.open('alice', '/')
+        sio = await raw_client(clientsim_lab.url, 'not-a-client')
+        assert await sio.call('handshake', 'garbage') is False
+        assert await sio.call('handshake', None) is False
+        await sio.emit('event', 'not a dict')
+        await sio.emit('event', {'client_id': 42, 'listener_id': None})
+        await sio.emit('no_such_event', {'x': 1})
+        for _ in range(50):  # emits are fire-and-forget: wait until the server has seen them
+            if len(timeline.of_kind('bad_message')) >= 4:
+                break
+            await asyncio.sleep(0.02)
+        await sio.disconnect()  # a socket without handshake and an unknown client_id: no client, no error
+        await asyncio.sleep(0.1)
+        await browser.click('Download')  # still serving
+        await browser.wait_for(lambda b: b.downloads, timeout=3)
+        return [e.detail.get('event') for e in timeline.of_kind('bad_message')], browser.downloads[0].status
+    bad, status = clientsim.run(go())
     assert bad.count('handshake') == 2 and 'event' in bad and 'no_such_event' in bad
     assert status == 200
 
 
-def test_page_html_carries_config_and_elements():
+def test_page_html_carries_config_and_elements(clientsim, clientsim_server):
+    url = clientsim_server.url
+
     async def go():
-        server = EmbeddedServer()
-        url = await server.start()
-        try:
-            async with aiohttp.ClientSession() as session:
-                async with session.get(url + '/private') as r1, session.get(url + '/private') as r2:
-                    p1, p2 = parse_page(await r1.text()), parse_page(await r2.text())
-                async with session.get(url + '/') as r3, session.get(url + '/') as r4:
-                    a1, a2 = parse_page(await r3.text()), parse_page(await r4.text())
-                async with session.get(url + '/nope') as r5:
-                    missing = r5.status
-            return p1, p2, a1, a2, missing
-        finally:
-            await server.stop()
-    p1, p2, a1, a2, missing = asyncio.run(go())
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url + '/private') as r1, session.get(url + '/private') as r2:
+                p1, p2 = parse_page(await r1.text()), parse_page(await r2.text())
+            async with session.get(url + '/') as r3, session.get(url + '/') as r4:
+                a1, a2 = parse_page(await r3.text()), parse_page(await r4.text())
+            async with session.get(url + '/nope') as r5:
+                missing = r5.status
+        return p1, p2, a1, a2, missing
+    p1, p2, a1, a2, missing = clientsim.run(go())
     assert p1['client_id'] != p2['client_id'], 'private page: a new client per load'
     assert a1['client_id'] == a2['client_id'], 'auto-index page: one client for every tab'
     labels = [e.get('props', {}).get('label') for e in p1['elements'].values()]
@@ -119,15 +98,16 @@ def test_page_html_carries_config_and_elements():
     assert missing == 404
 
 
-def test_server_stops_and_starts_cleanly():
+@pytest.mark.clientsim_policy(disconnect_guard=True)
+def test_server_stops_and_starts_cleanly(clientsim, clientsim_lab):
+    server = clientsim_lab.server
+
     async def go():
-        server = EmbeddedServer(ServerPolicy(disconnect_guard=True))
         urls = []
-        for _ in range(3):
-            url = await server.start()
+        for i in range(3):
+            url = server.url if i == 0 else await server.start()  # the lab started it the first time
             urls.append(url)
-            browser = SimulatedBrowser('w', server.timeline)
-            await browser.open(url + '/private')
+            browser = await clientsim_lab.open(f'w{i}', url + '/private')
             assert browser.state == HANDSHAKE_DONE
             await server.stop()
             await browser.wait_for(lambda b: b.state != HANDSHAKE_DONE, timeout=3)  # the server closed the socket
@@ -138,5 +118,5 @@ def test_server_stops_and_starts_cleanly():
                     await session.get(url + '/')
         await server.stop()  # stopping a stopped server is fine
         return urls, server.errors
-    urls, errors = asyncio.run(go())
+    urls, errors = clientsim.run(go())
     assert len(set(urls)) >= 1 and errors == []

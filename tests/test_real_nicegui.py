@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
+from simulator.browser import HANDSHAKE_DONE
 from simulator.matrix import VenvError
 from simulator.matrix import nicegui_python as _nicegui_python
 from simulator.player import ScenarioPlayer
-from simulator.pytest_plugin import clientsim, clientsim_app, clientsim_windows  # noqa: F401 (fixtures)
 from simulator.scenario import parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +47,12 @@ def statuses(windows) -> list[list[int]]:
     return [[d.status for d in w.downloads] for w in windows]
 
 
-def start_app(clientsim_app, python: str):  # noqa: F811
+def start_app(clientsim_app, python: str):
     return clientsim_app([python, str(APP), '{port}'], 'http://127.0.0.1:{port}', ready_timeout_s=30)
 
 
 # ---- ui.download on the auto-index page and on a private page (problem 1) -------------------------------------------
-def test_auto_index_download_race(nicegui_2110, clientsim, clientsim_app, clientsim_windows):  # noqa: F811
+def test_auto_index_download_race(nicegui_2110, clientsim, clientsim_app, clientsim_windows):
     app = start_app(clientsim_app, nicegui_2110)
     alice, bob, carol = clientsim_windows(3, app.url + '/', names=['alice', 'bob', 'carol'], download_ms=[0, 50, 100])
     assert {w.client_id for w in (alice, bob, carol)} == {alice.client_id}  # one shared auto-index client
@@ -65,8 +64,8 @@ def test_auto_index_download_race(nicegui_2110, clientsim, clientsim_app, client
     assert 'CLICK' in app.output
 
 
-def test_private_page_download_goes_to_the_clicker(nicegui_2110, clientsim, clientsim_app,  # noqa: F811
-                                                   clientsim_windows):  # noqa: F811
+def test_private_page_download_goes_to_the_clicker(nicegui_2110, clientsim, clientsim_app,
+                                                   clientsim_windows):
     app = start_app(clientsim_app, nicegui_2110)
     alice, bob, carol = clientsim_windows(3, app.url + '/private', download_ms=[0, 50, 100])
     assert len({w.client_id for w in (alice, bob, carol)}) == 3  # a client per page load
@@ -76,7 +75,7 @@ def test_private_page_download_goes_to_the_clicker(nicegui_2110, clientsim, clie
     assert statuses([alice, bob, carol]) == [[], [200], []]
 
 
-def test_widgets_and_typing(nicegui_2110, clientsim, clientsim_app, clientsim_windows):  # noqa: F811
+def test_widgets_and_typing(nicegui_2110, clientsim, clientsim_app, clientsim_windows):
     app = start_app(clientsim_app, nicegui_2110)
     window, other = clientsim_windows(2, app.url + '/')
     kinds = {w['kind']: w for w in window.widgets()}
@@ -173,7 +172,7 @@ def test_embedded_and_real_nicegui_agree(nicegui_2110):
 
 # ---- NiceGUI 3.x (opt-in: CLIENTSIM_NICEGUI3=3.18.0) ----------------------------------------------------------------
 @pytest.mark.skipif(not os.environ.get('CLIENTSIM_NICEGUI3'), reason='set CLIENTSIM_NICEGUI3=<3.x version> to run')
-def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_windows):  # noqa: F811
+def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_lab_factory, clientsim_windows):
     python = nicegui_python(os.environ['CLIENTSIM_NICEGUI3'])
     app = start_app(clientsim_app, python)
     alice, bob = clientsim_windows(2, app.url + '/', download_ms=[0, 50])
@@ -184,8 +183,7 @@ def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_window
     clientsim.sleep(300)
     assert statuses([alice, bob]) == [[], [200]]
     assert 'INPUT hi' in app.output.splitlines()
-    fast = SimulatedBrowser('fast', clientsim.timeline)
-    clientsim.on_close(fast.close)
+    fast = clientsim_lab_factory(target=app.url).add('fast')
     clientsim.run(fast.navigate(app.url + '/private', before_handshake=True))
     clientsim.sleep(200)
     assert 'KeyError' not in app.output

@@ -1,0 +1,160 @@
+"""The lab: one :class:`~simulator.timeline.Timeline`, the embedded server (or an external target) and named
+simulated browser windows — the setup the scenario player, the pytest plugin and the GUI share.
+
+::
+
+    async with Lab(ServerPolicy(download_target='sender')) as lab:     # starts the embedded server
+        alice = await lab.open('alice', '/')                           # a path on the server
+        bob = await lab.open('bob', '/', latency={'download_ms': 50})  # latency knobs in ms
+        await bob.click('Download')
+    # leaving the block closes every window and stops the server
+
+No Qt import here.
+"""
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Union
+
+from server.app import EmbeddedServer
+from server.policy import ServerPolicy
+from simulator.browser import Latency, SimulatedBrowser
+
+from .target import ExternalTarget, Target
+from .timeline import Timeline
+
+LatencyLike = Union[Latency, Mapping[str, float], None]
+"""A window's latency: a :class:`Latency`, a mapping of its fields in **ms** (``{'download_ms': 50}``) or None
+(no added latency)."""
+
+
+def _latency(value: LatencyLike) -> Latency:
+    if value is None:
+        return Latency()
+    if isinstance(value, Latency):
+        return value
+    return Latency(**value)  # TypeError for an unknown knob
+
+
+class Lab:
+    """One timeline + the embedded server or an external target + named :class:`SimulatedBrowser` windows.
+
+    ``Lab(policy=None, *, server=None, target=None, target_dir=None, timeline=None, on_window=None)``:
+
+    * neither ``server`` nor ``target``: the lab owns an :class:`EmbeddedServer` with ``policy`` (default
+      :class:`ServerPolicy`), started by :meth:`start` and stopped by :meth:`stop`;
+    * ``server``: use this embedded server (the GUI's); ``policy``, if given, is set on it by :meth:`start`. It is
+      started only if it is not running — and then stopped by :meth:`stop`; a running one is left running;
+    * ``target``: a real app instead of the embedded server (:mod:`simulator.target`): a base URL, a
+      :class:`~simulator.target.TargetSpec` (started and stopped by the lab; a relative ``cwd`` resolves against
+      ``target_dir``) or an :class:`ExternalTarget`. Then :attr:`server` is None.
+
+    ``timeline`` defaults to the server's (or a new one); every window records into it, so server and windows share
+    one clock. ``on_window(browser)`` is called for each window the lab creates (the GUI adds a Qt window).
+    Raises ValueError when both ``server`` and ``target`` are given.
+    """
+
+    def __init__(self, policy: Optional[ServerPolicy] = None, *, server: Optional[EmbeddedServer] = None,
+                 target: Union[Target, ExternalTarget, None] = None, target_dir: Union[str, Path, None] = None,
+                 timeline: Optional[Timeline] = None,
+                 on_window: Optional[Callable[[SimulatedBrowser], None]] = None) -> None:
+        if server is not None and target is not None:
+            raise ValueError('a lab has the embedded server or a target, not both')
+        self.timeline: Timeline = timeline or (server.timeline if server is not None else Timeline())
+        self.policy = policy
+        self.target: Optional[ExternalTarget] = (
+            target if isinstance(target, ExternalTarget) or target is None else ExternalTarget(target, target_dir, self.timeline))
+        self.server: Optional[EmbeddedServer] = None if self.target is not None else (
+            server or EmbeddedServer(policy or ServerPolicy(), self.timeline))
+        self.on_window = on_window
+        #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
+        self.url: Optional[str] = None
+        self._windows: dict[str, SimulatedBrowser] = {}
+        self._given_server = server is not None
+        self._started_server = False
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------------
+    @property
+    def owns_backend(self) -> bool:
+        """Whether :meth:`stop` stops the server or target (False for a running server handed in)."""
+        return self.target is not None or not self._given_server or self._started_server
+
+    async def start(self) -> str:
+        """Start the server (or target) and return its base URL (``http://127.0.0.1:<port>``, no trailing ``/``).
+
+        Raises OSError when the port cannot be bound, RuntimeError when a target app does not come up (the
+        message carries its output)."""
+        if self.target is not None:
+            self.url = await self.target.start()
+        else:
+            assert self.server is not None
+            if self._given_server and self.policy is not None:
+                self.server.policy = self.policy.model_copy()
+            if self.server.running:
+                self.url = self.server.url
+            else:
+                self.url = await self.server.start()
+                self._started_server = True
+        return self.url
+
+    async def stop(self) -> None:
+        """Close every window (errors ignored), then stop the target or the server if the lab owns it.
+        Safe to call twice. The windows stay in :attr:`windows` (closed) for reports."""
+        await asyncio.gather(*(w.close() for w in self._windows.values()), return_exceptions=True)
+        if self.target is not None:
+            await self.target.stop()
+        elif self.server is not None and self.owns_backend:
+            await self.server.stop()
+
+    async def __aenter__(self) -> Lab:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.stop()
+
+    # ---- windows ------------------------------------------------------------------------------------------------
+    @property
+    def windows(self) -> dict[str, SimulatedBrowser]:
+        """Window name → :class:`SimulatedBrowser`, in the order they were added (the lab's own dict: read it,
+        add windows with :meth:`add` / :meth:`open`)."""
+        return self._windows
+
+    def window(self, name: str) -> SimulatedBrowser:
+        """The window called ``name``. Raises KeyError naming the windows there are."""
+        try:
+            return self._windows[name]
+        except KeyError:
+            raise KeyError(f'no window {name!r} (windows are: {", ".join(self._windows) or "none"})') from None
+
+    def add(self, name: str, latency: LatencyLike = None) -> SimulatedBrowser:
+        """Create the window ``name`` without opening a page (calls ``on_window``). ``latency``: see
+        :data:`LatencyLike` (ms). Raises ValueError if the name is taken, TypeError for an unknown latency knob."""
+        if name in self._windows:
+            raise ValueError(f'window {name!r} exists already')
+        browser = SimulatedBrowser(name, self.timeline, _latency(latency))
+        self._windows[name] = browser
+        if self.on_window is not None:
+            self.on_window(browser)
+        return browser
+
+    async def open(self, name: str, page: str = '/', *, latency: LatencyLike = None,
+                   wait: bool = True) -> SimulatedBrowser:
+        """Open ``page`` (a path on the server/target, or an http URL) in the window ``name``, creating the window
+        first if there is none (an existing one gets ``latency`` if given). With ``wait`` return once the
+        handshake is acknowledged. Page load problems do not raise: check ``window.state`` / ``window.page_error``.
+        """
+        browser = self._windows.get(name)
+        if browser is None:
+            browser = self.add(name, latency)
+        elif latency is not None:
+            browser.latency = _latency(latency)
+        await browser.open(self.url_for(page), wait=wait)
+        return browser
+
+    def url_for(self, page: str) -> str:
+        """Absolute URL of ``page``: a path is joined to the base URL (before :meth:`start`: returned as is), an
+        ``http(s)://`` URL is returned unchanged."""
+        return page if page.startswith(('http://', 'https://')) else urllib.parse.urljoin(self.url or '', page)

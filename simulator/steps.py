@@ -1,0 +1,295 @@
+"""Scenario steps: each step's arguments model (pydantic) and its handler side by side, in one registry.
+
+:data:`STEP_TYPES` maps a step keyword (``open``, ``click``, ``storm`` …) to a :class:`StepType`: the model that
+validates the YAML value, the normaliser that turns the short forms (``open: alice``, ``wait: 500``) into the
+model's fields, and the coroutine that plays it. It is built in exactly one place, at the end of this module;
+:mod:`simulator.scenario` validates with it and :mod:`simulator.player` dispatches with it.
+
+Handlers get the player through the :class:`StepRunner` protocol (what a step may use: windows by name, URLs,
+the seeded random generator), so this module does not import :mod:`simulator.player`. No Qt import here.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from .browser import SimulatedBrowser
+
+
+class StrictModel(BaseModel):
+    """A model of a part of a scenario file: unknown fields are errors (``extra='forbid'``)."""
+    model_config = ConfigDict(extra='forbid')
+
+
+class StepRunner(Protocol):
+    """What a step handler may use of the player (:class:`simulator.player.ScenarioPlayer` implements it).
+
+    ``browsers``: window name → its :class:`SimulatedBrowser`; ``rng``: the scenario's seeded random generator.
+    """
+    browsers: dict[str, SimulatedBrowser]
+    rng: random.Random
+    #: the real app (:class:`simulator.target.ExternalTarget`) when the scenario has ``target:``, else None
+    target: Any
+
+    def windows(self, names: list[str]) -> list[SimulatedBrowser]:
+        """Browsers by name; ``all`` expands to every window. Raises KeyError for an unknown name."""
+        ...
+
+    def url_for(self, page: str) -> str:
+        """Absolute URL of ``page`` (a path on the target, or already an http URL)."""
+        ...
+
+    def page_of(self, window: str) -> str:
+        """The page the scenario gives ``window`` (``windows[].page``). Raises KeyError."""
+        ...
+
+
+# ---- argument models ----------------------------------------------------------------------------------------------
+class OpenStep(StrictModel):
+    """Open windows on their page (or ``page``) concurrently; ``wait`` for their handshakes."""
+    windows: list[str]
+    page: Optional[str] = None
+    wait: bool = True
+
+
+class ClickStep(StrictModel):
+    """Click the element labelled ``label`` in ``window``."""
+    window: str
+    label: str = 'Download'
+
+
+class TypeStep(StrictModel):
+    """Type ``text`` into the input labelled ``label`` in ``window`` (replacing its value); with ``per_key_ms``
+    one value change per character, that many ms apart (see ``SimulatedBrowser.type_text``)."""
+    window: str
+    label: str
+    text: str
+    per_key_ms: Optional[float] = Field(None, ge=0, le=60000)
+
+
+class WaitStep(StrictModel):
+    """Wait ``ms`` milliseconds."""
+    ms: float = Field(ge=0, le=600000)
+
+
+class NavigateStep(StrictModel):
+    """Navigate ``window`` to ``url``; with ``before_handshake`` leave the new page before its handshake."""
+    window: str
+    url: str
+    before_handshake: bool = False
+
+
+class ReloadStep(StrictModel):
+    """Reload ``windows``."""
+    windows: list[str]
+
+
+class CloseStep(StrictModel):
+    """Close ``windows`` (``all`` for every window)."""
+    windows: list[str]
+
+
+class DropStep(StrictModel):
+    """Drop the connection of ``windows`` as on network loss (no close): the server notices after its
+    engine.io ping timeout (policy ``ping_interval_s + ping_timeout_s``). See ``SimulatedBrowser.drop_connection``."""
+    windows: list[str]
+
+
+class ReconnectStep(StrictModel):
+    """socket.io reconnect of ``windows``: new sid, same client_id/document_id/tab_id, then the handshake;
+    ``wait`` for its ack."""
+    windows: list[str]
+    wait: bool = True
+
+
+class GcStep(StrictModel):
+    """Run ``gc.collect()`` in the server's process (finalizers of collectable models fire); no fields."""
+
+
+class WaitProgressStep(StrictModel):
+    """Wait until ``window`` shows progress (its ``q-linear-progress`` value, 0..1) ``>= at_least``; the step
+    fails after ``timeout_ms``."""
+    window: str
+    at_least: float = Field(ge=0.0, le=1.0)
+    timeout_ms: float = Field(5000.0, gt=0, le=600000)
+
+
+class StormStep(StrictModel):
+    """Fast-navigation storm: ``rounds`` times, every window of ``windows`` navigates to ``url`` at once (not
+    waiting for its handshake), with a handshake delay drawn uniformly from ``handshake_ms`` ``[min, max]`` by
+    the scenario's seeded random generator (``seed``); each window navigates again ``interval_ms`` after its own
+    socket connected, so a socket whose delay exceeds ``interval_ms`` is closed before its handshake (however
+    loaded the machine). After the last round the windows get ``settle_ms`` to finish their handshakes."""
+    windows: list[str] = ['all']
+    rounds: int = Field(ge=1, le=1000)
+    interval_ms: float = Field(ge=0, le=60000)
+    handshake_ms: tuple[float, float] = (0.0, 0.0)
+    url: str = '/private'
+    settle_ms: float = Field(200.0, ge=0, le=60000)
+
+    @field_validator('handshake_ms')
+    @classmethod
+    def _range(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1] <= 60000:
+            raise ValueError(f'handshake_ms must be [min, max] with 0 <= min <= max <= 60000, got {list(v)}')
+        return v
+
+
+# ---- normalisers of the short YAML forms ------------------------------------------------------------------------
+def _same(value: Any) -> Any:
+    return value
+
+
+def _names(value: Any) -> Any:
+    """``alice`` / ``[alice, bob]`` → ``{'windows': [...]}``; a mapping stays as it is."""
+    if isinstance(value, str):
+        return {'windows': [value]}
+    if isinstance(value, list):
+        return {'windows': value}
+    return value
+
+
+def _ms(value: Any) -> Any:
+    """``wait: 500`` → ``{'ms': 500}``."""
+    return {'ms': value} if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _no_fields(value: Any) -> Any:
+    """``gc: {}``, ``gc: true`` or ``gc:`` → ``{}``."""
+    return {} if value is None or value is True or value == {} else value
+
+
+def _storm_windows(value: Any) -> Any:
+    """``windows: all`` (a single name) → ``windows: [all]``."""
+    return {**value, 'windows': [value['windows']]} if isinstance(value, dict) and isinstance(
+        value.get('windows'), str) else value
+
+
+# ---- handlers -----------------------------------------------------------------------------------------------------
+async def _open(player: StepRunner, args: OpenStep) -> None:
+    await asyncio.gather(*(b.open(player.url_for(args.page or player.page_of(b.name)), wait=args.wait)
+                           for b in player.windows(args.windows)))
+
+
+async def _click(player: StepRunner, args: ClickStep) -> None:
+    await player.browsers[args.window].click(args.label)
+
+
+async def _type(player: StepRunner, args: TypeStep) -> None:
+    await player.browsers[args.window].type_text(args.label, args.text, per_key_ms=args.per_key_ms)
+
+
+async def _wait(player: StepRunner, args: WaitStep) -> None:
+    await asyncio.sleep(args.ms / 1000)
+
+
+async def _navigate(player: StepRunner, args: NavigateStep) -> None:
+    await player.browsers[args.window].navigate(player.url_for(args.url), before_handshake=args.before_handshake)
+
+
+async def _reload(player: StepRunner, args: ReloadStep) -> None:
+    await asyncio.gather(*(b.reload() for b in player.windows(args.windows)))
+
+
+async def _close(player: StepRunner, args: CloseStep) -> None:
+    await asyncio.gather(*(b.close() for b in player.windows(args.windows)))
+
+
+async def _drop(player: StepRunner, args: DropStep) -> None:
+    await asyncio.gather(*(b.drop_connection() for b in player.windows(args.windows)))
+
+
+async def _reconnect(player: StepRunner, args: ReconnectStep) -> None:
+    await asyncio.gather(*(b.reconnect(wait=args.wait) for b in player.windows(args.windows)))
+
+
+async def _gc(player: StepRunner, args: GcStep) -> None:
+    target = player.target
+    if target is not None:  # a real app: gc.collect() in its process, through the probe (simulator.probe)
+        await target.gc()
+        return
+    gc.collect()
+    await asyncio.sleep(0.01)  # let deferred ``model_finalized`` events reach the timeline
+
+
+async def _wait_progress(player: StepRunner, args: WaitProgressStep) -> None:
+    browser = player.browsers[args.window]
+    try:
+        await browser.wait_for(lambda b: (b.progress or 0.0) >= args.at_least, args.timeout_ms / 1000)
+    except asyncio.TimeoutError:
+        raise RuntimeError(f'window {browser.name!r}: progress stayed at {browser.progress} '
+                           f'(< {args.at_least}) for {args.timeout_ms:.0f} ms') from None
+
+
+async def _storm(player: StepRunner, args: StormStep) -> None:
+    browsers = player.windows(args.windows)
+    url = player.url_for(args.url)
+    low, high = args.handshake_ms
+    # draw every delay up front, round by round in window order, so the seed fixes each one
+    delays = [[player.rng.uniform(low, high) for _ in browsers] for _ in range(args.rounds)]
+    saved = {b.name: b.latency.handshake_ms for b in browsers}
+
+    async def run(index: int, browser: SimulatedBrowser) -> None:
+        # each window keeps its own beat: its next navigation comes interval_ms after its socket connected, so a
+        # handshake delay above interval_ms loses the race however loaded the machine is
+        for round_delays in delays:
+            browser.latency.handshake_ms = round_delays[index]
+            await browser.navigate(url, wait=False)
+            await asyncio.sleep(args.interval_ms / 1000)
+    try:
+        await asyncio.gather(*(run(i, b) for i, b in enumerate(browsers)))
+        await asyncio.sleep(args.settle_ms / 1000)
+    finally:
+        for b in browsers:
+            b.latency.handshake_ms = saved[b.name]
+
+
+# ---- the registry -------------------------------------------------------------------------------------------------
+class StepType(NamedTuple):
+    """One step keyword: ``model`` validates its arguments, ``normalise`` maps the YAML value (short forms) to
+    the model's fields, ``handler(player, args)`` plays it. A handler raises LookupError, RuntimeError,
+    ValueError or OSError for a step that cannot run (the player records it as a failed expectation)."""
+    model: type[BaseModel]
+    normalise: Callable[[Any], Any]
+    handler: Callable[[StepRunner, Any], Awaitable[None]]
+
+
+#: step keyword → :class:`StepType`; the one place the step registry is built.
+STEP_TYPES: dict[str, StepType] = {
+    'open': StepType(OpenStep, _names, _open),
+    'click': StepType(ClickStep, _same, _click),
+    'wait': StepType(WaitStep, _ms, _wait),
+    'navigate': StepType(NavigateStep, _same, _navigate),
+    'reload': StepType(ReloadStep, _names, _reload),
+    'close': StepType(CloseStep, _names, _close),
+    'type': StepType(TypeStep, _same, _type),
+    # problems 2-5: connection loss, bindable models, long jobs, navigation storms
+    'drop': StepType(DropStep, _names, _drop),
+    'reconnect': StepType(ReconnectStep, _names, _reconnect),
+    'gc': StepType(GcStep, _no_fields, _gc),
+    'wait_progress': StepType(WaitProgressStep, _same, _wait_progress),
+    'storm': StepType(StormStep, _storm_windows, _storm),
+}
+
+
+class Step(BaseModel):
+    """A parsed step: ``kind`` (a :data:`STEP_TYPES` key), ``args`` (its model), ``index`` and ``line``."""
+    kind: str
+    args: Any
+    index: int
+    line: Optional[int] = None
+
+    def describe(self) -> str:
+        """Short text such as ``click bob Download``."""
+        fields = self.args.model_dump() if isinstance(self.args, BaseModel) else {}
+        return f'{self.kind} ' + ' '.join(
+            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values() if v not in (None, False))
+
+    async def play(self, player: StepRunner) -> None:
+        """Run this step's handler. Raises what the handler raises (see :class:`StepType`)."""
+        await STEP_TYPES[self.kind].handler(player, self.args)
