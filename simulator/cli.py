@@ -3,7 +3,9 @@
 * ``clientsim`` — open the GUI (with no display: play the download race offscreen and save a screenshot);
 * ``clientsim play FILE... [--headless] [--report out.json|out.html] [--events out.jsonl] [--screenshot out.png]``
   — exit 0 when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
-* ``clientsim demo [--screenshot PATH]`` — the offscreen demo.
+* ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
+* ``clientsim serve`` — the embedded server headless (:mod:`simulator.serve`);
+* ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`simulator.load.runner`).
 
 ``--headless`` imports no Qt at all.
 """
@@ -39,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
     demo = sub.add_parser('demo', help='play the download race offscreen and save a screenshot')
     demo.add_argument('--screenshot', metavar='OUT.png', default='clientsim-demo.png')
+    from .load.runner import add_parsers as add_load_parsers
+    from .serve import add_parser as add_serve_parser
+    add_serve_parser(sub)  # clientsim serve
+    add_load_parsers(sub)  # clientsim load, clientsim locustfile
     return parser
 
 
@@ -120,6 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_play(args)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
+    if args.command == 'serve':
+        from .serve import cmd_serve
+        return cmd_serve(args)
+    if args.command == 'load':
+        from .load.runner import run_load
+        return run_load(args)
+    if args.command == 'locustfile':
+        from .load import LOCUSTFILE
+        print(LOCUSTFILE)
+        return EXIT_OK
     if not has_display():
         return cmd_demo('clientsim-demo.png')
     from .gui.app import run_gui
