@@ -101,6 +101,10 @@ class EngineProcess:
         try:
             totals = self.call('shutdown', timeout_s=timeout_s)
             self.on_reports(totals.get('reports') or [])
+            if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
+                print(f"clientsim: engine {self.process.pid}: {totals.get('handshakes')} handshakes, "
+                      f"{totals.get('failures')} failures, {len(totals.get('reports') or [])} at shutdown",
+                      file=sys.stderr, flush=True)
         except EngineError:
             pass
         self.closed = True

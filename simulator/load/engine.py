@@ -239,6 +239,8 @@ class LoadEngine:
         out: list[dict[str, Any]] = []
         for name in list(self.windows):
             out += await self.close_window(name)
+        if self._feed is not None:
+            await asyncio.sleep(self.scenario.load.settle_ms / 1000)  # delayed deletes of the windows just closed
         out += await self.claim_server_errors()
         if self._feed is not None:
             await self._feed.disconnect()

@@ -14,6 +14,8 @@ one anonymous window running the same steps)::
       spawn_rate: 50
       run_time: 15s
       seed: 14                              # seeds each user's draws (shares, latency ranges, waits)
+      settle_ms: 500                        # at the end, after closing every window, wait this long for the
+                                            # server's last errors (delayed deletes) before the final report
       steps:                                # one iteration; a user repeats it until the run ends
         - open: {}                          # or {page: /private, wait: true}
         - click: {label: Download, share: 0.2, react_ms: 2000}
@@ -140,6 +142,7 @@ class LoadSpec(BaseModel):
     spawn_rate: float = 10.0
     run_time: str = '10s'
     seed: int = 0
+    settle_ms: float = Field(500.0, ge=0, le=60000)
     steps: list[LoadStep]
 
 

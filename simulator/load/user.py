@@ -17,10 +17,12 @@ import os
 from collections import defaultdict
 from typing import Any, Optional
 
+import gevent
 from gevent.lock import Semaphore
 from locust import User, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from .bridge import EngineError, EngineProcess
 from .spec import load_load_scenario, resolve_path
@@ -78,6 +80,10 @@ def _stop_engine(environment: Environment, **_: Any) -> None:
 @events.quitting.add_listener
 def _quit(environment: Environment, **_: Any) -> None:
     _stop_engine(environment)
+    if getattr(environment.parsed_options, 'csv_prefix', None) and not isinstance(environment.runner, WorkerRunner):
+        # Locust rewrites --csv files every CSV_STATS_INTERVAL_SEC and not again at exit: give it one more pass,
+        # or the reports of the last second (the engine's last server errors) are missing from the CSV.
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
     if isinstance(environment.runner, MasterRunner):
         for worker, counts in sorted(_per_worker.items()):
             print(f"clientsim: worker {worker}: {counts['handshakes']} handshakes, {counts['failures']} failures",
