@@ -6,6 +6,8 @@
 * ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`simulator.matrix`).
+* ``clientsim serve`` — the embedded server headless (:mod:`simulator.serve`);
+* ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`simulator.load.runner`).
 
 ``--headless`` and ``matrix`` import no Qt at all; without Qt installed (no ``gui`` extra) the GUI commands print
 how to install it and exit 2.
@@ -46,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     matrix.add_argument('--report', metavar='OUT', help='write the reports (.json or .html)')
     demo = sub.add_parser('demo', help='play the download race offscreen and save a screenshot')
     demo.add_argument('--screenshot', metavar='OUT.png', default='clientsim-demo.png')
+    from .load.runner import add_parsers as add_load_parsers
+    from .serve import add_parser as add_serve_parser
+    add_serve_parser(sub)  # clientsim serve
+    add_load_parsers(sub)  # clientsim load, clientsim locustfile
     return parser
 
 
@@ -147,6 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_matrix(args.file, args.nicegui, args.report)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
+    if args.command == 'serve':
+        from .serve import cmd_serve
+        return cmd_serve(args)
+    if args.command == 'load':
+        from .load.runner import run_load
+        return run_load(args)
+    if args.command == 'locustfile':
+        from .load import LOCUSTFILE
+        print(LOCUSTFILE)
+        return EXIT_OK
     if not has_display():
         return cmd_demo('clientsim-demo.png')
     gui = _gui_module()

@@ -1,0 +1,312 @@
+"""LoadEngine: the asyncio side of the Locust bridge. It owns the SimulatedBrowser windows of one Locust
+process, runs their steps and turns each window's timeline into Locust request reports.
+
+A report is a dict ``{'type': str, 'name': str, 'ms': float, 'length': int, 'error': str | None}``; the gevent
+side (:mod:`simulator.load.bridge`) fires one ``environment.events.request`` per report. Names:
+
+* ``page_get`` — page GET sent → answered (error: HTTP status other than 200, or no answer);
+* ``handshake`` — page answered (or reconnect started) → handshake ack (error: ack ``false``, no ack, the
+  socket did not connect). It includes the window's ``handshake_ms`` latency knob;
+* ``event`` — click sent → the first message the server sent back to this window (``event (no reply)`` when
+  none came within ``react_ms``; its time is then only the emit);
+* ``download`` — ``download`` message → its GET answered (error: not 200, or a download the window did not
+  ask for: the room-wide download of NiceGUI 2.11.0, #4016);
+* ``disconnect`` — a close step, until the socket and session are closed;
+* ``message_dropped`` / ``disconnected by server`` — failures seen by a window;
+* ``server_error`` named by exception type — errors of the server, claimed through ``clientsim serve``'s
+  error feed (:mod:`simulator.serve`); none for servers without it (a real NiceGUI app).
+
+Run as a child process (``python -m simulator.load.engine``) it speaks JSON lines: requests on stdin
+``{"id": n, "op": ..., ...}``, answers ``{"id": n, ...}`` and unsolicited ``{"op": "reports", ...}`` on stdout.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import socketio
+
+from simulator.browser import Latency, SimulatedBrowser
+from simulator.tasks import TaskGroup
+from simulator.timeline import Timeline, now_ns
+
+from .spec import ClickParams, LoadScenario, NavigateParams, OpenParams, TypeParams, draw_ms
+
+log = logging.getLogger('clientsim.load')
+
+ERROR_FEED_NAMESPACE = '/clientsim'
+SOCKETIO_PATH = '_nicegui_ws/socket.io'
+_REPLIES = ('download_event', 'update_received', 'notify_received', 'message_received')
+
+
+def report(type_: str, name: str, ms: float, error: Optional[str] = None, length: int = 0) -> dict[str, Any]:
+    """One Locust request report (``ms``: response time in milliseconds)."""
+    return {'type': type_, 'name': name, 'ms': round(max(ms, 0.0), 3), 'length': length, 'error': error}
+
+
+@dataclass
+class _Window:
+    browser: SimulatedBrowser
+    does: list[bool]                      # per step: whether this user runs it (its share)
+    rng: random.Random
+    cursor: int = 0
+    t_get_ns: Optional[int] = None
+    t_connect_ns: Optional[int] = None
+    t_event_ns: Optional[int] = None
+    t_download_ns: list[tuple[int, bool]] = field(default_factory=list)  # (t_ns, asked for) per download
+    clicks_pending: int = 0
+
+
+class LoadEngine:
+    """The windows of one Locust process against ``base_url`` (``http://host:port``).
+
+    ``prefix`` starts every window name (unique per process, so the server's error feed can attribute errors).
+    All methods are coroutines on one asyncio loop; step errors become failure reports, never exceptions.
+    """
+
+    def __init__(self, base_url: str, scenario: LoadScenario, prefix: str) -> None:
+        self.base_url = base_url.rstrip('/')
+        self.scenario = scenario
+        self.prefix = prefix
+        self.windows: dict[str, _Window] = {}
+        self.handshakes = 0
+        self.failures = 0
+        self._feed: Optional[socketio.AsyncClient] = None
+
+    # ---- windows ---------------------------------------------------------------------------------------
+    def open_window(self, number: int) -> str:
+        """Create user ``number``'s window (not yet opened) and return its name."""
+        load = self.scenario.load
+        rng = random.Random(load.seed * 1_000_003 + number)
+        does = [rng.random() < step.share for step in load.steps]
+        latency = Latency(page_get_ms=draw_ms(load.latency.page_get_ms, rng),
+                          handshake_ms=draw_ms(load.latency.handshake_ms, rng),
+                          download_ms=draw_ms(load.latency.download_ms, rng))
+        name = f'{self.prefix}u{number}'
+        self.windows[name] = _Window(SimulatedBrowser(name, Timeline(), latency), does, rng)
+        return name
+
+    async def run_step(self, name: str, index: int) -> list[dict[str, Any]]:
+        """Run step ``index`` of the scenario in window ``name``; return the reports it produced."""
+        window = self.windows[name]
+        step = self.scenario.load.steps[index]
+        if not window.does[index]:
+            return []
+        if step.kind == 'wait':
+            await asyncio.sleep(draw_ms(step.wait_ms, window.rng) / 1000)
+            return self._scan(window)
+        out: list[dict[str, Any]] = []
+        browser, params = window.browser, step.params
+        t0 = time.perf_counter()
+        try:
+            if isinstance(params, OpenParams):
+                await browser.open(urllib.parse.urljoin(self.base_url + '/', params.page or self.scenario.load.page),
+                                   wait=params.wait)
+            elif isinstance(params, ClickParams):
+                await self._click(window, params)
+            elif isinstance(params, TypeParams):
+                await browser.type_text(params.label, params.text, per_key_ms=params.per_key_ms)
+            elif isinstance(params, NavigateParams):
+                await browser.navigate(params.url, before_handshake=params.before_handshake)
+            elif step.kind == 'reload':
+                await browser.reload()
+            elif step.kind == 'drop':
+                await browser.drop_connection()
+            elif step.kind == 'reconnect':
+                await browser.reconnect()
+            elif step.kind == 'close':
+                await browser.close()
+                out.append(report('socket.io', 'disconnect', (time.perf_counter() - t0) * 1000))
+        except (LookupError, RuntimeError, OSError, asyncio.TimeoutError) as e:
+            out.append(report('step', step.kind, (time.perf_counter() - t0) * 1000, f'{type(e).__name__}: {e}'))
+        return self._scan(window) + out
+
+    async def _click(self, window: _Window, params: ClickParams) -> None:
+        browser = window.browser
+        frames, downloads, events = len(browser.frames), len(browser.downloads), browser.download_events
+        window.clicks_pending += 1
+        await browser.click(params.label)
+        try:
+            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames[frames:]),
+                                   params.react_ms / 1000)
+            await browser.wait_for(lambda b: b.download_events == events or len(b.downloads) > downloads,
+                                   params.react_ms / 1000 + 5)
+        except asyncio.TimeoutError:
+            pass
+
+    async def close_window(self, name: str) -> list[dict[str, Any]]:
+        """Close and forget window ``name``; return its last reports."""
+        window = self.windows.pop(name, None)
+        if window is None:
+            return []
+        await window.browser.close()
+        return self._scan(window)
+
+    # ---- timeline → reports --------------------------------------------------------------------------
+    def _scan(self, w: _Window) -> list[dict[str, Any]]:
+        """Turn the window's new timeline events into reports, then drop them (a long run stays bounded)."""
+        out: list[dict[str, Any]] = []
+        events = w.browser.timeline.events
+        for ev in events[w.cursor:]:
+            kind, detail, t = ev.kind, ev.detail, ev.t_ns
+            if kind == 'page_get_sent':
+                w.t_get_ns = t
+            elif kind == 'page_get_answered' and w.t_get_ns is not None:
+                status = detail.get('status')
+                out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6,
+                                  None if status == 200 else f'HTTP {status}'))
+                w.t_get_ns, w.t_connect_ns, w.clicks_pending = None, t, 0
+            elif kind == 'page_load_failed' and w.t_get_ns is not None:
+                out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6, str(detail.get('error'))))
+                w.t_get_ns = None
+            elif kind == 'reconnect_started':
+                w.t_connect_ns = t
+            elif kind == 'handshake_acked' and w.t_connect_ns is not None:
+                ok = bool(detail.get('ok'))
+                self.handshakes += ok
+                out.append(report('socket.io', 'handshake', (t - w.t_connect_ns) / 1e6,
+                                  None if ok else 'handshake rejected: the server does not know this client_id'))
+                w.t_connect_ns = None
+            elif kind in ('handshake_failed', 'socket_connect_failed') and w.t_connect_ns is not None:
+                out.append(report('socket.io', 'handshake', (t - w.t_connect_ns) / 1e6, str(detail.get('error'))))
+                w.t_connect_ns = None
+            elif kind == 'event_sent':
+                w.t_event_ns = t
+            elif kind in _REPLIES and w.t_event_ns is not None:
+                out.append(report('socket.io', 'event', (t - w.t_event_ns) / 1e6))
+                w.t_event_ns = None
+            if kind == 'download_event':
+                w.t_download_ns.append((t, w.clicks_pending > 0))
+                w.clicks_pending = max(0, w.clicks_pending - 1)
+            elif kind == 'download_get' and w.t_download_ns:
+                t_event, asked = w.t_download_ns.pop(0)
+                status = detail.get('status')
+                error = None if status == 200 else f'HTTP {status} for the download of this window\'s click'
+                if not asked:
+                    error = f'a download this window did not ask for (HTTP {status}): sent to the whole room'
+                out.append(report('http', 'download', (t - t_event) / 1e6, error, int(detail.get('bytes') or 0)))
+            elif kind == 'message_dropped':
+                out.append(report('socket.io', 'message_dropped', 0.0, f"message {detail.get('message_id')} "
+                                  f"dropped (next_message_id {detail.get('next_message_id')})"))
+            elif kind == 'disconnect_client' and detail.get('by') == 'server':
+                out.append(report('socket.io', 'disconnected by server', 0.0, f"reason: {detail.get('reason')}"))
+        del events[:]
+        w.cursor = 0
+        w.browser.frames.clear()
+        if w.t_event_ns is not None:  # a click that got no reply within react_ms
+            out.append(report('socket.io', 'event (no reply)', (now_ns() - w.t_event_ns) / 1e6))
+            w.t_event_ns = None
+        self.failures += sum(r['error'] is not None for r in out)
+        return out
+
+    # ---- server errors (clientsim serve's error feed) ------------------------------------------------
+    async def connect_error_feed(self) -> bool:
+        """Connect to ``clientsim serve``'s error feed; False when the server has none (a real NiceGUI app)."""
+        feed = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        try:
+            await feed.connect(self.base_url, namespaces=[ERROR_FEED_NAMESPACE], socketio_path=SOCKETIO_PATH,
+                               transports=['websocket'], wait_timeout=5)
+        except (socketio.exceptions.ConnectionError, OSError, asyncio.TimeoutError):
+            await feed.disconnect()
+            return False
+        self._feed = feed
+        return True
+
+    async def claim_server_errors(self) -> list[dict[str, Any]]:
+        """Reports for the server errors of this process's windows (and unattributed ones) since the last call."""
+        if self._feed is None or not self._feed.connected:
+            return []
+        try:
+            errors = await self._feed.call('claim_errors', {'prefix': self.prefix}, namespace=ERROR_FEED_NAMESPACE,
+                                           timeout=5)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
+            return []
+        out = [report('server', 'server_error ' + str(e.get('type')), 0.0,
+                      f"{e.get('type')} in the server's {e.get('where')} handler")
+               for e in errors or []]
+        self.failures += len(out)
+        return out
+
+    async def aclose(self) -> list[dict[str, Any]]:
+        """Close every window and the error feed; return the last reports."""
+        out: list[dict[str, Any]] = []
+        for name in list(self.windows):
+            out += await self.close_window(name)
+        if self._feed is not None:
+            await asyncio.sleep(self.scenario.load.settle_ms / 1000)  # delayed deletes of the windows just closed
+        out += await self.claim_server_errors()
+        if self._feed is not None:
+            await self._feed.disconnect()
+        return out
+
+
+# ---- child process: JSON lines on stdin/stdout ----------------------------------------------------------
+def _write(message: dict[str, Any]) -> None:
+    try:
+        sys.stdout.buffer.write(json.dumps(message).encode() + b'\n')
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # the Locust process is gone; nobody is left to read
+        pass
+
+
+async def _handle(engine: LoadEngine, msg: dict[str, Any]) -> None:
+    op, answer = msg.get('op'), {'id': msg.get('id')}
+    try:
+        if op == 'open_window':
+            answer['window'] = engine.open_window(int(msg['number']))
+        elif op == 'step':
+            answer['reports'] = await engine.run_step(msg['window'], int(msg['index']))
+        elif op == 'close_window':
+            answer['reports'] = await engine.close_window(msg['window'])
+        else:
+            answer['error'] = f'unknown op {op!r}'
+    except Exception as e:  # answer every request: a greenlet waits for it
+        log.exception('load engine: %s failed', op)
+        answer['error'] = f'{type(e).__name__}: {e}'
+    _write(answer)
+
+
+async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: float = 0.3) -> None:
+    """The child process: read requests from stdin until ``shutdown`` or EOF, then close every window."""
+    from .spec import load_load_scenario
+    engine = LoadEngine(base_url, load_load_scenario(scenario_file), prefix)
+    await engine.connect_error_feed()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 20)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    tasks = TaskGroup('load engine')
+
+    async def poll_errors() -> None:
+        while True:
+            await asyncio.sleep(poll_s)
+            if reports := await engine.claim_server_errors():
+                _write({'op': 'reports', 'reports': reports})
+    tasks.spawn(poll_errors())
+    shutdown_id = None
+    while line := await reader.readline():
+        msg = json.loads(line)
+        if msg.get('op') == 'shutdown':
+            shutdown_id = msg.get('id')
+            break
+        tasks.spawn(_handle(engine, msg))
+    await tasks.cancel_all()
+    last = await engine.aclose()
+    _write({'id': shutdown_id, 'reports': last, 'handshakes': engine.handshakes, 'failures': engine.failures})
+
+
+def main() -> None:
+    """``python -m simulator.load.engine BASE_URL SCENARIO_FILE PREFIX``."""
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr, format='%(levelname)s %(name)s: %(message)s')
+    base_url, scenario_file, prefix = sys.argv[1:4]
+    asyncio.run(serve_pipe(base_url, scenario_file, prefix))
+
+
+if __name__ == '__main__':
+    main()

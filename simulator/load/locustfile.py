@@ -1,0 +1,9 @@
+"""The locustfile clientsim ships: ``locust -f $(clientsim locustfile) --host URL --clientsim-scenario FILE``.
+
+Every Locust user is one clientsim window running the load scenario's steps (:mod:`simulator.load.user`).
+"""
+from simulator.load.user import ClientsimUser
+
+
+class WindowUser(ClientsimUser):
+    """One simulated browser window per Locust user."""

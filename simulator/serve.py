@@ -1,0 +1,165 @@
+"""``clientsim serve``: the embedded server, headless, until Ctrl+C (SIGINT) or SIGTERM.
+
+``clientsim serve [--policy FILE.yaml] [--set FIELD=VALUE ...] [--host 127.0.0.1] [--port P]`` prints
+``clientsim serve: http://host:port`` once it listens and, on exit, a summary: clients created and alive,
+server errors by type.
+
+``--policy`` reads a YAML mapping of :class:`server.policy.ServerPolicy` fields, or any scenario file (play or
+load) with a ``policy:`` block. ``--set`` values are YAML (``--set disconnect_guard=true``).
+
+It also serves an **error feed** for load tests (:func:`install_error_feed`): the socket.io namespace
+``/clientsim`` answers ``claim_errors {prefix}`` with the server errors whose window name starts with
+``prefix`` (or that no window could be named for), each handed out once, so every Locust worker reports the
+errors of its own windows as failures.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections import Counter, OrderedDict
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from server.app import EmbeddedServer
+from server.policy import ServerPolicy
+from simulator.timeline import Timeline, TimelineEvent
+
+ERROR_FEED_NAMESPACE = '/clientsim'
+_MAX_SIDS = 100_000  # sid → window names kept for attributing errors (oldest forgotten first)
+
+
+class PolicyError(ValueError):
+    """A bad ``--policy`` file or ``--set`` value; the message names the file or field."""
+
+
+def read_policy(file: Optional[str], sets: list[str]) -> ServerPolicy:
+    """The ServerPolicy from a YAML file (fields, or a scenario's ``policy:`` block) and ``FIELD=VALUE`` overrides.
+    Raises :class:`PolicyError`."""
+    fields: dict[str, Any] = {}
+    if file:
+        try:
+            data = yaml.safe_load(Path(file).read_text(encoding='utf-8')) or {}
+        except OSError as e:
+            raise PolicyError(f'{file}: cannot read: {e.strerror or e}') from None
+        except yaml.YAMLError as e:
+            raise PolicyError(f'{file}: not valid YAML: {e}') from None
+        if isinstance(data, dict) and ('policy' in data or 'steps' in data or 'load' in data):
+            data = data.get('policy') or {}
+        if not isinstance(data, dict):
+            raise PolicyError(f'{file}: a policy is a mapping of ServerPolicy fields')
+        fields.update(data)
+    for item in sets:
+        name, sep, value = item.partition('=')
+        if not sep or not name:
+            raise PolicyError(f'--set {item!r}: expected FIELD=VALUE')
+        fields[name.strip()] = yaml.safe_load(value) if value else ''
+    try:
+        return ServerPolicy(**fields)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = file or '--set'
+        raise PolicyError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def install_error_feed(server: EmbeddedServer) -> list[dict[str, Any]]:
+    """Serve ``claim_errors`` on the ``/clientsim`` namespace of a *started* server; returns the list of errors
+    not yet claimed (``{type, message, where, window}``), which the feed empties as workers claim them."""
+    pending: list[dict[str, Any]] = []
+    sid_windows: OrderedDict[str, Optional[str]] = OrderedDict()
+
+    def on_event(event: TimelineEvent) -> None:
+        if event.kind == 'socket_connected_server' and event.sid:
+            sid_windows[event.sid] = event.window
+            if len(sid_windows) > _MAX_SIDS:
+                sid_windows.popitem(last=False)
+        elif event.kind == 'server_error':
+            pending.append({'type': event.detail.get('type'), 'message': event.detail.get('message'),
+                            'where': event.detail.get('where'), 'window': sid_windows.get(event.sid or '')})
+    server.timeline.subscribe(on_event)
+
+    async def claim_errors(sid: str, data: Any = None) -> list[dict[str, Any]]:
+        prefix = str((data or {}).get('prefix') or '') if isinstance(data, dict) else ''
+        mine = [e for e in pending if e['window'] is None or str(e['window']).startswith(prefix)]
+        pending[:] = [e for e in pending if e not in mine]
+        return mine
+    server.sio.on('claim_errors', claim_errors, namespace=ERROR_FEED_NAMESPACE)
+    return pending
+
+
+async def _trim(timeline: Timeline, interval_s: float = 2.0) -> None:
+    """Forget recorded events now and then: a headless server under load would otherwise grow without bound
+    (listeners, such as the error feed and the summary, have seen them)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        del timeline.events[:]
+
+
+async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
+                stop: Optional[asyncio.Event] = None) -> dict[str, Any]:
+    """Run the server until ``stop`` is set (or SIGINT/SIGTERM); return the summary
+    ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}}``. Raises OSError if the port is taken."""
+    timeline = Timeline()
+    server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port)
+    created, errors = Counter[str](), Counter[str]()
+
+    def count(event: TimelineEvent) -> None:
+        if event.kind == 'client_created':
+            created['clients'] += 1
+        elif event.kind == 'server_error':
+            errors[str(event.detail.get('type'))] += 1
+    timeline.subscribe(count)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    url = await server.start()
+    trim = asyncio.ensure_future(_trim(timeline))
+    try:
+        install_error_feed(server)
+        print(f'clientsim serve: {url}', flush=True)
+        await stop.wait()
+    finally:
+        trim.cancel()
+        await asyncio.gather(trim, return_exceptions=True)
+        alive = len(server.registry.instances)
+        await server.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return {'url': url, 'clients_created': created['clients'], 'clients_alive': alive, 'errors': dict(errors)}
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The exit summary: clients, server errors by type."""
+    errors = ', '.join(f'{k} {v}' for k, v in sorted(summary['errors'].items())) or 'none'
+    return (f"clientsim serve stopped: clients created {summary['clients_created']}, alive at exit "
+            f"{summary['clients_alive']}; server errors: {errors}")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``clientsim serve`` on the CLI's subparsers."""
+    p = sub.add_parser('serve', help='run the embedded server headless until Ctrl+C')
+    p.add_argument('--policy', metavar='FILE.yaml', help='ServerPolicy fields, or a scenario with a policy: block')
+    p.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', help='override a policy field')
+    p.add_argument('--host', default='127.0.0.1')
+    p.add_argument('--port', type=int, default=0, help='0: a free port')
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``clientsim serve``; returns the exit code (2 for a bad policy or a port that cannot be bound)."""
+    try:
+        policy = read_policy(args.policy, args.set)
+    except PolicyError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    try:
+        summary = asyncio.run(serve(policy, args.host, args.port))
+    except OSError as e:
+        print(f'error: cannot listen on {args.host}:{args.port}: {e.strerror or e}', file=sys.stderr)
+        return 2
+    print(summary_text(summary), flush=True)
+    return 0
