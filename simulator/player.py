@@ -17,9 +17,9 @@ from server.app import EmbeddedServer
 from simulator.browser import SimulatedBrowser
 
 from .checks import Checks, check_expectations, skipped_chunks_shown
-from .probe.checks import check_probed_target
 from .lab import Lab
 from .measurements import measurements_of
+from .probe.checks import check_probed_target
 from .scenario import Scenario
 from .steps import Step
 from .timeline import SERVER, Timeline

@@ -46,8 +46,8 @@ from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from server.policy import ServerPolicy
 
 from .checks import EXTERNAL_EXPECTATIONS, Expectations
-from .steps import STEP_TYPES, Step, StrictModel
 from .probe.checks import PROBED_EXPECTATIONS
+from .steps import STEP_TYPES, Step, StrictModel
 from .target import NiceguiVersions, TargetSpec, _check_url
 
 

@@ -9,7 +9,6 @@ import asyncio
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -25,8 +25,18 @@ from __future__ import annotations
 from .downloads import Download
 from .elements import VALUE_EVENTS, WIDGET_KINDS, describe_element, stringify_event_args
 from .page import PageError, js_query_value, parse_page
-from .state import (CLOSED, CONNECTED, CONNECTING, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, LOADING, STATES,
-                    Frame, Latency)
+from .state import (
+                    CLOSED,
+                    CONNECTED,
+                    CONNECTING,
+                    DISCONNECTED,
+                    HANDSHAKE_DONE,
+                    LOAD_FAILED,
+                    LOADING,
+                    STATES,
+                    Frame,
+                    Latency,
+)
 from .window import SimulatedBrowser
 
 __all__ = [

@@ -34,7 +34,8 @@ from server.wire import WINDOW_HEADER
 
 from ..tasks import TaskGroup
 from ..timeline import Timeline, now_ns
-from . import dialect, elements as el
+from . import dialect
+from . import elements as el
 from .connection import Connection
 from .downloads import Download, fetch_download
 from .page import PageError, parse_page
