@@ -1,8 +1,10 @@
 """Client registry: instances, the socket→document map, connection counts, delayed delete and prune.
 
 Modelled on NiceGUI 2.11.0 ``nicegui/client.py`` (``Client.instances``, ``handle_handshake``,
-``handle_disconnect``, ``delete``, ``prune_instances``) and its ``outbox.py`` (message ids and history).
-Unlike NiceGUI the registry is an object, not a class variable, so several servers can live in one process.
+``handle_disconnect``, ``delete``, ``prune_instances``); message ids and history are the client's
+:class:`server.outbox.Outbox` (NiceGUI ``outbox.py``). Unlike NiceGUI the registry is an object, not a class
+variable, so several servers can live in one process. The server is seen only as a
+:class:`server.context.ServerContext`; delayed deletes and the prune loop start on its ``tasks``.
 """
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict, deque
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
-if TYPE_CHECKING:
-    from .app import EmbeddedServer
+from simulator.timeline import SERVER
+
+from .context import ServerContext
+from .outbox import Outbox
 
 AUTO_INDEX = 'auto_index'
 PRIVATE = 'private'
@@ -22,14 +26,18 @@ PRIVATE = 'private'
 class Client:
     """One NiceGUI client: a page instance with its elements and message outbox.
 
+    ``Client(server, page, route, registry=None)``: ``server`` is the :class:`ServerContext`, ``registry`` the
+    :class:`ClientRegistry` that deletes it after ``reconnect_timeout`` (the one that created it).
     ``id`` is the client_id (uuid4 str). ``page`` is :data:`AUTO_INDEX` (shared by every tab) or
     :data:`PRIVATE` (one per page load). ``created`` is ``time.monotonic()`` seconds.
     ``_socket_to_document_id`` maps sid → document_id for sockets that completed their handshake;
     ``_num_connections`` counts sockets per document_id; ``_delete_tasks`` holds the pending delayed deletes.
     """
 
-    def __init__(self, server: 'EmbeddedServer', page: str, route: str) -> None:
+    def __init__(self, server: ServerContext, page: str, route: str,
+                 registry: Optional['ClientRegistry'] = None) -> None:
         self.server = server
+        self.registry = registry
         self.id = str(uuid.uuid4())
         self.page = page
         self.route = route
@@ -39,8 +47,7 @@ class Client:
         self.environ: Optional[dict] = None
         self.elements: dict[int, dict[str, Any]] = {}
         self.handlers: dict[str, Callable[[Client, str, list], Any]] = {}  # listener_id -> handler(client, sid, args)
-        self.next_message_id = 0
-        self.history: deque[tuple[int, str, dict, str]] = deque(maxlen=1000)
+        self.outbox = Outbox(self.id, server.emit)
         self._socket_to_document_id: dict[str, str] = {}
         self._num_connections: defaultdict[str, int] = defaultdict(int)
         self._delete_tasks: dict[str, asyncio.Task] = {}
@@ -69,28 +76,25 @@ class Client:
         return element_id
 
     # ---- outbox ---------------------------------------------------------------------------------------------
-    async def send(self, event: str, payload: dict, target: str | None = None) -> int:
-        """Emit ``event`` with a fresh ``_id`` to ``target`` (a sid, or the client's room by default).
+    @property
+    def next_message_id(self) -> int:
+        """The id the next message of this client gets (rendered into the page; see :class:`Outbox`)."""
+        return self.outbox.next_message_id
 
-        Returns the message id. Like NiceGUI 2.11.0 ``outbox.py`` every message gets the next id and is kept in
-        the history so a handshake with an older ``next_message_id`` can replay it.
-        """
-        message_id = self.next_message_id
-        self.next_message_id += 1
-        payload = {**payload, '_id': message_id}
-        room = target or self.id
-        self.history.append((message_id, event, payload, room))
-        await self.server.sio.emit(event, payload, room=room)
-        return message_id
+    @property
+    def history(self) -> deque[tuple[int, str, dict, str]]:
+        """The kept messages ``(message_id, event, payload, room)`` (see :class:`Outbox`)."""
+        return self.outbox.history
+
+    async def send(self, event: str, payload: dict, target: str | None = None) -> int:
+        """Emit ``event`` with a fresh ``_id`` to ``target`` (a sid, or the client's room by default); returns
+        the message id. See :meth:`Outbox.send`."""
+        return await self.outbox.send(event, payload, target)
 
     async def replay_from(self, next_message_id: int, sid: str) -> int:
-        """Re-send the history from ``next_message_id`` on to ``sid`` (NiceGUI ``Outbox.try_rewind``)."""
-        replayed = 0
-        for message_id, event, payload, room in list(self.history):
-            if message_id >= next_message_id and room == self.id:
-                await self.server.sio.emit(event, payload, room=sid)
-                replayed += 1
-        return replayed
+        """Re-send the history from ``next_message_id`` on to ``sid``; returns the count. See
+        :meth:`Outbox.replay_from`."""
+        return await self.outbox.replay_from(next_message_id, sid)
 
     # ---- lifecycle ------------------------------------------------------------------------------------------
     @property
@@ -123,7 +127,8 @@ class Client:
         self.tab_id = None
         if self.shared:
             return  # the auto-index client is never deleted
-        self._delete_tasks[document_id] = asyncio.ensure_future(self._delete_content(document_id))
+        self._delete_tasks[document_id] = self.server.tasks.spawn(self._delete_content(document_id),
+                                                                  name=f'delete {self.id} {document_id}')
 
     async def _delete_content(self, document_id: str) -> None:
         """The delayed delete (NiceGUI 2.x ``Client.handle_disconnect`` → ``delete_content``): after
@@ -137,7 +142,8 @@ class Client:
             if self._num_connections[document_id] == 0:
                 self._num_connections.pop(document_id, None)
                 self._delete_tasks.pop(document_id, None)
-                self.server.registry.delete(self, reason='reconnect_timeout')
+                if self.registry is not None:
+                    self.registry.delete(self, reason='reconnect_timeout')
         except Exception as e:  # recorded like a handler error, the server keeps serving
             self.server.record_error(e, where='delete_content', client_id=self.id)
 
@@ -147,7 +153,7 @@ class Client:
             task.cancel()
 
     def cancel_all_tasks(self) -> None:
-        """Cancel pending deletes (server shutdown)."""
+        """Cancel pending deletes (server shutdown; the server's TaskGroup awaits them)."""
         for task in self._delete_tasks.values():
             task.cancel()
         self._delete_tasks.clear()
@@ -160,15 +166,15 @@ class ClientRegistry:
     the policy asks for an idempotent delete (see ``server.policy``).
     """
 
-    def __init__(self, server: 'EmbeddedServer') -> None:
+    def __init__(self, server: ServerContext) -> None:
         self.server = server
         self.instances: dict[str, Client] = {}
 
     def create(self, page: str, route: str) -> Client:
         """Create and register a client; records ``client_created``."""
-        client = Client(self.server, page, route)
+        client = Client(self.server, page, route, registry=self)
         self.instances[client.id] = client
-        self.server.timeline.record('server', 'client_created', client_id=client.id, page=page, route=route)
+        self.server.timeline.record(SERVER, 'client_created', client_id=client.id, page=page, route=route)
         return client
 
     def get(self, client_id: Any) -> Optional[Client]:
@@ -182,7 +188,7 @@ class ClientRegistry:
         KeyError if the client was already deleted. True: ``instances.pop(id, None)`` (NiceGUI PR #5128); a
         second delete then only records ``client_delete_skipped``."""
         if self.server.policy.idempotent_delete and client.id not in self.instances:
-            self.server.timeline.record('server', 'client_delete_skipped', client_id=client.id, reason=reason)
+            self.server.timeline.record(SERVER, 'client_delete_skipped', client_id=client.id, reason=reason)
             return
         client.deleted = True
         for hook in self.server.delete_hooks:
@@ -191,10 +197,10 @@ class ClientRegistry:
             self.instances.pop(client.id, None)
         else:
             del self.instances[client.id]  # KeyError on a double delete
-        self.server.timeline.record('server', 'client_deleted', client_id=client.id, reason=reason)
+        self.server.timeline.record(SERVER, 'client_deleted', client_id=client.id, reason=reason)
 
     async def prune_loop(self) -> None:
-        """Every ``prune_interval_s``: delete private clients with no socket older than ``prune_age_s``."""
+        """Every ``policy.prune_interval_s`` seconds run :meth:`prune`, until cancelled (server stop)."""
         while True:
             await asyncio.sleep(self.server.policy.prune_interval_s)
             self.prune()
@@ -216,5 +222,5 @@ class ClientRegistry:
             except Exception as e:
                 self.server.record_error(e, where='prune', client_id=client.id)
         if stale:
-            self.server.timeline.record('server', 'prune', deleted=len(stale))
+            self.server.timeline.record(SERVER, 'prune', deleted=len(stale))
         return len(stale)

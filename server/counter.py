@@ -1,21 +1,25 @@
-"""The ``/counter`` private page: a per-client model with a bindable ``count`` bound to a label (problem 4).
+"""The per-client model of the ``/counter`` page and the count of such models alive (problem 4).
 
-Each page load creates a :class:`CounterModel` (the per-client model object of NiceGUI #4109) whose ``count``
-is a :class:`server.binding.BindableProperty`. The label's text is bound to it; clicking ``+1`` increments
-the count and sends ``update`` with the label to every socket of the client (its room). The server registers a
-``weakref.finalize`` on every model (:meth:`server.app.EmbeddedServer.track_model`), so whether the model is
-collected after its client was deleted depends on ``ServerPolicy.bindable_registry``.
+Each ``/counter`` page load creates a :class:`CounterModel` (the per-client model object of NiceGUI #4109)
+whose ``count`` is a :class:`server.binding.BindableProperty` (NiceGUI 2.11.0 ``nicegui/binding.py``). The
+page (built in :mod:`server.pages`) binds a label's text to it; clicking ``+1`` (:func:`on_plus_one`)
+increments the count and sends ``update`` with the label to every socket of the client (its room).
+
+:class:`ModelCounter` registers a ``weakref.finalize`` on every model, so whether a model is collected after
+its client was deleted (``ServerPolicy.bindable_registry``) shows as ``models`` / ``model_finalized`` events.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
-from typing import TYPE_CHECKING, Any
+import weakref
+from typing import Any, Optional
+
+from simulator.timeline import SERVER, now_ns
 
 from .binding import BindableProperty, BindingRegistry
 from .client import Client
-
-if TYPE_CHECKING:
-    from .app import EmbeddedServer
+from .context import ServerContext
 
 _model_ids = itertools.count(1)
 
@@ -46,22 +50,60 @@ async def on_plus_one(client: Client, sid: str, args: list) -> None:
         await client.send('update', {str(i): client.elements[i] for i in sorted(dirty)})
 
 
-def build_counter_page(server: 'EmbeddedServer', client: Client) -> None:
-    """A label ``count: N`` bound to a new :class:`CounterModel` and a ``+1`` button.
+class ModelCounter:
+    """How many per-client models were created and finalized, for one server.
 
-    The binding callback updates the element dict and marks it dirty (NiceGUI's outbox collects updates the
-    same way); it references the client, not the model, and is removed when the client is deleted
-    (``BindingRegistry.remove_tag(client_id)``, as NiceGUI removes an element's bindings)."""
-    layout = client.add_element('div', props={'class': 'nicegui-content'})
-    client.add_element('div', text='clientsim private page with a bound model (NiceGUI #4109)', parent=layout)
-    label = client.add_element('div', text=count_text(0), parent=layout)
-    client.add_element('q-btn', props={'label': '+1', 'color': 'primary'}, parent=layout, on_click=on_plus_one)
-    model = CounterModel(server.bindings)
-    client.state['model'] = model
+    ``ModelCounter(server)`` (a :class:`ServerContext`; only its ``timeline`` is used). ``created`` and
+    ``finalized`` are ints, :meth:`alive` their difference; every change records a ``models`` event
+    (``alive``, ``finalized``, ``created``). ``loop`` is the server's event loop (set at start), on which a
+    finalizer running inside the garbage collector records its events.
+    """
 
-    def show(value: Any, client: Client = client, label: int = label) -> None:
-        client.elements[label]['text'] = count_text(value)
-        client.state.setdefault('dirty', set()).add(label)
+    def __init__(self, server: ServerContext) -> None:
+        self.server = server
+        self.created = 0
+        self.finalized = 0
+        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self._finalizers: list[weakref.finalize] = []
 
-    server.bindings.bind(model, 'count', show, tag=client.id)
-    server.track_model(model, client)
+    def alive(self) -> int:
+        """Models created and not yet garbage-collected."""
+        return self.created - self.finalized
+
+    def track(self, model: Any, client: Client) -> None:
+        """Count ``model`` and register a ``weakref.finalize`` that records ``model_finalized`` (the evidence of
+        NiceGUI #4109's fix: the finalizer fires once the client is gone). Records ``models``."""
+        self.created += 1
+        finalizer = weakref.finalize(model, self._on_finalized, getattr(model, 'model_id', None), client.id)
+        finalizer.atexit = False
+        self._finalizers.append(finalizer)
+        self.record()
+
+    def _on_finalized(self, model_id: Any, client_id: str) -> None:
+        # runs inside the garbage collector: count now, record on the loop (never re-enter the timeline here)
+        self.finalized += 1
+        t_ns = now_ns()
+        alive, finalized, created = self.alive(), self.finalized, self.created
+
+        def record() -> None:
+            self.server.timeline.record(SERVER, 'model_finalized', client_id=client_id, t_ns=t_ns,
+                                        model_id=model_id)
+            self.server.timeline.record(SERVER, 'models', t_ns=t_ns, alive=alive, finalized=finalized,
+                                        created=created)
+        try:
+            (self.loop or asyncio.get_running_loop()).call_soon_threadsafe(record)
+        except RuntimeError:  # no loop any more (after stop): the counts are still right
+            pass
+
+    def reset(self) -> None:
+        """A (re)started server counts its own models only: detach the finalizers of an earlier run (their
+        models may still be held by a strong registry of that run) and zero the counts."""
+        for finalizer in self._finalizers:
+            finalizer.detach()
+        self._finalizers.clear()
+        self.created = self.finalized = 0
+
+    def record(self) -> None:
+        """Record a ``models`` event with the current counts."""
+        self.server.timeline.record(SERVER, 'models', alive=self.alive(), finalized=self.finalized,
+                                    created=self.created)

@@ -14,12 +14,11 @@ import mimetypes
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .app import EmbeddedServer
+from .context import ServerContext
 
 ROUTE_PREFIX = '/_nicegui/auto/static'
 FILES_DIR = Path(__file__).resolve().parent.parent / 'assets' / 'files'
@@ -36,9 +35,11 @@ class SingleUseRoute:
 
 
 class SingleUseRoutes:
-    """The single-use routes of one server. Grace period from ``policy.single_use_grace_s`` (seconds)."""
+    """The single-use routes of one server. Grace period from ``policy.single_use_grace_s`` (seconds).
 
-    def __init__(self, server: 'EmbeddedServer') -> None:
+    ``SingleUseRoutes(server)`` with ``server`` a :class:`ServerContext` (only its ``policy`` is read)."""
+
+    def __init__(self, server: ServerContext) -> None:
         self.server = server
         self.routes: dict[str, SingleUseRoute] = {}
         self._timers: set[asyncio.TimerHandle] = set()

@@ -15,7 +15,10 @@ Output and checkpoint are keyed by the file's sha256 and kept in memory (``JobMa
 checkpoint and skips the chunks already done (ebook2audiobook's workaround); the number skipped is recorded
 (``job_chunks_skipped``) and shown in the page's label ``skipped K chunks``.
 
-Timing: ``policy.job_chunks`` chunks of ``policy.job_chunk_s`` **seconds** each.
+Timing: ``policy.job_chunks`` chunks of ``policy.job_chunk_s`` **seconds** each. Job tasks start on the
+server's :class:`simulator.tasks.TaskGroup` (``server.tasks``), so ``stop()`` awaits them. The page itself
+(buttons, progress bar, labels) is built in :mod:`server.pages`; this module updates it. NiceGUI has no such
+module: the page's storage follows NiceGUI 2.11.0 ``nicegui/storage.py`` (``app.storage.tab``).
 """
 from __future__ import annotations
 
@@ -24,13 +27,13 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
-from .client import Client
+from simulator.timeline import SERVER
+
+from .client import Client, ClientRegistry
+from .context import ServerContext
 from .downloads import FILES_DIR
-
-if TYPE_CHECKING:
-    from .app import EmbeddedServer
 
 CONVERT_ROUTE = '/convert'
 RUNNING, FINISHED, CANCELLED = 'running', 'finished', 'cancelled'
@@ -75,15 +78,17 @@ class Job:
 
 
 class JobManager:
-    """The jobs of one server. ``jobs`` (job id → :class:`Job`), ``checkpoints`` (sha256 → done chunk indices),
+    """``JobManager(server, registry)``: the jobs of one server (a :class:`ServerContext`); ``registry`` is its
+    :class:`ClientRegistry`, where progress updates find the subscribed clients. ``jobs`` (job id → :class:`Job`), ``checkpoints`` (sha256 → done chunk indices),
     ``outputs`` (sha256 → {chunk index: hex sha256 of that chunk's bytes, the stand-in for converted audio}).
 
     Hooks into the server: :meth:`on_handshake` (re-attach), :meth:`on_disconnect` (cancel policy) and
     :meth:`on_delete` (forget a deleted client). Errors inside a job are recorded as ``server_error``.
     """
 
-    def __init__(self, server: 'EmbeddedServer') -> None:
+    def __init__(self, server: ServerContext, registry: ClientRegistry) -> None:
         self.server = server
+        self.registry = registry
         self.jobs: dict[str, Job] = {}
         self.checkpoints: dict[str, set[int]] = {}
         self.outputs: dict[str, dict[int, str]] = {}
@@ -117,7 +122,7 @@ class JobManager:
             if self.server.policy.job_reattach:
                 await self.attach(running, client, via='file')
             else:
-                self.server.timeline.record('server', 'job_busy', sid=sid, client_id=client.id, job_id=running.id,
+                self.server.timeline.record(SERVER, 'job_busy', sid=sid, client_id=client.id, job_id=running.id,
                                             file=file_name)
                 await self._show(client, running, status=f'{file_name} is already being converted elsewhere')
             return running
@@ -131,13 +136,13 @@ class JobManager:
         self.jobs[job.id] = job
         if client.tab_id:
             self.server.tab_storage.setdefault(client.tab_id, {})['job_id'] = job.id
-        self.server.timeline.record('server', 'job_started', client_id=client.id, job_id=job.id, file=file_name,
+        self.server.timeline.record(SERVER, 'job_started', client_id=client.id, job_id=job.id, file=file_name,
                                     sha256=sha[:16], chunks=chunks, skipped=job.skipped)
         if job.skipped:
-            self.server.timeline.record('server', 'job_chunks_skipped', client_id=client.id, job_id=job.id,
+            self.server.timeline.record(SERVER, 'job_chunks_skipped', client_id=client.id, job_id=job.id,
                                         skipped=job.skipped, chunks=chunks)
         await self.attach(job, client, via='start')
-        job.task = asyncio.ensure_future(self._run(job, path))
+        job.task = self.server.tasks.spawn(self._run(job, path), name=f'job {job.id}')
         return job
 
     async def attach(self, job: Job, client: Client, *, via: str) -> None:
@@ -146,7 +151,7 @@ class JobManager:
         job.subscribers.add(client.id)
         client.state['job_id'] = job.id
         if via != 'start':
-            self.server.timeline.record('server', 'job_attached', client_id=client.id, job_id=job.id, via=via,
+            self.server.timeline.record(SERVER, 'job_attached', client_id=client.id, job_id=job.id, via=via,
                                         progress=round(job.progress, 3))
         await self._show(client, job)
 
@@ -157,7 +162,7 @@ class JobManager:
         job.state = CANCELLED
         if job.task is not None:
             job.task.cancel()
-        self.server.timeline.record('server', 'job_cancelled', job_id=job.id, reason=reason, done=len(job.done),
+        self.server.timeline.record(SERVER, 'job_cancelled', job_id=job.id, reason=reason, done=len(job.done),
                                     chunks=job.chunks)
 
     async def _run(self, job: Job, path: Path) -> None:
@@ -175,11 +180,11 @@ class JobManager:
                 output[index] = hashlib.sha256(data[index * size:(index + 1) * size]).hexdigest()
                 job.done.add(index)
                 checkpoint.add(index)
-                self.server.timeline.record('server', 'job_progress', job_id=job.id, chunk=index + 1,
+                self.server.timeline.record(SERVER, 'job_progress', job_id=job.id, chunk=index + 1,
                                             done=len(job.done), chunks=job.chunks, progress=round(job.progress, 3))
                 await self._broadcast(job)
             job.state = FINISHED
-            self.server.timeline.record('server', 'job_finished', job_id=job.id, chunks=job.chunks,
+            self.server.timeline.record(SERVER, 'job_finished', job_id=job.id, chunks=job.chunks,
                                         skipped=job.skipped)
             await self._broadcast(job)
         except asyncio.CancelledError:
@@ -190,7 +195,7 @@ class JobManager:
 
     async def _broadcast(self, job: Job) -> None:
         for client_id in list(job.subscribers):
-            client = self.server.registry.get(client_id)
+            client = self.registry.get(client_id)
             if client is None or client.deleted:
                 job.subscribers.discard(client_id)
                 continue
@@ -227,7 +232,7 @@ class JobManager:
         for job in list(self.jobs.values()):
             if job.state != RUNNING or client.id not in job.subscribers:
                 continue
-            others = [self.server.registry.get(c) for c in job.subscribers if c != client.id]
+            others = [self.registry.get(c) for c in job.subscribers if c != client.id]
             if not any(c is not None and c.has_socket_connection for c in others):
                 self.cancel(job, reason='page unloaded')
 
@@ -255,20 +260,3 @@ class JobManager:
 def skipped_text(skipped: int) -> str:
     """The skipped label: ``skipped K chunks (resumed from checkpoint)``."""
     return f'skipped {skipped} chunks (resumed from checkpoint)' if skipped else 'skipped 0 chunks'
-
-
-def build_convert_page(server: 'EmbeddedServer', client: Client) -> None:
-    """One ``Convert <file>`` button per file in assets/files, a ``q-linear-progress`` (props.value 0..1), a
-    status label (``chunk i/N``) and a skipped label. Element ids are kept in ``client.state['convert']``."""
-    layout = client.add_element('div', props={'class': 'nicegui-content'})
-    client.add_element('div', text='clientsim private page: convert a file in chunks (ebook2audiobook #207)',
-                       parent=layout)
-    for path in convert_files():
-        async def on_choose(client: Client, sid: str, args: list, name: str = path.name) -> None:
-            await server.jobs.choose(client, sid, name)
-        client.add_element('q-btn', props={'label': f'Convert {path.name}', 'color': 'primary'}, parent=layout,
-                           on_click=on_choose)
-    progress = client.add_element('q-linear-progress', props={'value': 0.0, 'size': '20px'}, parent=layout)
-    status = client.add_element('div', text='no job', parent=layout)
-    skipped = client.add_element('div', text=skipped_text(0), parent=layout)
-    client.state['convert'] = {'progress': progress, 'status': status, 'skipped': skipped}

@@ -2,6 +2,9 @@
 
 Defaults are the behaviour that shipped (NiceGUI 2.11.0), except the prune timings, which default to
 NiceGUI's 10 s / 60 s as well. Scenario files, the GUI's policy panel and tests all set these same fields.
+No single NiceGUI file is modelled here: each switch is one behaviour of NiceGUI 2.11.0 ``client.py``,
+``nicegui.py``, ``binding.py`` or ``app/app.py`` (or python-engineio's ping timings) and the fix that changed
+it; ``_REFERENCES`` names the issue or PR of each.
 """
 from __future__ import annotations
 

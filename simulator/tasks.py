@@ -71,4 +71,4 @@ class TaskGroup:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
+        self._tasks.difference_update(tasks)  # a task started while we waited stays tracked
