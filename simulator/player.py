@@ -32,7 +32,8 @@ class ScenarioPlayer:
     the player's :class:`Lab` starts its own :class:`EmbeddedServer` with the scenario's policy (or the scenario's
     ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI).
     ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
-    each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run. :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
+    each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
+    :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
     on a closed window) fail the scenario with an expectation ``step N`` that says why; they do not raise.
     It implements :class:`simulator.steps.StepRunner` for the step handlers.
     """

@@ -4,9 +4,10 @@ Delta debugging, one element at a time (the scenarios are small): starting from 
 draws written in, try without each window (its steps and expectations go too), without each step, then each
 latency value at 0, else rounded to 100, 50, 10, 5 or 1 ms. A candidate is kept only if it fails the run's first
 failed expectation the same way (the same actual value; for a window's expectation, the same download events and
-GET statuses of that window) in 3 of 3 plays (played at once, each on its own embedded server, with the run's seed, so the
-server's draws are the run's). Passes repeat until nothing changes. The result is written next to the input as
-``<name>.min.yaml`` with ``seed:`` set and a comment naming the seed it came from; ``clientsim play`` plays it.
+GET statuses of that window) in 3 of 3 plays (played at once, each on its own embedded server, with the run's
+seed, so the server's draws are the run's). Passes repeat until nothing changes. The result is written next to
+the input as ``<name>.min.yaml`` with ``seed:`` set and a comment naming the seed it came from; ``clientsim
+play`` plays it.
 No Qt import here.
 """
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _without_window(raw: dict[str, Any], name: str) -> dict[str, Any]:
         steps.append({kind: value})
     raw['steps'] = steps
     (raw.get('expect') or {}).get('windows', {}).pop(name, None)
-    for key, spec in list((raw.get('vary') or {}).items()):
+    for key in list(raw.get('vary') or {}):
         if key.startswith(f'{name}.'):
             del raw['vary'][key]
     return raw
