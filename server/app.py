@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import traceback
 from typing import Any, Callable, Optional
 
@@ -57,11 +58,15 @@ class EmbeddedServer:
     ``models``, a :class:`ModelCounter`); ``bindings`` is the :class:`server.binding.BindingRegistry`; ``jobs``
     the :class:`server.jobs.JobManager` of ``/convert``; ``tab_storage`` maps tab_id → dict (NiceGUI
     ``app.storage.tab``); ``tasks`` is the :class:`TaskGroup` every background task of the server runs in.
+    ``seed`` (any hashable, None: from the OS) seeds ``rng``, the generator of every random draw of the server
+    (when a single-use route is removed, :func:`server.downloads.removal_delay_ms`); ``rng.seed(x)`` re-seeds it.
     """
 
     def __init__(self, policy: ServerPolicy | None = None, timeline: Timeline | None = None,
-                 host: str = '127.0.0.1', port: int = 0) -> None:
+                 host: str = '127.0.0.1', port: int = 0, seed: Any = None) -> None:
         self._policy = policy or ServerPolicy()
+        #: every random draw of the server (single-use route removal) comes from here; ``seed`` fixes them
+        self.rng = random.Random(seed)
         self.timeline = timeline or Timeline()
         self.host, self.port = host, port
         self.pages: dict[str, PageSpec] = {p.route: p for p in DEFAULT_PAGES}
@@ -73,7 +78,7 @@ class EmbeddedServer:
         self.tasks = TaskGroup('server')
         self.tab_storage: dict[str, dict[str, Any]] = {}
         self.registry = ClientRegistry(self)
-        self.downloads = SingleUseRoutes(self)
+        self.downloads = SingleUseRoutes(self, self.rng)
         self.bindings = BindingRegistry(lambda: self.policy.bindable_registry)
         self.models = ModelCounter(self)
         self.jobs = JobManager(self, self.registry)

@@ -47,7 +47,7 @@ class Client:
         self.environ: Optional[dict] = None
         self.elements: dict[int, dict[str, Any]] = {}
         self.handlers: dict[str, Callable[[Client, str, list], Any]] = {}  # listener_id -> handler(client, sid, args)
-        self.outbox = Outbox(self.id, server.emit)
+        self.outbox = Outbox(self.id, server.emit, keep_history=not self.shared)  # 2.11.0: none for shared
         self._socket_to_document_id: dict[str, str] = {}
         self._num_connections: defaultdict[str, int] = defaultdict(int)
         self._delete_tasks: dict[str, asyncio.Task] = {}

@@ -22,12 +22,15 @@ class Outbox:
 
     ``next_message_id`` (int) is the id the next message gets, starting at 0. ``history`` is a deque of
     ``(message_id, event, payload, room)`` tuples, at most :data:`HISTORY_LENGTH` long; ``room`` is the target
-    the message was sent to (the client's own room, or one sid).
+    the message was sent to (the client's own room, or one sid). With ``keep_history`` false nothing is kept and
+    nothing replayed: NiceGUI 2.11.0 ``outbox.py`` appends to ``message_history`` only ``if not
+    self.client.shared``, so a window of the auto-index page whose handshake comes late misses what was sent.
     """
 
-    def __init__(self, client_id: str, emit: Emit, maxlen: int = HISTORY_LENGTH) -> None:
+    def __init__(self, client_id: str, emit: Emit, maxlen: int = HISTORY_LENGTH, *, keep_history: bool = True) -> None:
         self.client_id = client_id
         self._emit = emit
+        self.keep_history = keep_history
         self.next_message_id = 0
         self.history: deque[tuple[int, str, dict, str]] = deque(maxlen=maxlen)
 
@@ -41,7 +44,8 @@ class Outbox:
         self.next_message_id += 1
         payload = {**payload, '_id': message_id}
         room = target or self.client_id
-        self.history.append((message_id, event, payload, room))
+        if self.keep_history:
+            self.history.append((message_id, event, payload, room))
         await self._emit(event, payload, room)
         return message_id
 

@@ -36,6 +36,12 @@ class ServerPolicy(BaseModel):
         0.0, ge=0.0, le=3600.0,
         description='0: the first GET removes the single-use route (2.11.0); >0: the route stays this many '
                     'seconds after its first use (the idea of NiceGUI PR #4219).')
+    single_use_removal: Literal['thread_pool', 'next_tick'] = Field(
+        'thread_pool',
+        description='when the first GET removes a single-use route. thread_pool: as NiceGUI 2.11.0, whose sync '
+                    'route handler runs on a thread pool, a seeded draw (server.downloads.removal_delay_ms): '
+                    'tied GETs all get 200 in ~55 % of races; next_tick: one loop tick later, so tied GETs '
+                    'always all get 200.')
     disconnect_guard: bool = Field(
         False, description='false: a socket that disconnects before its handshake raises KeyError in '
                            'handle_disconnect (2.11.0, #4304); true: return early (the 2.11.1 fix).')
@@ -103,6 +109,7 @@ TIMING_FIELDS = frozenset({'reconnect_timeout_s', 'prune_interval_s', 'prune_age
 _REFERENCES = {
     'download_target': 'nicegui #4016, #3240',
     'single_use_grace_s': 'nicegui PR #4219',
+    'single_use_removal': 'nicegui 2.11.0 app/app.py add_static_file (measured ties: 28/51 all 200)',
     'disconnect_guard': 'nicegui #4304 (fixed 2.11.1)',
     'reconnect_timeout_s': 'nicegui reconnect_timeout',
     'prune_interval_s': 'nicegui Client.prune_instances',

@@ -15,7 +15,6 @@ how to install it and exit 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -40,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument('--events', metavar='OUT.jsonl', help='write every timeline event as JSON lines')
     play.add_argument('--screenshot', metavar='OUT.png', help='GUI mode (offscreen without a display): save '
                                                               'one image of all windows at the end')
+    play.add_argument('--seed', type=int, help='seed the vary: draws and the server (replays explore run S)')
+    play.add_argument('--jobs', type=int, default=1, help='headless: play J files at once, each on its own server')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
     matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')
@@ -51,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     from .load.runner import add_parsers as add_load_parsers
     from .serve import add_parser as add_serve_parser
     add_serve_parser(sub)  # clientsim serve
+    from .explore import add_parser as add_explore_parser
+    add_explore_parser(sub)  # clientsim explore
     add_load_parsers(sub)  # clientsim load, clientsim locustfile
     return parser
 
@@ -119,7 +122,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.headless and not args.screenshot:
-        reports = asyncio.run(_play_all(scenarios))
+        from .explore import play_seeded
+        reports = play_seeded(scenarios, args)  # --seed / --jobs (simulator.explore)
+        if reports is None:
+            return EXIT_BAD_INPUT
     else:
         if not has_display():
             os.environ['QT_QPA_PLATFORM'] = 'offscreen'
@@ -148,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                         format='%(levelname)s %(name)s: %(message)s')
     if args.command == 'play':
         return cmd_play(args)
+    if args.command == 'explore':
+        from .explore import cmd_explore
+        return cmd_explore(args)
     if args.command == 'matrix':
         from .matrix import cmd_matrix
         return cmd_matrix(args.file, args.nicegui, args.report)

@@ -53,13 +53,14 @@ class Lab:
 
     ``timeline`` defaults to the server's (or a new one); every window records into it, so server and windows share
     one clock. ``on_window(browser)`` is called for each window the lab creates (the GUI adds a Qt window).
+    ``seed`` seeds the embedded server's random draws (``EmbeddedServer.rng``); None leaves them unseeded.
     Raises ValueError when both ``server`` and ``target`` are given.
     """
 
     def __init__(self, policy: Optional[ServerPolicy] = None, *, server: Optional[EmbeddedServer] = None,
                  target: Union[Target, ExternalTarget, None] = None, target_dir: Union[str, Path, None] = None,
                  timeline: Optional[Timeline] = None,
-                 on_window: Optional[Callable[[SimulatedBrowser], None]] = None) -> None:
+                 on_window: Optional[Callable[[SimulatedBrowser], None]] = None, seed: Any = None) -> None:
         if server is not None and target is not None:
             raise ValueError('a lab has the embedded server or a target, not both')
         self.timeline: Timeline = timeline or (server.timeline if server is not None else Timeline())
@@ -68,7 +69,9 @@ class Lab:
             target if isinstance(target, ExternalTarget) or target is None
             else ExternalTarget(target, target_dir, self.timeline))
         self.server: Optional[EmbeddedServer] = None if self.target is not None else (
-            server or EmbeddedServer(policy or ServerPolicy(), self.timeline))
+            server or EmbeddedServer(policy or ServerPolicy(), self.timeline, seed=seed))
+        if server is not None and seed is not None:
+            server.rng.seed(seed)  # the run's server draws come from its seed on the GUI's server too
         self.on_window = on_window
         #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
         self.url: Optional[str] = None

@@ -32,7 +32,8 @@ class ScenarioPlayer:
     the player's :class:`Lab` starts its own :class:`EmbeddedServer` with the scenario's policy (or the scenario's
     ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI).
     ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
-    each step. :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
+    each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
+    :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
     on a closed window) fail the scenario with an expectation ``step N`` that says why; they do not raise.
     It implements :class:`simulator.steps.StepRunner` for the step handlers.
     """
@@ -40,19 +41,22 @@ class ScenarioPlayer:
     def __init__(self, scenario: Scenario, *, timeline: Timeline | None = None,
                  server: EmbeddedServer | None = None,
                  on_window: Callable[[SimulatedBrowser], None] | None = None,
-                 on_step: Callable[[Step, int, int], None] | None = None) -> None:
+                 on_step: Callable[[Step, int, int], None] | None = None, seed: int | None = None) -> None:
         self.scenario = scenario
+        seed = scenario.seed if seed is None else seed
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
         self.lab = Lab(scenario.policy.model_copy(), server=server, target=scenario.target,
-                       target_dir=_scenario_dir(scenario), timeline=timeline, on_window=on_window)
+                       target_dir=_scenario_dir(scenario), timeline=timeline, on_window=on_window,
+                       seed=None if seed is None else f'server:{seed}')
         self.timeline = self.lab.timeline
         self.target = self.lab.target
         self.server: Optional[EmbeddedServer] = self.lab.server
         self.on_step = on_step
         #: window name → browser (the lab's windows)
         self.browsers: dict[str, SimulatedBrowser] = self.lab.windows
-        #: seeded with the scenario's ``seed``: the storm step's handshake delays
-        self.rng = random.Random(scenario.seed)
+        #: seeded with ``seed`` (default: the scenario's): the storm step's handshake delays; the server's draws
+        #: come from ``f'server:{seed}'``, so one seed replays one run (simulator.explore)
+        self.rng = random.Random(seed)
         self.step_errors: list[dict[str, Any]] = []
         self.duration_ms = 0.0
         self.result: Optional[dict[str, Any]] = None

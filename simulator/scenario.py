@@ -25,7 +25,8 @@ A scenario is::
       - gc: {}                      # gc.collect() (model finalizers run)
       - wait_progress: {window: alice, at_least: 0.3, timeout_ms: 5000}
       - storm: {windows: all, rounds: 5, interval_ms: 40, handshake_ms: [0, 80], url: /private}
-    seed: 4304                      # seeds random draws (storm handshake delays)
+    seed: 4304                      # seeds random draws (storm handshake delays, the server's route removal)
+    vary: {download_ms: 0..100, order: shuffle}   # what clientsim explore varies per run (simulator.vary)
     settle_ms: 300                  # wait after the last step before expectations are checked
     expect:
       windows:
@@ -49,6 +50,7 @@ from .checks import EXTERNAL_EXPECTATIONS, Expectations
 from .probe.checks import PROBED_EXPECTATIONS
 from .steps import STEP_TYPES, Step, StrictModel
 from .target import NiceguiVersions, TargetSpec, _check_url
+from .vary import VaryBlock
 
 
 class ScenarioError(Exception):
@@ -94,6 +96,7 @@ class Scenario(StrictModel):
     seed: Optional[int] = None  # seeds the player's random generator (storm handshake delays)
     target: Optional[Union[str, TargetSpec]] = None  # a real app instead of the embedded server (simulator.target)
     nicegui: Optional[NiceguiVersions] = None  # releases with the bug / the fix, for ``clientsim matrix``
+    vary: Optional[VaryBlock] = None  # knobs ``clientsim explore`` varies per run (simulator.vary)
     path: Optional[str] = None
 
     @field_validator('target', mode='before')

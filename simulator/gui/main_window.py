@@ -94,6 +94,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.measurements_panel, 'Measurements')
         self.state_panel = ServerStatePanel(self.timeline, lambda: self.server.jobs.summary())
         self.tabs.addTab(self.state_panel, 'Models && jobs')
+        from .explore_view import ExploreView  # the race explorer (simulator.explore)
+        self.explore_view = ExploreView(self)
+        self.tabs.addTab(self.explore_view, 'Explore')
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.timeline_pane)
