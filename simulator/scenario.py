@@ -273,5 +273,6 @@ def library_dir() -> Path:
 
 
 def library() -> list[Path]:
-    """The shipped scenario files, sorted by name."""
-    return sorted(library_dir().glob('*.yaml'))
+    """The shipped scenario files, sorted by name; ``*.min.yaml`` (what ``clientsim explore --shrink`` writes
+    next to its input) are not part of the library."""
+    return sorted(p for p in library_dir().glob('*.yaml') if not p.name.endswith('.min.yaml'))
