@@ -145,7 +145,7 @@ class Scenario(StrictModel):
         changed = self.policy.model_dump(exclude_unset=True)
         fixed = self.fix.policy.model_fields_set if self.fix is not None else set()
         keys = sorted((k for k in changed if k not in TIMING_FIELDS), key=lambda k: k not in fixed)  # stable
-        return ' '.join(f'{k}={changed[k]}' for k in keys) or 'defaults (NiceGUI 2.11.0)''
+        return ' '.join(f'{k}={changed[k]}' for k in keys) or 'defaults (NiceGUI 2.11.0)'
 
 
 def _node_line(node: Optional[yaml.Node], loc: tuple) -> Optional[int]:
