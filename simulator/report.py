@@ -57,7 +57,7 @@ class ResultTable:
                        len(COLUMNS[3]), len('9999.99 s'), len(COLUMNS[5])]
 
     def _line(self, cells: tuple[str, ...]) -> str:
-        return '  '.join(cell.ljust(w) for cell, w in zip(cells, self.widths)).rstrip()
+        return '  '.join(cell.ljust(w) for cell, w in zip(cells, self.widths, strict=True)).rstrip()
 
     def header(self) -> str:
         """The column titles and the dashes under them (two lines)."""

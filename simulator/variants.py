@@ -70,8 +70,9 @@ def fix_problems(fix: FixSpec, shipped: ServerPolicy, window_names: set[str],
                                             'without them it would pass vacuously)'))
     for name in fix.expect.windows:
         if name not in window_names:
+            known = ', '.join(sorted(window_names))
             problems.append((('fix', 'expect', 'windows', name),
-                             f'unknown window {name!r} in expectations (windows are: {", ".join(sorted(window_names))})'))
+                             f'unknown window {name!r} in expectations (windows are: {known})'))
     return problems
 
 

@@ -40,7 +40,7 @@ def race_report() -> dict:
 
 @pytest.fixture(scope='module')
 def navigation_report() -> dict:
-    return play('fast_navigation_bug.yaml')
+    return play('fast_navigation.yaml')
 
 
 # ---- measurements ------------------------------------------------------------------------------------------------
