@@ -1,8 +1,10 @@
 """The ``clientsim`` command (argparse).
 
 * ``clientsim`` — open the GUI (with no display: play the download race offscreen and save a screenshot);
-* ``clientsim play FILE... [--headless] [--report out.json|out.html] [--events out.jsonl] [--screenshot out.png]``
-  — exit 0 when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
+* ``clientsim play FILE... [--variant shipped|fixed|both] [--headless] [--report out.json|out.html]
+  [--events out.jsonl] [--screenshot out.png]`` — plays each file's variants (shipped, and fixed when the file has a
+  ``fix:`` block, :mod:`simulator.variants`), printing each row as it finishes (:mod:`simulator.console`); exit 0
+  when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
 * ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`simulator.matrix`).
@@ -15,25 +17,42 @@ how to install it and exit 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .report import failures_text, summary_table, write_events, write_report
+from .console import PlayConsole
+from .report import failures_text, write_events, write_report
 from .scenario import Scenario, ScenarioError, library_dir, load_scenario
+from .variants import VARIANT_CHOICES, select_variants
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEMO_SCENARIO = 'download_race_auto_index.yaml'
+#: the exit codes, for ``--help``
+EXIT_CODES = {EXIT_OK: 'every expectation holds', EXIT_FAILED: 'an expectation failed (each one is printed)',
+              EXIT_BAD_INPUT: 'bad input: an invalid scenario file (file:line: location: message) or option'}
+
+
+def _epilog() -> str:
+    codes = '\n'.join(f'  {code}  {text}' for code, text in sorted(EXIT_CODES.items()))
+    return f'exit codes:\n{codes}\n\nscenario library: {library_dir()}'
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='clientsim', description='A desktop lab for multi-client web UI bugs.')
+    parser = argparse.ArgumentParser(prog='clientsim', description='A desktop lab for multi-client web UI bugs.',
+                                     epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('-v', '--verbose', action='store_true', help='log server errors and debug output')
     sub = parser.add_subparsers(dest='command')
-    play = sub.add_parser('play', help='play scenario files and check their expectations')
+    play = sub.add_parser('play', help='play scenario files and check their expectations', epilog=_epilog(),
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          description='Play scenario files and check their expectations. A file with a fix: block '
+                                      'has two variants, shipped and fixed; both play by default.')
     play.add_argument('files', nargs='+', metavar='FILE', help='scenario YAML files')
+    play.add_argument('--variant', choices=VARIANT_CHOICES, default='both',
+                      help='which variant of each file to play (default: both; a file without fix: has only shipped)')
     play.add_argument('--headless', action='store_true', help='no GUI and no Qt import')
     play.add_argument('--report', metavar='OUT', help='write a report (.json or .html)')
     play.add_argument('--events', metavar='OUT.jsonl', help='write every timeline event as JSON lines')
@@ -90,16 +109,11 @@ def _load_all(files: list[str]) -> Optional[list[Scenario]]:
     return None if bad else scenarios
 
 
-async def _play_all(scenarios: list[Scenario]) -> list[dict[str, Any]]:
-    from .player import ScenarioPlayer
-    return [await ScenarioPlayer(s).run() for s in scenarios]
-
-
 def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
-    print(summary_table(reports))
     for r in reports:
         if not r['passed']:
-            print(f"\n{Path(r['file'] or '').name}: {r['scenario']}\n{failures_text(r)}")
+            print(f"\n{Path(r['file'] or '').name} ({r.get('variant', 'shipped')}): {r['scenario']}\n"
+                  f"{failures_text(r)}")
     try:
         if args.report:
             write_report(reports, args.report)
@@ -115,15 +129,26 @@ def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     """``clientsim play``; returns the exit code."""
-    scenarios = _load_all(args.files)
-    if scenarios is None:
+    loaded = _load_all(args.files)
+    if loaded is None:
         return EXIT_BAD_INPUT
     if args.report and Path(args.report).suffix not in ('.json', '.html'):
         print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
         return EXIT_BAD_INPUT
+    scenarios, without_fix = select_variants(loaded, getattr(args, 'variant', 'both'))
+    for s in without_fix:
+        print(f'note: {s.path}: no fix: block, no fixed variant to play', file=sys.stderr)
+    if not scenarios:
+        print('error: nothing to play (--variant fixed and no file has a fix: block)', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    console = PlayConsole(scenarios)
+    console.start()
     if args.headless and not args.screenshot:
         from .explore import play_seeded
-        reports = play_seeded(scenarios, args)  # --seed / --jobs (simulator.explore)
+        try:
+            reports = play_seeded(scenarios, args, console)  # --seed / --jobs (simulator.explore)
+        finally:
+            console.close()
         if reports is None:
             return EXIT_BAD_INPUT
     else:
@@ -132,7 +157,12 @@ def cmd_play(args: argparse.Namespace) -> int:
         gui = _gui_module()
         if gui is None:
             return EXIT_BAD_INPUT
-        reports = gui.play_in_gui(scenarios, screenshot=args.screenshot)
+        # rows as they finish when the GUI accepts an on_report callback, else all at the end
+        streams = 'on_report' in inspect.signature(gui.play_in_gui).parameters
+        reports = gui.play_in_gui(scenarios, screenshot=args.screenshot,
+                                  **({'on_report': console.finished} if streams else {}))
+        for report in ([] if streams else reports):
+            console.finished(report)
         if args.screenshot:
             print(f'screenshot: {args.screenshot}')
     return _finish(reports, args)
@@ -143,7 +173,7 @@ def cmd_demo(screenshot: str) -> int:
     os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
     print(f'clientsim demo: no display, playing {DEMO_SCENARIO} offscreen')
     args = argparse.Namespace(files=[str(library_dir() / DEMO_SCENARIO)], headless=False, report=None, events=None,
-                              screenshot=screenshot)
+                              screenshot=screenshot, variant='shipped')
     return cmd_play(args)
 
 

@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from .console import PlayConsole
 from .player import ScenarioPlayer
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
@@ -66,16 +67,20 @@ class RunResult:
 
 
 class Exploration:
-    """A scenario file ready to be explored: ``Exploration(path, cli_vary=())``.
+    """A scenario file ready to be explored: ``Exploration(path, cli_vary=(), variant='shipped')``; ``variant``
+    ``fixed`` explores the file's ``fix:`` variant (:meth:`Scenario.variants`; a file without one has only
+    ``shipped``).
 
     Raises :class:`ScenarioError` for a bad file and :class:`VaryError` for a bad knob (``--vary`` text or one
     naming an unknown window). ``knobs`` are the merged knobs; :meth:`scenario_for` builds the scenario of one
     seed; :meth:`run` plays many. ``target`` is the started app when the file has ``target:`` (see :meth:`run`).
     """
 
-    def __init__(self, path: str | Path, cli_vary: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(self, path: str | Path, cli_vary: list[str] | tuple[str, ...] = (),
+                 variant: str = 'shipped') -> None:
         self.path = str(path)
-        self.base: Scenario = load_scenario(path)
+        self.variant = variant
+        self.base: Scenario = _with_variant(load_scenario(path), variant)
         self.raw: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
         file_knobs = self.base.vary.knobs() if self.base.vary else []
         self.knobs: list[Knob] = merge(file_knobs, parse_cli(list(cli_vary)))
@@ -97,6 +102,7 @@ class Exploration:
         """The scenario of run ``seed`` (validated; its ``path`` is the file's)."""
         scenario = parse_scenario(yaml.safe_dump(self.raw_for(seed), sort_keys=False), self.path,
                                   known_pages=_known_pages(self.base))
+        scenario = _with_variant(scenario, self.variant)
         if self.target is not None:
             scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
         return scenario
@@ -210,6 +216,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--jobs', type=int, default=1, help='runs at once, each on its own embedded server')
     p.add_argument('--shrink', action='store_true', help='reduce the first failing run to FILE.min.yaml')
     p.add_argument('--report', metavar='OUT.json', help='write the JSON report')
+    p.add_argument('--variant', choices=('shipped', 'fixed'), default='shipped',
+                   help="which variant of a file with a fix: block to explore (default: shipped)")
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -218,7 +226,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print('error: --runs and --jobs must be >= 1', file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        exploration = Exploration(args.file, args.vary)
+        exploration = Exploration(args.file, args.vary, getattr(args, 'variant', 'shipped'))
     except (ScenarioError, VaryError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -260,13 +268,17 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
-def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1) -> list[dict[str, Any]]:
+def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
+              console: Optional[PlayConsole] = None) -> list[dict[str, Any]]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
-    the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``.
-    Raises :class:`VaryError` for a ``vary:`` knob naming an unknown window."""
+    the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
+    (for the same variant: a ``fixed`` scenario stays fixed). ``console`` (:class:`simulator.console.PlayConsole`)
+    prints each row as its run finishes. Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
+    window."""
     if seed is not None:
-        scenarios = [Exploration(s.path).scenario_for(seed) if s.path and s.vary else s for s in scenarios]
+        scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
+                     for s in scenarios]
 
     async def run_all() -> list[dict[str, Any]]:
         limit = asyncio.Semaphore(max(1, jobs))
@@ -274,7 +286,12 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
 
         async def one(i: int, scenario: Scenario) -> None:
             async with limit:
-                reports[i] = await ScenarioPlayer(scenario, seed=seed).run()
+                if console is not None:
+                    console.playing(scenario)
+                reports[i] = await ScenarioPlayer(scenario, seed=seed,
+                                                  on_step=console.on_step if console and jobs == 1 else None).run()
+                if console is not None:
+                    console.finished(reports[i])
         embedded = [(i, s) for i, s in enumerate(scenarios) if s.target is None]
         await asyncio.gather(*(one(i, s) for i, s in embedded))
         for i, s in enumerate(scenarios):
@@ -284,7 +301,13 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
     return asyncio.run(run_all())
 
 
-def play_seeded(scenarios: list[Scenario], args: argparse.Namespace) -> Optional[list[dict[str, Any]]]:
+def _with_variant(scenario: Scenario, variant: str) -> Scenario:
+    """``scenario``'s variant named ``variant`` (``shipped`` or ``fixed``; see :meth:`Scenario.variants`)."""
+    return dict(scenario.variants()).get(variant, scenario)
+
+
+def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
+                console: Optional[PlayConsole] = None) -> Optional[list[dict[str, Any]]]:
     """``clientsim play --headless`` with its ``--seed`` / ``--jobs`` options: :func:`play_many`; None (after
     printing the error) for a bad knob or ``--jobs`` below 1."""
     jobs, seed = getattr(args, 'jobs', 1) or 1, getattr(args, 'seed', None)
@@ -292,7 +315,7 @@ def play_seeded(scenarios: list[Scenario], args: argparse.Namespace) -> Optional
         print('error: --jobs must be >= 1', file=sys.stderr)
         return None
     try:
-        return play_many(scenarios, seed, jobs)
+        return play_many(scenarios, seed, jobs, console)
     except VaryError as e:
         print(f'error: {e}', file=sys.stderr)
         return None

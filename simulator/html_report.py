@@ -1,10 +1,11 @@
 """A self-contained HTML report to attach to a bug report (inline CSS and SVG, no scripts, no external files).
 
 :func:`render_html` takes the player's report dicts (see :meth:`simulator.player.ScenarioPlayer.report`) and
-returns one HTML page with, per scenario: name, description, policy, PASSED/FAILED, a timeline (inline SVG:
-one lane per window plus a server lane, see :mod:`simulator.html_report_timeline`), the latency measurements
-(see :mod:`simulator.measurements`), the expectations and the server errors with their tracebacks. All times
-are in **ms** on the one timeline clock. Every text from a report is HTML-escaped. No Qt.
+returns one HTML page with, per scenario and variant (``shipped`` / ``fixed``): name, variant, description,
+policy, PASSED/FAILED, a timeline (inline SVG: one lane per window plus a server lane, see
+:mod:`simulator.html_report_timeline`), the latency measurements (see :mod:`simulator.measurements`), the
+expectations and the server errors with their tracebacks. All times are in **ms** on the one timeline clock.
+Every text from a report is HTML-escaped. No Qt.
 """
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,s
 .legend span{display:inline-flex;align-items:center;gap:5px}
 .sw{display:inline-block;width:14px;height:10px;border-radius:2px}
 .overview td a{color:#1d2329}
+.variant{display:inline-block;font-size:12px;font-weight:600;padding:1px 8px;border-radius:6px;border:1px solid}
+.variant.shipped{color:#8a4b00;border-color:#e0b27a;background:#fff6ea}
+.variant.fixed{color:#1c5f9a;border-color:#9cc3e6;background:#eef6fd}
 """
 
 
@@ -161,7 +165,7 @@ def _scenario_section(report: dict[str, Any], index: int) -> str:
                     f'<figure>{timeline_svg(report, 0.0, zoom)}</figure>')
     return (
         f'<section class="card {"passed" if passed else "failed"}" id="scenario-{index}">'
-        f'<h2>{badge}<span>{_e(report.get("scenario"))}</span></h2>'
+        f'<h2>{badge}{_variant(report)}<span>{_e(report.get("scenario"))}</span></h2>'
         f'<p class="desc">{_e(report.get("description") or "")}</p>'
         f'<p class="meta"><span><b>file</b> {_e(report.get("file") or "—")}</span>'
         f'<span><b>expectations</b> {n_ok}/{len(checks)} passed</span>'
@@ -177,6 +181,12 @@ def _scenario_section(report: dict[str, Any], index: int) -> str:
         '</section>')
 
 
+def _variant(report: dict[str, Any]) -> str:
+    """The variant chip (``shipped`` / ``fixed``, see :mod:`simulator.variants`); reports without one are shipped."""
+    variant = str(report.get('variant') or 'shipped')
+    return f'<span class="variant {_e(variant)}">{_e(variant)}</span>'
+
+
 def _badge(passed: bool) -> str:
     return '<span class="badge pass">PASSED</span>' if passed else '<span class="badge fail">FAILED</span>'
 
@@ -187,11 +197,11 @@ def _overview(reports: list[dict[str, Any]]) -> str:
         checks = r.get('expectations') or []
         n_ok = sum(1 for c in checks if c.get('passed'))
         rows.append(f'<tr><td>{_badge(bool(r.get("passed")))}</td>'
-                    f'<td><a href="#scenario-{i}">{_e(r.get("scenario"))}</a></td>'
+                    f'<td><a href="#scenario-{i}">{_e(r.get("scenario"))}</a></td><td>{_variant(r)}</td>'
                     f'<td><code>{_e(r.get("policy_summary"))}</code></td>'
                     f'<td class="num">{n_ok}/{len(checks)}</td></tr>')
     return ('<section class="card"><table class="overview"><thead><tr><th style="width:90px">result</th>'
-            '<th>scenario</th><th>policy</th><th class="num">expectations</th></tr></thead>'
+            '<th>scenario</th><th>variant</th><th>policy</th><th class="num">expectations</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></section>')
 
 

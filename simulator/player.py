@@ -85,7 +85,7 @@ class ScenarioPlayer:
         stop the own server; returns :meth:`report`."""
         started = time.perf_counter()
         await self.lab.start()  # RuntimeError when a target app does not come up
-        self.timeline.record(SERVER, 'scenario_started', name=self.scenario.name,
+        self.timeline.record(SERVER, 'scenario_started', name=self.scenario.name, variant=self.scenario.variant,
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
@@ -139,13 +139,15 @@ class ScenarioPlayer:
         return counts
 
     def report(self) -> dict[str, Any]:
-        """The JSON report: ``scenario``, ``file``, ``policy``, ``passed``, ``expectations``, ``windows``,
+        """The JSON report: ``scenario``, ``file``, ``variant`` (``shipped`` or ``fixed``, see
+        :mod:`simulator.variants`), ``policy``, ``passed``, ``expectations``, ``windows``,
         ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms``."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
         return {
             'scenario': self.scenario.name,
             'file': self.scenario.path,
+            'variant': self.scenario.variant,
             'description': self.scenario.description,
             'policy': self.scenario.policy.model_dump(),
             'policy_summary': self.scenario.policy_summary(),

@@ -1,4 +1,9 @@
-"""Writing reports: JSON (``.json``), events as JSON lines (``.jsonl``), and the console table. No Qt."""
+"""Writing reports: JSON (``.json``), events as JSON lines (``.jsonl``), and the console table. No Qt.
+
+The JSON report is always ``{"passed": bool, "scenarios": [report, ...]}``: one player report (see
+:meth:`simulator.player.ScenarioPlayer.report`) per scenario file and variant, each with ``variant`` (``shipped`` or
+``fixed``, see :mod:`simulator.variants`).
+"""
 from __future__ import annotations
 
 import json
@@ -7,9 +12,8 @@ from typing import Any
 
 
 def write_report(reports: list[dict[str, Any]], path: str | Path) -> None:
-    """Write one report (a single scenario) or ``{'scenarios': [...], 'passed': bool}`` (several) to ``path``.
-
-    ``.json`` writes JSON; ``.html`` a self-contained HTML page (see :mod:`simulator.html_report`).
+    """Write ``reports`` (player report dicts) to ``path``: ``.json`` as ``{'passed': bool, 'scenarios': [...]}``
+    (``passed``: every report passed), ``.html`` as a self-contained page (see :mod:`simulator.html_report`).
     Raises ValueError for another suffix, OSError when the file cannot be written."""
     path = Path(path)
     if path.suffix == '.html':
@@ -18,31 +22,61 @@ def write_report(reports: list[dict[str, Any]], path: str | Path) -> None:
         return
     if path.suffix != '.json':
         raise ValueError(f'--report must end in .json or .html, got {path.name}')
-    data: Any = reports[0] if len(reports) == 1 else {
-        'passed': all(r['passed'] for r in reports), 'scenarios': reports}
+    data = {'passed': all(r['passed'] for r in reports), 'scenarios': reports}
     path.write_text(json.dumps(data, indent=1, default=str), encoding='utf-8')
 
 
 def write_events(reports: list[dict[str, Any]], path: str | Path) -> None:
-    """Every event of every report as JSON lines, each with a ``scenario`` field. Raises OSError."""
+    """Every event of every report as JSON lines, each with ``scenario`` and ``variant`` fields. Raises OSError."""
     with open(path, 'w', encoding='utf-8') as f:
         for report in reports:
+            tag = {'scenario': report['scenario'], 'variant': report.get('variant', 'shipped')}
             for event in report['events']:
-                f.write(json.dumps({'scenario': report['scenario'], **event}, default=str) + '\n')
+                f.write(json.dumps({**tag, **event}, default=str) + '\n')
+
+
+#: the console table's columns
+COLUMNS = ('scenario', 'variant', 'policy', 'expectations', 'duration', 'result')
+#: the policy column is cut to this many characters, ending in "…"
+POLICY_WIDTH = 48
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one "…" when something was cut."""
+    return text if len(text) <= width else text[:max(width - 1, 0)].rstrip() + '…'
+
+
+class ResultTable:
+    """The console table, printable row by row as scenarios finish: :meth:`header` first, then :meth:`row` per
+    report. Column widths come from ``known`` — ``(file_or_name, policy_summary)`` of every row to come — so rows
+    line up without waiting for the last one; expectations and duration have fixed widths."""
+
+    def __init__(self, known: list[tuple[str, str]]) -> None:
+        self.widths = [max([len(COLUMNS[0]), *(len(Path(f).name) for f, _p in known)]), len('shipped'),
+                       max([len(COLUMNS[2]), *(len(shorten(p, POLICY_WIDTH)) for _f, p in known)]),
+                       len(COLUMNS[3]), len('9999.99 s'), len(COLUMNS[5])]
+
+    def _line(self, cells: tuple[str, ...]) -> str:
+        return '  '.join(cell.ljust(w) for cell, w in zip(cells, self.widths, strict=True)).rstrip()
+
+    def header(self) -> str:
+        """The column titles and the dashes under them (two lines)."""
+        return self._line(COLUMNS) + '\n' + '  '.join('-' * w for w in self.widths)
+
+    def row(self, report: dict[str, Any]) -> str:
+        """One report's row: file name, variant, policy summary (cut with "…"), expectations passed, duration
+        (s), PASS/FAIL."""
+        n_ok = sum(c['passed'] for c in report['expectations'])
+        return self._line((Path(report['file'] or report['scenario']).name, report.get('variant', 'shipped'),
+                           shorten(report['policy_summary'], POLICY_WIDTH), f"{n_ok}/{len(report['expectations'])}",
+                           f"{report['duration_ms'] / 1000:.2f} s", 'PASS' if report['passed'] else 'FAIL'))
 
 
 def summary_table(reports: list[dict[str, Any]]) -> str:
-    """A fixed-width table: scenario file, policy, expectations passed, duration (ms)."""
-    rows = [('scenario', 'policy', 'expectations', 'duration', 'result')]
-    for r in reports:
-        n_ok = sum(c['passed'] for c in r['expectations'])
-        rows.append((Path(r['file'] or r['scenario']).name, r['policy_summary'][:70],
-                     f"{n_ok}/{len(r['expectations'])}", f"{r['duration_ms'] / 1000:.2f} s",
-                     'PASS' if r['passed'] else 'FAIL'))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
+    """The whole table at once (see :class:`ResultTable`): scenario file, variant, policy, expectations passed,
+    duration, result."""
+    table = ResultTable([(r['file'] or r['scenario'], r['policy_summary']) for r in reports])
+    return '\n'.join([table.header(), *(table.row(r) for r in reports)])
 
 
 def failures_text(report: dict[str, Any]) -> str:

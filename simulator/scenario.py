@@ -33,6 +33,11 @@ A scenario is::
         alice: {download_events: 1, received: true, downloads: [200]}
       server_errors: {KeyError: 0}  # by exception type; a count is an int or a comparison such as "> 0"
       clients_alive: 1
+    fix:                            # optional: the fixed variant (simulator.variants)
+      policy: {download_target: sender}         # applied on top of policy
+      expect: {windows: {bob: {downloads: [200]}}}   # replaces expect for the fixed variant
+
+A loaded scenario is its shipped variant; :meth:`Scenario.variants` gives ``[('shipped', s), ('fixed', f)]``.
 
 :func:`load_scenario` raises :class:`ScenarioError` (with ``file``, ``line``, ``location``) for anything wrong.
 """
@@ -50,6 +55,7 @@ from .checks import EXTERNAL_EXPECTATIONS, Expectations
 from .probe.checks import PROBED_EXPECTATIONS
 from .steps import STEP_TYPES, Step, StrictModel
 from .target import NiceguiVersions, TargetSpec, _check_url
+from .variants import FIXED, SHIPPED, FixSpec, fix_problems, fixed_policy
 from .vary import VaryBlock
 
 
@@ -97,7 +103,9 @@ class Scenario(StrictModel):
     target: Optional[Union[str, TargetSpec]] = None  # a real app instead of the embedded server (simulator.target)
     nicegui: Optional[NiceguiVersions] = None  # releases with the bug / the fix, for ``clientsim matrix``
     vary: Optional[VaryBlock] = None  # knobs ``clientsim explore`` varies per run (simulator.vary)
+    fix: Optional[FixSpec] = None  # the fixed variant: policy changes and its expectations (simulator.variants)
     path: Optional[str] = None
+    variant: str = SHIPPED  # set by variants(), not read from the file: 'shipped' or 'fixed'
 
     @field_validator('target', mode='before')
     @classmethod
@@ -116,14 +124,31 @@ class Scenario(StrictModel):
         """Steps as :class:`Step` objects (validated by :func:`load_scenario` / :func:`parse_scenario`)."""
         return self.steps  # type: ignore[return-value]
 
+    def variants(self) -> list[tuple[str, 'Scenario']]:
+        """The variants to play, as ``(variant, scenario)`` pairs in play order: ``[('shipped', self)]`` for a
+        file without ``fix:``, else ``[('shipped', self), ('fixed', fixed)]``. ``fixed`` is a copy with the fix's
+        policy applied on top of ``policy``, ``expect`` replaced by ``fix.expect``, the fix's ``description`` (if
+        any) and ``variant == 'fixed'``; it shares windows and steps with ``self`` (do not mutate them). A fixed
+        variant returns ``[('fixed', self)]``. Both variants play the same steps on separate servers; the GUI shows
+        them one above the other. Raises nothing (the block was validated when the file was loaded)."""
+        if self.fix is None or self.variant == FIXED:
+            return [(self.variant, self)]
+        fixed = self.model_copy(update={
+            'policy': fixed_policy(self.policy, self.fix), 'expect': self.fix.expect, 'variant': FIXED,
+            'description': self.fix.description or self.description})
+        return [(SHIPPED, self), (FIXED, fixed)]
+
     def policy_summary(self) -> str:
         """The bug/fix switches the file sets, as ``a=b c=d`` (timing knobs left out, see
-        ``server.policy.TIMING_FIELDS``); ``defaults (NiceGUI 2.11.0)`` when it sets none."""
+        ``server.policy.TIMING_FIELDS``), the fields a ``fix:`` block switches first; ``defaults (NiceGUI 2.11.0)``
+        when it sets none."""
         from server.policy import TIMING_FIELDS
         if self.target is not None:
             return 'external target (no embedded server)'
         changed = self.policy.model_dump(exclude_unset=True)
-        return ' '.join(f'{k}={v}' for k, v in changed.items() if k not in TIMING_FIELDS) or 'defaults (NiceGUI 2.11.0)'
+        fixed = self.fix.policy.model_fields_set if self.fix is not None else set()
+        keys = sorted((k for k in changed if k not in TIMING_FIELDS), key=lambda k: k not in fixed)  # stable
+        return ' '.join(f'{k}={changed[k]}' for k in keys) or 'defaults (NiceGUI 2.11.0)'
 
 
 def _node_line(node: Optional[yaml.Node], loc: tuple) -> Optional[int]:
@@ -214,6 +239,12 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
         dup = next(w.name for w in scenario.windows if [x.name for x in scenario.windows].count(w.name) > 1)
         raise ScenarioError(file, f'window name {dup!r} is used twice', line=_node_line(root, ('windows',)),
                             location='windows')
+    if 'variant' in data:
+        raise ScenarioError(file, "unknown field 'variant' (the fixed variant is a fix: block)",
+                            line=_node_line(root, ('variant',)), location='variant')
+    if scenario.fix is not None:
+        for loc, message in fix_problems(scenario.fix, scenario.policy, names, scenario.target is not None)[:1]:
+            raise ScenarioError(file, message, line=_node_line(root, loc), location=_loc_text(loc))
     if scenario.target is not None:
         _check_external_target(file, root, scenario)
         known_pages = None  # the pages of a real app are not known in advance

@@ -55,3 +55,23 @@ def assert_clean_exit(proc) -> None:
     assert proc.returncode == 0, output[-3000:]
     for marker in CLEAN_EXIT_MARKERS:
         assert marker not in output, f'{marker!r} in output:\n{output[-3000:]}'
+
+
+def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, **policy) -> dict:
+    """Play the ``variant`` (shipped/fixed) of ``assets/scenarios/NAME`` headless and return the report.
+    ``expect_of``: check the expectations of that other variant instead (the bug/fix difference test);
+    ``policy``: ServerPolicy fields changed on top of the variant's."""
+    from simulator.player import ScenarioPlayer
+    from simulator.scenario import load_scenario
+    variants = dict(load_scenario(SCENARIOS / name).variants())
+    scenario = variants[variant]
+    if expect_of is not None:
+        scenario = scenario.model_copy(update={'expect': variants[expect_of].expect})
+    if policy:
+        scenario = scenario.model_copy(update={'policy': scenario.policy.model_copy(update=policy)})
+    return asyncio.run(ScenarioPlayer(scenario).run())
+
+
+def failed_checks(report: dict) -> list[str]:
+    """Names of the expectations a report failed."""
+    return [c['name'] for c in report['expectations'] if not c['passed']]

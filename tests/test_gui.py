@@ -78,7 +78,7 @@ def test_play_scenario_in_gui_and_filter_log(qtbot, qloop):
 
     async def go():
         await main.start()
-        report = await main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation_bug.yaml'))
+        report = await main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation.yaml'))
         main.log_model.flush()
         total = main.log_model.rowCount()
         main.kind_filter.setCurrentText('server_error')
@@ -145,8 +145,8 @@ def test_models_panel_shows_leak_and_fix(qtbot, qloop):
     async def go():
         await main.start()
         labels = []
-        for name in ('binding_leak_strong.yaml', 'binding_leak_weak.yaml'):
-            report = await main.play_scenario(load_scenario(SCENARIOS / name))
+        for _variant, scenario in load_scenario(SCENARIOS / 'binding_leak.yaml').variants():  # strong, weak
+            report = await main.play_scenario(scenario)
             assert report['passed'], [c for c in report['expectations'] if not c['passed']]
             main.state_panel.refresh()
             labels.append((main.state_panel.models_label.text(), main.tabs.currentWidget() is main.state_panel))

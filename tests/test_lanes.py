@@ -60,7 +60,7 @@ def test_gui_timeline_and_html_report_show_the_same_run(qtbot, qloop):
     async def go():
         await main.start()
         runs = []
-        for name in ('fast_navigation_bug.yaml', 'double_delete_bug.yaml'):
+        for name in ('fast_navigation.yaml', 'double_delete.yaml'):  # the shipped variants
             report = await main.play_scenario(load_scenario(SCENARIOS / name))
             # the report of this run with every event the GUI folded (late server events such as prune ticks
             # may arrive after the report was taken); no await in between, so both see the same events

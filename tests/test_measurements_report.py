@@ -40,7 +40,7 @@ def race_report() -> dict:
 
 @pytest.fixture(scope='module')
 def navigation_report() -> dict:
-    return play('fast_navigation_bug.yaml')
+    return play('fast_navigation.yaml')
 
 
 # ---- measurements ------------------------------------------------------------------------------------------------
@@ -197,10 +197,13 @@ def test_cli_writes_html_json_and_events(tmp_path: Path) -> None:
     assert cli_main(['play', '--headless', scenario, '--report', str(out_html), '--events', str(out_events)]) == 0
     assert cli_main(['play', '--headless', scenario, '--report', str(out_json)]) == 0
     check_balanced(out_html.read_text(encoding='utf-8'))
-    report = json.loads(out_json.read_text(encoding='utf-8'))
+    data = json.loads(out_json.read_text(encoding='utf-8'))
+    assert data['passed'] is True and [s['variant'] for s in data['scenarios']] == ['shipped']
+    report = data['scenarios'][0]
     assert report['measurements']['windows']['slow']['handshake_handled_ms'] >= 150
     lines = [json.loads(line) for line in out_events.read_text(encoding='utf-8').splitlines()]
-    assert lines and all(e['scenario'] == 'handshake delay on private pages' for e in lines)
+    assert lines and all(e['scenario'] == 'handshake delay on private pages' and e['variant'] == 'shipped'
+                         for e in lines)
     assert {'t_ms', 'source', 'kind', 'window', 'sid', 'client_id', 'detail'} <= set(lines[0])
     assert any(e['kind'] == 'handshake_handled' and e['window'] == 'slow' for e in lines)
 

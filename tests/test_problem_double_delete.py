@@ -11,9 +11,9 @@ from server.app import EmbeddedServer
 from server.policy import ServerPolicy
 from simulator.lab import Lab
 from simulator.player import ScenarioPlayer
-from simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from simulator.scenario import ScenarioError, parse_scenario
 
-from .conftest import SCENARIOS
+from .conftest import failed_checks, play
 
 FAST = dict(reconnect_timeout_s=0.6, prune_interval_s=0.05, prune_age_s=0.1, ping_interval_s=0.05,
             ping_timeout_s=0.2)
@@ -114,25 +114,18 @@ def test_registry_delete_twice():
     assert server.timeline.of_kind('client_delete_skipped')
 
 
-def play(name: str, **policy) -> dict:
-    scenario = load_scenario(SCENARIOS / name)
-    if policy:
-        scenario.policy = scenario.policy.model_copy(update=policy)
-    return asyncio.run(ScenarioPlayer(scenario).run())
-
-
 def test_double_delete_scenarios_catch_the_difference():
-    bug_with_fix = play('double_delete_bug.yaml', prune_skips_pending_delete=True, idempotent_delete=True)
-    assert not bug_with_fix['passed']
-    fixed_with_bug = play('double_delete_fixed.yaml', prune_skips_pending_delete=False, idempotent_delete=False)
-    assert not fixed_with_bug['passed']
-    failed = {c['name'] for c in fixed_with_bug['expectations'] if not c['passed']}
-    assert 'server errors KeyError' in failed
+    fixed_run_shipped_expect = play('double_delete.yaml', 'fixed', expect_of='shipped')
+    assert not fixed_run_shipped_expect['passed']
+    shipped_run_fixed_expect = play('double_delete.yaml', 'shipped', expect_of='fixed')
+    assert 'server errors KeyError' in failed_checks(shipped_run_fixed_expect)
 
 
 def test_environ_scenarios_catch_the_difference():
-    assert not play('disconnect_environ_none_bug.yaml', client_lookup_on_disconnect='session')['passed']
-    assert not play('disconnect_environ_none_fixed.yaml', client_lookup_on_disconnect='environ')['passed']
+    assert 'server errors TypeError' in failed_checks(play('disconnect_environ_none.yaml', 'fixed',
+                                                           expect_of='shipped'))
+    assert 'server errors TypeError' in failed_checks(play('disconnect_environ_none.yaml', 'shipped',
+                                                           expect_of='fixed'))
 
 
 def test_drop_or_reconnect_without_a_page_fail_as_step_errors():

@@ -10,10 +10,8 @@ import pytest
 from server.policy import ServerPolicy
 from simulator.checks import skipped_chunks_shown
 from simulator.lab import Lab
-from simulator.player import ScenarioPlayer
-from simulator.scenario import load_scenario
 
-from .conftest import SCENARIOS
+from .conftest import failed_checks, play
 
 CHUNK_S = 0.05
 
@@ -82,17 +80,12 @@ def test_cancel_on_unload_then_restart_skips_done_chunks(clientsim, clientsim_la
     assert 'job_chunks_skipped' in r['kinds'] and r['end'] == 1.0
 
 
-def play(name: str, **fields) -> dict:
-    scenario = load_scenario(SCENARIOS / name)
-    if fields:
-        scenario.policy = scenario.policy.model_copy(update=fields)
-    return asyncio.run(ScenarioPlayer(scenario).run())
-
-
-@pytest.mark.parametrize('name, change', [
-    ('progress_resume_lost.yaml', {'job_reattach': True}),
-    ('progress_resume_reattach.yaml', {'job_reattach': False}),
-    ('progress_resume_cancel_restart.yaml', {'job_on_disconnect': 'continue'}),
+@pytest.mark.parametrize('name, variant, expect_of, change', [
+    ('progress_resume.yaml', 'fixed', 'shipped', {}),   # the reattaching run fails "progress lost"
+    ('progress_resume.yaml', 'shipped', 'fixed', {}),   # the lost run fails "progress re-attached"
+    ('progress_resume_cancel_restart.yaml', 'shipped', None, {'job_on_disconnect': 'continue'}),
 ])
-def test_progress_scenarios_catch_the_difference(name, change):
-    assert not play(name, **change)['passed']
+def test_progress_scenarios_catch_the_difference(name, variant, expect_of, change):
+    report = play(name, variant, expect_of=expect_of, **change)
+    assert not report['passed']
+    assert not [n for n in failed_checks(report) if n.startswith('step ')]
