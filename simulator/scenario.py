@@ -25,6 +25,11 @@ A scenario is::
       - gc: {}                      # gc.collect() (model finalizers run)
       - wait_progress: {window: alice, at_least: 0.3, timeout_ms: 5000}
       - storm: {windows: all, rounds: 5, interval_ms: 40, handshake_ms: [0, 80], url: /private}
+      - set: {window: bob, label: Fruit, value: banana}   # select/radio/toggle: option label; slider: number …
+      - upload: {window: bob, files: [../files/sample.txt]}   # or {name: a.txt, text: hello}
+      - duplicate: {window: alice, as: alice2}   # "Duplicate tab" (sessionStorage copied)
+      - wait_text: {window: bob, text: 'count: 1', timeout_ms: 2000}
+    javascript: {'^return window.innerWidth$': 1280}   # run_javascript rules: regex → result
     seed: 4304                      # seeds random draws (storm handshake delays)
     settle_ms: 300                  # wait after the last step before expectations are checked
     expect:
@@ -94,7 +99,16 @@ class Scenario(StrictModel):
     seed: Optional[int] = None  # seeds the player's random generator (storm handshake delays)
     target: Optional[Union[str, TargetSpec]] = None  # a real app instead of the embedded server (simulator.target)
     nicegui: Optional[NiceguiVersions] = None  # releases with the bug / the fix, for ``clientsim matrix``
+    # JavaScript rules: regex → result for ``run_javascript`` (matched at the start of the code, as NiceGUI's User)
+    javascript: dict[str, Any] = {}
     path: Optional[str] = None
+
+    @field_validator('javascript')
+    @classmethod
+    def _regexes(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from .browser.scripts import JavaScriptRules
+        JavaScriptRules(v)  # ValueError naming the pattern that does not compile
+        return v
 
     @field_validator('target', mode='before')
     @classmethod
