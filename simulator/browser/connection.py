@@ -148,6 +148,7 @@ class Connection:
                 continue
             self._acked_message_id = window.next_message_id
             window.acks_sent += 1
+            window._changed()
 
     async def _handshake(self, generation: int) -> None:
         window = self.window
