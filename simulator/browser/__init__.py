@@ -5,9 +5,8 @@ Split the way playwright-python splits ``Page`` / ``Frame`` / ``Download`` / ``L
 module names the NiceGUI file and version it models:
 
 ========================  ===========================================================================
+``state``                 connection states, :class:`Latency`, :class:`Frame`, ``WindowView`` (a leaf)
 ``scripts``               JavaScript rules (regex → result) and the navigation codes of ``run_javascript``
-``state``                 connection states, :class:`Latency`, :class:`Frame`, ``WindowView`` (a leaf but for
-                          a typing-only import of ``scripts``)
 ``page``                  :func:`parse_page`, :func:`js_query_value`, :class:`PageError`
 ``dialect``               NiceGUI 2.x vs 3.x: socket query, handshake data, socket.io path, download URL,
                           the tab ids of a duplicated tab

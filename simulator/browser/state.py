@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # leaves outside the package; no sibling module is imported h
 
     from ..tasks import TaskGroup
     from ..timeline import Timeline
-    from .scripts import JavaScriptRules
 
 # connection states, in order of a page's life
 CLOSED = 'closed'
@@ -49,6 +48,14 @@ class Frame:
     event: str
     payload: Any
     note: str = ''  # e.g. 'ignored: ...' for a message the window does not follow (simulator.browser.messages)
+
+
+class JavaScriptAnswers(Protocol):
+    """What a window's ``javascript_rules`` offer (``scripts.JavaScriptRules`` satisfies it)."""
+
+    def answer(self, code: str) -> tuple[bool, Any]:
+        """``(True, result)`` from the first matching rule, else ``(False, None)``."""
+        ...
 
 
 class WindowView(Protocol):
@@ -87,7 +94,7 @@ class WindowView(Protocol):
     ignored: dict[str, int]
     new_tabs: list[str]
     on_new_tab: Optional[Callable[[str], Any]]
-    javascript_rules: JavaScriptRules
+    javascript_rules: JavaScriptAnswers
     javascript_requests: list[dict[str, Any]]
     reconnects: int
     _tasks: TaskGroup
