@@ -21,6 +21,7 @@ from typing import Any, Callable, Mapping, Optional, Union
 from server.app import EmbeddedServer
 from server.policy import ServerPolicy
 from simulator.browser import Latency, SimulatedBrowser
+from simulator.browser.scripts import JavaScriptRules
 
 from .target import ExternalTarget, Target
 from .timeline import Timeline
@@ -60,7 +61,8 @@ class Lab:
     def __init__(self, policy: Optional[ServerPolicy] = None, *, server: Optional[EmbeddedServer] = None,
                  target: Union[Target, ExternalTarget, None] = None, target_dir: Union[str, Path, None] = None,
                  timeline: Optional[Timeline] = None,
-                 on_window: Optional[Callable[[SimulatedBrowser], None]] = None, seed: Any = None) -> None:
+                 on_window: Optional[Callable[[SimulatedBrowser], None]] = None, seed: Any = None,
+                 javascript: Optional[Mapping[str, Any]] = None) -> None:
         if server is not None and target is not None:
             raise ValueError('a lab has the embedded server or a target, not both')
         self.timeline: Timeline = timeline or (server.timeline if server is not None else Timeline())
@@ -76,6 +78,8 @@ class Lab:
         #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
         self.url: Optional[str] = None
         self._windows: dict[str, SimulatedBrowser] = {}
+        #: JavaScript rules (regex → result) every window answers ``run_javascript`` with (simulator.browser.scripts)
+        self.javascript: dict[str, Any] = dict(javascript or {})
         self._given_server = server is not None
         self._started_server = False
 
@@ -139,6 +143,11 @@ class Lab:
         if name in self._windows:
             raise ValueError(f'window {name!r} exists already')
         browser = SimulatedBrowser(name, self.timeline, _latency(latency))
+        browser.javascript_rules = JavaScriptRules(self.javascript)  # ValueError for a bad regex
+        # a real app's windows reconnect on their own, as nicegui.js does (socket.io reconnection)
+        browser.auto_reconnect = self.target is not None
+        browser.on_new_tab = lambda url, opener=browser: opener._tasks.spawn(
+            self._open_new_tab(opener, url), name=f'{opener.name} new tab')
         self._windows[name] = browser
         if self.on_window is not None:
             self.on_window(browser)
@@ -156,6 +165,22 @@ class Lab:
         elif latency is not None:
             browser.latency = _latency(latency)
         await browser.open(self.url_for(page), wait=wait)
+        return browser
+
+    async def _open_new_tab(self, opener: SimulatedBrowser, url: str) -> None:
+        """``ui.navigate.to(..., new_tab=True)``: a new window ``<opener>+1`` (``+2`` …) opens ``url``."""
+        n = 1
+        while f'{opener.name}+{n}' in self._windows:
+            n += 1
+        browser = self.add(f'{opener.name}+{n}', opener.latency)
+        await browser.open(url, wait=False)
+
+    async def duplicate(self, original: str, name: str) -> SimulatedBrowser:
+        """"Duplicate tab" of the window ``original`` as a new window ``name`` (see
+        ``SimulatedBrowser.open_duplicate``). Raises KeyError / ValueError (name taken) / RuntimeError (no page)."""
+        source = self.window(original)
+        browser = self.add(name, source.latency)
+        await browser.open_duplicate(source)
         return browser
 
     def url_for(self, page: str) -> str:

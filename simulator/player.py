@@ -47,7 +47,7 @@ class ScenarioPlayer:
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
         self.lab = Lab(scenario.policy.model_copy(), server=server, target=scenario.target,
                        target_dir=_scenario_dir(scenario), timeline=timeline, on_window=on_window,
-                       seed=None if seed is None else f'server:{seed}')
+                       seed=None if seed is None else f'server:{seed}', javascript=scenario.javascript)
         self.timeline = self.lab.timeline
         self.target = self.lab.target
         self.server: Optional[EmbeddedServer] = self.lab.server
@@ -155,9 +155,13 @@ class ScenarioPlayer:
             'passed': all(c['passed'] for c in checks),
             'expectations': checks,
             'windows': [{
-                'name': name, 'page': self.scenario.window(name).page, 'url': b.url, 'client_id': b.client_id,
+                'name': name, 'page': _page_of(self.scenario, name), 'url': b.url, 'client_id': b.client_id,
                 'sid': b.sid, 'state': b.state, 'download_events': b.download_events,
                 'downloads': [d.to_dict() for d in b.downloads],
+                # nicegui.js 3.x behaviour (simulator.browser.messages / connection)
+                'ignored_messages': dict(b.ignored), 'reconnects': b.reconnects, 'acks_sent': b.acks_sent,
+                'javascript_unanswered': [r['code'] for r in b.javascript_requests if not r['answered']],
+                'uploads': list(b.uploads), 'new_tabs': list(b.new_tabs),
             } for name, b in self.browsers.items()],
             'server_errors': ([{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0) / 1e6, 3)}
                                for e in self.server.errors]
@@ -189,6 +193,14 @@ class ScenarioPlayer:
                                      'reconnects': b.reconnects, 'skipped_chunks': skipped_chunks_shown(b)}
                               for name, b in self.browsers.items()},
         }
+
+
+def _page_of(scenario: Scenario, name: str) -> Optional[str]:
+    """The window's declared page; None for a window a step added (a duplicate, a new tab)."""
+    try:
+        return scenario.window(name).page
+    except KeyError:
+        return None
 
 
 def _scenario_dir(scenario: Scenario) -> Optional[str]:

@@ -115,16 +115,18 @@ def clientsim_lab_factory(clientsim: ClientsimLoop) -> Callable[..., Lab]:
     ``clientsim.timeline`` — the embedded server with ``policy`` (a :class:`ServerPolicy`) or these policy fields,
     or with ``target`` (a URL, :class:`TargetSpec` or :class:`ExternalTarget`) a real app; its windows are closed
     and its server/app stopped after the test. Raises pydantic.ValidationError for bad policy fields, TypeError
-    for ``policy`` together with fields or a ``target`` with a policy."""
+    for ``policy`` together with fields or a ``target`` with a policy. ``javascript``: JavaScript rules every
+    window answers ``run_javascript`` with, as NiceGUI's ``User`` fixture has them (``{regex: result}``, a result
+    may be a callable ``f(match)``; see :mod:`simulator.browser.scripts`); ValueError for a bad regex."""
     def make(policy: Optional[ServerPolicy] = None, *, target: Union[Target, ExternalTarget, None] = None,
-             **fields: Any) -> Lab:
+             javascript: Optional[dict[str, Any]] = None, **fields: Any) -> Lab:
         if policy is not None and fields:
             raise TypeError('pass a ServerPolicy or its fields, not both')
         if target is not None and (policy is not None or fields):
             raise TypeError('a target (a real app) has no ServerPolicy')
         if target is None and policy is None:
             policy = ServerPolicy(**fields)
-        lab = Lab(policy, target=target, timeline=clientsim.timeline)
+        lab = Lab(policy, target=target, timeline=clientsim.timeline, javascript=javascript)
         clientsim.on_close(lab.stop)
         spec = lab.target.spec if lab.target is not None else None
         clientsim.run(lab.start(), timeout_s=spec.ready_timeout_s + 10 if spec is not None else 30.0)
@@ -164,8 +166,9 @@ def clientsim_server(request: pytest.FixtureRequest,
 @pytest.fixture
 def clientsim_windows(clientsim: ClientsimLoop,
                       clientsim_lab_factory: Callable[..., Lab]) -> Callable[..., list[SimulatedBrowser]]:
-    """``open(n, url, *, names=None, download_ms=0, handshake_ms=0, page_get_ms=0, wait=True)`` → ``n`` opened
-    :class:`SimulatedBrowser` windows (named ``w0, w1, ...`` unless ``names``), opened concurrently.
+    """``open(n, url, *, names=None, download_ms=0, handshake_ms=0, page_get_ms=0, wait=True, javascript=None)`` →
+    ``n`` opened :class:`SimulatedBrowser` windows (named ``w0, w1, ...`` unless ``names``), opened concurrently;
+    ``javascript``: JavaScript rules (see ``clientsim_lab_factory``). The windows auto-reconnect (a real app).
 
     Latencies are in **ms**, one number for all windows or a sequence with one per window. With ``wait`` it
     returns once every handshake is acknowledged. Windows are closed after the test. Page load problems do not
@@ -173,14 +176,15 @@ def clientsim_windows(clientsim: ClientsimLoop,
     """
     def open_windows(n: int, url: str, *, names: Optional[Sequence[str]] = None,
                      download_ms: Union[float, Sequence[float]] = 0, handshake_ms: Union[float, Sequence[float]] = 0,
-                     page_get_ms: Union[float, Sequence[float]] = 0, wait: bool = True) -> list[SimulatedBrowser]:
+                     page_get_ms: Union[float, Sequence[float]] = 0, wait: bool = True,
+                     javascript: Optional[dict[str, Any]] = None) -> list[SimulatedBrowser]:
         names = list(names) if names is not None else [f'w{i}' for i in range(n)]
         if len(names) != n:
             raise ValueError(f'{n} windows but {len(names)} names')
 
         def pick(value: Union[float, Sequence[float]], i: int) -> float:
             return float(value[i]) if isinstance(value, Sequence) else float(value)
-        lab = clientsim_lab_factory(target=url)  # the app at ``url`` (clientsim only connects)
+        lab = clientsim_lab_factory(target=url, javascript=javascript)  # the app at ``url`` (clientsim only connects)
         windows = [lab.add(names[i], Latency(page_get_ms=pick(page_get_ms, i), handshake_ms=pick(handshake_ms, i),
                                              download_ms=pick(download_ms, i))) for i in range(n)]
 

@@ -25,6 +25,11 @@ A scenario is::
       - gc: {}                      # gc.collect() (model finalizers run)
       - wait_progress: {window: alice, at_least: 0.3, timeout_ms: 5000}
       - storm: {windows: all, rounds: 5, interval_ms: 40, handshake_ms: [0, 80], url: /private}
+      - set: {window: bob, label: Fruit, value: banana}   # select/radio/toggle: option label; slider: number …
+      - upload: {window: bob, files: [../files/sample.txt]}   # or {name: a.txt, text: hello}
+      - duplicate: {window: alice, as: alice2}   # "Duplicate tab" (sessionStorage copied)
+      - wait_text: {window: bob, text: 'count: 1', timeout_ms: 2000}
+    javascript: {'^return window.innerWidth$': 1280}   # run_javascript rules: regex → result
     seed: 4304                      # seeds random draws (storm handshake delays, the server's route removal)
     vary: {download_ms: 0..100, order: shuffle}   # what clientsim explore varies per run (simulator.vary)
     settle_ms: 300                  # wait after the last step before expectations are checked
@@ -104,8 +109,17 @@ class Scenario(StrictModel):
     nicegui: Optional[NiceguiVersions] = None  # releases with the bug / the fix, for ``clientsim matrix``
     vary: Optional[VaryBlock] = None  # knobs ``clientsim explore`` varies per run (simulator.vary)
     fix: Optional[FixSpec] = None  # the fixed variant: policy changes and its expectations (simulator.variants)
+    # JavaScript rules: regex → result for ``run_javascript`` (matched at the start of the code, as NiceGUI's User)
+    javascript: dict[str, Any] = {}
     path: Optional[str] = None
     variant: str = SHIPPED  # set by variants(), not read from the file: 'shipped' or 'fixed'
+
+    @field_validator('javascript')
+    @classmethod
+    def _regexes(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from .browser.scripts import JavaScriptRules
+        JavaScriptRules(v)  # ValueError naming the pattern that does not compile
+        return v
 
     @field_validator('target', mode='before')
     @classmethod

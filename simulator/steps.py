@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import random
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional, Protocol, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -35,6 +36,8 @@ class StepRunner(Protocol):
     rng: random.Random
     #: the real app (:class:`simulator.target.ExternalTarget`) when the scenario has ``target:``, else None
     target: Any
+    #: the :class:`simulator.lab.Lab` (``duplicate`` adds an undeclared window with ``lab.add``)
+    lab: Any
 
     def windows(self, names: list[str]) -> list[SimulatedBrowser]:
         """Browsers by name; ``all`` expands to every window. Raises KeyError for an unknown name."""
@@ -96,8 +99,12 @@ class CloseStep(StrictModel):
 
 class DropStep(StrictModel):
     """Drop the connection of ``windows`` as on network loss (no close): the server notices after its
-    engine.io ping timeout (policy ``ping_interval_s + ping_timeout_s``). See ``SimulatedBrowser.drop_connection``."""
+    engine.io ping timeout (policy ``ping_interval_s + ping_timeout_s``). See ``SimulatedBrowser.drop_connection``.
+    Windows with auto-reconnect (those of a ``target``) notice the loss after ``notice_ms`` (default: the engine.io
+    ping timeout) and reconnect with nicegui.js's backoff; ``auto_reconnect: false`` keeps the network down."""
     windows: list[str]
+    notice_ms: Optional[float] = Field(None, ge=0, le=600000)
+    auto_reconnect: Optional[bool] = None
 
 
 class ReconnectStep(StrictModel):
@@ -105,6 +112,58 @@ class ReconnectStep(StrictModel):
     ``wait`` for its ack."""
     windows: list[str]
     wait: bool = True
+
+
+class _Finder(StrictModel):
+    """How an element is found: ``label`` (its label, text or the text just before it), ``content`` (a substring
+    of what it shows) or ``id`` (the element id). NiceGUI markers (``.mark()``) never reach the browser."""
+    window: str
+    label: Optional[str] = None
+    content: Optional[str] = None
+    id: Optional[str] = None
+
+    @field_validator('id', mode='before')
+    @classmethod
+    def _id_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class SetStep(_Finder):
+    """Set the value of an element in ``window`` as a person does: an option label for select (a list for a
+    multiple select), radio and toggle, a number for slider and number, text for input and textarea, true/false
+    for switch, checkbox and expansion, a tab's label for tabs (see ``simulator.browser.finding``)."""
+    value: Any
+
+
+class UploadStep(_Finder):
+    """Choose ``files`` in an upload (the first one when no label/content/id is given) and send them as the
+    browser does (one POST per file). A file is a path (relative to the scenario file) or ``{name, text}``."""
+    files: list[Union[str, dict[str, str]]] = Field(min_length=1)
+
+    @field_validator('files')
+    @classmethod
+    def _inline(cls, v: list) -> list:
+        for f in v:
+            if isinstance(f, dict) and set(f) != {'name', 'text'}:
+                raise ValueError('an inline file is {name: ..., text: ...}')
+        return v
+
+
+class DuplicateStep(StrictModel):
+    """The browser's "Duplicate tab" of ``window`` as the window ``as`` (declared in ``windows`` or new): nicegui.js
+    2.5.0+ gives the copy a new tab_id and sends the original's as old_tab_id; before 2.5.0 it kept the tab_id."""
+    model_config = ConfigDict(extra='forbid', populate_by_name=True)
+    window: str
+    as_: str = Field(alias='as', min_length=1, max_length=64)
+
+
+class WaitTextStep(StrictModel):
+    """Wait until ``window`` shows ``text`` (a substring of any element's label, text or value), or with
+    ``absent`` until it shows it no more; the step fails after ``timeout_ms``."""
+    window: str
+    text: str = Field(min_length=1)
+    absent: bool = False
+    timeout_ms: float = Field(5000.0, gt=0, le=600000)
 
 
 class GcStep(StrictModel):
@@ -201,7 +260,46 @@ async def _close(player: StepRunner, args: CloseStep) -> None:
 
 
 async def _drop(player: StepRunner, args: DropStep) -> None:
-    await asyncio.gather(*(b.drop_connection() for b in player.windows(args.windows)))
+    await asyncio.gather(*(b.drop_connection(args.notice_ms, auto_reconnect=args.auto_reconnect)
+                           for b in player.windows(args.windows)))
+
+
+async def _set(player: StepRunner, args: SetStep) -> None:
+    await player.browsers[args.window].set_value(args.label, args.value, content=args.content, element_id=args.id)
+
+
+async def _upload(player: StepRunner, args: UploadStep) -> None:
+    scenario = getattr(player, 'scenario', None)
+    base = Path(scenario.path).resolve().parent if scenario is not None and scenario.path and not str(
+        scenario.path).startswith('<') else Path.cwd()
+    files = [(f['name'], f['text'].encode()) if isinstance(f, dict) else base / f for f in args.files]
+    statuses = await player.browsers[args.window].upload(files, args.label, content=args.content, element_id=args.id)
+    if any(status != 200 for status in statuses):
+        raise RuntimeError(f'window {args.window!r}: upload answered {statuses}')
+
+
+async def _duplicate(player: StepRunner, args: DuplicateStep) -> None:
+    source = player.browsers[args.window]
+    copy = player.browsers.get(args.as_)
+    if copy is None:
+        copy = player.lab.add(args.as_, source.latency)
+    await copy.open_duplicate(source)
+
+
+def shows_text(browser: SimulatedBrowser, text: str) -> bool:
+    """Whether any element of the page shows ``text`` (in its label, text or value)."""
+    return any(text in str(w.get('label') or '') or text in str(w.get('value') or '') for w in browser.widgets())
+
+
+async def _wait_text(player: StepRunner, args: WaitTextStep) -> None:
+    browser = player.browsers[args.window]
+    try:
+        await browser.wait_for(lambda b: shows_text(b, args.text) != args.absent, args.timeout_ms / 1000)
+    except asyncio.TimeoutError:
+        labels = ', '.join(str(w['label']) for w in browser.widgets() if w['label'])[:300]
+        raise RuntimeError(f'window {browser.name!r} ({browser.state}): {args.text!r} '
+                           f'{"still shown" if args.absent else "not shown"} after {args.timeout_ms:.0f} ms '
+                           f'(labels: {labels})') from None
 
 
 async def _reconnect(player: StepRunner, args: ReconnectStep) -> None:
@@ -274,6 +372,11 @@ STEP_TYPES: dict[str, StepType] = {
     'gc': StepType(GcStep, _no_fields, _gc),
     'wait_progress': StepType(WaitProgressStep, _same, _wait_progress),
     'storm': StepType(StormStep, _storm_windows, _storm),
+    # nicegui.js 3.x windows (issue 12): element values, uploads, duplicated tabs, waiting for what a page shows
+    'set': StepType(SetStep, _same, _set),
+    'upload': StepType(UploadStep, _same, _upload),
+    'duplicate': StepType(DuplicateStep, _same, _duplicate),
+    'wait_text': StepType(WaitTextStep, _same, _wait_text),
 }
 
 

@@ -8,7 +8,8 @@ Markers printed on stdout (flushed), one a line:
 * ``VALUE <name> <value>`` for every value change (one-line strings raw, everything else JSON: ``VALUE colors ["red", "blue"]``);
   names: fruit, colors, size, mode, volume, amount, notes, dark, agree, name, tabs, details;
 * ``UPLOAD <filename> <size> <sha256 first 12 hex>`` for each uploaded file;
-* ``CLICK <label>`` for each button, ``JS <json result>`` / ``JS_TIMEOUT`` for the awaited ``ui.run_javascript``.
+* ``CLICK <label>`` for each button, ``JS <json result>`` / ``JS_TIMEOUT`` for the awaited ``ui.run_javascript``;
+  ``Send unknown message`` sends ``clientsim_unknown`` through the outbox (a message nicegui.js does not handle).
 
 Elements that carry no label on the wire (radio, toggle, slider) are marked with ``.mark(name)`` and preceded by a
 ``ui.label(name)``; markers never reach the browser (NiceGUI keeps them server-side), so a window finds them by the
@@ -97,6 +98,12 @@ def index() -> None:
             return
         say('JS', json.dumps(result))
     ui.button('Ask JavaScript', on_click=ask_js)
+
+    def send_unknown() -> None:  # a message nicegui.js does not handle, to see that a window records it
+        say('CLICK', 'Send unknown message')
+        client = ui.context.client
+        client.outbox.enqueue_message('clientsim_unknown', {'hello': 'window'}, client.id)
+    ui.button('Send unknown message', on_click=send_unknown)
 
 
 @ui.page('/other')

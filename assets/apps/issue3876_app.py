@@ -5,7 +5,8 @@ sessionStorage, so before 2.5.0 the copy sent the same ``tab_id`` and shared ``a
 Since 2.5.0 nicegui.js detects the copy (``__nicegui_tab_closed == "false"`` in the copied sessionStorage), makes a
 new ``tab_id`` and sends the original as ``old_tab_id``; the server copies the original's tab storage.
 
-Page ``/`` (async, awaits ``client.connected()``): stores a per-tab id in ``app.storage.tab`` if missing and shows it.
+Page ``/`` (async, awaits ``client.connected()``): stores a per-tab id in ``app.storage.tab`` if missing and shows
+``storage_id: <id> visits: <n>`` in a label.
 Markers: ``READY <port>``; ``PAGE / <client_id>``;
 ``TAB <client_id> tab_id=<tab_id> storage_id=<id> new=<True|False> visits=<n>`` once per connected page
 (``new=True`` when this tab storage had no id yet; ``visits`` counts page loads seen by this tab storage).
@@ -39,7 +40,7 @@ async def index() -> None:
     if new:
         app.storage.tab['storage_id'] = str(uuid.uuid4())[:8]
     app.storage.tab['visits'] = app.storage.tab.get('visits', 0) + 1
-    label.text = f'storage_id: {app.storage.tab["storage_id"]}'
+    label.text = f'storage_id: {app.storage.tab["storage_id"]} visits: {app.storage.tab["visits"]}'
     say('TAB', client.id, f'tab_id={client.tab_id}', f'storage_id={app.storage.tab["storage_id"]}', f'new={new}',
         f'visits={app.storage.tab["visits"]}')
 

@@ -6,11 +6,16 @@ module names the NiceGUI file and version it models:
 
 ========================  ===========================================================================
 ``state``                 connection states, :class:`Latency`, :class:`Frame`, ``WindowView`` (a leaf)
+``scripts``               JavaScript rules (regex → result) and the navigation codes of ``run_javascript``
 ``page``                  :func:`parse_page`, :func:`js_query_value`, :class:`PageError`
-``dialect``               NiceGUI 2.x vs 3.x: socket query, handshake data, socket.io path, download URL
-``elements``              find and describe elements, widgets, listeners, ``event`` / ``update`` messages
+``dialect``               NiceGUI 2.x vs 3.x: socket query, handshake data, socket.io path, download URL,
+                          the tab ids of a duplicated tab
+``elements``              describe elements, widgets, listeners, ``event`` / ``update`` messages
+``finding``               find elements by label / content / id (candidates named), values in wire format
 ``downloads``             :class:`Download` and fetching a download (a single-use route)
-``connection``            one socket.io connection: connect, handlers, handshake, leave, drop, reconnect
+``messages``              the server messages a window follows (``open``, ``run_javascript`` …) or ignores
+``connection``            one socket.io connection: connect, handlers, handshake, acks, auto-reconnect, drop
+``controls``              what a person does: click, set values, type, upload (a mixin of the window)
 ``window``                the :class:`SimulatedBrowser` facade: state, listeners, page life, delegation
 ========================  ===========================================================================
 

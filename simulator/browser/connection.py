@@ -4,13 +4,20 @@ Models the socket half of ``createApp()`` in NiceGUI 2.11.0 ``nicegui/static/nic
 query, transports})``, the ``connect`` handler that emits ``handshake`` with an ack and reloads on ``false``, the
 ``_id`` check that drops a message already seen) and of 3.x nicegui.js (the 3.7+ implicit handshake, see
 :mod:`.dialect`). One ``socketio.AsyncClient`` per page load or reconnect, as a real page opens a new socket;
-python-socketio's own reconnection is off, because a reconnect here is an explicit action.
+python-socketio's own reconnection is off: a reconnect is an explicit action (``reconnect``), or, with the
+window's ``auto_reconnect`` on, nicegui.js's socket.io-client 4.8.1 reconnection (defaults: delay 1 s doubling to
+at most 5 s, ``randomizationFactor`` 0.5 multiplicative, unlimited attempts; :func:`reconnect_delay_s`) after a
+transport close / error or a dropped network — never after the server's own disconnect (``io server disconnect``).
+On NiceGUI 3.x pages the window also sends ``ack {client_id, next_message_id}`` every 3 s when new messages arrived
+(3.18.0 nicegui.js ``setInterval(ack, 3000)``; the server prunes its outbox history with it).
 
 Typed against :class:`~.state.WindowView` only: it never imports the window facade.
 """
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 import urllib.parse
 from typing import Any, Callable, Optional
 
@@ -25,6 +32,22 @@ from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowV
 
 CONNECT_TIMEOUT_S = 5
 """Seconds python-socketio waits for the connect (``wait_timeout``) and for the handshake ack."""
+ACK_INTERVAL_S = 3.0
+"""NiceGUI 3.18.0 nicegui.js ``setInterval(ack, 3000)``."""
+RECONNECT_DELAY_MS, RECONNECT_DELAY_MAX_MS, RANDOMIZATION_FACTOR = 1000, 5000, 0.5
+"""socket.io-client 4.8.1 Manager defaults (nicegui.js 3.x sets none of them)."""
+SERVER_DISCONNECT = 'io server disconnect'
+
+
+def reconnect_delay_s(attempt: int, rng: random.Random) -> float:
+    """socket.io-client 4.8.1 ``Backoff.duration()`` in **seconds** for reconnect ``attempt`` (0, 1, …):
+    ``t = 1000 * 2**attempt`` ms, moved by up to ±50 % (``r = random()``, ``dev = floor(r * 0.5 * t)``, added when
+    ``floor(r * 10)`` is odd, else subtracted), then capped at 5000 ms: about 1, 2, 4, 5, 5 … s."""
+    t = RECONNECT_DELAY_MS * 2 ** min(attempt, 16)
+    r = rng.random()
+    deviation = math.floor(r * RANDOMIZATION_FACTOR * t)
+    t = t + deviation if math.floor(r * 10) & 1 else t - deviation
+    return min(t, RECONNECT_DELAY_MAX_MS) / 1000
 
 
 class Connection:
@@ -45,6 +68,9 @@ class Connection:
         self._closing = False  # True while leave() disconnects: that disconnect is the client's, not the server's
         self._reloaded_after_reject = False  # reload once only, to avoid a reload loop
         self._dropped: list[tuple[socketio.AsyncClient, Any]] = []  # (socket, its websocket) of drop()
+        self.reconnect_task: Optional[asyncio.Task] = None  # the auto-reconnect loop, while it runs
+        self.rng = random.Random(window.name)  # reconnect jitter, the same for the same window name
+        self._acked_message_id = 0
 
     @property
     def connected(self) -> bool:
@@ -78,6 +104,7 @@ class Connection:
         base = f'{parts.scheme}://{parts.netloc}'
         query = urllib.parse.urlencode({k: js_query_value(v) for k, v in dialect.socket_query(window).items()}
                                        | {WINDOW_QUERY: window.name})
+        self._acked_message_id = 0
         sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=window._session)
         self._install_handlers(sio)
         self.sio = sio
@@ -99,7 +126,29 @@ class Connection:
         window.state = CONNECTED
         window._record('socket_connected_client')
         window._changed()
+        if dialect.major_version(window.version) >= 3:
+            window._tasks.spawn(self._ack_loop(sio), name=f'{window.name} ack')
         return True
+
+    async def _ack_loop(self, sio: socketio.AsyncClient) -> None:
+        """Every 3 s while ``sio`` is the current socket: ``ack {client_id, next_message_id}`` once the handshake is
+        done and messages arrived since the last ack (3.18.0 nicegui.js ``ack()``)."""
+        window = self.window
+        while self.sio is sio:
+            await asyncio.sleep(ACK_INTERVAL_S)
+            if self.sio is not sio or not sio.connected or window.state != HANDSHAKE_DONE:
+                continue
+            if self._acked_message_id >= window.next_message_id:
+                continue
+            data = {'client_id': window.client_id, 'next_message_id': window.next_message_id}
+            window._frame('sent', 'ack', data)
+            try:
+                await sio.emit('ack', data)
+            except socketio.exceptions.BadNamespaceError:
+                continue
+            self._acked_message_id = window.next_message_id
+            window.acks_sent += 1
+            window._changed()
 
     async def _handshake(self, generation: int) -> None:
         window = self.window
@@ -138,10 +187,12 @@ class Connection:
 
         @sio.on('disconnect')
         async def _on_disconnect(reason: Any = None) -> None:
-            if self.sio is sio and not self._closing:  # the server closed it
+            if self.sio is sio and not self._closing:  # the server closed it, or the transport failed
                 window._record('disconnect_client', by='server', reason=str(reason))
                 window.state = DISCONNECTED
                 window._changed()
+                if window.auto_reconnect and str(reason) != SERVER_DISCONNECT:
+                    self.start_auto_reconnect(0.0)
 
         @sio.on('*')
         async def _on_message(event: str, payload: Any = None) -> None:
@@ -163,6 +214,33 @@ class Connection:
             raise RuntimeError(f'window {self.window.name!r}: not connected')
         await self.sio.emit(event, payload)
 
+    def start_auto_reconnect(self, notice_s: float) -> None:
+        """Start the reconnect loop (unless one runs) ``notice_s`` seconds from now (the time the page needs to
+        notice the loss; 0 for a closed transport)."""
+        if self.reconnect_task is None or self.reconnect_task.done():
+            self.reconnect_task = self.window._tasks.spawn(self._reconnect_loop(notice_s),
+                                                           name=f'{self.window.name} auto-reconnect')
+
+    async def _reconnect_loop(self, notice_s: float) -> None:
+        """socket.io-client's reconnection: wait :func:`reconnect_delay_s`, reconnect (same page), repeat until a
+        socket is up; stops when the window loads another page or closes."""
+        window = self.window
+        await asyncio.sleep(notice_s)
+        generation = window._load_generation
+        window._record('connection_lost_noticed')
+        attempt = 0
+        while window._session is not None and generation == window._load_generation:
+            delay_s = reconnect_delay_s(attempt, self.rng)
+            window._record('reconnect_scheduled', attempt=attempt + 1, delay_ms=round(delay_s * 1000))
+            await asyncio.sleep(delay_s)
+            if window._session is None or generation != window._load_generation:
+                return
+            await window._auto_reconnect()
+            generation = window._load_generation
+            if self.connected:
+                return
+            attempt += 1
+
     async def _cancel_handshake(self) -> None:
         if self.handshake_task is not None and not self.handshake_task.done():
             self.handshake_task.cancel()
@@ -173,6 +251,10 @@ class Connection:
         """A page unload: cancel a pending handshake and close the current socket, if any (the window then shows
         ``disconnected``; ``disconnect_client by=client`` is recorded)."""
         await self._cancel_handshake()
+        task = self.reconnect_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         sio, self.sio = self.sio, None
         if sio is not None:
             self._closing = True
@@ -183,10 +265,13 @@ class Connection:
                 self._closing = False
             self.window.state = DISCONNECTED
 
-    async def drop(self) -> None:
+    async def drop(self, notice_ms: Optional[float] = None, auto_reconnect: Optional[bool] = None) -> None:
         """Network loss (see ``SimulatedBrowser.drop_connection``): stop reading the socket's TCP connection and
-        forget the socket without a close frame. Raises RuntimeError when there is no open socket or its
-        transport cannot be found."""
+        forget the socket without a close frame. With the window's ``auto_reconnect`` the page notices the loss
+        after ``notice_ms`` (default: the engine.io ping timeout, ``pingInterval + pingTimeout`` of the socket's
+        handshake, as the engine.io client does) and reconnects. Raises RuntimeError when there is no open socket
+        or its transport cannot be found. ``auto_reconnect`` overrides the window's setting for this loss (False:
+        the network stays down)."""
         window = self.window
         sio = self.sio
         if sio is None or not sio.connected:
@@ -201,6 +286,10 @@ class Connection:
         window.state = DISCONNECTED
         window._record('connection_dropped')
         window._changed()
+        if window.auto_reconnect if auto_reconnect is None else auto_reconnect:
+            if notice_ms is None:
+                notice_ms = (sio.eio.ping_interval + sio.eio.ping_timeout) * 1000
+            self.start_auto_reconnect(notice_ms / 1000)
 
     async def discard_dropped(self) -> None:
         """Release sockets silenced by :meth:`drop`: abort their TCP connection, close the socket.io client and the

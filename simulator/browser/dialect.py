@@ -21,6 +21,7 @@ Shared by both: the socket.io path (``{prefix}/_nicegui_ws/socket.io``, :mod:`se
 from __future__ import annotations
 
 import urllib.parse
+import uuid
 from typing import Any, Optional
 
 from server.wire import SOCKETIO_PATH_RELATIVE
@@ -48,7 +49,7 @@ def socket_query(window: WindowView) -> dict[str, Any]:
     query = dict(window.page_query) or {'client_id': window.client_id}
     query['next_message_id'] = window.next_message_id
     if major_version(window.version) >= 3:
-        query.update(document_id=window.document_id, tab_id=window.tab_id, old_tab_id=None)
+        query.update(document_id=window.document_id, tab_id=window.tab_id, old_tab_id=window.old_tab_id)
     return query
 
 
@@ -58,7 +59,27 @@ def handshake_data(window: WindowView) -> dict[str, Any]:
     if major_version(window.version) >= 3:
         return socket_query(window)
     return {'client_id': window.client_id, 'document_id': window.document_id, 'tab_id': window.tab_id,
-            'old_tab_id': None, 'next_message_id': window.next_message_id}
+            'old_tab_id': window.old_tab_id, 'next_message_id': window.next_message_id}
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``'2.5.0'`` → ``(2, 5, 0)``; non-numeric parts end it; ``()`` when unknown."""
+    parts: list[int] = []
+    for part in version.split('.'):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)
+
+
+def duplicate_tab_ids(version: str, original_tab_id: str) -> tuple[str, Optional[str]]:
+    """``(tab_id, old_tab_id)`` of a duplicated tab. nicegui.js 2.5.0+ (PR #3876, commit 526c66b79): a new
+    ``tab_id`` and the original's as ``old_tab_id``. Before 2.5.0 the copied sessionStorage gave the same
+    ``tab_id`` (NiceGUI issue #3872). An unknown version counts as new."""
+    release = version_tuple(version)
+    if release and release < (2, 5, 0):
+        return original_tab_id, None
+    return str(uuid.uuid4()), original_tab_id
 
 
 def socketio_path(prefix: str) -> str:

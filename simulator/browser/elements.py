@@ -17,8 +17,12 @@ from .dialect import preserve_props
 #: listener types of value elements (NiceGUI ValueElement: ``self.on(f'update:{VALUE_PROP}', ...)``)
 VALUE_EVENTS = ('update:value', 'update:modelValue')
 #: ``kind`` values of :meth:`SimulatedBrowser.widgets`
-WIDGET_KINDS = ('button', 'label', 'input', 'checkbox', 'switch', 'progress', 'other')
+WIDGET_KINDS = ('button', 'label', 'input', 'checkbox', 'switch', 'progress', 'select', 'radio', 'toggle', 'slider',
+                'tabs', 'expansion', 'table', 'upload', 'other')
 _TAG_KINDS = {
+    'nicegui-select': 'select', 'q-select': 'select', 'q-option-group': 'radio', 'q-btn-toggle': 'toggle',
+    'q-slider': 'slider', 'q-tabs': 'tabs', 'nicegui-expansion': 'expansion', 'q-expansion-item': 'expansion',
+    'nicegui-table': 'table', 'q-table': 'table', 'nicegui-upload': 'upload', 'q-uploader': 'upload',
     'q-btn': 'button', 'nicegui-button': 'button',
     'nicegui-input': 'input', 'q-input': 'input', 'nicegui-textarea': 'input', 'nicegui-number': 'input',
     'q-checkbox': 'checkbox', 'nicegui-checkbox': 'checkbox',
@@ -82,14 +86,39 @@ def describe_element(element_id: str, element: dict) -> dict[str, Any]:
         kind = 'other'  # a layout div
     if kind == 'other' and value_listener(element) is not None:
         kind = 'input'
-    if kind in ('input', 'checkbox', 'switch'):
+    if kind in ('input', 'checkbox', 'switch', 'slider', 'tabs', 'expansion', 'select', 'radio', 'toggle'):
         listener = value_listener(element)
         value = props.get(value_prop(listener)) if listener else props.get('value', props.get('model-value'))
+        value = shown_value(element, value)
     elif kind == 'progress':
         value = props.get('value')
+    elif kind == 'table':
+        value = props.get('rows')
     else:
         value = None
     return {'id': str(element_id), 'kind': kind, 'tag': tag, 'label': label_of(element), 'value': value}
+
+
+def options_of(element: dict) -> list[dict[str, Any]]:
+    """``props.options`` of a select / radio / toggle as NiceGUI 3.x sends them: ``[{'value': index, 'label': str}]``
+    (NiceGUI 3.18.0 ``nicegui/elements/choice_element.py``); other shapes are wrapped the same way."""
+    options = (element.get('props') or {}).get('options') or []
+    return [o if isinstance(o, dict) and 'value' in o else {'value': i, 'label': str(o)} for i, o in enumerate(options)]
+
+
+def shown_value(element: dict, value: Any) -> Any:
+    """What a person sees as the value: option labels for select / radio / toggle (``{value: index, label}`` dicts
+    or indexes on the wire), the value itself for anything else."""
+    tag = element.get('tag')
+    if _TAG_KINDS.get(str(tag)) not in ('select', 'radio', 'toggle'):
+        return value
+    by_index = {o.get('value'): o.get('label') for o in options_of(element)}
+
+    def one(item: Any) -> Any:
+        if isinstance(item, dict):
+            return item.get('label', by_index.get(item.get('value')))
+        return by_index.get(item, item)
+    return [one(v) for v in value] if isinstance(value, list) else (None if value is None else one(value))
 
 
 def widgets(elements: Elements) -> list[dict[str, Any]]:

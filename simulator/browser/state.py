@@ -10,7 +10,7 @@ HTML is fetched, the socket connects (``connect``), the handshake is acknowledge
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 if TYPE_CHECKING:  # leaves outside the package; no sibling module is imported here
     import aiohttp
@@ -47,6 +47,15 @@ class Frame:
     direction: str
     event: str
     payload: Any
+    note: str = ''  # e.g. 'ignored: ...' for a message the window does not follow (simulator.browser.messages)
+
+
+class JavaScriptAnswers(Protocol):
+    """What a window's ``javascript_rules`` offer (``scripts.JavaScriptRules`` satisfies it)."""
+
+    def answer(self, code: str) -> tuple[bool, Any]:
+        """``(True, result)`` from the first matching rule, else ``(False, None)``."""
+        ...
 
 
 class WindowView(Protocol):
@@ -75,6 +84,19 @@ class WindowView(Protocol):
     page_error: Optional[str]
     next_message_id: int
     handshakes_rejected: int
+    old_tab_id: Optional[str]
+    auto_reconnect: bool
+    acks_sent: int
+    elements: dict[str, dict[str, Any]]
+    frames: list[Frame]
+    download_events: int
+    notifications: list[str]
+    ignored: dict[str, int]
+    new_tabs: list[str]
+    on_new_tab: Optional[Callable[[str], Any]]
+    javascript_rules: JavaScriptAnswers
+    javascript_requests: list[dict[str, Any]]
+    reconnects: int
     _tasks: TaskGroup
     _load_generation: int
     _session: Optional[aiohttp.ClientSession]
@@ -86,3 +108,15 @@ class WindowView(Protocol):
     def _frame(self, direction: str, event: str, payload: Any) -> None: ...
 
     async def reload(self, *, wait: bool = True) -> None: ...
+
+    async def navigate(self, url: str, *, before_handshake: bool = False, wait: bool = True) -> None: ...
+
+    async def go_history(self, delta: int) -> None: ...
+
+    def set_history_url(self, url: str, *, replace: bool = False) -> None: ...
+
+    async def emit_raw(self, event: str, payload: Any) -> None: ...
+
+    async def _fetch_download(self, payload: dict) -> None: ...
+
+    async def _auto_reconnect(self) -> None: ...

@@ -37,12 +37,15 @@ from ..timeline import Timeline, now_ns
 from . import dialect
 from . import elements as el
 from .connection import Connection
+from .controls import ElementControls
 from .downloads import Download, fetch_download
+from .messages import dispatch
 from .page import PageError, parse_page
+from .scripts import JavaScriptRules
 from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, Latency
 
 
-class SimulatedBrowser:
+class SimulatedBrowser(ElementControls):
     """One simulated browser window.
 
     ``SimulatedBrowser(name, timeline=Timeline(), latency=Latency(...))``. Actions are coroutines:
@@ -51,7 +54,12 @@ class SimulatedBrowser:
     (element id → dict), ``client_id``, ``sid``, ``state`` (one of :data:`STATES`), ``downloads``
     (list of :class:`Download`), ``download_events`` (count), ``frames`` (list of :class:`Frame`),
     ``progress`` (the page's ``q-linear-progress`` value 0..1 or None) with ``progress_history``
-    (``(t_ns, value)``), ``handshakes_rejected`` and ``reconnects`` (counts).
+    (``(t_ns, value)``), ``handshakes_rejected`` and ``reconnects`` (counts); NiceGUI 3.x behaviour:
+    ``auto_reconnect`` (socket.io reconnection, off by default, on for windows of a target), ``acks_sent``,
+    ``javascript_rules`` (:class:`~.scripts.JavaScriptRules`) with ``javascript_requests`` (every non-navigation
+    ``run_javascript``: ``{code, request_id, answered, result}``), ``ignored`` (event name → count of messages the
+    window does not follow, :mod:`.messages`), ``new_tabs`` (URLs ``open`` asked for in a new tab; ``on_new_tab(url)``
+    opens them), ``history`` (the URLs of this tab) and ``uploads`` (``{element, files, status, sha256}``).
     Must be used inside a running asyncio loop; call :meth:`close` to release sockets and the HTTP session.
     """
 
@@ -60,6 +68,7 @@ class SimulatedBrowser:
         self.timeline = timeline or Timeline()
         self.latency = latency or Latency()
         self.tab_id = str(uuid.uuid4())
+        self.old_tab_id: Optional[str] = None  # NiceGUI 2.5+ nicegui.js OLD_TAB_ID (set in a duplicated tab)
         self.url: Optional[str] = None
         self.page_status: Optional[int] = None
         self.page_error: Optional[str] = None
@@ -83,6 +92,17 @@ class SimulatedBrowser:
         self.reconnects = 0  # reconnect() calls: new socket, same document_id
         self.progress_history: list[tuple[int, float]] = []  # (t_ns, q-linear-progress value) on every change
         self.page_loaded_ns: Optional[int] = None  # when the current page's HTML arrived (timeline clock, ns)
+        self.auto_reconnect = False
+        self.acks_sent = 0
+        self.javascript_rules = JavaScriptRules()
+        self.javascript_requests: list[dict[str, Any]] = []
+        self.ignored: dict[str, int] = {}
+        self.new_tabs: list[str] = []
+        self.on_new_tab: Optional[Callable[[str], Any]] = None
+        self.history: list[str] = []
+        self.history_index = -1
+        self._next_old_tab_id: Optional[str] = None
+        self.uploads: list[dict[str, Any]] = []
         self._session: Optional[aiohttp.ClientSession] = None
         self._tasks = TaskGroup(f'window {name}')
         self._connection = Connection(self, self._handle_message)
@@ -154,16 +174,21 @@ class SimulatedBrowser:
         self._load_generation += 1
         return self._load_generation
 
-    async def open(self, url: str, *, handshake: bool = True, wait: bool = True) -> None:
+    async def open(self, url: str, *, handshake: bool = True, wait: bool = True, history: str = 'push') -> None:
         """Load ``url`` (any http URL of a NiceGUI 2.x page), connect its socket and send the handshake after
         ``latency.handshake_ms``. With ``handshake=False`` the socket connects but no handshake is sent.
         With ``wait`` it returns once the handshake is acknowledged (or the page failed); otherwise once the
         socket is connected. HTTP errors and non-NiceGUI pages set ``state = 'load failed'`` and
-        ``page_error``; they do not raise."""
+        ``page_error``; they do not raise. ``history``: ``'push'`` adds ``url`` to the tab's history (dropping
+        the forward entries), ``'keep'`` (reload, back, forward) leaves it."""
         generation = await self._begin_load()
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.url = url
+        if history == 'push':
+            self.set_history_url(url)
+        # nicegui.js 2.5+: OLD_TAB_ID is set only in the first page of a duplicated tab (onbeforeunload clears it)
+        self.old_tab_id, self._next_old_tab_id = self._next_old_tab_id, None
         self.state = LOADING
         self.elements, self.client_id, self.sid, self.page_error, self.page_status = {}, None, None, None, None
         self._changed()
@@ -203,7 +228,41 @@ class SimulatedBrowser:
         """Reload the current page: same tab_id, new document_id, new socket. Raises RuntimeError without a page."""
         if self.url is None:
             raise RuntimeError(f'window {self.name!r}: nothing to reload')
-        await self.open(self.url, wait=wait)
+        await self.open(self.url, wait=wait, history='keep')
+
+    def set_history_url(self, url: str, *, replace: bool = False) -> None:
+        """Put ``url`` into the tab's history (``history.pushState`` / ``replaceState``; also every page load) and
+        make it the window's URL without loading it."""
+        if replace and self.history:
+            self.history[self.history_index] = url
+        else:
+            del self.history[self.history_index + 1:]
+            self.history.append(url)
+            self.history_index = len(self.history) - 1
+        self.url = url
+
+    async def go_history(self, delta: int) -> None:
+        """``history.back()`` (-1) / ``history.forward()`` (+1): load that entry of the tab's history; at either
+        end nothing happens (``history_end`` is recorded), as in a browser."""
+        index = self.history_index + delta
+        if not 0 <= index < len(self.history):
+            self._record('history_end', delta=delta)
+            return
+        self.history_index = index
+        await self.open(self.history[index], wait=False, history='keep')
+
+    async def open_duplicate(self, original: 'SimulatedBrowser', *, wait: bool = True) -> None:
+        """The browser's "Duplicate tab" of ``original``: sessionStorage is copied, so nicegui.js 2.5.0+ (NiceGUI
+        PR #3876) sees ``__nicegui_tab_closed == "false"``, makes a new ``tab_id`` and sends the original's as
+        ``old_tab_id`` (the server copies its tab storage); before 2.5.0 the copy kept the same ``tab_id``. The
+        page's NiceGUI version decides (:func:`.dialect.duplicate_tab_ids`). Then loads ``original.url`` with the
+        same history. Raises RuntimeError when ``original`` has no page."""
+        if original.url is None:
+            raise RuntimeError(f'window {original.name!r}: no page to duplicate')
+        self.tab_id, self._next_old_tab_id = dialect.duplicate_tab_ids(original.version, original.tab_id)
+        self._record('tab_duplicated', original=original.name, tab_id=self.tab_id, old_tab_id=self._next_old_tab_id)
+        self.history, self.history_index = list(original.history), original.history_index
+        await self.open(original.url, wait=wait, history='keep')
 
     async def navigate(self, url: str, *, before_handshake: bool = False, wait: bool = True) -> None:
         """Close the current socket and open ``url`` (relative URLs resolve against the current one).
@@ -239,16 +298,28 @@ class SimulatedBrowser:
         self.sid = None
 
     # ---- connection loss and reconnect (NiceGUI Client.instances double delete, problem 2) --------------------
-    async def drop_connection(self) -> None:
+    async def drop_connection(self, notice_ms: Optional[float] = None, *,
+                              auto_reconnect: Optional[bool] = None) -> None:
         """Network loss: the socket goes silent without a close frame or TCP FIN.
 
         The window stops reading its TCP connection (``transport.pause_reading()``), so it neither sees the
         server's pings nor answers them; the server notices only by its engine.io ping timeout, after
         ``ping_interval + ping_timeout`` seconds (``ServerPolicy.ping_interval_s`` / ``ping_timeout_s``, 25 + 20 s
         by default — set them to ~0.1 s in a scenario to keep it fast). The window shows ``disconnected`` at
-        once and records ``connection_dropped``; :meth:`reconnect` opens a new socket for the same page.
+        once and records ``connection_dropped``; :meth:`reconnect` opens a new socket for the same page. With
+        ``auto_reconnect`` the page notices the loss after ``notice_ms`` (ms; default the engine.io ping timeout)
+        and reconnects with socket.io's backoff (:mod:`.connection`); ``auto_reconnect`` overrides the setting
+        for this loss (False: the network stays down).
         Raises RuntimeError when there is no open socket or its transport cannot be found."""
-        await self._connection.drop()
+        await self._connection.drop(notice_ms, auto_reconnect)
+
+    async def _auto_reconnect(self) -> None:
+        """One attempt of the auto-reconnect loop: :meth:`reconnect`, recorded as ``auto_reconnect``."""
+        self._record('auto_reconnect')
+        try:
+            await self.reconnect(wait=True)
+        except RuntimeError as e:  # closed meanwhile
+            self._record('auto_reconnect_failed', error=str(e))
 
     async def reconnect(self, *, wait: bool = True) -> None:
         """A socket.io reconnect: a new socket (new sid) for the *same* page — same client_id, document_id and
@@ -272,20 +343,8 @@ class SimulatedBrowser:
 
     # ---- server messages ------------------------------------------------------------------------------------
     def _handle_message(self, event: str, payload: Any) -> None:
-        """Route a server message that passed the connection's ``_id`` check."""
-        if event == 'download' and isinstance(payload, dict):
-            self.download_events += 1
-            self._record('download_event', src=str(payload.get('src'))[:300], filename=payload.get('filename'))
-            self._tasks.spawn(self._fetch_download(payload), name=f'{self.name} download')
-        elif event == 'update' and isinstance(payload, dict):
-            count = el.apply_update(self.elements, payload)
-            self._record('update_received', elements=count)
-        elif event == 'notify' and isinstance(payload, dict):
-            self.notifications.append(str(payload.get('message')))
-            self._record('notify_received', message=str(payload.get('message'))[:200])
-        else:
-            self._record('message_received', event=event)
-        self._changed()
+        """Route a server message that passed the connection's ``_id`` check (:func:`.messages.dispatch`)."""
+        dispatch(self, event, payload)
 
     async def _fetch_download(self, payload: dict) -> None:
         download = await fetch_download(self, payload)
@@ -293,93 +352,3 @@ class SimulatedBrowser:
         self._record('download_get', filename=download.filename, status=download.status, bytes=download.bytes,
                      sha256=download.sha256[:16])
         self._changed()
-
-    # ---- elements (elements.py) -----------------------------------------------------------------------------
-    def widgets(self) -> list[dict[str, Any]]:
-        """The page's elements as simple widgets, in element-id order: ``{'id': str, 'kind': str, 'tag': str,
-        'label': str | None, 'value': Any}`` where ``kind`` is one of :data:`WIDGET_KINDS` (``'button'``,
-        ``'label'``, ``'input'``, ``'checkbox'``, ``'switch'``, ``'progress'``, ``'other'``); see
-        :func:`describe_element`. Layout containers without text are left out."""
-        return el.widgets(self.elements)
-
-    def find_clickable(self, label: str) -> tuple[str, dict]:
-        """The element id and element whose label or text is ``label`` and that has a click listener.
-        Raises LookupError naming the window and the labels it has."""
-        return el.find_clickable(self.elements, label, self.name)
-
-    def find_value_element(self, label: str) -> tuple[str, dict, dict]:
-        """``(element id, element, listener)`` of the input/checkbox/switch labelled ``label`` (``props.label`` or
-        ``text``) that has an ``update:value`` or ``update:modelValue`` listener. Raises LookupError naming the
-        window and the labels it has."""
-        return el.find_value_element(self.elements, label, self.name)
-
-    def value(self, label: str) -> Any:
-        """The current value of the input/checkbox labelled ``label`` as this window shows it. Raises LookupError."""
-        _, element, listener = self.find_value_element(label)
-        return (element.get('props') or {}).get(el.value_prop(listener))
-
-    # ---- interaction: what a person does in the page ---------------------------------------------------------
-    async def click(self, label: str) -> None:
-        """Click the element labelled ``label``: emit ``event {id, client_id, listener_id, args: []}``.
-        Raises LookupError if there is no such element, RuntimeError if the socket is not connected."""
-        element_id, _ = self.find_clickable(label)
-        await self.click_element(element_id)
-
-    async def click_element(self, element_id: str) -> None:
-        """Click the element with this id (see :meth:`click`). Raises KeyError for an unknown id."""
-        element = self.elements[str(element_id)]
-        listener = el.click_listener(element)
-        if not self._connection.connected:
-            raise RuntimeError(f'window {self.name!r}: cannot click, the socket is {self.state}')
-        msg = el.event_message(element_id, self.client_id, listener['listener_id'] if listener else None, [])
-        self._record('event_sent', element=element_id,
-                     label=(element.get('props') or {}).get('label') or element.get('text'))
-        self._frame('sent', 'event', msg)
-        self.clicks += 1
-        await self._connection.emit('event', msg)
-
-    async def set_value(self, label: str, value: Any) -> None:
-        """Change the value of the element labelled ``label`` the way a person does in the real page.
-
-        The component emits its ``update:<prop>`` Vue event and NiceGUI 2.11.0 / 3.x nicegui.js turns it into
-        ``event {id, client_id, listener_id, args: stringifyEventArgs([value], listener.args)}`` — each argument
-        JSON-encoded as a string (``'"hello"'``, ``'true'``); the server ``json.loads`` them back. The value is also
-        kept in the local element (``props.value`` for ``update:value``, ``props['model-value']`` for
-        ``update:modelValue``), as the Vue component would show it before the server answers.
-        Raises LookupError (no such input) or RuntimeError (socket not connected)."""
-        element_id, element, listener = self.find_value_element(label)
-        if not self._connection.connected:
-            raise RuntimeError(f'window {self.name!r}: cannot change {label!r}, the socket is {self.state}')
-        element.setdefault('props', {})[el.value_prop(listener)] = value
-        msg = el.event_message(element_id, self.client_id, listener.get('listener_id'),
-                               el.stringify_event_args([value], listener.get('args')))
-        self._record('event_sent', element=element_id, label=label, type=listener.get('type'), value=repr(value)[:200])
-        self._frame('sent', 'event', msg)
-        self._changed()
-        await self._connection.emit('event', msg)
-
-    async def type_text(self, label: str, text: str, *, per_key_ms: float | None = None) -> None:
-        """Type ``text`` into the input labelled ``label``, replacing its value (like Playwright's ``fill``).
-
-        Without ``per_key_ms`` one value change with the whole text is sent (a paste). With ``per_key_ms`` (ms)
-        one change per character is sent, each with the text so far, ``per_key_ms`` apart — what NiceGUI's
-        ``nicegui-input`` (q-input + ``watch: inputValue``) emits while a person types. The listener's
-        ``throttle`` is not applied. Raises LookupError / RuntimeError like :meth:`set_value`."""
-        if per_key_ms is None:
-            await self.set_value(label, text)
-            return
-        for i in range(1, len(text) + 1):
-            await self.set_value(label, text[:i])
-            if i < len(text) and per_key_ms > 0:
-                await asyncio.sleep(per_key_ms / 1000)
-
-    async def set_checked(self, label: str, checked: bool = True) -> None:
-        """Tick (or untick) the checkbox/switch labelled ``label`` (``update:modelValue`` with a bool)."""
-        await self.set_value(label, bool(checked))
-
-    async def emit_raw(self, event: str, payload: Any) -> None:
-        """Send any socket.io message as is (for malformed-input tests). Raises RuntimeError when not connected."""
-        if not self._connection.connected:
-            raise RuntimeError(f'window {self.name!r}: not connected')
-        self._frame('sent', event, payload)
-        await self._connection.emit(event, payload)
