@@ -21,6 +21,7 @@ allows only those origins (python-engineio ``cors_allowed_origins`` as a callabl
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import traceback
 import urllib.parse
@@ -62,7 +63,12 @@ def host_allowed(value: Optional[str], allowed: Iterable[str] = ()) -> bool:
         return False
     if not hostname:
         return False
-    return hostname in LOOPBACK_HOSTS or hostname.startswith('127.') or hostname in set(allowed)
+    if hostname in LOOPBACK_HOSTS or hostname in set(allowed):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:  # a name, not an address
+        return False
 
 
 class EmbeddedServer:
