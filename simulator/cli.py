@@ -2,7 +2,8 @@
 
 * ``clientsim`` — open the GUI (with no display: play the download race offscreen and save a screenshot);
 * ``clientsim play FILE... [--headless] [--report out.json|out.html] [--events out.jsonl] [--screenshot out.png]``
-  — exit 0 when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
+  — exit 0 when every expectation holds, 1 when one fails (printing which), 2 for a bad file, 3 for a target app
+  that cannot start (its command, exit code and the tail of its output);
 * ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`simulator.matrix`).
@@ -19,6 +20,7 @@ import asyncio
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,12 +28,18 @@ from .report import failures_text, summary_table, write_events, write_report
 from .scenario import Scenario, ScenarioError, library_dir, load_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_TARGET = 3  # the scenario's target app cannot start (simulator.target.TargetStartError)
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 DEMO_SCENARIO = 'download_race_auto_index.yaml'
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='clientsim', description='A desktop lab for multi-client web UI bugs.')
-    parser.add_argument('-v', '--verbose', action='store_true', help='log server errors and debug output')
+    parser.add_argument('-v', '--verbose', action='store_true', help='log server errors and debug output '
+                                                                     '(same as --log-level DEBUG)')
+    parser.add_argument('--log-level', choices=LOG_LEVELS, default='WARNING', type=str.upper,
+                        help="level of clientsim's and its libraries' logging (python-engineio, python-socketio, "
+                             'aiohttp); WARNING: one summary line for server errors, no library tracebacks')
     sub = parser.add_subparsers(dest='command')
     play = sub.add_parser('play', help='play scenario files and check their expectations')
     play.add_argument('files', nargs='+', metavar='FILE', help='scenario YAML files')
@@ -79,11 +87,15 @@ def _gui_module() -> Any:
 def _load_all(files: list[str]) -> Optional[list[Scenario]]:
     scenarios, bad = [], False
     for file in files:
-        try:
-            scenarios.append(load_scenario(file))
-        except ScenarioError as e:
-            print(f'error: {e}', file=sys.stderr)
-            bad = True
+        with warnings.catch_warnings(record=True) as caught:  # ScenarioWarning (simulator.scenario_yaml)
+            warnings.simplefilter('always')
+            try:
+                scenarios.append(load_scenario(file))
+            except ScenarioError as e:
+                print(f'error: {e}', file=sys.stderr)
+                bad = True
+        for warning in caught:
+            print(f'warning: {file}: {warning.message}', file=sys.stderr)
     return None if bad else scenarios
 
 
@@ -118,6 +130,15 @@ def cmd_play(args: argparse.Namespace) -> int:
     if args.report and Path(args.report).suffix not in ('.json', '.html'):
         print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
         return EXIT_BAD_INPUT
+    from .target import TargetStartError
+    try:
+        return _play(scenarios, args)
+    except TargetStartError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_TARGET
+
+
+def _play(scenarios: list[Scenario], args: argparse.Namespace) -> int:
     if args.headless and not args.screenshot:
         reports = asyncio.run(_play_all(scenarios))
     else:
@@ -141,11 +162,30 @@ def cmd_demo(screenshot: str) -> int:
     return cmd_play(args)
 
 
+def configure_logging(level: str) -> None:
+    """Route clientsim's and its libraries' logging to stderr at ``level`` (one of :data:`LOG_LEVELS`).
+
+    python-engineio and python-socketio add their own stderr handler when the root logger has none; with this
+    root handler in place they log through it, at ``level``. Below DEBUG, tracebacks of library loggers are
+    dropped (undecodable packets and bad requests are recorded on the timeline instead)."""
+    logging.basicConfig(level=getattr(logging, level), format='%(levelname)s %(name)s: %(message)s', force=True)
+    for name in ('engineio', 'socketio', 'aiohttp'):
+        library = logging.getLogger(name)
+        library.setLevel(max(getattr(logging, level), logging.ERROR) if level != 'DEBUG' else logging.DEBUG)
+        if level != 'DEBUG':
+            library.addFilter(_drop_traceback)
+
+
+def _drop_traceback(record: logging.LogRecord) -> bool:
+    """A logging filter: keep the record's message, drop its traceback."""
+    record.exc_info, record.exc_text = None, None
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clientsim`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.ERROR,
-                        format='%(levelname)s %(name)s: %(message)s')
+    configure_logging('DEBUG' if args.verbose else args.log_level)
     if args.command == 'play':
         return cmd_play(args)
     if args.command == 'matrix':

@@ -225,7 +225,15 @@ class SimulatedBrowser:
 
     async def close(self) -> None:
         """Close the window: cancel its background tasks (handshake, downloads, reloads), close the socket and the
-        HTTP session. Idempotent."""
+        HTTP session. Idempotent. A ``download`` message that arrives while it closes starts no fetch (the
+        ``_closing`` flag; recorded as ``download_ignored``)."""
+        self._closing_window = True
+        try:
+            await self._close()
+        finally:
+            self._closing_window = False
+
+    async def _close(self) -> None:
         await self._tasks.cancel_all()
         await self._leave_page()
         await self._connection.discard_dropped()
@@ -273,7 +281,9 @@ class SimulatedBrowser:
     # ---- server messages ------------------------------------------------------------------------------------
     def _handle_message(self, event: str, payload: Any) -> None:
         """Route a server message that passed the connection's ``_id`` check."""
-        if event == 'download' and isinstance(payload, dict):
+        if event == 'download' and isinstance(payload, dict) and getattr(self, '_closing_window', False):
+            self._record('download_ignored', reason='the window is closing')
+        elif event == 'download' and isinstance(payload, dict):
             self.download_events += 1
             self._record('download_event', src=str(payload.get('src'))[:300], filename=payload.get('filename'))
             self._tasks.spawn(self._fetch_download(payload), name=f'{self.name} download')
@@ -288,7 +298,11 @@ class SimulatedBrowser:
         self._changed()
 
     async def _fetch_download(self, payload: dict) -> None:
-        download = await fetch_download(self, payload)
+        try:
+            download = await fetch_download(self, payload)
+        except RuntimeError as e:  # aiohttp 'Session is closed': the window closed while the fetch started
+            self._record('download_get', filename=str(payload.get('filename')), status=0, error=str(e))
+            return
         self.downloads.append(download)
         self._record('download_get', filename=download.filename, status=download.status, bytes=download.bytes,
                      sha256=download.sha256[:16])
