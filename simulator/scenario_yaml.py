@@ -145,7 +145,11 @@ def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
     """Compose and construct one YAML document; returns ``(root node, data)``. Raises :class:`YamlProblem` for
     invalid YAML, nesting, alias expansion and duplicate keys (see the module docstring); warns
     :class:`ScenarioWarning` for scalars cut by a comment."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader already rejects some characters here
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        raise YamlProblem(f'not valid YAML: {e}'.splitlines()[0], line=mark.line + 1 if mark else 1) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -158,7 +162,7 @@ def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
     except yaml.YAMLError as e:
         mark = getattr(e, 'problem_mark', None)
         raise YamlProblem(f'not valid YAML: {getattr(e, "problem", None) or e}',
-                          line=mark.line + 1 if mark else None) from None
+                          line=mark.line + 1 if mark else 1) from None
     except RecursionError:
         raise YamlProblem(f'nested too deeply (at most {MAX_DEPTH} levels)') from None
     finally:
