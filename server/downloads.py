@@ -78,7 +78,8 @@ class SingleUseRoutes:
 
     def register(self, path: Path, sid: Optional[str] = None) -> SingleUseRoute:
         """Register ``path`` under a new single-use URL; with ``policy.download_binding == 'session'`` bound to
-        the browser session of socket ``sid``. The expiry timer starts only inside a running loop. Raises FileNotFoundError if ``path`` does not exist."""
+        the browser session of socket ``sid``. The expiry timer starts only inside a running loop. Raises
+        FileNotFoundError if ``path`` does not exist."""
         if not path.is_file():
             raise FileNotFoundError(path)
         key = hashlib.sha256(f'{path}{uuid.uuid4()}'.encode()).hexdigest()[:32]

@@ -182,8 +182,8 @@ def mutated_documents(draw) -> str:
     elif text_mutation == 'deep':
         text += 'expect: ' + '[' * 3000 + ']' * 3000 + '\n'
     elif text_mutation == 'bomb':
-        text = 'x0: &a0 [1,1,1,1,1,1,1,1]\n' + ''.join(f'x{i}: &a{i} [{", ".join([f"*a{i - 1}"] * 8)}]\n'
-                                                       for i in range(1, 8)) + text.replace('settle_ms:', 'settle_ms: *a7\nz:')
+        levels = ''.join(f'x{i}: &a{i} [{", ".join([f"*a{i - 1}"] * 8)}]\n' for i in range(1, 8))
+        text = 'x0: &a0 [1,1,1,1,1,1,1,1]\n' + levels + text.replace('settle_ms:', 'settle_ms: *a7\nz:')
     elif text_mutation == 'comment':
         text = text.replace('name: ', 'name: x (PR #1) ', 1)
     elif text_mutation == 'garbage':

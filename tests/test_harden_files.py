@@ -44,8 +44,8 @@ def test_item7_alias_bomb_is_refused_fast_and_short():
 
 
 def test_item7_six_level_bomb_message_is_short():
-    text = BASE + 'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n' \
-        'expect: {clients_alive: *c}\n'
+    text = (BASE + 'a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+            'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nexpect: {clients_alive: *c}\n')
     assert len(str(_error(text))) < 700
 
 
