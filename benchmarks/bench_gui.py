@@ -115,7 +115,8 @@ def main() -> None:
           f'handshake {g["handshake_ms"] / h["handshake_ms"]:.2f}x')
     print(f'  record {EVENTS} events (with listeners): {g["record_s"]:.2f} s '
           f'({g["record_s"] / EVENTS * 1e6:.1f} µs/event)')
-    print(f'  event log flush of {g["events"]} events: {g["log_flush_ms"]:.0f} ms; refilter: {g["log_refilter_ms"]:.0f} ms')
+    print(f'  event log flush of {g["events"]} events: {g["log_flush_ms"]:.0f} ms; '
+          f'refilter: {g["log_refilter_ms"]:.0f} ms')
     print(f'  timeline redraw: {g["timeline_redraw_ms"]:.0f} ms')
     print(f'  event-loop stall while streaming: p95 {g["p95_stall_ms"]:.0f} ms, max {g["max_stall_ms"]:.0f} ms '
           f'(a frame at 20 Hz is 50 ms)')

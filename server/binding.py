@@ -4,7 +4,8 @@ NiceGUI 2.11.0 keeps ``bindable_properties[(id(owner), name)] = owner`` — a st
 that ever set a bindable property, so per-client model objects live for ever and their ``weakref.finalize``
 callbacks never run (#4109). The fix, released in 2.11.1 (PR #4122), holds no strong reference to owners (it
 stores ``weakref.finalize`` objects; PR #4619 in 2.15.0 swapped them for a ``weakref.WeakValueDictionary``, which
-``weak`` models). ``keys`` (a set of keys only) models PR #4332, which was closed unmerged. :class:`BindingRegistry` implements all three, chosen by
+``weak`` models). ``keys`` (a set of keys only) models PR #4332, which was closed unmerged.
+:class:`BindingRegistry` implements all three, chosen by
 ``ServerPolicy.bindable_registry`` (``strong`` / ``weak`` / ``keys``) at the moment a property is first set.
 
 Unlike NiceGUI the registry is an object (one per :class:`server.app.EmbeddedServer`), found through the

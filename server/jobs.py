@@ -79,7 +79,8 @@ class Job:
 
 class JobManager:
     """``JobManager(server, registry)``: the jobs of one server (a :class:`ServerContext`); ``registry`` is its
-    :class:`ClientRegistry`, where progress updates find the subscribed clients. ``jobs`` (job id → :class:`Job`), ``checkpoints`` (sha256 → done chunk indices),
+    :class:`ClientRegistry`, where progress updates find the subscribed clients.
+    ``jobs`` (job id → :class:`Job`), ``checkpoints`` (sha256 → done chunk indices),
     ``outputs`` (sha256 → {chunk index: hex sha256 of that chunk's bytes, the stand-in for converted audio}).
 
     Hooks into the server: :meth:`on_handshake` (re-attach), :meth:`on_disconnect` (cancel policy) and

@@ -65,7 +65,8 @@ class Lab:
         self.timeline: Timeline = timeline or (server.timeline if server is not None else Timeline())
         self.policy = policy
         self.target: Optional[ExternalTarget] = (
-            target if isinstance(target, ExternalTarget) or target is None else ExternalTarget(target, target_dir, self.timeline))
+            target if isinstance(target, ExternalTarget) or target is None
+            else ExternalTarget(target, target_dir, self.timeline))
         self.server: Optional[EmbeddedServer] = None if self.target is not None else (
             server or EmbeddedServer(policy or ServerPolicy(), self.timeline))
         self.on_window = on_window

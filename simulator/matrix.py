@@ -124,21 +124,23 @@ def matrix_table(scenario: Any, reports: list[dict[str, Any]]) -> str:
         for r in reports:
             check = next((c for c in r['expectations'] if c['name'] == name), None)
             cells.append('-' if check is None else f"{check['actual']} {'✓' if check['passed'] else '✗'}"[:40])
-        rows.append([f'{name} (want {next(c["expected"] for r in reports for c in r["expectations"] if c["name"] == name)})'[:60], *cells])
+        wanted = next(c['expected'] for r in reports for c in r['expectations'] if c['name'] == name)
+        rows.append([f'{name} (want {wanted})'[:60], *cells])
     figures = [_figures(r) for r in reports]
     for key in figures[0] if figures else []:
         rows.append([key, *[f[key][:40] for f in figures]])
     rows.append(['result', *['PASS' if r['passed'] else 'FAIL' for r in reports]])
     rows.append(['as expected', *['yes' if as_expected(scenario, r) else 'NO' for r in reports]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, '  '.join('-' * w for w in widths))
     return '\n'.join(lines)
 
 
 def as_expected(scenario: Any, report: dict[str, Any]) -> bool:
     """Whether a version behaved as the file says: failed where ``bug_in`` lists it, passed elsewhere."""
-    return (not report['passed']) if expected_outcome(scenario, report['nicegui_version']) == 'bug' else report['passed']
+    bug_expected = expected_outcome(scenario, report['nicegui_version']) == 'bug'
+    return (not report['passed']) if bug_expected else report['passed']
 
 
 def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str]) -> int:

@@ -153,8 +153,9 @@ class ScenarioPlayer:
                 'sid': b.sid, 'state': b.state, 'download_events': b.download_events,
                 'downloads': [d.to_dict() for d in b.downloads],
             } for name, b in self.browsers.items()],
-            'server_errors': [{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0) / 1e6, 3)}
-                              for e in self.server.errors] if self.server is not None else self.target.server_errors(t0),
+            'server_errors': ([{k: v for k, v in e.items() if k != 't_ns'} | {'t_ms': round((e['t_ns'] - t0) / 1e6, 3)}
+                               for e in self.server.errors]
+                              if self.server is not None else self.target.server_errors(t0)),
             'clients_alive': (len(self.server.registry.instances) if self.server is not None
                               else self.target.clients_alive()),
             # one clock for server and windows (embedded server, or a probed app: simulator.probe); else client side

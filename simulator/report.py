@@ -40,7 +40,7 @@ def summary_table(reports: list[dict[str, Any]]) -> str:
                      f"{n_ok}/{len(r['expectations'])}", f"{r['duration_ms'] / 1000:.2f} s",
                      'PASS' if r['passed'] else 'FAIL'))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, '  '.join('-' * w for w in widths))
     return '\n'.join(lines)
 

@@ -225,7 +225,8 @@ class ExternalTarget:
         """``gc.collect()`` in the app (through the probe); returns its result. Raises RuntimeError when the target
         is not probed (saying why)."""
         if not self.probed or self.probe is None:
-            reason = self.probe.reason if self.probe is not None else 'the target is not probed (a URL target or probe: false)'
+            reason = (self.probe.reason if self.probe is not None
+                      else 'the target is not probed (a URL target or probe: false)')
             raise RuntimeError(f'gc runs in the app only through the probe: {reason}')
         return await self.probe.gc()
 

@@ -63,7 +63,8 @@ class FrameModel(QAbstractTableModel):
         return len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        return COLUMNS[section] if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal else None
+        horizontal = orientation == Qt.Orientation.Horizontal
+        return COLUMNS[section] if role == Qt.ItemDataRole.DisplayRole and horizontal else None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -122,7 +122,7 @@ class ServerStatePanel(QWidget):
         self.refresh()
 
     def _on_event(self, event: Any) -> None:
-        if event.kind in ('models', 'model_finalized') or event.kind.startswith('job_') or event.kind == 'server_started':
+        if event.kind in ('models', 'model_finalized', 'server_started') or event.kind.startswith('job_'):
             self._throttle()
 
     def detach(self) -> None:

@@ -118,7 +118,7 @@ class TimelineView(QWidget):
         names = self.lane_names()
         markers = []
         for kind, (xs, ys, indices) in self._marker_points.items():
-            for t_ms, y, index in zip(xs, ys, indices):
+            for t_ms, y, index in zip(xs, ys, indices, strict=True):
                 lane = names[int(y)]
                 markers.append({'kind': kind, 'window': None if lane == SERVER else lane, 't_ms': t_ms,
                                 'event_index': index, 'colour': MARKERS[kind].colour})
