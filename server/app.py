@@ -12,15 +12,22 @@ no protocol logic of its own:
 
 The parts see the server as a :class:`server.context.ServerContext` (or the wider ``PageContext`` /
 ``HandlerContext``), never import this module, and start their background tasks on ``self.tasks``.
+Safety: every HTTP request (pages, routes, the socket.io endpoint) must carry a loopback ``Host`` and, when it
+has one, a loopback ``Origin`` (:func:`host_allowed`), else it gets 403 and a ``request_refused`` event — so a
+web page the user visits cannot drive the server through DNS rebinding; ``allowed_hosts`` adds names. CORS
+allows only those origins (python-engineio ``cors_allowed_origins`` as a callable), never ``'*'``.
 ``SOCKETIO_PATH`` is re-exported from :mod:`server.wire` for ``from server.app import SOCKETIO_PATH``.
 """
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 import traceback
-from typing import Any, Callable, Optional
+import urllib.parse
+from collections import Counter
+from typing import Any, Callable, Iterable, Optional
 
 import socketio
 from aiohttp import web
@@ -42,6 +49,28 @@ __all__ = ['EmbeddedServer', 'SOCKETIO_PATH', 'WINDOW_QUERY']
 
 log = logging.getLogger('clientsim.server')
 
+LOOPBACK_HOSTS = frozenset({'127.0.0.1', 'localhost', '::1'})
+"""Host names the server accepts in ``Host`` and ``Origin`` without being told (see :func:`host_allowed`)."""
+
+
+def host_allowed(value: Optional[str], allowed: Iterable[str] = ()) -> bool:
+    """Whether a ``Host`` header (``name[:port]``, ``[::1]:port``) or an ``Origin`` (``scheme://name[:port]``)
+    names a loopback host (:data:`LOOPBACK_HOSTS`, any ``127.x.y.z``) or one of ``allowed``. None or '' → False."""
+    if not value:
+        return False
+    try:
+        hostname = urllib.parse.urlsplit(value if '://' in value else f'//{value}').hostname
+    except ValueError:  # e.g. an unbalanced '[' in the header
+        return False
+    if not hostname:
+        return False
+    if hostname in LOOPBACK_HOSTS or hostname in set(allowed):
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:  # a name, not an address
+        return False
+
 
 class EmbeddedServer:
     """The embedded NiceGUI-protocol server.
@@ -50,6 +79,9 @@ class EmbeddedServer:
     (``http://127.0.0.1:<free port>``); ``await stop()`` closes every socket and route. Start and stop may be
     repeated. ``errors`` lists every recorded server error as a dict (``type``, ``message``, ``where``,
     ``traceback``, ``t_ns``). Must be started and stopped inside a running asyncio loop.
+
+    ``allowed_hosts``: host names accepted in ``Host`` / ``Origin`` besides loopback (default none: only
+    127.0.0.1, localhost and ::1; see :func:`host_allowed`).
 
     Hooks: ``delete_hooks`` (``hook(client)`` on every delete), ``handshake_hooks`` (``await hook(client, sid)``
     after a successful handshake), ``disconnect_hooks`` (``hook(client, sid)`` after ``handle_disconnect``).
@@ -63,12 +95,15 @@ class EmbeddedServer:
     """
 
     def __init__(self, policy: ServerPolicy | None = None, timeline: Timeline | None = None,
-                 host: str = '127.0.0.1', port: int = 0, seed: Any = None) -> None:
+                 host: str = '127.0.0.1', port: int = 0, seed: Any = None,
+                 allowed_hosts: Iterable[str] = ()) -> None:
         self._policy = policy or ServerPolicy()
         #: every random draw of the server (single-use route removal) comes from here; ``seed`` fixes them
         self.rng = random.Random(seed)
         self.timeline = timeline or Timeline()
         self.host, self.port = host, port
+        #: host names accepted in Host/Origin besides loopback (the bind host is added when it is a name)
+        self.allowed_hosts: set[str] = set(allowed_hosts) | ({host} if host not in ('', '0.0.0.0', '::') else set())
         self.pages: dict[str, PageSpec] = {p.route: p for p in DEFAULT_PAGES}
         self.delete_hooks: list[Callable[[Client], None]] = []
         self.handshake_hooks: list[Callable[[Client, str], Any]] = []
@@ -155,17 +190,18 @@ class EmbeddedServer:
         already running, OSError if the port cannot be bound."""
         if self._runner is not None:
             raise RuntimeError('server already running')
-        self.sio = socketio.AsyncServer(async_mode='aiohttp', cors_allowed_origins='*', logger=False,
+        self.sio = socketio.AsyncServer(async_mode='aiohttp', cors_allowed_origins=self._origin_allowed, logger=False,
                                         engineio_logger=False, ping_interval=self.policy.ping_interval_s,
                                         ping_timeout=self.policy.ping_timeout_s)
         self.models.loop = asyncio.get_running_loop()
         self._track_engineio_tasks()
+        self._guard_undecodable_packets()
         self.models.reset()  # a (re)started server counts its own models and bindings only
         self.bindings.clear()
         self.jobs.reset()  # a (re)started server starts with no jobs, checkpoints or tab storage
         self.tab_storage.clear()
         self.handlers.register(self.sio)
-        app = web.Application()
+        app = web.Application(middlewares=[self._check_host])
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)
         app.router.add_get(ROUTE_PREFIX + '/{key}/{name}', self.downloads.handle)
         app.router.add_get('/{path:.*}', self.handlers.on_page_get)
@@ -210,6 +246,43 @@ class EmbeddedServer:
         await runner.cleanup()
         self.handlers.clear()
         self.timeline.record(SERVER, 'server_stopped', url=self.url)
+        if self.errors:  # one line for the run; each error is on the timeline and logged at DEBUG
+            by_type = Counter(e['type'] for e in self.errors)
+            log.warning('%d server error(s) on %s: %s (see the report / timeline)', len(self.errors), self.url,
+                        ', '.join(f'{t}: {n}' for t, n in by_type.most_common()))
+
+    # ---- safety: Host/Origin check, undecodable packets -------------------------------------------------------
+    def _origin_allowed(self, origin: Optional[str], environ: Any = None) -> bool:
+        """CORS for socket.io (python-engineio calls it with the request's Origin): loopback or allowed only."""
+        return host_allowed(origin, self.allowed_hosts)
+
+    @web.middleware
+    async def _check_host(self, request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        """403 for a request whose Host, or Origin when present, is not loopback or in ``allowed_hosts``
+        (DNS rebinding); records ``request_refused``."""
+        host, origin = request.headers.get('Host'), request.headers.get('Origin')
+        if not host_allowed(host, self.allowed_hosts) or (origin is not None
+                                                           and not host_allowed(origin, self.allowed_hosts)):
+            self.timeline.record(SERVER, 'request_refused', path=request.path[:200], host=str(host)[:200],
+                                 origin=str(origin)[:200], status=403)
+            return web.Response(status=403, text='403: only loopback Host and Origin are accepted',
+                                content_type='text/plain')
+        return await handler(request)
+
+    def _guard_undecodable_packets(self) -> None:
+        """Wrap python-socketio's engine.io ``message`` handler: a socket.io packet it cannot decode (bad JSON, an
+        unknown packet type, an unexpected binary packet) is recorded as ``bad_message`` (``event`` is
+        ``(undecodable)``) instead of python-engineio logging a traceback."""
+        eio = self.sio.eio
+        handle = eio.handlers['message']
+
+        async def guarded(eio_sid: str, data: Any) -> Any:
+            try:
+                return await handle(eio_sid, data)
+            except Exception as e:
+                sid = self.sio.manager.sid_from_eio_sid(eio_sid, '/')
+                self.handlers.bad_message(sid, '(undecodable)', data, f'{type(e).__name__}: {str(e)[:100]}')
+        eio.handlers['message'] = guarded
 
     def _track_engineio_tasks(self) -> None:
         """Track every task engineio/socketio start (handlers, per-socket pings) in ``self.tasks`` so
@@ -231,7 +304,7 @@ class EmbeddedServer:
         error = {'type': type(exc).__name__, 'message': str(exc), 'where': where, 'traceback': tb}
         event = self.timeline.record(SERVER, 'server_error', sid=sid, client_id=client_id, **error)
         self.errors.append({**error, 't_ns': event.t_ns, 'sid': sid, 'client_id': client_id})
-        log.warning('server error in %s: %s: %s', where, type(exc).__name__, exc)
+        log.info('server error in %s: %s: %s', where, type(exc).__name__, exc)  # a summary line at stop()
         log.debug('%s', tb)
 
     async def emit(self, event: str, payload: dict, room: str) -> None:

@@ -13,6 +13,15 @@ two 200s still happened now and then. ``policy.single_use_removal``:
   after at least one loop tick plus an exponential delay (mean :data:`MEAN_DELAY_MS`, at most
   :data:`MAX_DELAY_MS`), so ties give both outcomes and GETs 50 ms apart never two 200s;
 * ``next_tick`` - one loop tick later, always (tied GETs all get 200: the model before the measurement).
+
+Two hardening knobs NiceGUI does not have (both in :class:`server.policy.ServerPolicy`):
+
+* ``single_use_unfetched_s`` — a route nobody fetches is dropped after this many seconds. NiceGUI 2.11.0
+  ``app/app.py`` ``add_static_file(single_use=True)`` removes the route only inside its first GET
+  (``read_item`` calls ``remove_route``); a route that is never fetched stays registered for the app's lifetime.
+* ``download_binding`` — ``session`` binds a route to the browser session (the :data:`BROWSER_COOKIE` cookie the
+  page GET sets) of the socket whose event registered it; a GET from another session gets 403 and leaves the
+  route in place. ``none`` is NiceGUI's behaviour: anyone holding the URL may fetch it once.
 """
 from __future__ import annotations
 
@@ -20,12 +29,16 @@ import asyncio
 import hashlib
 import mimetypes
 import random
+import time
 import uuid
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from aiohttp import web
+
+from simulator.timeline import SERVER
 
 from .context import ServerContext
 
@@ -47,6 +60,21 @@ def removal_delay_ms(rng: random.Random) -> float:
     return min(rng.expovariate(1 / MEAN_DELAY_MS), MAX_DELAY_MS)
 
 
+BROWSER_COOKIE = 'clientsim_browser'
+"""Cookie the page GET sets once per browser (HTTP session): the session a bound single-use route belongs to."""
+
+
+def browser_of_cookie_header(header: Optional[str]) -> Optional[str]:
+    """The :data:`BROWSER_COOKIE` value in a ``Cookie`` header, or None (also for a malformed header)."""
+    if not header:
+        return None
+    try:
+        morsel = SimpleCookie(header).get(BROWSER_COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None else None
+
+
 @dataclass
 class SingleUseRoute:
     """A registered single-use route: ``url`` → ``path`` on disk; ``used`` counts served GETs."""
@@ -55,28 +83,57 @@ class SingleUseRoute:
     url: str
     used: int = 0
     removed: bool = False
+    session: Optional[str] = None  # the browser session the route is bound to (policy download_binding)
+    created: float = 0.0  # time.monotonic() seconds
 
 
 class SingleUseRoutes:
-    """The single-use routes of one server. Grace period from ``policy.single_use_grace_s`` (seconds).
+    """The single-use routes of one server. Grace period from ``policy.single_use_grace_s`` (seconds), lifetime
+    of never-fetched routes from ``policy.single_use_unfetched_s`` (seconds), binding from
+    ``policy.download_binding``.
 
-    ``SingleUseRoutes(server, rng)`` with ``server`` a :class:`ServerContext` (only its ``policy`` is read) and
-    ``rng`` the server's seeded generator that :func:`removal_delay_ms` draws from (one draw per route)."""
+    ``SingleUseRoutes(server, rng)`` with ``server`` a :class:`ServerContext` (its ``policy`` and ``timeline``
+    are read) and ``rng`` the server's seeded generator that :func:`removal_delay_ms` draws from (one draw per
+    route). ``browsers`` maps sid → browser session id (kept by the socket handlers from the connect's cookie)."""
 
     def __init__(self, server: ServerContext, rng: Optional[random.Random] = None) -> None:
         self.server = server
         self.rng = rng or random.Random()
         self.routes: dict[str, SingleUseRoute] = {}
+        self.browsers: dict[str, Optional[str]] = {}
         self._timers: set[asyncio.TimerHandle] = set()
 
-    def register(self, path: Path) -> SingleUseRoute:
-        """Register ``path`` under a new single-use URL. Raises FileNotFoundError if ``path`` does not exist."""
+    def register(self, path: Path, sid: Optional[str] = None) -> SingleUseRoute:
+        """Register ``path`` under a new single-use URL; with ``policy.download_binding == 'session'`` bound to
+        the browser session of socket ``sid``. The expiry timer starts only inside a running loop. Raises
+        FileNotFoundError if ``path`` does not exist."""
         if not path.is_file():
             raise FileNotFoundError(path)
         key = hashlib.sha256(f'{path}{uuid.uuid4()}'.encode()).hexdigest()[:32]
-        route = SingleUseRoute(key, path, f'{ROUTE_PREFIX}/{key}/{path.name}')
+        policy = self.server.policy
+        session = self.browsers.get(sid) if sid is not None and policy.download_binding == 'session' else None
+        route = SingleUseRoute(key, path, f'{ROUTE_PREFIX}/{key}/{path.name}', session=session,
+                               created=time.monotonic())
         self.routes[key] = route
+        if policy.single_use_unfetched_s > 0:
+            self._later(policy.single_use_unfetched_s, self._expire, key)
         return route
+
+    def _later(self, delay_s: float, callback: Any, key: str) -> None:
+        def run() -> None:
+            self._timers.discard(timer)
+            callback(key)
+        try:
+            timer = asyncio.get_running_loop().call_later(delay_s, run)
+        except RuntimeError:  # registered outside the server's loop (a test): no timer
+            return
+        self._timers.add(timer)
+
+    def _expire(self, key: str) -> None:
+        route = self.routes.get(key)
+        if route is not None and route.used == 0:
+            self._remove(key)
+            self.server.timeline.record(SERVER, 'single_use_route_expired', url=route.url)
 
     def _remove(self, key: str) -> None:
         route = self.routes.pop(key, None)
@@ -89,6 +146,10 @@ class SingleUseRoutes:
         route: Optional[SingleUseRoute] = self.routes.get(key)
         if route is None or route.path.name != request.match_info['name']:
             return web.Response(status=404, text='404: not found (single-use route already used or unknown)')
+        if route.session is not None and browser_of_cookie_header(request.headers.get('Cookie')) != route.session:
+            self.server.timeline.record(SERVER, 'download_refused', url=route.url, status=403,
+                                        reason='another browser session')
+            return web.Response(status=403, text='403: this download belongs to another browser session')
         policy = self.server.policy
         grace = policy.single_use_grace_s
         if grace <= 0 and policy.single_use_removal == 'thread_pool':
@@ -96,20 +157,16 @@ class SingleUseRoutes:
             delay_ms = removal_delay_ms(self.rng) if route.used == 1 else 0.0
             if delay_ms <= 0:
                 self._remove(key)  # the thread ran before any other GET was matched
-            else:
-                self._later(delay_ms / 1000 + 1e-4, key)  # after at least one tick: tied GETs are matched first
+            else:  # after at least one tick: tied GETs are matched first
+                self._later(delay_ms / 1000 + 1e-4, self._remove, key)
             return self._file_response(route)
         await asyncio.sleep(0)  # routed; the handler runs on the next tick, as in Starlette
         route.used += 1
         if grace <= 0:
             self._remove(key)
         elif route.used == 1:
-            self._later(grace, key)
+            self._later(grace, self._remove, key)
         return self._file_response(route)
-
-    def _later(self, delay_s: float, key: str) -> None:
-        timer = asyncio.get_running_loop().call_later(delay_s, self._remove, key)
-        self._timers.add(timer)
 
     @staticmethod
     def _file_response(route: SingleUseRoute) -> web.Response:
@@ -123,6 +180,7 @@ class SingleUseRoutes:
             timer.cancel()
         self._timers.clear()
         self.routes.clear()
+        self.browsers.clear()
 
 
 def sample_file(name: str = 'sample.txt') -> Path:

@@ -3,13 +3,20 @@
 Modelled on NiceGUI 2.11.0 ``nicegui/nicegui.py``: small ``_on_*`` handlers that find the client and hand off
 to :class:`server.client.Client` (``handle_handshake``, ``handle_disconnect``) or to a page builder. Every
 exception inside a handler is recorded through ``server.record_error`` (``server_error`` on the timeline, with
-type and traceback) and the server keeps serving. The server is seen as a :class:`HandlerContext`, never
-imported: ``server.app`` owns a :class:`SocketHandlers` and registers it on each new ``socketio.AsyncServer``.
+type and traceback) and the server keeps serving. Input a handler cannot take (wrong number of arguments, an
+event named ``*``, a forged ``connect`` or ``disconnect`` event from a live socket) becomes a ``bad_message``
+event with the sid and a short payload, never an exception in python-socketio's task.
+
+The server is seen as a :class:`HandlerContext`, never imported: ``server.app`` owns a :class:`SocketHandlers`
+and registers it on each new ``socketio.AsyncServer``.
 """
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import urllib.parse
+import uuid
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 import socketio
@@ -18,8 +25,20 @@ from aiohttp import web
 from simulator.timeline import SERVER
 
 from .client import Client
+from .downloads import BROWSER_COOKIE, browser_of_cookie_header
 from .pages import PageContext, PageSpec, render_page
 from .wire import WINDOW_HEADER, WINDOW_QUERY
+
+PAYLOAD_CHARS = 200
+"""``bad_message`` events keep at most this many characters of the payload's repr."""
+
+
+def short(value: Any) -> str:
+    """``repr(value)`` cut to :data:`PAYLOAD_CHARS` characters (never raises)."""
+    try:
+        return repr(value)[:PAYLOAD_CHARS]
+    except Exception:  # a repr that fails
+        return f'<{type(value).__name__}>'
 
 
 @runtime_checkable
@@ -40,7 +59,8 @@ class SocketHandlers:
     """``SocketHandlers(server)``: the handlers of one server and the sockets they saw.
 
     ``sids`` is the set of connected sids; ``sid_windows`` maps sid → simulated window name (or None), saved at
-    connect from the ``clientsim_window`` query parameter (:data:`server.wire.WINDOW_QUERY`). :meth:`register`
+    connect from the ``clientsim_window`` query parameter (:data:`server.wire.WINDOW_QUERY`); ``sid_clients``
+    maps sid → the client_id its accepted handshake joined (one socket, one client). :meth:`register`
     attaches the handlers to a new ``socketio.AsyncServer``; :meth:`clear` forgets every socket (server stop).
     """
 
@@ -48,20 +68,56 @@ class SocketHandlers:
         self.server = server
         self.sids: set[str] = set()
         self.sid_windows: dict[str, Optional[str]] = {}
+        self.sid_clients: dict[str, str] = {}
 
     def register(self, sio: socketio.AsyncServer) -> None:
-        """Attach the socket.io handlers to ``sio`` (at every server start)."""
-        sio.on('connect', self.on_connect)
-        sio.on('handshake', self.on_handshake)
-        sio.on('disconnect', self.on_disconnect)
-        sio.on('event', self.on_event)
-        sio.on('ack', self.on_ack)
-        sio.on('*', self.on_unknown)
+        """Attach the socket.io handlers to ``sio`` (at every server start), each behind :meth:`_guard`."""
+        for event, handler in (('connect', self.on_connect), ('handshake', self.on_handshake),
+                               ('disconnect', self.on_disconnect), ('event', self.on_event), ('ack', self.on_ack)):
+            sio.on(event, self._guard(event, handler))
+        sio.on('*', self._on_any)
 
     def clear(self) -> None:
         """Forget every socket (server stop)."""
         self.sid_windows.clear()
+        self.sid_clients.clear()
         self.sids.clear()
+
+    def bad_message(self, sid: Any, event: str, payload: Any, reason: str = '') -> None:
+        """Record ``bad_message`` (the socket, the event name, a short payload, why)."""
+        sid = sid if isinstance(sid, str) else None
+        self.server.timeline.record(SERVER, 'bad_message', window=self.window_of(sid) if sid else None, sid=sid,
+                                    event=str(event)[:PAYLOAD_CHARS], payload=short(payload),
+                                    **({'reason': reason} if reason else {}))
+
+    def _guard(self, event: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """``handler`` wrapped so that arguments it cannot take become ``bad_message`` (the ack is False for a
+        handshake) and any other exception becomes ``server_error``; nothing reaches python-socketio's task."""
+        signature = inspect.signature(handler)
+
+        @functools.wraps(handler)
+        async def guarded(*args: Any) -> Any:
+            try:
+                signature.bind(*args)
+            except TypeError:
+                self.bad_message(args[0] if args else None, event, list(args[1:]), 'wrong number of arguments')
+                return False if event == 'handshake' else None
+            try:
+                return await handler(*args)
+            except Exception as e:
+                self.server.record_error(e, where=f'{event} handler', sid=args[0] if args else None)
+                return False if event == 'handshake' else None
+        return guarded
+
+    async def _on_any(self, *args: Any) -> None:
+        """python-socketio's catch-all: ``(event, sid, *data)`` for an unknown event, but ``(sid, *data)`` for
+        an event literally named ``*``. Both become ``bad_message``."""
+        if len(args) >= 2 and args[1] in self.sids:
+            self.bad_message(args[1], str(args[0]), list(args[2:]), 'unknown event')
+        elif args and args[0] in self.sids:
+            self.bad_message(args[0], '*', list(args[1:]), 'unknown event')
+        else:
+            self.bad_message(None, '*', list(args), 'unknown event')
 
     # ---- sockets --------------------------------------------------------------------------------------------
     def get_environ(self, sid: str) -> Optional[dict]:
@@ -89,8 +145,14 @@ class SocketHandlers:
 
     # ---- socket.io handlers ---------------------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
-        """Remember the socket, its client_id and window (in its session); records ``socket_connected_server``."""
+        """Remember the socket, its client_id, window (in its session) and browser session (its cookie, for
+        ``policy.download_binding``); records ``socket_connected_server``. A ``connect`` *event* sent by a
+        socket that is already connected (``42["connect",...]``) is forged: ``bad_message``."""
+        if sid in self.sids or not isinstance(environ, dict):
+            self.bad_message(sid, 'connect', [environ, auth], 'connect event from a connected socket')
+            return
         self.sids.add(sid)
+        self.server.downloads.browsers[sid] = browser_of_cookie_header(environ.get('HTTP_COOKIE'))
         query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
         client_id = (query.get('client_id') or [None])[0]
         window = (query.get(WINDOW_QUERY) or [None])[0]
@@ -101,23 +163,31 @@ class SocketHandlers:
 
     async def on_handshake(self, sid: str, data: Any = None) -> bool:
         """NiceGUI 2.11.0 ``_on_handshake``: join the client's room, ``handle_handshake``, replay missed
-        messages, run ``handshake_hooks``. Returns the ack: False for a malformed message or unknown client."""
+        messages, run ``handshake_hooks``. Returns the ack: False for a malformed message or unknown client.
+
+        One socket, one client: a second handshake on the same socket *replaces* the first — the earlier
+        client is let go (``handle_disconnect`` for this sid, its delayed delete starts) before the new one is
+        joined. NiceGUI (2.11.0 and 3.x up to 3.15: ``nicegui.py`` ``_on_handshake`` → ``client.py``
+        ``handle_handshake``) has no check either: it overwrites ``_socket_to_document_id[sid]`` but counts
+        the connection again, so the socket's disconnect counts down once and the client stays pinned; clientsim
+        keeps the replacement and drops the double count."""
         server = self.server
         window = self.window_of(sid)
         if not isinstance(data, dict) or not isinstance(data.get('client_id'), str):
-            server.timeline.record(SERVER, 'bad_message', window=window, sid=sid, event='handshake',
-                                   payload=repr(data)[:200])
+            self.bad_message(sid, 'handshake', data, 'not a handshake mapping with a client_id')
             return False
         client = server.registry.get(data['client_id'])
         if client is None:
             server.timeline.record(SERVER, 'handshake_handled', window=window, sid=sid,
                                    client_id=data['client_id'], ok=False)
             return False
+        self._release_earlier_handshake(sid, client)
         try:
             client.tab_id = data.get('tab_id') if isinstance(data.get('tab_id'), str) else None
             client.environ = self.get_environ(sid)
             await server.sio.enter_room(sid, client.id)
             client.handle_handshake(sid, str(data.get('document_id')))
+            self.sid_clients[sid] = client.id
             next_message_id = data.get('next_message_id')
             replayed = await client.replay_from(next_message_id, sid) if isinstance(next_message_id, int) else 0
         except Exception as e:
@@ -134,12 +204,36 @@ class SocketHandlers:
                 server.record_error(e, where='handshake hook', sid=sid, client_id=client.id)
         return True
 
+    def _release_earlier_handshake(self, sid: str, client: Client) -> None:
+        """Undo an earlier accepted handshake of ``sid`` (see :meth:`on_handshake`): the socket leaves that
+        client's room and count; records ``handshake_replaced``."""
+        earlier_id = self.sid_clients.pop(sid, None)
+        earlier = self.server.registry.get(earlier_id)
+        if earlier is None:
+            return
+        self.server.timeline.record(SERVER, 'handshake_replaced', window=self.window_of(sid), sid=sid,
+                                    client_id=earlier.id, new_client_id=client.id)
+        if sid in earlier._socket_to_document_id:
+            earlier.handle_disconnect(sid)
+        if earlier is not client:
+            self.server.tasks.spawn(self.server.sio.leave_room(sid, earlier.id), name=f'leave room {sid}')
+
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         """NiceGUI 2.11.0 ``_on_disconnect``: look the client up (``policy.client_lookup_on_disconnect``), call
-        ``handle_disconnect`` and the ``disconnect_hooks``. A failed lookup is recorded as ``server_error``."""
+        ``handle_disconnect`` and the ``disconnect_hooks``. A failed lookup is recorded as ``server_error``.
+
+        Only engine.io's own disconnect runs it: python-socketio marks the socket as disconnecting
+        (``manager.pre_disconnect``) before it calls this handler, so a ``42["disconnect"]`` event sent by a
+        live socket finds it still connected and becomes ``bad_message``. The client is the one the socket's
+        handshake joined (``sid_clients``) when there is one, else the looked-up one."""
         server = self.server
         window = self.window_of(sid)
+        if sid in self.sids and server.sio.manager.is_connected(sid, '/'):
+            self.bad_message(sid, 'disconnect', reason, 'disconnect event from a live socket')
+            return
         self.sids.discard(sid)
+        server.downloads.browsers.pop(sid, None)
+        joined = self.sid_clients.pop(sid, None)
         client_id = None
         try:
             session = await server.sio.get_session(sid)
@@ -152,7 +246,7 @@ class SocketHandlers:
                 client_id = self.client_id_from_environ(sid)  # 2.11.0; TypeError if environ is None
             server.timeline.record(SERVER, 'disconnect_server', window=window, sid=sid, client_id=client_id,
                                    reason=str(reason) if reason is not None else None)
-            client = server.registry.get(client_id)
+            client = server.registry.get(joined if joined is not None else client_id)
             if client is not None:
                 client.handle_disconnect(sid)
                 for hook in list(server.disconnect_hooks):
@@ -172,8 +266,7 @@ class SocketHandlers:
         server = self.server
         window = self.window_of(sid)
         if not isinstance(msg, dict):
-            server.timeline.record(SERVER, 'bad_message', window=window, sid=sid, event='event',
-                                   payload=repr(msg)[:200])
+            self.bad_message(sid, 'event', msg, 'not an event mapping')
             return
         client = server.registry.get(msg.get('client_id'))
         if client is None or not client.has_socket_connection:
@@ -197,8 +290,7 @@ class SocketHandlers:
 
     async def on_unknown(self, event: str, sid: str, data: Any = None) -> None:
         """Any other event: recorded as ``bad_message``."""
-        self.server.timeline.record(SERVER, 'bad_message', window=self.window_of(sid), sid=sid, event=event,
-                                    payload=repr(data)[:200])
+        self.bad_message(sid, event, data, 'unknown event')
 
     # ---- HTTP -----------------------------------------------------------------------------------------------
     async def on_page_get(self, request: web.Request) -> web.Response:
@@ -218,4 +310,7 @@ class SocketHandlers:
             server.record_error(e, where=f'page {path}')
             return web.Response(status=500, text=f'500: {type(e).__name__}: {e}', content_type='text/plain')
         server.timeline.record(SERVER, 'page_served', window=window, client_id=client.id, path=path, status=200)
-        return web.Response(text=body, content_type='text/html', headers={'Cache-Control': 'no-store'})
+        response = web.Response(text=body, content_type='text/html', headers={'Cache-Control': 'no-store'})
+        if browser_of_cookie_header(request.headers.get('Cookie')) is None:  # the browser session (download_binding)
+            response.set_cookie(BROWSER_COOKIE, uuid.uuid4().hex, httponly=True, samesite='Strict')
+        return response

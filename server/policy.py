@@ -42,6 +42,15 @@ class ServerPolicy(BaseModel):
                     'route handler runs on a thread pool, a seeded draw (server.downloads.removal_delay_ms): '
                     'tied GETs all get 200 in ~55 % of races; next_tick: one loop tick later, so tied GETs '
                     'always all get 200.')
+    single_use_unfetched_s: float = Field(
+        300.0, ge=0.0, le=86400.0,
+        description='seconds a single-use route that nobody fetched stays registered; 0: forever, as NiceGUI '
+                    '2.11.0 app/app.py add_static_file(single_use=True), which removes a route only in its first '
+                    'GET (never-fetched routes never expire there).')
+    download_binding: Literal['none', 'session'] = Field(
+        'none', description='none: anyone holding a single-use URL may fetch it once (NiceGUI 2.11.0); session: '
+                            'the route is bound to the browser session of the socket whose event registered it, '
+                            'a GET from another session gets 403 and the route stays for its owner.')
     disconnect_guard: bool = Field(
         False, description='false: a socket that disconnects before its handshake raises KeyError in '
                            'handle_disconnect (2.11.0, #4304); true: return early (the 2.11.1 fix).')
@@ -103,13 +112,15 @@ class ServerPolicy(BaseModel):
 
 
 #: Timing knobs (not bug/fix switches): scenarios shorten them so the library plays fast.
-TIMING_FIELDS = frozenset({'reconnect_timeout_s', 'prune_interval_s', 'prune_age_s', 'ping_interval_s',
-                           'ping_timeout_s', 'job_chunks', 'job_chunk_s'})
+TIMING_FIELDS = frozenset({'single_use_unfetched_s', 'reconnect_timeout_s', 'prune_interval_s', 'prune_age_s',
+                           'ping_interval_s',                           'ping_timeout_s', 'job_chunks', 'job_chunk_s'})
 
 _REFERENCES = {
     'download_target': 'nicegui #4016, #3240',
     'single_use_grace_s': 'nicegui PR #4219',
     'single_use_removal': 'nicegui 2.11.0 app/app.py add_static_file (measured ties: 28/51 all 200)',
+    'single_use_unfetched_s': 'clientsim hardening (NiceGUI 2.11.0 app/app.py: never-fetched routes never expire)',
+    'download_binding': 'clientsim hardening (NiceGUI 2.11.0: single-use routes are not bound to a client)',
     'disconnect_guard': 'nicegui #4304 (fixed 2.11.1)',
     'reconnect_timeout_s': 'nicegui reconnect_timeout',
     'prune_interval_s': 'nicegui Client.prune_instances',

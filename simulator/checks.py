@@ -93,14 +93,28 @@ class WindowExpect(StrictModel):
         return _optional_count(v)
 
 
+def known_exception_name(name: str) -> bool:
+    """Whether ``name`` is a Python builtin exception (``KeyError``) or an asyncio one (``CancelledError``):
+    the names ``server_errors`` accepts without ``custom_errors``."""
+    import asyncio
+    import builtins
+    for module in (builtins, asyncio, asyncio.exceptions):
+        value = getattr(module, name, None)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            return True
+    return False
+
+
 class Expectations(StrictModel):
-    """``windows`` (name → :class:`WindowExpect`), ``server_errors`` (exception type → count),
+    """``windows`` (name → :class:`WindowExpect`), ``server_errors`` (exception type → count; a name that is not
+    a Python or asyncio exception must be listed in ``custom_errors``, so a typo is an error),
     ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``,
     ``models_alive`` / ``models_finalized`` (per-client ``/counter`` models not yet collected / whose
     ``weakref.finalize`` ran; checked after a ``gc.collect()``), ``jobs_finished`` / ``jobs_cancelled``
     (``/convert`` jobs in that state at the end)."""
     windows: dict[str, WindowExpect] = {}
     server_errors: dict[str, Count] = {}
+    custom_errors: list[str] = []
     clients_alive: Optional[Count] = None
     private_clients_alive: Optional[Count] = None
     models_alive: Optional[Count] = None
@@ -123,7 +137,7 @@ class Expectations(StrictModel):
 
 
 #: expectations that an external target (a real app) can answer: windows always, server_errors from the app output
-EXTERNAL_EXPECTATIONS = {'windows', 'server_errors'}
+EXTERNAL_EXPECTATIONS = {'windows', 'server_errors', 'custom_errors'}
 
 
 # ---- what the windows show --------------------------------------------------------------------------------------

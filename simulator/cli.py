@@ -4,7 +4,8 @@
 * ``clientsim play FILE... [--variant shipped|fixed|both] [--headless] [--report out.json|out.html]
   [--events out.jsonl] [--screenshot out.png]`` — plays each file's variants (shipped, and fixed when the file has a
   ``fix:`` block, :mod:`simulator.variants`), printing each row as it finishes (:mod:`simulator.console`); exit 0
-  when every expectation holds, 1 when one fails (printing which), 2 for a bad file;
+  when every expectation holds, 1 when one fails (printing which), 2 for a bad file, 3 for a target app that
+  cannot start (its command, exit code and the tail of its output);
 * ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`simulator.matrix`).
@@ -21,19 +22,18 @@ import inspect
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 from .console import PlayConsole
+from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .report import failures_text, write_events, write_report
 from .scenario import Scenario, ScenarioError, library_dir, load_scenario
 from .variants import VARIANT_CHOICES, select_variants
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL')
 DEMO_SCENARIO = 'download_race_auto_index.yaml'
-#: the exit codes, for ``--help``
-EXIT_CODES = {EXIT_OK: 'every expectation holds', EXIT_FAILED: 'an expectation failed (each one is printed)',
-              EXIT_BAD_INPUT: 'bad input: an invalid scenario file (file:line: location: message) or option'}
 
 
 def _epilog() -> str:
@@ -44,7 +44,11 @@ def _epilog() -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='clientsim', description='A desktop lab for multi-client web UI bugs.',
                                      epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('-v', '--verbose', action='store_true', help='log server errors and debug output')
+    parser.add_argument('-v', '--verbose', action='store_true', help='log server errors and debug output '
+                                                                     '(same as --log-level DEBUG)')
+    parser.add_argument('--log-level', choices=LOG_LEVELS, default='WARNING', type=str.upper,
+                        help="level of clientsim's and its libraries' logging (python-engineio, python-socketio, "
+                             'aiohttp); WARNING: one summary line for server errors, no library tracebacks')
     sub = parser.add_subparsers(dest='command')
     play = sub.add_parser('play', help='play scenario files and check their expectations', epilog=_epilog(),
                           formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -101,11 +105,15 @@ def _gui_module() -> Any:
 def _load_all(files: list[str]) -> Optional[list[Scenario]]:
     scenarios, bad = [], False
     for file in files:
-        try:
-            scenarios.append(load_scenario(file))
-        except ScenarioError as e:
-            print(f'error: {e}', file=sys.stderr)
-            bad = True
+        with warnings.catch_warnings(record=True) as caught:  # ScenarioWarning (simulator.scenario_yaml)
+            warnings.simplefilter('always')
+            try:
+                scenarios.append(load_scenario(file))
+            except ScenarioError as e:
+                print(f'error: {e}', file=sys.stderr)
+                bad = True
+        for warning in caught:
+            print(f'warning: {file}: {warning.message}', file=sys.stderr)
     return None if bad else scenarios
 
 
@@ -141,8 +149,18 @@ def cmd_play(args: argparse.Namespace) -> int:
     if not scenarios:
         print('error: nothing to play (--variant fixed and no file has a fix: block)', file=sys.stderr)
         return EXIT_BAD_INPUT
+    from .target import TargetStartError
     console = PlayConsole(scenarios)
     console.start()
+    try:
+        return _play(scenarios, args, console)
+    except TargetStartError as e:
+        console.close()
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_TARGET
+
+
+def _play(scenarios: list[Scenario], args: argparse.Namespace, console: PlayConsole) -> int:
     if args.headless and not args.screenshot:
         from .explore import play_seeded
         try:
@@ -177,11 +195,30 @@ def cmd_demo(screenshot: str) -> int:
     return cmd_play(args)
 
 
+def configure_logging(level: str) -> None:
+    """Route clientsim's and its libraries' logging to stderr at ``level`` (one of :data:`LOG_LEVELS`).
+
+    python-engineio and python-socketio add their own stderr handler when the root logger has none; with this
+    root handler in place they log through it, at ``level``. Below DEBUG, tracebacks of library loggers are
+    dropped (undecodable packets and bad requests are recorded on the timeline instead)."""
+    logging.basicConfig(level=getattr(logging, level), format='%(levelname)s %(name)s: %(message)s', force=True)
+    for name in ('engineio', 'socketio', 'aiohttp'):
+        library = logging.getLogger(name)
+        library.setLevel(max(getattr(logging, level), logging.ERROR) if level != 'DEBUG' else logging.DEBUG)
+        if level != 'DEBUG':
+            library.addFilter(_drop_traceback)
+
+
+def _drop_traceback(record: logging.LogRecord) -> bool:
+    """A logging filter: keep the record's message, drop its traceback."""
+    record.exc_info, record.exc_text = None, None
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clientsim`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.ERROR,
-                        format='%(levelname)s %(name)s: %(message)s')
+    configure_logging('DEBUG' if args.verbose else args.log_level)
     if args.command == 'play':
         return cmd_play(args)
     if args.command == 'explore':

@@ -28,12 +28,12 @@ from typing import Any, Callable, Optional
 import yaml
 
 from .console import PlayConsole
+from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .player import ScenarioPlayer
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TARGET = 0, 1, 2, 3
 
 
 def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:

@@ -56,8 +56,9 @@ from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from server.policy import ServerPolicy
 
-from .checks import EXTERNAL_EXPECTATIONS, Expectations
+from .checks import EXTERNAL_EXPECTATIONS, Expectations, known_exception_name
 from .probe.checks import PROBED_EXPECTATIONS
+from .scenario_yaml import YamlProblem, load_yaml, read_text
 from .steps import STEP_TYPES, Step, StrictModel
 from .target import NiceguiVersions, TargetSpec, _check_url
 from .variants import FIXED, SHIPPED, FixSpec, fix_problems, fixed_policy
@@ -69,6 +70,7 @@ class ScenarioError(Exception):
     ``location`` names the step index and field (e.g. ``steps[2].click.window``)."""
 
     def __init__(self, file: str, message: str, *, line: int | None = None, location: str = '') -> None:
+        message = message if len(message) <= 600 else message[:600] + ' …'  # a huge value stays out of the text
         self.file, self.message, self.line, self.location = file, message, line, location
         where = f'{file}:{line}' if line else file
         super().__init__(f'{where}: {location}: {message}' if location else f'{where}: {message}')
@@ -233,12 +235,9 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
     """Parse and validate scenario YAML. ``known_pages``: paths the target serves (unknown ones are errors).
     Raises :class:`ScenarioError`."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        raise ScenarioError(file, f'not valid YAML: {getattr(e, "problem", None) or e}',
-                            line=mark.line + 1 if mark else None) from None
+        root, data = load_yaml(text)  # duplicate keys, nesting, alias bombs (simulator.scenario_yaml)
+    except YamlProblem as e:
+        raise ScenarioError(file, e.message, line=e.line) from None
     if not isinstance(data, dict):
         raise ScenarioError(file, 'a scenario must be a YAML mapping with name, windows and steps', line=1)
     raw_steps = data.get('steps') or []
@@ -294,18 +293,43 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
         if name not in names:
             raise ScenarioError(file, f'unknown window {name!r} in expectations',
                                 line=_node_line(root, ('expect', 'windows', name)), location=f'expect.windows.{name}')
+    _check_references(file, root, scenario, steps, known_pages)
     scenario.steps = steps
     scenario.path = file
     return scenario
+
+
+def _check_references(file: str, root: Optional[yaml.Node], scenario: Scenario, steps: list[Step],
+                      known_pages: set[str] | None) -> None:
+    """Checks that need the whole file (issue 13): exception names in ``server_errors`` are known Python/asyncio
+    exceptions or listed in ``custom_errors``; ``open: {page: ...}`` names a known page; ``gc`` needs the embedded
+    server or a probed command target. Raises :class:`ScenarioError`."""
+    for name in scenario.expect.server_errors:
+        if not known_exception_name(name) and name not in scenario.expect.custom_errors:
+            raise ScenarioError(file, f'unknown exception name {name!r} (not a Python or asyncio exception; list '
+                                'an app\'s own exception in expect.custom_errors)',
+                                line=_node_line(root, ('expect', 'server_errors', name)),
+                                location=f'expect.server_errors.{name}')
+    probed = isinstance(scenario.target, TargetSpec) and scenario.target.probe
+    for step in steps:
+        page = getattr(step.args, 'page', None) if step.kind == 'open' else None
+        if page and known_pages is not None and page.startswith('/') and page.split('?')[0] not in known_pages:
+            raise ScenarioError(file, f'unknown page {page!r} (the embedded server has: '
+                                f'{", ".join(sorted(known_pages))})', line=_node_line(root, ('steps', step.index)),
+                                location=f'steps[{step.index}].open.page')
+        if step.kind == 'gc' and scenario.target is not None and not probed:
+            raise ScenarioError(file, 'gc runs gc.collect() in the embedded server, or in a command target through '
+                                'the probe; with this target it would do nothing (use target: {command: ..., '
+                                'probe: true} or remove the step)', line=step.line, location=f'steps[{step.index}].gc')
 
 
 def load_scenario(path: str | Path, known_pages: set[str] | None = None) -> Scenario:
     """Read and validate a scenario file. Raises :class:`ScenarioError` (also for unreadable files)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding='utf-8')
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(str(path), f'cannot read: {e.strerror if isinstance(e, OSError) else e}') from None
+        text = read_text(path)  # regular files only, size limit (simulator.scenario_yaml)
+    except YamlProblem as e:
+        raise ScenarioError(str(path), e.message) from None
     if known_pages is None:
         from server.pages import DEFAULT_PAGES
         known_pages = {p.route for p in DEFAULT_PAGES}

@@ -48,6 +48,12 @@ _TRACEBACK_START = 'Traceback (most recent call last):'
 _EXCEPTION_LINE_RE = re.compile(r'^([A-Za-z_][\w.]*)(?::\s?(.*))?$')
 
 
+class TargetStartError(RuntimeError):
+    """The target app cannot start: its command is missing, its ``cwd`` is missing, it exits before its URL
+    answers, it never answers, or (a URL target) nothing listens at the URL. The message names the command, its
+    exit code and the tail of its output. ``clientsim play`` exits with code 3 (``EXIT_TARGET``) for it."""
+
+
 class TargetSpec(BaseModel):
     """``target: {command, url, ready_timeout_s, stop_timeout_s, cwd, env, probe}`` of a scenario file.
 
@@ -240,6 +246,7 @@ class ExternalTarget:
         """
         if self.spec is None:
             assert self.url is not None
+            await _check_listening(self.url)
             return self.url
         spec = self.spec
         port = str(free_port()) if any(PORT_PLACEHOLDER in s for s in [spec.url, *spec.command]) else ''
@@ -254,9 +261,17 @@ class ExternalTarget:
             self.probe = ProbeReceiver(self.timeline)
             env = probe_env(env, await self.probe.start())
         started = time.perf_counter()
-        self._process = await asyncio.create_subprocess_exec(
-            *self.command, cwd=str(cwd), env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        if not Path(cwd).is_dir():
+            await self._stop_probe()
+            raise TargetStartError(f'cannot start target command {self.command}: its cwd {str(cwd)!r} is not a folder')
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.command, cwd=str(cwd), env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        except OSError as e:
+            await self._stop_probe()
+            raise TargetStartError(f'cannot start target command {self.command}: {e.strerror or e}'
+                                   f'{f" ({e.filename})" if e.filename else ""}') from None
         self._reader = asyncio.ensure_future(self._read(self._process))
         deadline = started + spec.ready_timeout_s
         async with aiohttp.ClientSession() as session:
@@ -264,10 +279,10 @@ class ExternalTarget:
                 if self._process.returncode is not None:
                     await asyncio.gather(self._reader, return_exceptions=True)
                     self.returncode = self._process.returncode
-                    if self.probe is not None:
-                        await self.probe.stop()
-                    raise RuntimeError(f'target app exited with code {self.returncode} before {self.url} answered; '
-                                       f'its output:\n{self.output[-4000:]}')
+                    await self._stop_probe()
+                    raise TargetStartError(f'target command {self.command} exited with code {self.returncode} '
+                                           f'before {self.url} answered; the tail of its output:\n'
+                                           f'{self.output[-4000:]}')
                 try:
                     async with session.get(self.url, timeout=aiohttp.ClientTimeout(total=2)) as response:
                         await response.read()
@@ -276,12 +291,17 @@ class ExternalTarget:
                     pass
                 if time.perf_counter() > deadline:
                     await self.stop()
-                    raise RuntimeError(f'target app did not answer at {self.url} within {spec.ready_timeout_s} s; '
-                                       f'its output:\n{self.output[-4000:]}')
+                    raise TargetStartError(f'target command {self.command} did not answer at {self.url} within '
+                                           f'{spec.ready_timeout_s} s (exit code {self.returncode}); the tail of its '
+                                           f'output:\n{self.output[-4000:]}')
                 await asyncio.sleep(0.1)
         self.ready_ms = (time.perf_counter() - started) * 1000
         await self._check_probe()
         return self.url
+
+    async def _stop_probe(self) -> None:
+        if self.probe is not None:
+            await self.probe.stop()
 
     async def _check_probe(self, wait_s: float = 1.0) -> None:
         """After the app answered: give the probe ``wait_s`` **seconds** to report NiceGUI hooked, else fall back
@@ -324,6 +344,16 @@ class ExternalTarget:
                 await asyncio.wait_for(self._reader, 2.0)
             except asyncio.TimeoutError:
                 self._reader.cancel()
+
+
+async def _check_listening(url: str, timeout_s: float = 3.0) -> None:
+    """Raise :class:`TargetStartError` when nothing answers HTTP at ``url`` (any status counts as an answer)."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+                await response.read()
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+        raise TargetStartError(f'nothing answers at the target URL {url}: {str(e) or type(e).__name__}') from None
 
 
 def _signal_group(process: asyncio.subprocess.Process, sig: int) -> None:

@@ -51,7 +51,9 @@ def page_url(window: WindowView, path: str) -> str:
 def dispatch(window: WindowView, event: str, payload: Any) -> None:
     """Handle one server message that passed the ``_id`` check (see the module table). Never raises for a
     malformed payload: it is recorded as ignored."""
-    if event == 'download' and isinstance(payload, dict):
+    if event == 'download' and isinstance(payload, dict) and window._closing_window:
+        window._record('download_ignored', reason='the window is closing')  # no fetch on a closing session
+    elif event == 'download' and isinstance(payload, dict):
         window.download_events += 1
         window._record('download_event', src=str(payload.get('src'))[:300], filename=payload.get('filename'))
         window._tasks.spawn(window._fetch_download(payload), name=f'{window.name} download')

@@ -98,6 +98,7 @@ class WindowView(Protocol):
     javascript_requests: list[dict[str, Any]]
     reconnects: int
     _tasks: TaskGroup
+    _closing_window: bool  # True while close() runs: a download message then starts no fetch
     _load_generation: int
     _session: Optional[aiohttp.ClientSession]
 

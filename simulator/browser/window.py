@@ -105,6 +105,7 @@ class SimulatedBrowser(ElementControls):
         self.uploads: list[dict[str, Any]] = []
         self._session: Optional[aiohttp.ClientSession] = None
         self._tasks = TaskGroup(f'window {name}')
+        self._closing_window = False
         self._connection = Connection(self, self._handle_message)
         self._changed_event = asyncio.Event()
         self._load_generation = 0
@@ -284,7 +285,15 @@ class SimulatedBrowser(ElementControls):
 
     async def close(self) -> None:
         """Close the window: cancel its background tasks (handshake, downloads, reloads), close the socket and the
-        HTTP session. Idempotent."""
+        HTTP session. Idempotent. A ``download`` message that arrives while it closes starts no fetch (the
+        ``_closing`` flag; recorded as ``download_ignored``)."""
+        self._closing_window = True
+        try:
+            await self._close()
+        finally:
+            self._closing_window = False
+
+    async def _close(self) -> None:
         await self._tasks.cancel_all()
         await self._leave_page()
         await self._connection.discard_dropped()
@@ -347,7 +356,11 @@ class SimulatedBrowser(ElementControls):
         dispatch(self, event, payload)
 
     async def _fetch_download(self, payload: dict) -> None:
-        download = await fetch_download(self, payload)
+        try:
+            download = await fetch_download(self, payload)
+        except RuntimeError as e:  # aiohttp 'Session is closed': the window closed while the fetch started
+            self._record('download_get', filename=str(payload.get('filename')), status=0, error=str(e))
+            return
         self.downloads.append(download)
         self._record('download_get', filename=download.filename, status=download.status, bytes=download.bytes,
                      sha256=download.sha256[:16])

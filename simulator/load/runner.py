@@ -25,10 +25,10 @@ from typing import Optional
 
 from simulator.target import free_port
 
+from ..exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from . import LOCUSTFILE
 from .spec import LoadScenarioError, load_load_scenario, resolve_path
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _SPAN_RE = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
 
 
