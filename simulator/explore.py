@@ -35,7 +35,6 @@ from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
 
 
-
 def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
     """95 % Wilson score interval ``(low, high)`` of the share ``count / total`` (both 0..1; (0, 0) for no runs)."""
     if total <= 0:
