@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from simulator.measurements import measurements_of
 from simulator.timeline import Timeline
@@ -158,3 +158,26 @@ class ServerStatePanel(QWidget):
                       str(job['skipped']), job['state'], str(job['subscribers'])]
             for c, v in enumerate(values):
                 self.jobs_table.setItem(r, c, QTableWidgetItem(v))
+
+
+def export_timeline_dialog(parent: QWidget, view: Any) -> None:
+    """Ask for a file and save the timeline ``view`` there (PNG or SVG, with title and legend); the result goes to
+    ``parent``'s status bar."""
+    path, _ = QFileDialog.getSaveFileName(parent, 'Export timeline', 'timeline.png', 'PNG (*.png);;SVG (*.svg)')
+    if path:
+        try:
+            view.export(path)
+            parent.statusBar().showMessage(f'timeline saved to {path}', 5000)
+        except (OSError, ValueError) as e:
+            parent.statusBar().showMessage(f'export failed: {e}', 10000)
+
+
+def export_events_dialog(parent: QWidget, timeline: Timeline) -> None:
+    """Ask for a file and write ``timeline``'s events there as JSON lines."""
+    path, _ = QFileDialog.getSaveFileName(parent, 'Export events', 'events.jsonl', 'JSON lines (*.jsonl)')
+    if path:
+        try:
+            timeline.write_jsonl(path)
+            parent.statusBar().showMessage(f'{len(timeline.events)} events saved to {path}', 5000)
+        except OSError as e:
+            parent.statusBar().showMessage(f'export failed: {e}', 10000)
