@@ -373,13 +373,14 @@ class MainWindow(QMainWindow):
             await self.close_all_windows()
             self.show_live()
             policy, kept, overridden = self.policy_panel.resolve(scenario.policy)
+            notice = play_notice(scenario, closed, kept, overridden)
             if kept:
                 scenario = scenario.model_copy(update={'policy': policy})
             await self.restart_server(policy)
             self.follow_box.setChecked(True)  # Follow live is back on at every Play
             steps = scenario.parsed_steps
             self.library.start(scenario.name, scenario.path, len(steps),
-                               play_notice(scenario, closed, kept, overridden))
+                               notice)
             player = ScenarioPlayer(scenario, server=self.server, on_window=self.adopt_browser,
                                     on_step=lambda _s, i, _n: progress.setValue(i))
             self.target = player.target
