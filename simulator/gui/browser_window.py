@@ -146,7 +146,7 @@ class BrowserWindow(QWidget):
         self.shelf.setMaximumHeight(60)
         self.shelf.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
-        self.latency_editors = LatencyEditors(browser.latency)
+        self.latency_editors = LatencyEditors(browser.latency, 'ms')
         self.latency_editors.setToolTip('This window\'s latency in ms: before its page GET, before it sends the '
                                         'handshake, before it fetches a download after the download event')
 

@@ -54,14 +54,14 @@ class RunPane(QWidget):
         self.result = QLabel('')
         self.result.setTextFormat(Qt.TextFormat.RichText)
         self.result.setWordWrap(True)
-        self.workspace = Workspace()
+        self.workspace = Workspace(full_limit=0)  # tiles: name, state, outcome colour, last status at a glance
         self.timeline_view = TimelineView()
         self.timeline: Optional[Timeline] = None
         self.base_url: Optional[str] = None
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(self.workspace)
         body.addWidget(self.timeline_view)
-        body.setSizes([480, 620])
+        body.setSizes([360, 740])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         head = QHBoxLayout()
@@ -99,6 +99,7 @@ class CompareView(QWidget):
         self.panes = [RunPane('#c62828'), RunPane('#2e7d32')]
         self.panes[1].timeline_view.plot.setXLink(self.panes[0].timeline_view.plot)
         self.panes[1].timeline_view.follow = False  # the upper view drives the shared x range
+        self.panes[1].timeline_view.legend.hide()  # one legend (above) for both
         self.heading = QLabel('<b>Bug ⇄ fix side by side</b>')
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.back_button = QPushButton('◀ Back to the live workspace')
@@ -124,8 +125,8 @@ class CompareView(QWidget):
         PASS/FAIL line. A run that raises (e.g. OSError when no port is free) propagates after both ended."""
         from simulator.player import ScenarioPlayer
         await self.clear()
-        self.heading.setText(f'<b>Bug ⇄ fix side by side</b> — {scenarios[0].name}: the same steps with two '
-                             'policies, both timelines from the scenario start (t = 0)')
+        self.heading.setText(f'<b>Bug ⇄ fix side by side</b> — {scenarios[0].name}<br>the same steps, two '
+                             'policies; both timelines on one axis from the scenario start (t = 0)')
 
         async def run(pane: RunPane, scenario: Scenario, label: str, note: str) -> dict[str, Any]:
             pane.title.setText(f'<b>{label}</b> — policy: {scenario.policy_summary()}')

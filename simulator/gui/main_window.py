@@ -31,7 +31,7 @@ from .panels import MeasurementsPanel, ServerStatePanel, export_events_dialog, e
 from .policy_panel import PolicyPanel
 from .scenario_library import ScenarioLibrary, play_notice
 from .server_box import ServerBox
-from .throttle import Throttle
+from .throttle import GcFreezer, Throttle
 from .timeline_pane import TimelinePane
 from .windows_box import WindowsBox
 from .workspace import Workspace
@@ -127,11 +127,12 @@ class MainWindow(QMainWindow):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(self.right)
-        main.setSizes([400, 1100])
+        main.setSizes([450, 1050])
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
 
+        self._gc_freezer = GcFreezer(lambda: len(self.timeline.events), self)
         self._status_throttle = Throttle(self._update_status, 200, self)
         self.timeline.subscribe(lambda _e: self._status_throttle())
         self._build_menu()

@@ -67,7 +67,7 @@ class ScenarioLibrary(QGroupBox):
         self.notice_label.setTextFormat(Qt.TextFormat.RichText)
         self.notice_label.setStyleSheet('color: #455a64; font-size: 11px;')
         self.scenario_progress = QProgressBar()
-        self.scenario_progress.setFormat('%v / %m steps')
+        self.scenario_progress.setFormat('no scenario played yet')
         self.scenario_progress.setValue(0)
         self.result_label = QLabel('')
         self.result_label.setWordWrap(True)
@@ -96,6 +96,7 @@ class ScenarioLibrary(QGroupBox):
             if path and Path(item.data(Qt.ItemDataRole.UserRole)).resolve() == Path(path).resolve():
                 self.scenario_list.setCurrentRow(i)
         self.result_label.setText(f'playing <b>{name}</b>…')
+        self.scenario_progress.setFormat('%v / %m steps')
         self.scenario_progress.setRange(0, max(steps, 1))
         self.scenario_progress.setValue(0)
 

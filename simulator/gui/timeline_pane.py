@@ -50,7 +50,7 @@ class TimelinePane(QWidget):
         menu, view = self.lanes_menu, self.view
         menu.clear()
         group = QActionGroup(menu)
-        for mode, text in zip(GROUPINGS, (f'Group automatically (past {GROUP_AFTER} lanes, by outcome)',
+        for mode, text in zip(GROUPINGS, (f'Group automatically (past {GROUP_AFTER} lanes)',
                                           'Group by outcome', 'Group by page', 'No groups')):
             action = QAction(text, menu, checkable=True, checked=view.grouping == mode)
             action.triggered.connect(lambda _=False, m=mode: self._set_grouping(m))

@@ -64,7 +64,8 @@ class TimelineView(QWidget):
     marker per window and its colour; ``lanes`` is the :class:`~simulator.lanes.Lanes` model it renders;
     ``bars`` (state → BarGraphItem), ``scatters`` (marker kind → ScatterPlotItem; a point's data is its first
     event index, :meth:`cluster_size` its count) and ``step_lines`` (InfiniteLine per step) what it draws.
-    ``grouping`` is one of :data:`GROUPINGS` (``auto``: by outcome past :data:`GROUP_AFTER` lanes);
+    ``grouping`` is one of :data:`GROUPINGS` (``auto``: past :data:`GROUP_AFTER` lanes by outcome, or by page
+    when every window has the same outcome);
     ``page_of(lane)`` names a window's page for grouping by page (its owner sets it)."""
     event_clicked = Signal(int)
 
@@ -78,7 +79,7 @@ class TimelineView(QWidget):
         self.plot.showGrid(x=True, y=False, alpha=0.15)
         self.plot.setLabel('bottom', 'time since start of scenario / session', units='ms')
         self.plot.getAxis('bottom').enableAutoSIPrefix(False)
-        self.plot.getAxis('left').setWidth(110)
+        self.plot.getAxis('left').setWidth(150)
         self.legend = QLabel(legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -182,7 +183,12 @@ class TimelineView(QWidget):
     def grouping_mode(self) -> Optional[str]:
         """``outcome``/``page`` when lanes are grouped now, else None."""
         if self.grouping == 'auto':
-            return 'outcome' if len(self.lanes.lanes) - 1 > GROUP_AFTER else None
+            windows = self.lane_names()[1:]
+            if len(windows) <= GROUP_AFTER:
+                return None
+            if len({self.group_of('outcome', w) for w in windows}) > 1:
+                return 'outcome'
+            return 'page' if len({self.group_of('page', w) for w in windows}) > 1 else 'outcome'
         return None if self.grouping == 'none' else self.grouping
 
     def rows(self) -> tuple[np.ndarray, list[str]]:
@@ -300,7 +306,12 @@ class TimelineView(QWidget):
                 self._sizes[(kind, int(data[first[i]]), int(round(ys[first[i]])))] = int(counts[i])
                 if x_lo <= xs[first[i]] <= x_hi:
                     merged.append((float(xs[first[i]]), float(ys[first[i]]), int(counts[i])))
-        merged = sorted(merged, key=lambda m: -m[2])[:80]  # the biggest clusters get a "×N" label
+        gap = bucket / MERGE_PX * 28  # "×N" labels at least 28 px apart in a row, the biggest clusters first
+        shown: list[tuple[float, float, int]] = []
+        for x, y, n in sorted(merged, key=lambda m: -m[2]):
+            if len(shown) < 80 and all(abs(x - sx) >= gap for sx, sy, _n in shown if sy == y):
+                shown.append((x, y, n))
+        merged = shown
         while len(self._count_labels) < len(merged):
             label = pg.TextItem(color='#37474f', anchor=(0, 1))
             label.setFont(QFont('', 7))
@@ -316,7 +327,7 @@ class TimelineView(QWidget):
     def _draw_labels(self, labels: list[str]) -> None:
         height_px = max(self.plot.getViewBox().height(), 50.0)
         step = max(1, math.ceil(15 / (height_px / max(len(labels), 1))))  # ≥ 15 px per shown label
-        ticks = [(i, label if len(label) <= 18 else label[:17] + '…') for i, label in enumerate(labels)
+        ticks = [(i, label if len(label) <= 22 else label[:21] + '…') for i, label in enumerate(labels)
                  if i % step == 0 or label[:1] in '▸▾']
         if step > 1:  # group headers always show; drop the plain labels next to them
             shown: list[tuple[int, str]] = []

@@ -20,22 +20,22 @@ class WindowsBox(QGroupBox):
 
     def __init__(self, open_window: Callable[[str], object], tile: Callable[[], None],
                  close_all: Callable[[], None], race_demo: Callable[[], None] | None = None) -> None:
-        super().__init__('Simulated windows')
-        self.open_auto_button = QPushButton('Open on auto-index  (Ctrl+N)')
+        super().__init__('Simulated windows: open one')
+        self.open_auto_button = QPushButton('Auto-index (Ctrl+N)')
         self.open_auto_button.setToolTip('A new simulated browser on "/" — shared by every window (one client_id)')
         self.open_auto_button.clicked.connect(lambda: open_window('/'))
-        self.open_private_button = QPushButton('Open private page  (Ctrl+Shift+N)')
+        self.open_private_button = QPushButton('Private (Ctrl+Shift+N)')
         self.open_private_button.setToolTip('A new simulated browser on "/private" — a new client per page load')
         self.open_private_button.clicked.connect(lambda: open_window('/private'))
-        self.race_button = QPushButton('⚡ Race demo')
+        self.race_button = QPushButton('⚡ Race demo (Ctrl+R)')
         self.race_button.setToolTip('Open alice, bob and carol on the auto-index with download delays 0/50/100 ms, '
                                     'then bob clicks Download: with the shipped policy the losers turn red')
         if race_demo is not None:
             self.race_button.clicked.connect(race_demo)
-        self.tile_button = QPushButton('Dock all  (Ctrl+T)')
+        self.tile_button = QPushButton('Dock all (Ctrl+T)')
         self.tile_button.setToolTip('Bring every detached window back into the windows area')
         self.tile_button.clicked.connect(tile)
-        self.close_all_button = QPushButton('Close all  (Ctrl+Shift+W)')
+        self.close_all_button = QPushButton('Close all (Ctrl+Shift+W)')
         self.close_all_button.clicked.connect(close_all)
         self.default_latency = Latency()
         self.latency_editors = LatencyEditors(self.default_latency, 'new windows, ms')

@@ -8,6 +8,7 @@ same from the grid, and "Dock" (or closing the top-level frame through :meth:`Wo
 from __future__ import annotations
 
 import math
+import urllib.parse
 from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -33,7 +34,8 @@ def last_status(browser: b.SimulatedBrowser) -> str:
         return f'{d.status or d.error} {d.filename}'
     if browser.page_error:
         return browser.page_error[:40]
-    return browser.state
+    path = urllib.parse.urlsplit(browser.url).path if browser.url else ''
+    return f'{browser.state} {path}'.strip()
 
 
 class TileModel(QAbstractListModel):
@@ -120,11 +122,12 @@ class TileDelegate(QStyledItemDelegate):
 
 class Workspace(QWidget):
     """``Workspace()``: :meth:`add` / :meth:`remove` browser windows; ``windows`` in order of adding.
-    ``mode`` is ``'full'`` (≤ :data:`FULL_LIMIT` docked windows, in a grid) or ``'tiles'``. :meth:`detach`
+    ``mode`` is ``'full'`` (≤ ``full_limit`` windows, default :data:`FULL_LIMIT`, in a grid) or ``'tiles'``. :meth:`detach`
     makes a window its own top-level window, :meth:`dock` brings it back; ``detached`` holds those."""
 
-    def __init__(self, title: str = '', parent: QWidget | None = None) -> None:
+    def __init__(self, title: str = '', parent: QWidget | None = None, full_limit: int = FULL_LIMIT) -> None:
         super().__init__(parent)
+        self.full_limit = full_limit
         self.windows: list[BrowserWindow] = []
         self.detached: list[BrowserWindow] = []
         self.mode = 'full'
@@ -234,7 +237,7 @@ class Workspace(QWidget):
 
     def _relayout(self) -> None:
         docked = [w for w in self.windows if w not in self.detached]
-        mode = 'tiles' if len(self.windows) > FULL_LIMIT else 'full'
+        mode = 'tiles' if len(self.windows) > self.full_limit else 'full'
         self.mode = mode
         while self.grid.count():
             self.grid.takeAt(0)
@@ -255,7 +258,8 @@ class Workspace(QWidget):
         n = len(self.windows)
         detached = f' · {len(self.detached)} detached (Dock brings them back)' if self.detached else ''
         how = ('in full' if mode == 'full' else
-               f'as tiles (more than {FULL_LIMIT}): colour = download outcome, dot = connection; '
+               f'as tiles{f" (more than {self.full_limit})" if self.full_limit else ""}: colour = download '
+               'outcome, dot = connection; '
                'double-click a tile to open it in full')
         self.header.setText(f'<b>{self._title or "Windows"}</b> — {n} window{"s" if n != 1 else ""} {how}{detached}'
                             if n else f'<b>{self._title or "Windows"}</b>')
