@@ -116,8 +116,13 @@ def run_gui(play: Optional[str] = None) -> int:
 def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None) -> list[dict[str, Any]]:
     """Play ``scenarios`` one after the other in the GUI; with ``screenshot``, tile the windows and save one
     image of the main window and all browser windows at the end. Returns the reports. Raises OSError if the
-    screenshot cannot be written."""
-    _app, loop = make_loop()
+    screenshot cannot be written; exits (SystemExit 3) after saying what to install when Qt's xcb plugin
+    cannot load."""
+    try:
+        _app, loop = make_loop()
+    except QtPlatformError as e:
+        sys.stderr.write(f'{e}\n')
+        raise SystemExit(3) from None
     window = MainWindow()
 
     async def main() -> list[dict[str, Any]]:

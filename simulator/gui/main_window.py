@@ -435,6 +435,7 @@ class MainWindow(QMainWindow):
         if self._shutting_down:
             return
         self._shutting_down = True
+        self._gc_freezer.stop()
         for inspector in self.inspectors:
             inspector.close()
         await self.close_all_windows()

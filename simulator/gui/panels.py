@@ -54,7 +54,13 @@ class MeasurementsPanel(QWidget):
         self.data = m = measurements_of(self.timeline.to_dicts())
         figures = list(m['figures'])
         self.table.setColumnCount(1 + len(figures))
-        self.table.setHorizontalHeaderLabels(['window'] + [m['figures'][f] for f in figures])
+        labels = ['window'] + [m['figures'][f].replace(': ', '\n') for f in figures]  # two lines: readable
+        tips = ['simulated window (then p50/p95/max over every sample)'] + [
+            f'{m["figures"][f]}, in ms: per window the worst of its page loads' for f in figures]
+        for c, (label, tip) in enumerate(zip(labels, tips)):
+            item = QTableWidgetItem(label)
+            item.setToolTip(tip)
+            self.table.setHorizontalHeaderItem(c, item)
         rows = [(name, [w.get(f) for f in figures]) for name, w in m['windows'].items()]
         stats = [(stat, [m['summary'][f][stat] for f in figures]) for stat in ('p50', 'p95', 'max')]
         self.table.setRowCount(len(rows) + len(stats))
@@ -69,7 +75,8 @@ class MeasurementsPanel(QWidget):
                 cell = QTableWidgetItem(_fmt(v))
                 cell.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
                 self.table.setItem(r, c, cell)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
 
 
 class ServerStatePanel(QWidget):
@@ -95,7 +102,12 @@ class ServerStatePanel(QWidget):
         self.jobs_table.setHorizontalHeaderLabels(['job', 'file', 'progress', 'skipped', 'state', 'windows'])
         self.jobs_table.verticalHeader().setVisible(False)
         self.jobs_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.jobs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.jobs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.jobs_table.horizontalHeader().setStretchLastSection(True)
+        for c, tip in enumerate(('convert job id', 'file being converted', 'chunks done / all chunks',
+                                 'chunks skipped on resume (already done)', 'queued, running, done, cancelled',
+                                 'windows subscribed to its progress')):
+            self.jobs_table.horizontalHeaderItem(c).setToolTip(tip)
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -134,6 +146,7 @@ class ServerStatePanel(QWidget):
         events = self.timeline.events
         if len(events) < self._seen:
             self._seen, self._t, self._alive, self._finalized = 0, [], [], []
+            self.plot.enableAutoRange()  # a new run: not the previous scenario's axis
         for e in events[self._seen:]:
             if e.kind == 'models':
                 self._t.append((e.t_ns - self.timeline.t0_ns) / 1e6)

@@ -53,6 +53,12 @@ class GcFreezer(QObject):
         self._timer.timeout.connect(self.check)
         self._timer.start(250)
 
+    def stop(self) -> None:
+        """Stop checking and unfreeze everything (the owner shuts down: its objects must be collectable)."""
+        self._timer.stop()
+        gc.unfreeze()
+        self.frozen_at = 0
+
     def check(self) -> None:
         """Freeze or unfreeze now if due."""
         n = self._count()
