@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+from simulator.gui.pytest_fixtures import clientsim_gui, pytest_runtest_teardown  # noqa: E402,F401  (GUI fixture)
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / 'assets' / 'scenarios'
 

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
 from simulator.gui import app as gui_app
 from simulator.gui.compare_view import policy_variant
-from simulator.gui.pytest_fixtures import clientsim_gui  # noqa: F401  (the fixture users get)
 from simulator.gui.workspace import FULL_LIMIT
 from simulator.scenario import load_scenario
 
@@ -170,3 +169,36 @@ def test_missing_xcb_library_says_what_to_install(monkeypatch):
     monkeypatch.setattr(gui_app.QApplication, 'instance', staticmethod(lambda: None))
     with pytest.raises(gui_app.QtPlatformError, match='sudo apt-get install .*libclientsim-missing9'):
         gui_app.check_qt_platform()
+
+
+def test_timeline_export_has_title_and_legend(clientsim_gui, tmp_path):
+    gui = clientsim_gui
+    gui.run(gui.main.play_scenario(load_scenario(SCENARIOS / 'download_race_auto_index.yaml')))
+    view = gui.main.timeline_view
+    view.export(str(tmp_path / 't.svg'))
+    view.export(str(tmp_path / 't.png'))
+    svg = (tmp_path / 't.svg').read_text()
+    assert 'download race on the auto-index page' in svg  # the title names the scenario
+    assert 'handshake pending (socket connected)' in svg and 'download GET failed' in svg  # the legend
+    from PySide6.QtGui import QImage
+    image = QImage(str(tmp_path / 't.png'))
+    assert image.height() > view.plot.height() and image.width() >= 900
+
+
+def test_markers_merge_when_zoomed_out_and_split_when_zoomed_in(clientsim_gui):
+    gui = clientsim_gui
+    main = gui.main
+    main._start_manual_session()
+    for i in range(40):  # 40 clicks 1 ms apart on one lane
+        main.timeline.record('alice', 'event_sent', window='alice', label='Download')
+        main.timeline.events[-1].t_ns = main.timeline.t0_ns + 1000_000 * (1000 + i)
+    main.timeline.record('alice', 'window_closed', window='alice')
+    main.timeline.events[-1].t_ns = main.timeline.t0_ns + 10_000 * 1000_000
+    main.timeline_view.redraw()
+    clicks = main.timeline_view.scatters['click']
+    assert len(clicks.points()) < 10  # zoomed out over 10 s: the 40 clicks are a few merged points
+    assert sum(main.timeline_view.cluster_size('click', int(p.data()), p.pos().y()) for p in clicks.points()) == 40
+    main.timeline_pane.follow_box.setChecked(False)
+    main.timeline_view.plot.setXRange(1000, 1040, padding=0)
+    main.timeline_view.redraw()
+    assert len(clicks.points()) >= 30  # zoomed in to 40 ms: (nearly) one point per click

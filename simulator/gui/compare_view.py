@@ -132,6 +132,7 @@ class CompareView(QWidget):
             pane.title.setText(f'<b>{label}</b> — policy: {scenario.policy_summary()}')
             pane.result.setText('playing…')
             pane.timeline = Timeline()  # t0 = this run's start
+            pane.timeline_view.title = f'clientsim timeline — {scenario.name}, {label}'
             pane.timeline_view.attach(pane.timeline)
             player = ScenarioPlayer(scenario, timeline=pane.timeline, on_window=pane.adopt)
             pane.base_url = None

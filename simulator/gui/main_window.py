@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
             self.target = None
             self.policy_panel.set_disabled_reason(None)
         self.timeline.t0_ns = now_ns()
+        self.timeline_view.title = 'clientsim timeline — manual session'
         self.timeline_view.reset()
         self.log_model.refilter()
         self.follow_box.setChecked(True)
@@ -379,6 +380,7 @@ class MainWindow(QMainWindow):
                 scenario = scenario.model_copy(update={'policy': policy})
             await self.restart_server(policy)
             self.follow_box.setChecked(True)  # Follow live is back on at every Play
+            self.timeline_view.title = f'clientsim timeline — {scenario.name} ({scenario.policy_summary()})'
             steps = scenario.parsed_steps
             self.library.start(scenario.name, scenario.path, len(steps),
                                notice)
