@@ -167,6 +167,7 @@ class BrowserWindow(QWidget):
         QShortcut(QKeySequence('Ctrl+I'), self, activated=lambda: self.inspect_requested.emit(self))
         QShortcut(QKeySequence.StandardKey.Close, self, activated=self.close)
 
+        self._stale = False
         self._rendered_elements: Any = None
         self._throttle = Throttle(self.refresh, 50, self)
         browser.listeners.append(self._on_browser_changed)
@@ -174,7 +175,16 @@ class BrowserWindow(QWidget):
 
     # ---- browser → view -------------------------------------------------------------------------------------
     def _on_browser_changed(self, _browser: b.SimulatedBrowser) -> None:
-        self._throttle()
+        if self.isHidden():  # a tile in the workspace: redraw when shown, not for every change
+            self._stale = True
+        else:
+            self._throttle()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        if self._stale:
+            self._stale = False
+            self.refresh()
+        super().showEvent(event)
 
     def refresh(self) -> None:
         """Redraw state, ids, outcome, elements and shelf from the browser."""

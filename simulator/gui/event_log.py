@@ -131,6 +131,11 @@ class EventLogModel(QAbstractTableModel):
         if any_kind:
             self.kinds_changed.emit()
 
+    @property
+    def total(self) -> int:
+        """Events of the timeline considered so far (shown or filtered out)."""
+        return self._seen
+
     def event_at(self, row: int) -> TimelineEvent:
         """The event shown in ``row``. Raises IndexError."""
         assert self.timeline is not None
@@ -287,6 +292,6 @@ class EventLogView(QWidget):
     def show_count(self, *_: object) -> None:
         """Show "rows of total events" (rows shown after the filter, of every event folded so far); connected
         to the model's row signals, so it is right after every filter change and flush."""
-        total = self.model._seen
+        total = self.model.total
         rows = self.model.rowCount()
         self.log_count.setText(f'{rows} of {total} events' + ('' if rows == total else ' (filtered)'))

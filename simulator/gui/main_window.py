@@ -246,8 +246,8 @@ class MainWindow(QMainWindow):
         if not self.windows and not self.playing:
             self._start_manual_session()
         defaults = self.windows_box.default_latency
-        browser = SimulatedBrowser(name or self._next_name(), self.timeline,
-                                   latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms))
+        latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
+        browser = SimulatedBrowser(name or self._next_name(), self.timeline, latency)
         window = self.adopt_browser(browser)
         self.tasks.spawn(browser.open((self.server.url or '') + page), name=f'open {browser.name}')
         return window

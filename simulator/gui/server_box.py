@@ -51,7 +51,9 @@ class ServerBox(QGroupBox):
         self.state_label.setText(state)
         self.url_label.setText(target.get('url') or '—')
         command = target.get('command')
-        cmd = ' '.join(command) if isinstance(command, (list, tuple)) else (command or '(URL target: not started by clientsim)')
+        cmd = (' '.join(command) if isinstance(command, (list, tuple))
+               else command or '(URL target: not started by clientsim)')
         self.errors_label.setText(f'command: <code>{cmd}</code><br>return code: '
                                   f'<b>{"—" if rc is None else rc}</b>'
-                                  + ('' if target.get('ready_ms') is None else f' · ready after {target["ready_ms"]} ms'))
+                                  + ('' if target.get('ready_ms') is None
+                                     else f' · ready after {target["ready_ms"]} ms'))

@@ -37,7 +37,8 @@ class TimelinePane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        title = QLabel('<b>Timeline</b> — one lane per window; wheel zooms, drag pans, click a marker for its log row')
+        title = QLabel('<b>Timeline</b> — one lane per window; wheel zooms, drag pans, click a marker for its '
+                       'log row')
         title.setWordWrap(True)
         row.addWidget(title, 1)
         row.addWidget(self.lanes_button)

@@ -144,7 +144,8 @@ class TimelineView(QWidget):
         self._span_points: dict[str, tuple[list[float], list[float], list[int]]] = {s: ([], [], []) for s in STATES}
         self._marker_points: dict[str, tuple[list[float], list[int], list[int]]] = {k: ([], [], []) for k in MARKERS}
         self._tips: dict[int, str] = {}
-        self._sizes: dict[tuple[str, int, int], int] = {}
+        self._sizes: Optional[dict[tuple[str, int, int], int]] = None
+        self._clusters = {}
         self._outcome: dict[str, str] = {}
         self.expanded = set()
         for line in self.step_lines:
@@ -171,6 +172,9 @@ class TimelineView(QWidget):
     def cluster_size(self, kind: str, event_index: int, row: float) -> int:
         """How many markers the ``kind`` point with data ``event_index`` in ``row`` stands for (1 unless merged;
         one server event can mark several lanes, hence the row)."""
+        if self._sizes is None:  # built on demand (tooltips, tests), not on every redraw
+            self._sizes = {(k, int(d), int(round(y))): int(n) for k, (ds, ys, ns) in self._clusters.items()
+                           for d, y, n in zip(ds, ys, ns)}
         return self._sizes.get((kind, event_index, int(round(row))), 1)
 
     # ---- rows: lanes, groups --------------------------------------------------------------------------------
@@ -288,7 +292,8 @@ class TimelineView(QWidget):
         (x_lo, x_hi), _ = self.plot.getViewBox().viewRange()
         width_px = max(self.plot.getViewBox().width(), 100.0)
         bucket = max((x_hi - x_lo) / width_px * MERGE_PX, 1e-6)
-        self._sizes = {}
+        self._sizes = None
+        self._clusters: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         merged: list[tuple[float, float, int]] = []
         for kind, scatter in self.scatters.items():
             xs_l, lanes_l, data_l = self._marker_points[kind]
@@ -302,10 +307,11 @@ class TimelineView(QWidget):
             base = MARKERS[kind].size
             sizes = base + np.minimum(8, 2 * np.log2(counts)).astype(float)
             scatter.setData(x=xs[first], y=ys[first], data=data[first], size=sizes)
-            for i in np.nonzero(counts > 1)[0]:
-                self._sizes[(kind, int(data[first[i]]), int(round(ys[first[i]])))] = int(counts[i])
-                if x_lo <= xs[first[i]] <= x_hi:
-                    merged.append((float(xs[first[i]]), float(ys[first[i]]), int(counts[i])))
+            big = np.nonzero(counts > 1)[0]  # merged points only; vectorized, no Python loop per cluster
+            self._clusters[kind] = (data[first[big]], ys[first[big]], counts[big])
+            visible = big[(xs[first[big]] >= x_lo) & (xs[first[big]] <= x_hi)]
+            top = visible[np.argsort(-counts[visible], kind='stable')[:200]]
+            merged += [(float(xs[first[i]]), float(ys[first[i]]), int(counts[i])) for i in top]
         gap = bucket / MERGE_PX * 28  # "×N" labels at least 28 px apart in a row, the biggest clusters first
         shown: list[tuple[float, float, int]] = []
         for x, y, n in sorted(merged, key=lambda m: -m[2]):
@@ -318,8 +324,10 @@ class TimelineView(QWidget):
             self.plot.addItem(label)
             self._count_labels.append(label)
         for label, (x, y, n) in zip(self._count_labels, merged):
-            label.setText(f'×{n}')
-            label.setPos(x, y - 0.1)
+            if getattr(label, 'shown_as', None) != (x, y, n):  # setText re-lays out the item: only on change
+                label.setText(f'×{n}')
+                label.setPos(x, y - 0.1)
+                label.shown_as = (x, y, n)
             label.show()
         for label in self._count_labels[len(merged):]:
             label.hide()

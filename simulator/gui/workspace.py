@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import urllib.parse
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
@@ -122,8 +122,8 @@ class TileDelegate(QStyledItemDelegate):
 
 class Workspace(QWidget):
     """``Workspace()``: :meth:`add` / :meth:`remove` browser windows; ``windows`` in order of adding.
-    ``mode`` is ``'full'`` (≤ ``full_limit`` windows, default :data:`FULL_LIMIT`, in a grid) or ``'tiles'``. :meth:`detach`
-    makes a window its own top-level window, :meth:`dock` brings it back; ``detached`` holds those."""
+    ``mode`` is ``'full'`` (≤ ``full_limit`` windows, default :data:`FULL_LIMIT`, in a grid) or ``'tiles'``.
+    :meth:`detach` makes a window its own top-level window, :meth:`dock` brings it back; ``detached`` holds those."""
 
     def __init__(self, title: str = '', parent: QWidget | None = None, full_limit: int = FULL_LIMIT) -> None:
         super().__init__(parent)
@@ -174,7 +174,11 @@ class Workspace(QWidget):
         window.detach_requested.connect(self._toggle_detached)
         window.browser.listeners.append(self._on_browser_changed)
         self.tiles.append(window)
-        self._relayout()
+        if self.mode == 'tiles':  # stays tiles: O(1) per window (200 windows open in a burst)
+            window.hide()
+            self._update_header()
+        else:
+            self._relayout()
 
     def remove(self, window: BrowserWindow) -> None:
         """Forget ``window`` (the caller closes it)."""
@@ -252,10 +256,14 @@ class Workspace(QWidget):
             self.stack.setCurrentWidget(self.scroll if self.windows else self.empty)
         else:
             for window in docked:
-                window.hide()
+                if not window.isHidden():
+                    window.hide()
             self.stack.setCurrentWidget(self.tile_view)
             self.tiles.touch()
-        n = len(self.windows)
+        self._update_header()
+
+    def _update_header(self) -> None:
+        n, mode = len(self.windows), self.mode
         detached = f' · {len(self.detached)} detached (Dock brings them back)' if self.detached else ''
         how = ('in full' if mode == 'full' else
                f'as tiles{f" (more than {self.full_limit})" if self.full_limit else ""}: colour = download '
@@ -278,13 +286,3 @@ class Workspace(QWidget):
             cols = max(cols, c + 1)
         return cols
 
-
-def open_windows_as(workspace: Workspace, make: Callable[[b.SimulatedBrowser], BrowserWindow]
-                    ) -> Callable[[b.SimulatedBrowser], BrowserWindow]:
-    """An ``on_window`` callback for :class:`~simulator.player.ScenarioPlayer` that puts each browser's window
-    into ``workspace`` (``make(browser)`` builds the window)."""
-    def adopt(browser: b.SimulatedBrowser) -> BrowserWindow:
-        window = make(browser)
-        workspace.add(window)
-        return window
-    return adopt
