@@ -58,10 +58,11 @@ class RunPane(QWidget):
         self.timeline_view = TimelineView()
         self.timeline: Optional[Timeline] = None
         self.base_url: Optional[str] = None
-        body = QSplitter(Qt.Orientation.Horizontal)
+        body = QSplitter(Qt.Orientation.Vertical)  # tiles above, the lanes below at full width
         body.addWidget(self.workspace)
         body.addWidget(self.timeline_view)
-        body.setSizes([360, 740])
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         head = QHBoxLayout()
@@ -99,7 +100,7 @@ class CompareView(QWidget):
         self.panes = [RunPane('#c62828'), RunPane('#2e7d32')]
         self.panes[1].timeline_view.plot.setXLink(self.panes[0].timeline_view.plot)
         self.panes[1].timeline_view.follow = False  # the upper view drives the shared x range
-        self.panes[1].timeline_view.legend.hide()  # one legend (above) for both
+        self.panes[1].timeline_view.legend_area.hide()  # one legend (above) for both
         self.heading = QLabel('<b>Bug ⇄ fix side by side</b>')
         self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.back_button = QPushButton('◀ Back to the live workspace')

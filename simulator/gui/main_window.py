@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         live.addWidget(self.timeline_pane)
         live.addWidget(self.tabs)
         live.setSizes([420, 300, 220])
+        for i, stretch in enumerate((4, 3, 2)):
+            live.setStretchFactor(i, stretch)
         self.compare = CompareView()
         self.compare.back_button.clicked.connect(self.show_live)
         self.right = QStackedWidget()

@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from simulator.lanes import MARKERS, STATES, Lanes, legend
 from simulator.timeline import SERVER, Timeline
@@ -86,8 +86,14 @@ class TimelineView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.plot)
+        self.legend_area = QScrollArea()  # at most two lines tall: a narrow window keeps room for the lanes
+        self.legend_area.setWidget(self.legend)
+        self.legend_area.setWidgetResizable(True)
+        self.legend_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.legend_area.setMaximumHeight(2 * self.legend.fontMetrics().height() + 8)
+        self.legend_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.legend_area)
+        layout.addWidget(self.plot, 1)
         self.bars: dict[str, pg.BarGraphItem] = {}
         for state, style in STATES.items():
             bar = pg.BarGraphItem(x0=[], x1=[], y=[], height=SPAN_HEIGHT, brush=style.colour, pen=pg.mkPen(None),
