@@ -131,7 +131,8 @@ def test_bug_and_fix_side_by_side(clientsim_gui):
     gui.settle()
     assert shipped_report['passed'] and not fixed_report['passed']  # the file's expectations describe the bug
     top, bottom = gui.main.compare.panes
-    outcomes = [{w.browser.name: w.property('outcome') for w in pane.workspace.windows} for pane in (top, bottom)]
+    assert top.workspace.mode == bottom.workspace.mode == 'tiles'  # painted from the browser's download outcome
+    outcomes = [{w.browser.name: w.browser.download_outcome for w in pane.workspace.windows} for pane in (top, bottom)]
     assert outcomes[0] == {'alice': 'received', 'bob': 'failed', 'carol': 'failed'}
     assert outcomes[1] == {'alice': 'none', 'bob': 'received', 'carol': 'none'}
     # one time axis from each run's start

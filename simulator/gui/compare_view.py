@@ -31,6 +31,14 @@ def policy_variant(scenario: Scenario, policy_update: dict[str, Any]) -> Scenari
     return scenario.model_copy(update={'policy': policy})
 
 
+def hand_variant(scenario: Scenario, changes: dict[str, Any]) -> tuple[Scenario, tuple[str, str], tuple[str, str]]:
+    """The side-by-side pair for hand ``changes`` (policy field → value): (the variant with them, the two run
+    labels, the two notes after PASS/FAIL). Raises ``pydantic.ValidationError`` for a bad value."""
+    label = ', '.join(f'{k}={v}' for k, v in changes.items())
+    return (policy_variant(scenario, dict(changes)), ('shipped (as in the file)', f'with {label}'),
+            ('', " (of the file's expectations)"))
+
+
 def result_html(report: dict[str, Any], note: str = '') -> str:
     """PASS/FAIL with the count of expectations held and each failed one (rich text)."""
     checks = report['expectations']

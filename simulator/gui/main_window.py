@@ -2,9 +2,7 @@
 the windows area (:class:`~simulator.gui.workspace.Workspace`), timeline pane, event log, measurements and
 models/jobs panels, and the bug ⇄ fix :class:`~simulator.gui.compare_view.CompareView`), owns the embedded
 server and every browser window, and starts its background work through one :class:`~simulator.tasks.TaskGroup`.
-
-Its menu shortcuts are application-wide (``Qt.ApplicationShortcut``): Ctrl+N works in a detached browser
-window too."""
+Its menu shortcuts are application-wide (``Qt.ApplicationShortcut``): Ctrl+N works in a detached window too."""
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +22,7 @@ from simulator.tasks import TaskGroup
 from simulator.timeline import Timeline, now_ns
 
 from .browser_window import BrowserWindow
-from .compare_view import CompareView, policy_variant
+from .compare_view import CompareView, hand_variant
 from .event_log import EventLogModel, EventLogView
 from .frame_inspector import FrameInspector
 from .panels import MeasurementsPanel, ServerStatePanel, export_events_dialog, export_timeline_dialog
@@ -33,7 +31,7 @@ from .scenario_library import ScenarioLibrary, play_notice
 from .server_box import ServerBox
 from .throttle import GcFreezer, Throttle
 from .timeline_pane import TimelinePane
-from .windows_box import WindowsBox
+from .windows_box import WindowsBox, race_demo
 from .workspace import Workspace
 
 WINDOW_NAMES = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy')
@@ -92,7 +90,7 @@ class MainWindow(QMainWindow):
         left.setMinimumWidth(300)
         self.workspace = Workspace('Windows')
 
-        self.timeline_pane = TimelinePane(self._export_timeline)
+        self.timeline_pane = TimelinePane(lambda: export_timeline_dialog(self, self.timeline_view))
         self.timeline_view = self.timeline_pane.view
         self.timeline_view.attach(self.timeline)
         self.timeline_view.page_of = self._page_of
@@ -145,7 +143,8 @@ class MainWindow(QMainWindow):
         menu.setNativeMenuBar(False)
         file_menu = menu.addMenu('&File')
         file_menu.addAction('Open scenario…', QKeySequence.StandardKey.Open, self._open_scenario_file)
-        file_menu.addAction('Export timeline (PNG/SVG)…', QKeySequence('Ctrl+E'), self._export_timeline)
+        file_menu.addAction('Export timeline (PNG/SVG)…', QKeySequence('Ctrl+E'),
+                            lambda: export_timeline_dialog(self, self.timeline_view))
         file_menu.addAction('Export events (JSON lines)…', QKeySequence('Ctrl+Shift+E'),
                             lambda: export_events_dialog(self, self.timeline))
         file_menu.addSeparator()
@@ -170,12 +169,8 @@ class MainWindow(QMainWindow):
 
     # ---- helpers --------------------------------------------------------------------------------------------
     def _page_of(self, name: str) -> str:
-        window = self.windows.get(name)
-        url = window.browser.url if window is not None else None
+        url = self.windows[name].browser.url if name in self.windows else None
         return urllib.parse.urlsplit(url).path or '/' if url else 'no page'
-
-    def _export_timeline(self) -> None:
-        export_timeline_dialog(self, self.timeline_view)
 
     def _task_failed(self, exc: BaseException, _task: asyncio.Task) -> None:
         self.statusBar().showMessage(f'error: {type(exc).__name__}: {exc}', 10000)
@@ -256,9 +251,8 @@ class MainWindow(QMainWindow):
 
     def _start_manual_session(self) -> None:
         """t = 0 of the timeline becomes now (earlier events get negative times), Follow live goes on."""
-        if self.target is not None:
-            self.target = None
-            self.policy_panel.set_disabled_reason(None)
+        self.target = None  # back from target mode: the embedded server serves the windows again
+        self.policy_panel.set_disabled_reason(None)
         self.timeline.t0_ns = now_ns()
         self.timeline_view.title = 'clientsim timeline — manual session'
         self.timeline_view.reset()
@@ -267,14 +261,9 @@ class MainWindow(QMainWindow):
         self.timeline_view.redraw()
 
     async def race_demo(self) -> list[BrowserWindow]:
-        """Close the windows, open alice, bob and carol on the auto-index with download delays 0/50/100 ms, wait for
-        their handshakes, then click Download in bob. With the shipped policy (``download_target: room``) alice
-        gets the file, bob and carol turn red (404); with ``sender`` only bob downloads. Returns the windows."""
+        """Close the windows, then :func:`~simulator.gui.windows_box.race_demo`; returns alice, bob, carol."""
         await self.close_all_windows()
-        windows = [self.open_window('/', name, Latency(download_ms=delay))
-                   for name, delay in (('alice', 0), ('bob', 50), ('carol', 100))]
-        await asyncio.gather(*(w.browser.wait_for(lambda br: br.state == 'handshake done') for w in windows))
-        await windows[1].browser.click('Download')
+        windows = await race_demo(self.open_window)
         self.statusBar().showMessage('race demo: bob clicked Download; alice 0 ms, bob 50 ms, carol 100 ms', 10000)
         return windows
 
@@ -320,15 +309,21 @@ class MainWindow(QMainWindow):
         self.right.setCurrentIndex(0)
 
     # ---- scenarios ------------------------------------------------------------------------------------------
+    def _load(self, path: str) -> Optional[Scenario]:
+        """The scenario in ``path``; None (its error shown under Play) when it is broken."""
+        try:
+            return load_scenario(path)
+        except ScenarioError as e:
+            self.library.show_error(str(e))
+            return None
+
     def play_selected(self) -> None:
         """Play the scenario selected in the library."""
         path = self.library.current_path()
         if path is None or self.playing:
             return
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as e:
-            self.library.show_error(str(e))
+        scenario = self._load(path)
+        if scenario is None:
             return
         self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
 
@@ -342,25 +337,18 @@ class MainWindow(QMainWindow):
             self.library.show_error('Change a policy field first (e.g. download_target → sender): the lower run '
                                     'plays the scenario with your changes.')
             return
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as e:
-            self.library.show_error(str(e))
+        scenario = self._load(path)
+        if scenario is None:
             return
-        changes = dict(self.policy_panel.hand_changes)
-        fixed = policy_variant(scenario, changes)
-        label = ', '.join(f'{k}={v}' for k, v in changes.items())
-        self.tasks.spawn(self.play_side_by_side(scenario, fixed, ('shipped (as in the file)', f'with {label}'),
-                                                ('', ' (of the file\'s expectations)')), name='play side by side')
+        fixed, labels, notes = hand_variant(scenario, self.policy_panel.hand_changes)
+        self.tasks.spawn(self.play_side_by_side(scenario, fixed, labels, notes), name='play side by side')
 
     def _open_scenario_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, 'Open scenario', '', 'Scenarios (*.yaml *.yml)')
         if not path:
             return
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as e:
-            self.library.show_error(str(e))
+        scenario = self._load(path)
+        if scenario is None:
             return
         self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
 

@@ -30,11 +30,21 @@ class GuiSession:
         self.main = MainWindow()
         self.url: str = self.run(self.main.start())
         self.main.show()
+        asyncio._set_running_loop(self.loop)  # see run()
 
     def run(self, coro: Awaitable[T], timeout_s: float = 30.0) -> T:
         """Run ``coro`` on the session's loop until it is done and return its result. Raises what it raises,
-        or TimeoutError after ``timeout_s``."""
-        return self.loop.run_until_complete(asyncio.wait_for(coro, timeout_s))  # type: ignore[arg-type]
+        or TimeoutError after ``timeout_s``.
+
+        Between two runs the loop stays marked as this thread's running loop: Qt events that qtbot or
+        pytest-qt process meanwhile run qasync's callbacks (timers of sockets, the server's service task),
+        and those need a running loop, as they have in the GUI, where the Qt loop always runs."""
+        asyncio._set_running_loop(None)
+        try:
+            return self.loop.run_until_complete(asyncio.wait_for(coro, timeout_s))  # type: ignore[arg-type]
+        finally:
+            if not self.loop.is_closed():
+                asyncio._set_running_loop(self.loop)
 
     @staticmethod
     async def until(predicate: Callable[[], Any], timeout_s: float = 5.0) -> None:
@@ -65,6 +75,7 @@ class GuiSession:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        asyncio._set_running_loop(None)
         self.loop.run_until_complete(drain())
         self.loop.close()
         asyncio.set_event_loop(None)

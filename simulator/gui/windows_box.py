@@ -3,7 +3,8 @@ latency defaults for new windows, the one-click race demo, dock all windows back
 shortcuts named on the buttons are the main window's application-wide shortcuts)."""
 from __future__ import annotations
 
-from typing import Callable
+import asyncio
+from typing import Any, Callable
 
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QPushButton, QVBoxLayout
 
@@ -50,3 +51,15 @@ class WindowsBox(QGroupBox):
         grid.addWidget(self.close_all_button, 2, 0, 1, 2)
         layout.addLayout(grid)
         layout.addWidget(self.latency_editors)
+
+
+async def race_demo(open_window: Callable[..., Any]) -> list[Any]:
+    """Open alice, bob and carol on the auto-index with download delays 0/50/100 ms
+    (``open_window(page, name, latency)``), wait for their handshakes, then click Download in bob. With the
+    shipped policy (``download_target: room``) alice gets the file, bob and carol turn red (404); with
+    ``sender`` only bob downloads. Returns the three windows."""
+    windows = [open_window('/', name, Latency(download_ms=delay))
+               for name, delay in (('alice', 0), ('bob', 50), ('carol', 100))]
+    await asyncio.gather(*(w.browser.wait_for(lambda br: br.state == 'handshake done') for w in windows))
+    await windows[1].browser.click('Download')
+    return windows
