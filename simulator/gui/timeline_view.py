@@ -65,7 +65,7 @@ class TimelineView(QWidget):
     ``bars`` (state → BarGraphItem), ``scatters`` (marker kind → ScatterPlotItem; a point's data is its first
     event index, :meth:`cluster_size` its count) and ``step_lines`` (InfiniteLine per step) what it draws.
     ``grouping`` is one of :data:`GROUPINGS` (``auto``: past :data:`GROUP_AFTER` lanes by outcome, or by page
-    when every window has the same outcome);
+    when every window has the same outcome, or not at all when that is one group too);
     ``page_of(lane)`` names a window's page for grouping by page (its owner sets it)."""
     event_clicked = Signal(int)
 
@@ -198,7 +198,8 @@ class TimelineView(QWidget):
                 return None
             if len({self.group_of('outcome', w) for w in windows}) > 1:
                 return 'outcome'
-            return 'page' if len({self.group_of('page', w) for w in windows}) > 1 else 'outcome'
+            # one group either way: plain lanes (labels thinned) say more than one collapsed row
+            return 'page' if len({self.group_of('page', w) for w in windows}) > 1 else None
         return None if self.grouping == 'none' else self.grouping
 
     def rows(self) -> tuple[np.ndarray, list[str]]:
