@@ -36,7 +36,8 @@ def gui_view(view) -> tuple[set, Counter, list]:
     markers: Counter = Counter()
     for kind, scatter in view.scatters.items():
         colour = scatter.opts['brush'].color().name()
-        markers.update((names[int(p.pos().y())], kind, colour) for p in scatter.points())
+        for p in scatter.points():  # a merged point (markers a few px apart) counts for each marker it holds
+            markers[(names[int(p.pos().y())], kind, colour)] += view.cluster_size(kind, int(p.data()), p.pos().y())
     markers.update((SERVER, 'step', line.pen.color().name()) for line in view.step_lines)
     legend_items = [(c, label.strip()) for c, label in GUI_LEGEND.findall(view.legend.text())]
     return spans, markers, legend_items

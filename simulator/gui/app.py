@@ -3,6 +3,7 @@ also offscreen, and save a screenshot). Both run the core on a qasync ``QEventLo
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -25,8 +26,48 @@ def _qt_messages(mode: QtMsgType, _context: Any, message: str) -> None:
     sys.stderr.write(f'qt: {message}\n')
 
 
+#: libraries Qt 6's xcb platform plugin loads → the Debian/Ubuntu package that has them
+XCB_PACKAGES = {
+    'libxcb-cursor.so.0': 'libxcb-cursor0', 'libxcb-icccm.so.4': 'libxcb-icccm4',
+    'libxcb-image.so.0': 'libxcb-image0', 'libxcb-keysyms.so.1': 'libxcb-keysyms1',
+    'libxcb-randr.so.0': 'libxcb-randr0', 'libxcb-render-util.so.0': 'libxcb-render-util0',
+    'libxcb-shape.so.0': 'libxcb-shape0', 'libxcb-xinerama.so.0': 'libxcb-xinerama0',
+    'libxcb-xkb.so.1': 'libxcb-xkb1', 'libxkbcommon-x11.so.0': 'libxkbcommon-x11-0',
+    'libEGL.so.1': 'libegl1', 'libfontconfig.so.1': 'libfontconfig1', 'libdbus-1.so.3': 'libdbus-1-3',
+}
+
+
+class QtPlatformError(RuntimeError):
+    """Qt's xcb platform plugin cannot load: the message names the Debian/Ubuntu packages to install."""
+
+
+def check_qt_platform() -> None:
+    """Before Qt aborts with "Could not load the Qt platform plugin xcb": when Qt will use xcb (a DISPLAY and
+    ``QT_QPA_PLATFORM`` unset or ``xcb``, on Linux), check that the libraries the plugin needs load. Raises
+    :class:`QtPlatformError` naming the missing packages; does nothing elsewhere (offscreen, Wayland, macOS)."""
+    import ctypes
+    platform = os.environ.get('QT_QPA_PLATFORM', '')
+    if not sys.platform.startswith('linux') or QApplication.instance() is not None:
+        return
+    if platform not in ('', 'xcb') or (not platform and not os.environ.get('DISPLAY')):
+        return
+    missing = []
+    for library, package in XCB_PACKAGES.items():
+        try:
+            ctypes.CDLL(library)
+        except OSError:
+            missing.append(package)
+    if missing:
+        raise QtPlatformError(
+            'clientsim: Qt\'s xcb platform plugin cannot load: missing ' + ', '.join(missing) + '.\n'
+            f'On Debian/Ubuntu: sudo apt-get install {" ".join(missing)}\n'
+            'Without a desktop: QT_QPA_PLATFORM=offscreen clientsim …, or clientsim play --headless.')
+
+
 def make_loop() -> tuple[QApplication, qasync.QEventLoop]:
-    """The QApplication (created once) and a new qasync loop set as the current asyncio loop."""
+    """The QApplication (created once) and a new qasync loop set as the current asyncio loop. Raises
+    :class:`QtPlatformError` when Qt's xcb plugin cannot load (see :func:`check_qt_platform`)."""
+    check_qt_platform()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName('clientsim')
     app.setQuitOnLastWindowClosed(False)  # the main window's shutdown ends the loop, not Qt
@@ -50,8 +91,13 @@ async def _drain(loop: asyncio.AbstractEventLoop) -> None:
 
 def run_gui(play: Optional[str] = None) -> int:
     """Open the main window and run until it is closed; returns the exit code (0).
-    ``play``: a scenario file to play once the server is up."""
-    _app, loop = make_loop()
+    ``play``: a scenario file to play once the server is up. When Qt's xcb plugin cannot load, prints what to
+    install and returns 3."""
+    try:
+        _app, loop = make_loop()
+    except QtPlatformError as e:
+        sys.stderr.write(f'{e}\n')
+        return 3
     window = MainWindow()
 
     async def main() -> None:
@@ -70,8 +116,13 @@ def run_gui(play: Optional[str] = None) -> int:
 def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None) -> list[dict[str, Any]]:
     """Play ``scenarios`` one after the other in the GUI; with ``screenshot``, tile the windows and save one
     image of the main window and all browser windows at the end. Returns the reports. Raises OSError if the
-    screenshot cannot be written."""
-    _app, loop = make_loop()
+    screenshot cannot be written; exits (SystemExit 3) after saying what to install when Qt's xcb plugin
+    cannot load."""
+    try:
+        _app, loop = make_loop()
+    except QtPlatformError as e:
+        sys.stderr.write(f'{e}\n')
+        raise SystemExit(3) from None
     window = MainWindow()
 
     async def main() -> list[dict[str, Any]]:
@@ -84,7 +135,7 @@ def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None)
             if screenshot:
                 window.tile_windows()
                 await asyncio.sleep(0.15)  # let throttled views redraw
-                save_screenshot(window, list(window.windows.values()), screenshot)
+                save_screenshot(window, list(window.workspace.detached), screenshot)
         finally:
             await window.shutdown()
             window.close()

@@ -13,21 +13,8 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from simulator import browser as b
 from simulator.tasks import TaskGroup
@@ -43,6 +30,40 @@ OUTCOME_STYLE = {
 }
 
 
+class LatencyEditors(QWidget):
+    """Three spin boxes (ms) editing a :class:`~simulator.browser.Latency` in place: page GET, handshake,
+    download. ``LatencyEditors(latency)``; changes apply to the next page load, handshake or download."""
+
+    FIELDS = (('page_get_ms', 'GET'), ('handshake_ms', 'handshake'), ('download_ms', 'download'))
+
+    def __init__(self, latency: b.Latency, title: str = 'latency ms') -> None:
+        super().__init__()
+        self.latency = latency
+        self.spins: dict[str, QSpinBox] = {}
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(3)
+        caption = QLabel(title)
+        caption.setStyleSheet('color: #616161; font-size: 11px;')
+        row.addWidget(caption)
+        for field_name, label in self.FIELDS:
+            spin = QSpinBox()
+            spin.setObjectName(f'latency-{field_name}')
+            spin.setRange(0, 60000)
+            spin.setSingleStep(10)
+            spin.setPrefix(f'{label} ')
+            spin.setValue(int(getattr(latency, field_name)))
+            spin.setToolTip(f'{field_name}: {label} delay in ms')
+            spin.valueChanged.connect(lambda v, f=field_name: setattr(self.latency, f, float(v)))
+            self.spins[field_name] = spin
+            row.addWidget(spin, 1)
+
+    def set_values(self, page_get_ms: float, handshake_ms: float, download_ms: float) -> None:
+        """Set all three (ms) in the boxes and in the latency."""
+        for (field_name, _label), value in zip(self.FIELDS, (page_get_ms, handshake_ms, download_ms)):
+            self.spins[field_name].setValue(int(value))
+
+
 def _human_bytes(n: int) -> str:
     return f'{n} B' if n < 1024 else f'{n / 1024:.1f} KiB'
 
@@ -54,6 +75,7 @@ class BrowserWindow(QWidget):
     that fails with LookupError, RuntimeError, ValueError or OSError shows its message as the page error."""
     closed_by_user = Signal(object)
     inspect_requested = Signal(object)
+    detach_requested = Signal(object)
 
     def __init__(self, browser: b.SimulatedBrowser, base_url: Callable[[], Optional[str]] | None = None) -> None:
         super().__init__(None, Qt.WindowType.Window)
@@ -64,16 +86,25 @@ class BrowserWindow(QWidget):
         self.setWindowTitle(f'{browser.name} — clientsim window')
         self.setObjectName('BrowserWindow')
         self.resize(380, 440)
-        self.setMinimumSize(260, 260)
+        self.setMinimumSize(220, 230)
 
         self.name_label = QLabel(browser.name)
         self.name_label.setStyleSheet('font-size: 15px; font-weight: 600;')
         self.state_label = QLabel()
         self.state_label.setTextFormat(Qt.TextFormat.RichText)
+        self.detach_button = QPushButton('Detach')
+        self.detach_button.setToolTip('Open this window in full as its own top-level window (Dock brings it back)')
+        self.detach_button.clicked.connect(lambda: self.detach_requested.emit(self))
+        self.close_button = QPushButton('✕')
+        self.close_button.setToolTip('Close this window (Ctrl+W)')
+        self.close_button.setFixedWidth(28)
+        self.close_button.clicked.connect(self.close)
         top = QHBoxLayout()
         top.addWidget(self.name_label)
         top.addStretch(1)
         top.addWidget(self.state_label)
+        top.addWidget(self.detach_button)
+        top.addWidget(self.close_button)
 
         self.address = QLineEdit()
         self.address.setPlaceholderText('URL or path, e.g. / or /private')
@@ -109,15 +140,22 @@ class BrowserWindow(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.page)
-        scroll.setMinimumHeight(90)
+        scroll.setMinimumHeight(50)
 
         self.shelf = QListWidget()
-        self.shelf.setMaximumHeight(80)
+        self.shelf.setMaximumHeight(60)
         self.shelf.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
+        self.latency_editors = LatencyEditors(browser.latency, 'ms')
+        self.latency_editors.setToolTip('This window\'s latency in ms: before its page GET, before it sends the '
+                                        'handshake, before it fetches a download after the download event')
+
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(3)
         layout.addLayout(top)
         layout.addLayout(bar)
+        layout.addWidget(self.latency_editors)
         layout.addWidget(self.ids_label)
         layout.addWidget(self.outcome_label)
         layout.addWidget(scroll, 1)
@@ -129,6 +167,7 @@ class BrowserWindow(QWidget):
         QShortcut(QKeySequence('Ctrl+I'), self, activated=lambda: self.inspect_requested.emit(self))
         QShortcut(QKeySequence.StandardKey.Close, self, activated=self.close)
 
+        self._stale = False
         self._rendered_elements: Any = None
         self._throttle = Throttle(self.refresh, 50, self)
         browser.listeners.append(self._on_browser_changed)
@@ -136,7 +175,16 @@ class BrowserWindow(QWidget):
 
     # ---- browser → view -------------------------------------------------------------------------------------
     def _on_browser_changed(self, _browser: b.SimulatedBrowser) -> None:
-        self._throttle()
+        if self.isHidden():  # a tile in the workspace: redraw when shown, not for every change
+            self._stale = True
+        else:
+            self._throttle()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        if self._stale:
+            self._stale = False
+            self.refresh()
+        super().showEvent(event)
 
     def refresh(self) -> None:
         """Redraw state, ids, outcome, elements and shelf from the browser."""
@@ -267,6 +315,12 @@ class BrowserWindow(QWidget):
         text = self.address.text().strip() or '/'
         base = self.browser.url or (self._base_url() or '') + '/'
         self.tasks.spawn(self.browser.navigate(urllib.parse.urljoin(base, text)))
+
+    def set_docked(self, docked: bool) -> None:
+        """Label the Detach/Dock button for a window inside the workspace (``docked``) or on its own."""
+        self.detach_button.setText('Detach' if docked else 'Dock')
+        self.detach_button.setToolTip('Open this window in full as its own top-level window' if docked
+                                      else 'Put this window back into the main window\'s windows area')
 
     def close_programmatically(self) -> None:
         """Close the Qt window without emitting ``closed_by_user``."""

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
 from simulator.timeline import Timeline, TimelineEvent
 
@@ -19,6 +19,10 @@ from .throttle import Throttle
 
 ALL = 'all'
 COLUMNS = ('time (ms)', 'source', 'kind', 'sid', 'client_id', 'detail')
+COLUMN_TIPS = ('ms since t = 0: the start of the scenario or of the manual session (first window opened)',
+               'who recorded the event: a window name or "server"', 'event kind (see docs/architecture.md)',
+               'socket.io session id of the socket', 'NiceGUI client_id (first 8 characters)',
+               'the event\'s details; hover a row for all of them')
 KIND_COLOURS = {'server_error': '#c62828', 'download_get': '#1565c0', 'download_event': '#1565c0',
                 'message_dropped': '#ef6c00', 'handshake_acked': '#2e7d32', 'client_deleted': '#6a1b9a',
                 'bad_message': '#ef6c00', 'step_failed': '#c62828'}
@@ -127,6 +131,11 @@ class EventLogModel(QAbstractTableModel):
         if any_kind:
             self.kinds_changed.emit()
 
+    @property
+    def total(self) -> int:
+        """Events of the timeline considered so far (shown or filtered out)."""
+        return self._seen
+
     def event_at(self, row: int) -> TimelineEvent:
         """The event shown in ``row``. Raises IndexError."""
         assert self.timeline is not None
@@ -146,8 +155,10 @@ class EventLogModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS[section]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -196,12 +207,20 @@ class EventLogView(QWidget):
         self.log_view.horizontalHeader().setStretchLastSection(True)
         for col, width in enumerate((80, 70, 160, 170, 75)):
             self.log_view.setColumnWidth(col, width)
+        self.log_view.horizontalHeader().setMinimumSectionSize(60)
+        self.log_view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.log_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         model.rows_appended.connect(self._autoscroll)
         self.window_filter = QComboBox()
         self.kind_filter = QComboBox()
-        self.window_filter.addItem(ALL)
-        self.kind_filter.addItem(ALL)
-        model.sources_changed.connect(lambda: self._sync_combo(self.window_filter, model.sources))
+        for combo, tip in ((self.window_filter, 'show one window\'s events (reset to "all" when the windows '
+                                                'change)'), (self.kind_filter, 'show one kind of event')):
+            combo.addItem(ALL)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumContentsLength(8)
+            combo.setToolTip(tip)
+        self._window_set: tuple[str, ...] = ()
+        model.sources_changed.connect(self._sources_changed)
         model.kinds_changed.connect(lambda: self._sync_combo(self.kind_filter, sorted(model.kinds)))
         self.window_filter.currentTextChanged.connect(self._apply_filter)
         self.kind_filter.currentTextChanged.connect(self._apply_filter)
@@ -217,6 +236,27 @@ class EventLogView(QWidget):
         row.addWidget(self.log_count)
         layout.addLayout(row)
         layout.addWidget(self.log_view, 1)
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(self.show_count)
+
+    def _sources_changed(self) -> None:
+        """A new set of windows (a cleared timeline, another scenario): filters go back to "all" and the window
+        box lists exactly the current windows; a window joining the same session is only added."""
+        sources = tuple(self.model.sources)
+        grew = sources[:len(self._window_set)] == self._window_set and len(self._window_set) > 0
+        self._window_set = sources
+        if grew:
+            self._sync_combo(self.window_filter, list(sources))
+            return
+        for combo in (self.window_filter, self.kind_filter):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(ALL)
+            combo.blockSignals(False)
+        self._sync_combo(self.window_filter, list(sources))
+        self._sync_combo(self.kind_filter, sorted(self.model.kinds))
+        if self.model.window_filter is not None or self.model.kind_filter is not None:
+            self.model.set_filter(None, None)
 
     @staticmethod
     def _sync_combo(combo: QComboBox, values: list[str]) -> None:
@@ -249,6 +289,9 @@ class EventLogView(QWidget):
         self.log_view.selectRow(row)
         self.log_view.scrollTo(self.model.index(row, 0))
 
-    def show_count(self, total: int) -> None:
-        """Show "rows of ``total`` events"."""
-        self.log_count.setText(f'{self.model.rowCount()} of {total} events')
+    def show_count(self, *_: object) -> None:
+        """Show "rows of total events" (rows shown after the filter, of every event folded so far); connected
+        to the model's row signals, so it is right after every filter change and flush."""
+        total = self.model.total
+        rows = self.model.rowCount()
+        self.log_count.setText(f'{rows} of {total} events' + ('' if rows == total else ' (filtered)'))

@@ -1,33 +1,38 @@
 """The main window: it composes the views (server box, simulated windows box, scenario library, policy panel,
-timeline pane, event log, measurements and models/jobs panels), owns the embedded server and every browser
-window, and starts its background work through one :class:`~simulator.tasks.TaskGroup`."""
+the windows area (:class:`~simulator.gui.workspace.Workspace`), timeline pane, event log, measurements and
+models/jobs panels, and the bug ⇄ fix :class:`~simulator.gui.compare_view.CompareView`), owns the embedded
+server and every browser window, and starts its background work through one :class:`~simulator.tasks.TaskGroup`.
+Its menu shortcuts are application-wide (``Qt.ApplicationShortcut``): Ctrl+N works in a detached window too."""
 from __future__ import annotations
 
 import asyncio
-import math
-from typing import Any, Optional
+import urllib.parse
+from typing import Any, Optional, Sequence
 
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QMainWindow, QScrollArea, QSplitter, QStackedWidget,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from server.app import EmbeddedServer
 from server.policy import ServerPolicy
-from simulator.browser import SimulatedBrowser
+from simulator.browser import Latency, SimulatedBrowser
 from simulator.scenario import Scenario, ScenarioError, load_scenario
 from simulator.tasks import TaskGroup
-from simulator.timeline import Timeline
+from simulator.timeline import Timeline, now_ns
 
 from .browser_window import BrowserWindow
+from .compare_view import CompareView, hand_variant
 from .event_log import EventLogModel, EventLogView
 from .frame_inspector import FrameInspector
-from .panels import MeasurementsPanel, ServerStatePanel
+from .panels import MeasurementsPanel, ServerStatePanel, export_events_dialog, export_timeline_dialog
 from .policy_panel import PolicyPanel
-from .scenario_library import ScenarioLibrary
+from .scenario_library import ScenarioLibrary, play_notice
 from .server_box import ServerBox
-from .throttle import Throttle
-from .timeline_view import TimelinePane
-from .windows_box import WindowsBox
+from .throttle import GcFreezer, Throttle
+from .timeline_pane import TimelinePane
+from .windows_box import WindowsBox, race_demo
+from .workspace import Workspace
 
 WINDOW_NAMES = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy')
 
@@ -40,7 +45,8 @@ class MainWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle('clientsim — multi-client web UI lab')
-        self.resize(1280, 800)
+        self.resize(1500, 940)
+        self.setMinimumWidth(900)
         self.timeline = Timeline()
         self.server = EmbeddedServer(ServerPolicy(), self.timeline)
         self.windows: dict[str, BrowserWindow] = {}
@@ -52,17 +58,19 @@ class MainWindow(QMainWindow):
         self._window_counter = 0
         self.last_report: Optional[dict[str, Any]] = None
         self.playing = False
+        self.target: Any = None  # the ExternalTarget of the last scenario with ``target:`` (target mode)
         self._build()
 
     # ---- layout ---------------------------------------------------------------------------------------------
     def _build(self) -> None:
         self.server_box = ServerBox()
         self.windows_box = WindowsBox(self.open_window, self.tile_windows,
-                                      lambda: self.tasks.spawn(self.close_all_windows()))
-        self.library = ScenarioLibrary(self.play_selected)
+                                      lambda: self.tasks.spawn(self.close_all_windows()),
+                                      lambda: self.tasks.spawn(self.race_demo(), name='race demo'))
+        self.library = ScenarioLibrary(self.play_selected, self.play_selected_side_by_side)
         self.policy_panel = PolicyPanel(lambda: self.server.policy, lambda n, v: self.server.set_policy(**{n: v}))
         self.policy_panel.message.connect(lambda m: self.statusBar().showMessage(m, 5000))
-        policy_box = QGroupBox('Policy: shipped behaviour ↔ fix (live)')
+        policy_box = QGroupBox('Policy in force (live): shipped behaviour ↔ fix')
         QVBoxLayout(policy_box).addWidget(self.policy_panel)
 
         left = QSplitter(Qt.Orientation.Vertical)
@@ -72,13 +80,20 @@ class MainWindow(QMainWindow):
         tl.addWidget(self.server_box)
         tl.addWidget(self.windows_box)
         tl.addWidget(self.library, 1)
-        left.addWidget(top_left)
+        top_scroll = QScrollArea()
+        top_scroll.setWidgetResizable(True)
+        top_scroll.setWidget(top_left)
+        top_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        left.addWidget(top_scroll)
         left.addWidget(policy_box)
-        left.setSizes([480, 320])
+        left.setSizes([560, 340])
+        left.setMinimumWidth(300)
+        self.workspace = Workspace('Windows')
 
-        self.timeline_pane = TimelinePane(self._export_timeline)
+        self.timeline_pane = TimelinePane(lambda: export_timeline_dialog(self, self.timeline_view))
         self.timeline_view = self.timeline_pane.view
         self.timeline_view.attach(self.timeline)
+        self.timeline_view.page_of = self._page_of
         self.timeline_view.event_clicked.connect(self.select_event)
         self.follow_box = self.timeline_pane.follow_box
 
@@ -98,18 +113,29 @@ class MainWindow(QMainWindow):
         self.explore_view = ExploreView(self)
         self.tabs.addTab(self.explore_view, 'Explore')
 
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.timeline_pane)
-        right.addWidget(self.tabs)
-        right.setSizes([330, 470])
+        live = QSplitter(Qt.Orientation.Vertical)
+        live.addWidget(self.workspace)
+        live.addWidget(self.timeline_pane)
+        live.addWidget(self.tabs)
+        live.setSizes([420, 300, 220])
+        for i, stretch in enumerate((4, 3, 2)):
+            live.setStretchFactor(i, stretch)
+        self.compare = CompareView()
+        self.compare.back_button.clicked.connect(self.show_live)
+        self.right = QStackedWidget()
+        self.right.addWidget(live)
+        self.right.addWidget(self.compare)
+        self.right.setMinimumWidth(560)
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
-        main.addWidget(right)
-        main.setSizes([380, 900])
+        main.addWidget(self.right)
+        main.setSizes([450, 1050])
         main.setStretchFactor(1, 1)
+        main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
 
+        self._gc_freezer = GcFreezer(lambda: len(self.timeline.events), self)
         self._status_throttle = Throttle(self._update_status, 200, self)
         self.timeline.subscribe(lambda _e: self._status_throttle())
         self._build_menu()
@@ -117,24 +143,38 @@ class MainWindow(QMainWindow):
 
     def _build_menu(self) -> None:
         menu = self.menuBar()
+        menu.setNativeMenuBar(False)
         file_menu = menu.addMenu('&File')
         file_menu.addAction('Open scenario…', QKeySequence.StandardKey.Open, self._open_scenario_file)
-        file_menu.addAction('Export timeline (PNG/SVG)…', QKeySequence('Ctrl+E'), self._export_timeline)
-        file_menu.addAction('Export events (JSON lines)…', QKeySequence('Ctrl+Shift+E'), self._export_events)
+        file_menu.addAction('Export timeline (PNG/SVG)…', QKeySequence('Ctrl+E'),
+                            lambda: export_timeline_dialog(self, self.timeline_view))
+        file_menu.addAction('Export events (JSON lines)…', QKeySequence('Ctrl+Shift+E'),
+                            lambda: export_events_dialog(self, self.timeline))
         file_menu.addSeparator()
         file_menu.addAction('Quit', QKeySequence.StandardKey.Quit, self.close)
         win_menu = menu.addMenu('&Windows')
         win_menu.addAction('Open on the auto-index', QKeySequence('Ctrl+N'), lambda: self.open_window('/'))
         win_menu.addAction('Open on a private page', QKeySequence('Ctrl+Shift+N'),
                            lambda: self.open_window('/private'))
-        win_menu.addAction('Tile windows', QKeySequence('Ctrl+T'), self.tile_windows)
+        win_menu.addAction('Race demo (alice, bob, carol: download 0/50/100 ms)', QKeySequence('Ctrl+R'),
+                           lambda: self.tasks.spawn(self.race_demo(), name='race demo'))
+        win_menu.addAction('Dock all windows', QKeySequence('Ctrl+T'), self.tile_windows)
         win_menu.addAction('Close all windows', QKeySequence('Ctrl+Shift+W'),
                            lambda: self.tasks.spawn(self.close_all_windows()))
         scen_menu = menu.addMenu('&Scenario')
         scen_menu.addAction('Play selected', QKeySequence('Ctrl+P'), self.play_selected)
+        scen_menu.addAction('Play selected: shipped ⇄ my policy changes', QKeySequence('Ctrl+Shift+P'),
+                            self.play_selected_side_by_side)
         scen_menu.addAction('Clear timeline', QKeySequence('Ctrl+K'), self.clear_timeline)
+        for sub in (file_menu, win_menu, scen_menu):  # shortcuts from any clientsim window (issue 10)
+            for action in sub.actions():
+                action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
     # ---- helpers --------------------------------------------------------------------------------------------
+    def _page_of(self, name: str) -> str:
+        url = self.windows[name].browser.url if name in self.windows else None
+        return urllib.parse.urlsplit(url).path or '/' if url else 'no page'
+
     def _task_failed(self, exc: BaseException, _task: asyncio.Task) -> None:
         self.statusBar().showMessage(f'error: {type(exc).__name__}: {exc}', 10000)
 
@@ -147,8 +187,11 @@ class MainWindow(QMainWindow):
             self.event_log.select_row(row)
 
     def _update_status(self) -> None:
-        self.server_box.show_server(self.server)
-        self.event_log.show_count(len(self.timeline.events))
+        if self.target is not None:
+            self.server_box.show_target(self.target.describe(), self.playing)
+        else:
+            self.server_box.show_server(self.server)
+        self.event_log.show_count()
         self.statusBar().showMessage(f'{len(self.windows)} windows · {len(self.timeline.events)} events · '
                                      f'{len(self.server.errors)} server errors')
 
@@ -192,21 +235,45 @@ class MainWindow(QMainWindow):
         window.closed_by_user.connect(self._on_window_closed_by_user)
         window.inspect_requested.connect(self._inspect)
         self.windows[browser.name] = window
-        index = len(self.windows) - 1
-        window.move(60 + 30 * (index % 10), 60 + 30 * (index % 10))
-        window.show()
+        self.workspace.add(window)
         self._update_status()
         return window
 
-    def open_window(self, page: str) -> BrowserWindow:
-        """Open a new simulated browser window on ``page`` (``/`` or ``/private``) of the embedded server."""
-        browser = SimulatedBrowser(self._next_name(), self.timeline)
+    def open_window(self, page: str, name: Optional[str] = None, latency: Optional[Latency] = None) -> BrowserWindow:
+        """Open a new simulated browser window on ``page`` (``/`` or ``/private``) of the embedded server, named
+        ``name`` (else the next free name), with ``latency`` (ms; else the defaults of the windows box). The first
+        window of a manual session moves the timeline's t = 0 to now."""
+        if not self.windows and not self.playing:
+            self._start_manual_session()
+        defaults = self.windows_box.default_latency
+        latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
+        browser = SimulatedBrowser(name or self._next_name(), self.timeline, latency)
         window = self.adopt_browser(browser)
         self.tasks.spawn(browser.open((self.server.url or '') + page), name=f'open {browser.name}')
         return window
 
+    def _start_manual_session(self) -> None:
+        """t = 0 of the timeline becomes now (earlier events get negative times), Follow live goes on."""
+        self.target = None  # back from target mode: the embedded server serves the windows again
+        self.policy_panel.set_disabled_reason(None)
+        self.timeline.t0_ns = now_ns()
+        self.timeline_view.title = 'clientsim timeline — manual session'
+        self.timeline_view.reset()
+        self.log_model.refilter()
+        self.follow_box.setChecked(True)
+        self.timeline_view.redraw()
+
+    async def race_demo(self) -> list[BrowserWindow]:
+        """Close the windows, then :func:`~simulator.gui.windows_box.race_demo`; returns alice, bob, carol."""
+        await self.close_all_windows()
+        windows = await race_demo(self.open_window)
+        self.statusBar().showMessage('race demo: bob clicked Download; alice 0 ms, bob 50 ms, carol 100 ms', 10000)
+        return windows
+
     def _on_window_closed_by_user(self, window: BrowserWindow) -> None:
         self.windows.pop(window.browser.name, None)
+        self.workspace.remove(window)
+        window.setParent(None)
         self.tasks.spawn(self._close_window(window), name=f'close {window.browser.name}')
         self._update_status()
 
@@ -227,64 +294,96 @@ class MainWindow(QMainWindow):
         """Close every browser window and its browser (and cancel the window's pending actions)."""
         windows = list(self.windows.values())
         self.windows.clear()
+        self.workspace.clear()
         for w in windows:
             w.close_programmatically()
+            w.setParent(None)  # out of the windows area; Python frees it with the last reference
         await asyncio.gather(*(self._close_window(w) for w in windows), return_exceptions=True)
         self._window_counter = 0
         self._update_status()
 
     def tile_windows(self) -> None:
-        """Arrange all browser windows in a grid on the screen's available area."""
-        windows = list(self.windows.values())
-        if not windows:
-            return
-        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-        cols = math.ceil(math.sqrt(len(windows)))
-        rows = math.ceil(len(windows) / cols)
-        w, h = max(screen.width() // cols, 200), max(screen.height() // rows, 160)
-        for i, window in enumerate(windows):
-            r, c = divmod(i, cols)
-            window.setGeometry(QRect(screen.x() + c * w, screen.y() + r * h, w, h))
-            window.raise_()
+        """Dock every detached browser window back into the windows area (which lays them out) and show it."""
+        self.workspace.dock_all()
+        self.show_live()
+
+    def show_live(self) -> None:
+        """Show the live workspace (windows, timeline, log) instead of the side-by-side view."""
+        self.right.setCurrentIndex(0)
 
     # ---- scenarios ------------------------------------------------------------------------------------------
+    def _load(self, path: str) -> Optional[Scenario]:
+        """The scenario in ``path``; None (its error shown under Play) when it is broken."""
+        try:
+            return load_scenario(path)
+        except ScenarioError as e:
+            self.library.show_error(str(e))
+            return None
+
     def play_selected(self) -> None:
         """Play the scenario selected in the library."""
         path = self.library.current_path()
         if path is None or self.playing:
             return
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as e:
-            self.library.show_error(str(e))
+        scenario = self._load(path)
+        if scenario is None:
             return
         self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
+
+    def play_selected_side_by_side(self) -> None:
+        """Play the selected scenario twice at once: as the file says (above) and with the policy fields changed
+        by hand in the policy panel (below). Without hand changes it says what to do."""
+        path = self.library.current_path()
+        if path is None or self.playing:
+            return
+        if not self.policy_panel.hand_changes:
+            self.library.show_error('Change a policy field first (e.g. download_target → sender): the lower run '
+                                    'plays the scenario with your changes.')
+            return
+        scenario = self._load(path)
+        if scenario is None:
+            return
+        fixed, labels, notes = hand_variant(scenario, self.policy_panel.hand_changes)
+        self.tasks.spawn(self.play_side_by_side(scenario, fixed, labels, notes), name='play side by side')
 
     def _open_scenario_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, 'Open scenario', '', 'Scenarios (*.yaml *.yml)')
         if not path:
             return
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as e:
-            self.library.show_error(str(e))
+        scenario = self._load(path)
+        if scenario is None:
             return
         self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
 
     async def play_scenario(self, scenario: Scenario) -> dict[str, Any]:
-        """Close the windows, restart the server with the scenario's policy, play it with a Qt window per
-        browser, and show the result; returns the report."""
+        """Close the windows, restart the server with the scenario's policy (hand changes in the policy panel
+        kept or reported, see :meth:`PolicyPanel.resolve`), play it with a window per browser in the windows
+        area, and show the result; returns the report."""
         from simulator.player import ScenarioPlayer
         self.playing = True
         self.library.play_button.setEnabled(False)
         progress = self.library.scenario_progress
         try:
+            closed = len(self.windows)
             await self.close_all_windows()
-            await self.restart_server(scenario.policy)
+            self.show_live()
+            policy, kept, overridden = self.policy_panel.resolve(scenario.policy)
+            notice = play_notice(scenario, closed, kept, overridden)
+            if kept:
+                scenario = scenario.model_copy(update={'policy': policy})
+            await self.restart_server(policy)
+            self.follow_box.setChecked(True)  # Follow live is back on at every Play
+            self.timeline_view.title = f'clientsim timeline — {scenario.name} ({scenario.policy_summary()})'
             steps = scenario.parsed_steps
-            self.library.start(scenario.name, scenario.path, len(steps))
+            self.library.start(scenario.name, scenario.path, len(steps),
+                               notice)
             player = ScenarioPlayer(scenario, server=self.server, on_window=self.adopt_browser,
                                     on_step=lambda _s, i, _n: progress.setValue(i))
+            self.target = player.target
+            self.policy_panel.set_disabled_reason(
+                None if self.target is None else 'This scenario runs against a real app (target:), not the embedded '
+                'server, so the policy switches do not apply.')
+            self._update_status()
             report = await player.run()
             progress.setValue(len(steps))
             self.last_report = report
@@ -297,26 +396,33 @@ class MainWindow(QMainWindow):
             self.library.play_button.setEnabled(True)
             self.log_model.flush()
             self.timeline_view.redraw()
+            self.policy_panel.refresh()
             self._update_status()
 
-    # ---- export ---------------------------------------------------------------------------------------------
-    def _export_timeline(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, 'Export timeline', 'timeline.png', 'PNG (*.png);;SVG (*.svg)')
-        if path:
-            try:
-                self.timeline_view.export(path)
-                self.statusBar().showMessage(f'timeline saved to {path}', 5000)
-            except (OSError, ValueError) as e:
-                self.statusBar().showMessage(f'export failed: {e}', 10000)
-
-    def _export_events(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, 'Export events', 'events.jsonl', 'JSON lines (*.jsonl)')
-        if path:
-            try:
-                self.timeline.write_jsonl(path)
-                self.statusBar().showMessage(f'{len(self.timeline.events)} events saved to {path}', 5000)
-            except OSError as e:
-                self.statusBar().showMessage(f'export failed: {e}', 10000)
+    async def play_side_by_side(self, shipped: Scenario, fixed: Scenario,
+                                labels: Sequence[str] = ('shipped', 'fixed'),
+                                notes: Sequence[str] = ('', '')) -> list[dict[str, Any]]:
+        """The bug ⇄ fix view: close the live windows, play ``shipped`` (above) and ``fixed`` (below) at the same
+        time, each on its own embedded server and timeline, in :attr:`compare`; returns ``[shipped_report,
+        fixed_report]``. ``labels`` title the two runs, ``notes`` follow their PASS/FAIL. A scenario's ``fix:``
+        block feeds it as ``play_side_by_side(scenario, fixed_variant_of(scenario))``."""
+        if self.playing:
+            raise RuntimeError('a scenario is playing')
+        self.playing = True
+        self.library.play_button.setEnabled(False)
+        try:
+            await self.close_all_windows()
+            self.right.setCurrentWidget(self.compare)
+            self.library.start(shipped.name, shipped.path, 1, 'side by side: the same steps with two policies, '
+                               'each on its own server; the live server and windows are untouched')
+            reports = await self.compare.play([shipped, fixed], labels, notes)
+            self.library.scenario_progress.setValue(1)
+            self.library.show_result(reports[0], reports[1], labels)
+            self.last_report = reports[0]
+            return reports
+        finally:
+            self.playing = False
+            self.library.play_button.setEnabled(True)
 
     # ---- shutdown -------------------------------------------------------------------------------------------
     async def shutdown(self) -> None:
@@ -324,9 +430,11 @@ class MainWindow(QMainWindow):
         if self._shutting_down:
             return
         self._shutting_down = True
+        self._gc_freezer.stop()
         for inspector in self.inspectors:
             inspector.close()
         await self.close_all_windows()
+        await self.compare.clear()
         await self.tasks.cancel_all()  # shutdown itself runs outside self.tasks (see closeEvent)
         await self.server.stop()
         self.log_model.detach()

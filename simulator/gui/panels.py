@@ -7,7 +7,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFileDialog, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from simulator.measurements import measurements_of
 from simulator.timeline import Timeline
@@ -54,7 +55,13 @@ class MeasurementsPanel(QWidget):
         self.data = m = measurements_of(self.timeline.to_dicts())
         figures = list(m['figures'])
         self.table.setColumnCount(1 + len(figures))
-        self.table.setHorizontalHeaderLabels(['window'] + [m['figures'][f] for f in figures])
+        labels = ['window'] + [m['figures'][f].replace(': ', '\n') for f in figures]  # two lines: readable
+        tips = ['simulated window (then p50/p95/max over every sample)'] + [
+            f'{m["figures"][f]}, in ms: per window the worst of its page loads' for f in figures]
+        for c, (label, tip) in enumerate(zip(labels, tips)):
+            item = QTableWidgetItem(label)
+            item.setToolTip(tip)
+            self.table.setHorizontalHeaderItem(c, item)
         rows = [(name, [w.get(f) for f in figures]) for name, w in m['windows'].items()]
         stats = [(stat, [m['summary'][f][stat] for f in figures]) for stat in ('p50', 'p95', 'max')]
         self.table.setRowCount(len(rows) + len(stats))
@@ -69,7 +76,8 @@ class MeasurementsPanel(QWidget):
                 cell = QTableWidgetItem(_fmt(v))
                 cell.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
                 self.table.setItem(r, c, cell)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
 
 
 class ServerStatePanel(QWidget):
@@ -95,7 +103,12 @@ class ServerStatePanel(QWidget):
         self.jobs_table.setHorizontalHeaderLabels(['job', 'file', 'progress', 'skipped', 'state', 'windows'])
         self.jobs_table.verticalHeader().setVisible(False)
         self.jobs_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.jobs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.jobs_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.jobs_table.horizontalHeader().setStretchLastSection(True)
+        for c, tip in enumerate(('convert job id', 'file being converted', 'chunks done / all chunks',
+                                 'chunks skipped on resume (already done)', 'queued, running, done, cancelled',
+                                 'windows subscribed to its progress')):
+            self.jobs_table.horizontalHeaderItem(c).setToolTip(tip)
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -134,6 +147,7 @@ class ServerStatePanel(QWidget):
         events = self.timeline.events
         if len(events) < self._seen:
             self._seen, self._t, self._alive, self._finalized = 0, [], [], []
+            self.plot.enableAutoRange()  # a new run: not the previous scenario's axis
         for e in events[self._seen:]:
             if e.kind == 'models':
                 self._t.append((e.t_ns - self.timeline.t0_ns) / 1e6)
@@ -158,3 +172,26 @@ class ServerStatePanel(QWidget):
                       str(job['skipped']), job['state'], str(job['subscribers'])]
             for c, v in enumerate(values):
                 self.jobs_table.setItem(r, c, QTableWidgetItem(v))
+
+
+def export_timeline_dialog(parent: QWidget, view: Any) -> None:
+    """Ask for a file and save the timeline ``view`` there (PNG or SVG, with title and legend); the result goes to
+    ``parent``'s status bar."""
+    path, _ = QFileDialog.getSaveFileName(parent, 'Export timeline', 'timeline.png', 'PNG (*.png);;SVG (*.svg)')
+    if path:
+        try:
+            view.export(path)
+            parent.statusBar().showMessage(f'timeline saved to {path}', 5000)
+        except (OSError, ValueError) as e:
+            parent.statusBar().showMessage(f'export failed: {e}', 10000)
+
+
+def export_events_dialog(parent: QWidget, timeline: Timeline) -> None:
+    """Ask for a file and write ``timeline``'s events there as JSON lines."""
+    path, _ = QFileDialog.getSaveFileName(parent, 'Export events', 'events.jsonl', 'JSON lines (*.jsonl)')
+    if path:
+        try:
+            timeline.write_jsonl(path)
+            parent.statusBar().showMessage(f'{len(timeline.events)} events saved to {path}', 5000)
+        except OSError as e:
+            parent.statusBar().showMessage(f'export failed: {e}', 10000)

@@ -1,5 +1,10 @@
 """The policy panel: one editable control per :class:`ServerPolicy` field, built from the model itself,
-each with its one-line description and the real issue/PR number. Edits apply live to the running server."""
+each with its one-line description and the real issue/PR number. Edits apply live to the running server.
+
+It shows the policy in force: a field that differs from the shipped default (NiceGUI 2.11.0) is highlighted,
+a field the playing scenario sets is tagged "scenario", a field the person changed by hand is tagged "yours".
+When a scenario plays, the person's changes are kept if ``keep_box`` is ticked, else reported as overridden
+(:meth:`PolicyPanel.resolve`) — never silently dropped."""
 from __future__ import annotations
 
 import typing
@@ -31,10 +36,30 @@ class PolicyPanel(QScrollArea):
         super().__init__()
         self._get_policy, self._set_field = get_policy, set_field
         self._editors: dict[str, QWidget] = {}
+        self._titles: dict[str, QLabel] = {}
         self._updating = False
+        #: field → value the person set by hand (kept until a scenario overrides it)
+        self.hand_changes: dict[str, Any] = {}
+        #: fields the scenario in force sets (empty in a manual session)
+        self.scenario_fields: set[str] = set()
         inner = QWidget()
         form = QVBoxLayout(inner)
         form.setSpacing(2)
+        self.keep_box = QCheckBox('Keep my changes when a scenario plays')
+        self.keep_box.setToolTip('Ticked: fields you changed here stay in force when you press Play (the run '
+                                 'then differs from the file). Unticked: the scenario\'s policy wins and the '
+                                 'fields it overrode are listed under Play.')
+        self.reason = QLabel('')
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet('color: #ef6c00;')
+        self.reason.hide()
+        form.addWidget(self.reason)
+        form.addWidget(self.keep_box)
+        self.key = QLabel('<span style="background:#fff3c4">&nbsp;highlighted&nbsp;</span> differs from shipped '
+                          'NiceGUI 2.11.0 · <i>scenario</i>: set by the scenario · <i>yours</i>: changed by hand')
+        self.key.setWordWrap(True)
+        self.key.setStyleSheet('color: #616161; font-size: 11px;')
+        form.addWidget(self.key)
         policy = get_policy()
         for name, switch in policy.switches().items():
             field = type(policy).model_fields[name]
@@ -44,6 +69,7 @@ class PolicyPanel(QScrollArea):
             row.setContentsMargins(0, 6, 0, 0)
             title = QLabel(f'<b>{name}</b>')
             title.setToolTip(switch.description)
+            self._titles[name] = title
             editor.setMinimumWidth(110)
             row.addWidget(title)
             row.addStretch(1)
@@ -90,7 +116,9 @@ class PolicyPanel(QScrollArea):
             return
         try:
             self._set_field(name, value)
+            self.hand_changes[name] = value
             self.message.emit(f'policy: {name} = {value}')
+            self._highlight()
         except ValidationError as e:
             self.message.emit(f'policy {name}: {e.errors()[0]["msg"]}')
             self.refresh()
@@ -112,3 +140,37 @@ class PolicyPanel(QScrollArea):
                     editor.setText(', '.join(map(str, value)) if isinstance(value, (list, tuple, set)) else str(value))
         finally:
             self._updating = False
+        self._highlight()
+
+    def _highlight(self) -> None:
+        policy = self._get_policy()
+        shipped = type(policy)()
+        for name, title in self._titles.items():
+            tags = [t for t, on in (('scenario', name in self.scenario_fields), ('yours', name in self.hand_changes))
+                    if on]
+            changed = getattr(policy, name) != getattr(shipped, name)
+            title.setText(f'<span style="{"background:#fff3c4" if changed else ""}"><b>{name}</b></span>'
+                          + (f' <i style="color:#1565c0">{", ".join(tags)}</i>' if tags else ''))
+
+    def resolve(self, scenario_policy: ServerPolicy) -> tuple[ServerPolicy, dict[str, Any], dict[str, tuple]]:
+        """The policy a scenario run uses, given the scenario's: ``(policy, kept, overridden)``. ``kept``: the
+        hand changes kept (``keep_box`` ticked; field → value); ``overridden``: the hand changes the scenario
+        replaced (field → (yours, scenario's)). Overridden changes are forgotten; kept ones stay."""
+        self.scenario_fields = set(scenario_policy.model_fields_set)
+        if self.keep_box.isChecked() and self.hand_changes:
+            kept = dict(self.hand_changes)
+            policy = type(scenario_policy).model_validate({**scenario_policy.model_dump(exclude_unset=True), **kept})
+            return policy, kept, {}
+        overridden = {n: (v, getattr(scenario_policy, n)) for n, v in self.hand_changes.items()
+                      if getattr(scenario_policy, n) != v}
+        self.hand_changes.clear()
+        return scenario_policy, {}, overridden
+
+    def set_disabled_reason(self, reason: str | None) -> None:
+        """Disable every control with ``reason`` shown above them (target mode), or enable them (None)."""
+        self.reason.setText(reason or '')
+        self.reason.setVisible(bool(reason))
+        for editor in self._editors.values():
+            editor.setEnabled(not reason)
+            editor.setToolTip(reason or '')
+        self.keep_box.setEnabled(not reason)

@@ -3,7 +3,7 @@ with ⚠ and its error as tooltip), Play, the step progress and the result of th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -17,7 +17,27 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from simulator.scenario import ScenarioError, library, load_scenario
+from simulator.scenario import Scenario, ScenarioError, library, load_scenario
+
+
+def play_notice(scenario: Scenario, closed: int, kept: dict, overridden: dict) -> str:
+    """What Play did besides playing (rich text): ``closed`` windows closed, the server restarted, the policy
+    fields the scenario sets, hand changes ``kept`` (field → value) or ``overridden`` (field → (yours, its))."""
+    first = f'closed {closed} open window{"s" if closed != 1 else ""}, ' if closed else ''
+    first += ('restarted the embedded server (fresh clients)' if scenario.target is None
+              else 'plays against a real app (target:); the policy panel does not apply')
+    parts = [first]
+    sets = sorted(scenario.policy.model_fields_set)
+    if scenario.target is None:
+        parts.append('scenario sets ' + (', '.join(f'<b>{n}</b>={getattr(scenario.policy, n)}' for n in sets)
+                                          if sets else 'no policy field (shipped defaults)'))
+    if kept:
+        parts.append('<b>kept your change</b> ' + ', '.join(f'{n}={v}' for n, v in kept.items()))
+    if overridden:
+        parts.append('<b style="color:#ef6c00">overrode your change</b> ' + ', '.join(
+            f'{n}: {mine} → {theirs}' for n, (mine, theirs) in overridden.items())
+            + ' (tick "Keep my changes" to keep it)')
+    return ' · '.join(parts)
 
 
 class ScenarioLibrary(QGroupBox):
@@ -25,7 +45,7 @@ class ScenarioLibrary(QGroupBox):
     :meth:`current_path` is the selected file; :meth:`start`, :meth:`show_result` and :meth:`show_error`
     show a run."""
 
-    def __init__(self, play: Callable[[], None]) -> None:
+    def __init__(self, play: Callable[[], None], play_side_by_side: Callable[[], None] | None = None) -> None:
         super().__init__('Scenario library')
         self.scenario_list = QListWidget()
         self.scenario_list.itemDoubleClicked.connect(lambda _item: play())
@@ -43,8 +63,19 @@ class ScenarioLibrary(QGroupBox):
             self.scenario_list.setCurrentRow(0)
         self.play_button = QPushButton('▶ Play  (Ctrl+P)')
         self.play_button.clicked.connect(play)
+        self.play_button.setToolTip('Play the selected scenario: closes the open windows and restarts the embedded '
+                                    'server with the scenario\'s policy (what it sets is listed below)')
+        self.compare_button = QPushButton('⇄ Side by side  (Ctrl+Shift+P)')
+        self.compare_button.setToolTip('Play the selected scenario twice at once: as the file says (above) and '
+                                       'with the policy fields you changed by hand (below)')
+        if play_side_by_side is not None:
+            self.compare_button.clicked.connect(play_side_by_side)
+        self.notice_label = QLabel('')
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setTextFormat(Qt.TextFormat.RichText)
+        self.notice_label.setStyleSheet('color: #455a64; font-size: 11px;')
         self.scenario_progress = QProgressBar()
-        self.scenario_progress.setFormat('%v / %m steps')
+        self.scenario_progress.setFormat('no scenario played yet')
         self.scenario_progress.setValue(0)
         self.result_label = QLabel('')
         self.result_label.setWordWrap(True)
@@ -53,8 +84,10 @@ class ScenarioLibrary(QGroupBox):
         layout.addWidget(self.scenario_list, 1)
         row = QHBoxLayout()
         row.addWidget(self.play_button)
-        row.addWidget(self.scenario_progress, 1)
+        row.addWidget(self.compare_button)
         layout.addLayout(row)
+        layout.addWidget(self.scenario_progress)
+        layout.addWidget(self.notice_label)
         layout.addWidget(self.result_label)
 
     def current_path(self) -> Optional[str]:
@@ -62,14 +95,16 @@ class ScenarioLibrary(QGroupBox):
         item = self.scenario_list.currentItem()
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
-    def start(self, name: str, path: Optional[str], steps: int) -> None:
+    def start(self, name: str, path: Optional[str], steps: int, notice: str = '') -> None:
         """A run of scenario ``name`` (from file ``path``, if any) with ``steps`` steps begins: select it, show
-        "playing", reset the progress."""
+        "playing" and ``notice`` (what Play did: see :func:`play_notice`), reset the progress."""
+        self.notice_label.setText(notice)
         for i in range(self.scenario_list.count()):
             item = self.scenario_list.item(i)
             if path and Path(item.data(Qt.ItemDataRole.UserRole)).resolve() == Path(path).resolve():
                 self.scenario_list.setCurrentRow(i)
         self.result_label.setText(f'playing <b>{name}</b>…')
+        self.scenario_progress.setFormat('%v / %m steps')
         self.scenario_progress.setRange(0, max(steps, 1))
         self.scenario_progress.setValue(0)
 
@@ -77,8 +112,16 @@ class ScenarioLibrary(QGroupBox):
         """Show ``message`` (e.g. a :class:`ScenarioError`) in red."""
         self.result_label.setText(f'<span style="color:#c62828">{message}</span>')
 
-    def show_result(self, report: dict[str, Any]) -> None:
-        """PASS/FAIL, the count of expectations met and each failed one; every expectation as tooltip."""
+    def show_result(self, report: dict[str, Any], second: Optional[dict[str, Any]] = None,
+                    labels: Sequence[str] = ('shipped', 'fixed')) -> None:
+        """PASS/FAIL, the count of expectations met and each failed one; every expectation as tooltip. With
+        ``second`` (a side-by-side run): one line per run, named by ``labels``."""
+        if second is not None:
+            lines = [f'<b style="color:{"#2e7d32" if r["passed"] else "#c62828"}">{"PASS" if r["passed"] else "FAIL"}'
+                     f'</b> {label}: {sum(c["passed"] for c in r["expectations"])}/{len(r["expectations"])}'
+                     for r, label in zip((report, second), labels)]
+            self.result_label.setText('<br>'.join(lines))
+            return
         ok = report['passed']
         checks = report['expectations']
         lines = [f'<b style="color:{"#2e7d32" if ok else "#c62828"}">{"PASS" if ok else "FAIL"}</b> '

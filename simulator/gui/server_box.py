@@ -1,4 +1,5 @@
-"""The "Embedded server" box of the main window: running or stopped, its URL, server errors, clients alive."""
+"""The server box of the main window: the embedded server (running or stopped, its URL, server errors, clients
+alive), or in target mode the real app a scenario runs against (URL, command, state, return code)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -13,6 +14,7 @@ class ServerBox(QGroupBox):
 
     def __init__(self) -> None:
         super().__init__('Embedded server')
+        self.setToolTip('The server the windows talk to')
         self.url_label = QLabel('—')
         self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state_label = QLabel('stopped')
@@ -26,6 +28,7 @@ class ServerBox(QGroupBox):
 
     def show_server(self, server: EmbeddedServer) -> None:
         """Show whether ``server`` runs, its URL, its errors (count and types) and its clients alive."""
+        self.setTitle('Embedded server')
         self.state_label.setText('<span style="color:#2e7d32">●</span> running' if server.running
                                  else '<span style="color:#9e9e9e">●</span> stopped')
         self.url_label.setText(server.url or '—')
@@ -33,3 +36,24 @@ class ServerBox(QGroupBox):
         self.errors_label.setText(f'server errors: <b style="color:{"#c62828" if n_err else "#2e7d32"}">{n_err}</b>'
                                   + (f' ({", ".join(sorted({e["type"] for e in server.errors}))})' if n_err else '')
                                   + f'  ·  clients alive: {len(server.registry.instances)}')
+
+    def show_target(self, target: dict, playing: bool) -> None:
+        """Target mode: show the real app of a ``target:`` scenario. ``target`` is
+        :meth:`ExternalTarget.describe` (``url``, ``command``, ``returncode``, ``ready_ms``); ``playing`` says
+        whether its scenario still runs."""
+        self.setTitle('Target app (real server; the embedded one is idle)')
+        rc = target.get('returncode')
+        if playing:
+            state = ('<span style="color:#2e7d32">●</span> running' if target.get('ready_ms') is not None
+                     else '<span style="color:#f9a825">●</span> starting')
+        else:
+            state = '<span style="color:#9e9e9e">●</span> stopped'
+        self.state_label.setText(state)
+        self.url_label.setText(target.get('url') or '—')
+        command = target.get('command')
+        cmd = (' '.join(command) if isinstance(command, (list, tuple))
+               else command or '(URL target: not started by clientsim)')
+        self.errors_label.setText(f'command: <code>{cmd}</code><br>return code: '
+                                  f'<b>{"—" if rc is None else rc}</b>'
+                                  + ('' if target.get('ready_ms') is None
+                                     else f' · ready after {target["ready_ms"]} ms'))

@@ -2,6 +2,7 @@
 per interval."""
 from __future__ import annotations
 
+import gc
 import time
 from typing import Callable
 
@@ -35,3 +36,35 @@ class Throttle(QObject):
     def __call__(self) -> None:
         if not self._timer.isActive():
             self._timer.start()
+
+
+class GcFreezer(QObject):
+    """``GcFreezer(count, parent)``: keeps the garbage collector's full passes short while timeline events pile up.
+    With 100k events a full collection scans them all (130 ms stalls in ``benchmarks/bench_gui.py``). Every
+    250 ms, once ``count()`` (the number of events) grew by 2000, the objects alive now move to the permanent
+    generation (``gc.freeze``); when ``count()`` drops (a cleared timeline) they are unfrozen, so old events can
+    be freed."""
+
+    def __init__(self, count: Callable[[], int], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._count = count
+        self.frozen_at = 0
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self.check)
+        self._timer.start(250)
+
+    def stop(self) -> None:
+        """Stop checking and unfreeze everything (the owner shuts down: its objects must be collectable)."""
+        self._timer.stop()
+        gc.unfreeze()
+        self.frozen_at = 0
+
+    def check(self) -> None:
+        """Freeze or unfreeze now if due."""
+        n = self._count()
+        if n < self.frozen_at:
+            gc.unfreeze()
+            self.frozen_at = 0
+        elif n - self.frozen_at >= 2000:
+            gc.freeze()
+            self.frozen_at = n
