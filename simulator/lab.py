@@ -153,6 +153,11 @@ class Lab:
             self.on_window(browser)
         return browser
 
+    def forget(self, name: str) -> None:
+        """Drop the window ``name`` from :attr:`windows` (the GUI, once a person closed it, so that the name can be
+        used again). It does not close the window. Unknown names are ignored."""
+        self._windows.pop(name, None)
+
     async def open(self, name: str, page: str = '/', *, latency: LatencyLike = None,
                    wait: bool = True) -> SimulatedBrowser:
         """Open ``page`` (a path on the server/target, or an http URL) in the window ``name``, creating the window

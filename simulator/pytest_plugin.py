@@ -27,6 +27,7 @@ No Qt import here.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Any, Awaitable, Callable, Iterator, Optional, Sequence, TypeVar, Union
 
 import pytest
@@ -96,9 +97,15 @@ async def _as_coroutine(awaitable: Awaitable[T]) -> T:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``clientsim_policy`` marker."""
+    """Register the ``clientsim_policy`` marker, and the GUI fixture ``clientsim_gui`` (the plugin module
+    ``simulator.gui.pytest_fixtures``) when pytest-qt and the ``gui`` extra (PySide6) are installed. The GUI
+    module is loaded by name, so this module imports no Qt."""
     config.addinivalue_line('markers', 'clientsim_policy(**fields): ServerPolicy fields for the clientsim_server '
                                        'fixture, e.g. @pytest.mark.clientsim_policy(download_target="sender")')
+    gui_plugin = 'simulator.gui.pytest_fixtures'
+    if (importlib.util.find_spec('pytestqt') is not None and importlib.util.find_spec('PySide6') is not None
+            and not config.pluginmanager.has_plugin(gui_plugin)):
+        config.pluginmanager.import_plugin(gui_plugin)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from hypothesis import settings
 settings.register_profile('long', max_examples=3000, deadline=None)
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
-from simulator.gui.pytest_fixtures import clientsim_gui, pytest_runtest_teardown  # noqa: E402,F401  (GUI fixture)
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / 'assets' / 'scenarios'
 PLUGIN = 'simulator.pytest_plugin'

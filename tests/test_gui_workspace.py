@@ -42,7 +42,7 @@ def test_latency_controls_give_the_losers_red(clientsim_gui, qtbot):
     gui.main.windows_box.latency_editors.spins['download_ms'].setValue(100)  # default for new windows
     windows = [gui.main.open_window('/') for _ in range(3)]
     assert [w.browser.latency.download_ms for w in windows] == [100, 100, 100]
-    for window, delay in zip(windows, (0, 50, 100)):  # a person edits each window's download delay
+    for window, delay in zip(windows, (0, 50, 100), strict=False):  # a person edits each window's download delay
         window.latency_editors.spins['download_ms'].setValue(delay)
     gui.run(gui.until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows)))
     gui.settle()
@@ -73,7 +73,7 @@ def test_event_log_count_and_filter_reset(clientsim_gui):
     rows = main.log_model.rowCount()
     assert 0 < rows < len(main.timeline.events)
     assert main.event_log.log_count.text().startswith(f'{rows} of {len(main.timeline.events)} events')
-    report = gui.run(main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation_storm_bug.yaml')))
+    report = gui.run(main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation_storm.yaml')))
     assert report['passed']
     main.log_model.flush()
     assert main.window_filter.currentText() == 'all'  # bob is not in the storm: the filter went back to all
@@ -124,13 +124,19 @@ def test_200_windows_become_readable_tiles(clientsim_gui, qtbot):
 
 
 def test_bug_and_fix_side_by_side(clientsim_gui):
+    """Play on a file with a fix: block (the library, as a person does) plays the shipped and the fixed variant
+    at once, one above the other, each against its own expectations: both pass, and the outcomes differ."""
     gui = clientsim_gui
-    scenario = load_scenario(SCENARIOS / 'download_race_auto_index.yaml')
-    fixed = policy_variant(scenario, {'download_target': 'sender'})
-    shipped_report, fixed_report = gui.run(gui.main.play_side_by_side(scenario, fixed))
+    library = gui.main.library.scenario_list
+    row = next(i for i in range(library.count()) if library.item(i).text() == 'download_race_auto_index')
+    library.setCurrentRow(row)
+    gui.main.play_selected()
+    gui.run(gui.until(lambda: gui.main.playing))
+    gui.run(gui.until(lambda: not gui.main.playing), timeout_s=60)
     gui.settle()
-    assert shipped_report['passed'] and not fixed_report['passed']  # the file's expectations describe the bug
     top, bottom = gui.main.compare.panes
+    assert [pane.report['variant'] for pane in (top, bottom)] == ['shipped', 'fixed']
+    assert top.report['passed'] and bottom.report['passed']  # each variant against its own expectations
     assert top.workspace.mode == bottom.workspace.mode == 'tiles'  # painted from the browser's download outcome
     outcomes = [{w.browser.name: w.browser.download_outcome for w in pane.workspace.windows} for pane in (top, bottom)]
     assert outcomes[0] == {'alice': 'received', 'bob': 'failed', 'carol': 'failed'}
@@ -140,6 +146,16 @@ def test_bug_and_fix_side_by_side(clientsim_gui):
     assert top_range[0] == 0 and top_range[1] > 300  # the whole run from the scenario start
     assert bottom.timeline_view.plot.getViewBox().viewRange()[0] == pytest.approx(top_range)
     assert gui.main.right.currentWidget() is gui.main.compare
+
+
+def test_hand_changes_side_by_side_without_fix_block(clientsim_gui):
+    """A file without fix: compares the file's policy with a hand-changed one; the lower run is checked against
+    the file's (shipped) expectations, so it fails where the hand change fixes the race."""
+    gui = clientsim_gui
+    scenario = load_scenario(SCENARIOS / 'download_race_grace.yaml')
+    fixed = policy_variant(scenario, {'single_use_grace_s': 0.0})
+    shipped_report, fixed_report = gui.run(gui.main.play_side_by_side(scenario, fixed))
+    assert shipped_report['passed'] and not fixed_report['passed']
 
 
 def test_readme_example_click_and_colour(clientsim_gui, qtbot):

@@ -33,7 +33,7 @@ def test_the_library_has_its_bug_fix_pairs():
     """The merged pairs (each was a _bug/_fixed or shipped/fix file pair with the same steps)."""
     assert {p.name for p in FIX_FILES} == {
         'double_delete.yaml', 'disconnect_environ_none.yaml', 'fast_navigation.yaml', 'fast_navigation_storm.yaml',
-        'download_race_auto_index.yaml', 'binding_leak.yaml', 'progress_resume.yaml'}
+        'download_race_auto_index.yaml', 'binding_leak.yaml', 'progress_resume.yaml', 'download_binding.yaml'}
 
 
 @pytest.mark.parametrize('path', FIX_FILES, ids=lambda p: p.stem)

@@ -13,8 +13,22 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from simulator import browser as b
 from simulator.tasks import TaskGroup
@@ -60,7 +74,7 @@ class LatencyEditors(QWidget):
 
     def set_values(self, page_get_ms: float, handshake_ms: float, download_ms: float) -> None:
         """Set all three (ms) in the boxes and in the latency."""
-        for (field_name, _label), value in zip(self.FIELDS, (page_get_ms, handshake_ms, download_ms)):
+        for (field_name, _label), value in zip(self.FIELDS, (page_get_ms, handshake_ms, download_ms), strict=False):
             self.spins[field_name].setValue(int(value))
 
 

@@ -51,7 +51,8 @@ def result_html(report: dict[str, Any], note: str = '') -> str:
 
 
 class RunPane(QWidget):
-    """One run: ``title`` (variant and policy), ``result`` (PASS/FAIL), ``workspace`` and ``timeline_view``."""
+    """One run: ``title`` (variant and policy), ``result`` (PASS/FAIL), ``workspace`` and ``timeline_view``;
+    ``report`` is the run's report once it finished (None before)."""
 
     def __init__(self, colour: str) -> None:
         super().__init__()
@@ -66,6 +67,7 @@ class RunPane(QWidget):
         self.timeline_view = TimelineView()
         self.timeline: Optional[Timeline] = None
         self.base_url: Optional[str] = None
+        self.report: Optional[dict[str, Any]] = None
         body = QSplitter(Qt.Orientation.Vertical)  # tiles above, the lanes below at full width
         body.addWidget(self.workspace)
         body.addWidget(self.timeline_view)
@@ -144,14 +146,14 @@ class CompareView(QWidget):
             pane.timeline_view.title = f'clientsim timeline — {scenario.name}, {label}'
             pane.timeline_view.attach(pane.timeline)
             player = ScenarioPlayer(scenario, timeline=pane.timeline, on_window=pane.adopt)
-            pane.base_url = None
-            report = await player.run()
+            pane.base_url, pane.report = None, None
+            report = pane.report = await player.run()
             pane.base_url = player.base_url
             pane.result.setText(result_html(report, note))
             return report
 
-        results = await asyncio.gather(*(run(p, s, lb, n) for p, s, lb, n in zip(self.panes, scenarios, labels, notes)),
-                                       return_exceptions=True)
+        runs = zip(self.panes, scenarios, labels, notes, strict=False)
+        results = await asyncio.gather(*(run(p, s, lb, n) for p, s, lb, n in runs), return_exceptions=True)
         for pane in self.panes:
             pane.timeline_view.redraw()
         end_ms = max(pane.timeline_view.lanes.last_ms for pane in self.panes)

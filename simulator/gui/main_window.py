@@ -7,27 +7,36 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QMainWindow, QScrollArea, QSplitter, QStackedWidget,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from server.app import EmbeddedServer
 from server.policy import ServerPolicy
 from simulator.browser import Latency, SimulatedBrowser
-from simulator.scenario import Scenario, ScenarioError, load_scenario
+from simulator.lab import Lab
 from simulator.tasks import TaskGroup
 from simulator.timeline import Timeline, now_ns
 
 from .browser_window import BrowserWindow
-from .compare_view import CompareView, hand_variant
+from .compare_view import CompareView
 from .event_log import EventLogModel, EventLogView
 from .frame_inspector import FrameInspector
 from .panels import MeasurementsPanel, ServerStatePanel, export_events_dialog, export_timeline_dialog
+from .playback import ScenarioPlayback
 from .policy_panel import PolicyPanel
-from .scenario_library import ScenarioLibrary, play_notice
+from .scenario_library import ScenarioLibrary
 from .server_box import ServerBox
 from .throttle import GcFreezer, Throttle
 from .timeline_pane import TimelinePane
@@ -37,7 +46,7 @@ from .workspace import Workspace
 WINDOW_NAMES = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy')
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ScenarioPlayback, QMainWindow):
     """``MainWindow()``; ``await start()`` starts the embedded server; ``await shutdown()`` closes every
     window and stops the server. ``windows`` maps window name → :class:`BrowserWindow`; ``tasks`` is the
     :class:`TaskGroup` of the work it started (its errors go to the status bar)."""
@@ -49,6 +58,8 @@ class MainWindow(QMainWindow):
         self.setMinimumWidth(900)
         self.timeline = Timeline()
         self.server = EmbeddedServer(ServerPolicy(), self.timeline)
+        #: the manual session's lab: this server and the windows a person opens (simulator.lab)
+        self.lab = Lab(server=self.server, on_window=self.adopt_browser)
         self.windows: dict[str, BrowserWindow] = {}
         self.inspectors: list[FrameInspector] = []
         self.closed = asyncio.Event()
@@ -198,7 +209,7 @@ class MainWindow(QMainWindow):
     # ---- server ---------------------------------------------------------------------------------------------
     async def start(self) -> str:
         """Start the embedded server; returns its URL."""
-        url = await self.server.start()
+        url = await self.lab.start()
         self._update_status()
         return url
 
@@ -208,7 +219,7 @@ class MainWindow(QMainWindow):
         self.server.errors.clear()
         self.clear_timeline()
         self.server.policy = policy.model_copy()
-        await self.server.start()
+        self.lab.url = await self.server.start()
         self.policy_panel.refresh()
         self._update_status()
 
@@ -247,10 +258,9 @@ class MainWindow(QMainWindow):
             self._start_manual_session()
         defaults = self.windows_box.default_latency
         latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
-        browser = SimulatedBrowser(name or self._next_name(), self.timeline, latency)
-        window = self.adopt_browser(browser)
-        self.tasks.spawn(browser.open((self.server.url or '') + page), name=f'open {browser.name}')
-        return window
+        browser = self.lab.add(name or self._next_name(), latency)  # adopt_browser makes its Qt window
+        self.tasks.spawn(browser.open(self.lab.url_for(page)), name=f'open {browser.name}')
+        return self.windows[browser.name]
 
     def _start_manual_session(self) -> None:
         """t = 0 of the timeline becomes now (earlier events get negative times), Follow live goes on."""
@@ -272,6 +282,7 @@ class MainWindow(QMainWindow):
 
     def _on_window_closed_by_user(self, window: BrowserWindow) -> None:
         self.windows.pop(window.browser.name, None)
+        self.lab.forget(window.browser.name)
         self.workspace.remove(window)
         window.setParent(None)
         self.tasks.spawn(self._close_window(window), name=f'close {window.browser.name}')
@@ -294,6 +305,8 @@ class MainWindow(QMainWindow):
         """Close every browser window and its browser (and cancel the window's pending actions)."""
         windows = list(self.windows.values())
         self.windows.clear()
+        for name in list(self.lab.windows):
+            self.lab.forget(name)
         self.workspace.clear()
         for w in windows:
             w.close_programmatically()
@@ -310,119 +323,6 @@ class MainWindow(QMainWindow):
     def show_live(self) -> None:
         """Show the live workspace (windows, timeline, log) instead of the side-by-side view."""
         self.right.setCurrentIndex(0)
-
-    # ---- scenarios ------------------------------------------------------------------------------------------
-    def _load(self, path: str) -> Optional[Scenario]:
-        """The scenario in ``path``; None (its error shown under Play) when it is broken."""
-        try:
-            return load_scenario(path)
-        except ScenarioError as e:
-            self.library.show_error(str(e))
-            return None
-
-    def play_selected(self) -> None:
-        """Play the scenario selected in the library."""
-        path = self.library.current_path()
-        if path is None or self.playing:
-            return
-        scenario = self._load(path)
-        if scenario is None:
-            return
-        self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
-
-    def play_selected_side_by_side(self) -> None:
-        """Play the selected scenario twice at once: as the file says (above) and with the policy fields changed
-        by hand in the policy panel (below). Without hand changes it says what to do."""
-        path = self.library.current_path()
-        if path is None or self.playing:
-            return
-        if not self.policy_panel.hand_changes:
-            self.library.show_error('Change a policy field first (e.g. download_target → sender): the lower run '
-                                    'plays the scenario with your changes.')
-            return
-        scenario = self._load(path)
-        if scenario is None:
-            return
-        fixed, labels, notes = hand_variant(scenario, self.policy_panel.hand_changes)
-        self.tasks.spawn(self.play_side_by_side(scenario, fixed, labels, notes), name='play side by side')
-
-    def _open_scenario_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, 'Open scenario', '', 'Scenarios (*.yaml *.yml)')
-        if not path:
-            return
-        scenario = self._load(path)
-        if scenario is None:
-            return
-        self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
-
-    async def play_scenario(self, scenario: Scenario) -> dict[str, Any]:
-        """Close the windows, restart the server with the scenario's policy (hand changes in the policy panel
-        kept or reported, see :meth:`PolicyPanel.resolve`), play it with a window per browser in the windows
-        area, and show the result; returns the report."""
-        from simulator.player import ScenarioPlayer
-        self.playing = True
-        self.library.play_button.setEnabled(False)
-        progress = self.library.scenario_progress
-        try:
-            closed = len(self.windows)
-            await self.close_all_windows()
-            self.show_live()
-            policy, kept, overridden = self.policy_panel.resolve(scenario.policy)
-            notice = play_notice(scenario, closed, kept, overridden)
-            if kept:
-                scenario = scenario.model_copy(update={'policy': policy})
-            await self.restart_server(policy)
-            self.follow_box.setChecked(True)  # Follow live is back on at every Play
-            self.timeline_view.title = f'clientsim timeline — {scenario.name} ({scenario.policy_summary()})'
-            steps = scenario.parsed_steps
-            self.library.start(scenario.name, scenario.path, len(steps),
-                               notice)
-            player = ScenarioPlayer(scenario, server=self.server, on_window=self.adopt_browser,
-                                    on_step=lambda _s, i, _n: progress.setValue(i))
-            self.target = player.target
-            self.policy_panel.set_disabled_reason(
-                None if self.target is None else 'This scenario runs against a real app (target:), not the embedded '
-                'server, so the policy switches do not apply.')
-            self._update_status()
-            report = await player.run()
-            progress.setValue(len(steps))
-            self.last_report = report
-            self.library.show_result(report)
-            if any(e.kind == 'models' or e.kind.startswith('job_') for e in self.timeline.events):
-                self.tabs.setCurrentWidget(self.state_panel)  # problems 4 and 5 show their evidence there
-            return report
-        finally:
-            self.playing = False
-            self.library.play_button.setEnabled(True)
-            self.log_model.flush()
-            self.timeline_view.redraw()
-            self.policy_panel.refresh()
-            self._update_status()
-
-    async def play_side_by_side(self, shipped: Scenario, fixed: Scenario,
-                                labels: Sequence[str] = ('shipped', 'fixed'),
-                                notes: Sequence[str] = ('', '')) -> list[dict[str, Any]]:
-        """The bug ⇄ fix view: close the live windows, play ``shipped`` (above) and ``fixed`` (below) at the same
-        time, each on its own embedded server and timeline, in :attr:`compare`; returns ``[shipped_report,
-        fixed_report]``. ``labels`` title the two runs, ``notes`` follow their PASS/FAIL. A scenario's ``fix:``
-        block feeds it as ``play_side_by_side(scenario, fixed_variant_of(scenario))``."""
-        if self.playing:
-            raise RuntimeError('a scenario is playing')
-        self.playing = True
-        self.library.play_button.setEnabled(False)
-        try:
-            await self.close_all_windows()
-            self.right.setCurrentWidget(self.compare)
-            self.library.start(shipped.name, shipped.path, 1, 'side by side: the same steps with two policies, '
-                               'each on its own server; the live server and windows are untouched')
-            reports = await self.compare.play([shipped, fixed], labels, notes)
-            self.library.scenario_progress.setValue(1)
-            self.library.show_result(reports[0], reports[1], labels)
-            self.last_report = reports[0]
-            return reports
-        finally:
-            self.playing = False
-            self.library.play_button.setEnabled(True)
 
     # ---- shutdown -------------------------------------------------------------------------------------------
     async def shutdown(self) -> None:

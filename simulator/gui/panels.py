@@ -7,8 +7,16 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QFileDialog, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from simulator.measurements import measurements_of
 from simulator.timeline import Timeline
@@ -58,7 +66,7 @@ class MeasurementsPanel(QWidget):
         labels = ['window'] + [m['figures'][f].replace(': ', '\n') for f in figures]  # two lines: readable
         tips = ['simulated window (then p50/p95/max over every sample)'] + [
             f'{m["figures"][f]}, in ms: per window the worst of its page loads' for f in figures]
-        for c, (label, tip) in enumerate(zip(labels, tips)):
+        for c, (label, tip) in enumerate(zip(labels, tips, strict=False)):
             item = QTableWidgetItem(label)
             item.setToolTip(tip)
             self.table.setHorizontalHeaderItem(c, item)

@@ -119,7 +119,7 @@ class ScenarioLibrary(QGroupBox):
         if second is not None:
             lines = [f'<b style="color:{"#2e7d32" if r["passed"] else "#c62828"}">{"PASS" if r["passed"] else "FAIL"}'
                      f'</b> {label}: {sum(c["passed"] for c in r["expectations"])}/{len(r["expectations"])}'
-                     for r, label in zip((report, second), labels)]
+                     for r, label in zip((report, second), labels, strict=False)]
             self.result_label.setText('<br>'.join(lines))
             return
         ok = report['passed']

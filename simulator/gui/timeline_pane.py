@@ -52,7 +52,7 @@ class TimelinePane(QWidget):
         menu.clear()
         group = QActionGroup(menu)
         for mode, text in zip(GROUPINGS, (f'Group automatically (past {GROUP_AFTER} lanes)',
-                                          'Group by outcome', 'Group by page', 'No groups')):
+                                          'Group by outcome', 'Group by page', 'No groups'), strict=False):
             action = QAction(text, menu, checkable=True, checked=view.grouping == mode)
             action.triggered.connect(lambda _=False, m=mode: self._set_grouping(m))
             group.addAction(action)

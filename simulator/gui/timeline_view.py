@@ -180,7 +180,7 @@ class TimelineView(QWidget):
         one server event can mark several lanes, hence the row)."""
         if self._sizes is None:  # built on demand (tooltips, tests), not on every redraw
             self._sizes = {(k, int(d), int(round(y))): int(n) for k, (ds, ys, ns) in self._clusters.items()
-                           for d, y, n in zip(ds, ys, ns)}
+                           for d, y, n in zip(ds, ys, ns, strict=False)}
         return self._sizes.get((kind, event_index, int(round(row))), 1)
 
     # ---- rows: lanes, groups --------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ class TimelineView(QWidget):
             label.setFont(QFont('', 7))
             self.plot.addItem(label)
             self._count_labels.append(label)
-        for label, (x, y, n) in zip(self._count_labels, merged):
+        for label, (x, y, n) in zip(self._count_labels, merged, strict=False):
             if getattr(label, 'shown_as', None) != (x, y, n):  # setText re-lays out the item: only on change
                 label.setText(f'×{n}')
                 label.setPos(x, y - 0.1)

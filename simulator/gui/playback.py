@@ -1,0 +1,146 @@
+"""Playing scenarios in the main window: one scenario with its windows in the windows area, or a file's bug and
+its fix side by side (the ``fix:`` block, :meth:`simulator.scenario.Scenario.variants`) in the
+:class:`~simulator.gui.compare_view.CompareView`. A mixin of :class:`~simulator.gui.main_window.MainWindow`
+(it uses the main window's server, views and task group); split out so that each module shows one thing."""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from PySide6.QtWidgets import QFileDialog
+
+from simulator.scenario import Scenario, ScenarioError, load_scenario
+
+from .compare_view import hand_variant
+from .scenario_library import play_notice
+
+
+class ScenarioPlayback:
+    """Scenario playback for :class:`~simulator.gui.main_window.MainWindow` (a mixin, no state of its own)."""
+
+    # ---- scenarios ------------------------------------------------------------------------------------------
+    def _load(self, path: str) -> Optional[Scenario]:
+        """The scenario in ``path``; None (its error shown under Play) when it is broken."""
+        try:
+            return load_scenario(path)
+        except ScenarioError as e:
+            self.library.show_error(str(e))
+            return None
+
+    def play_selected(self) -> None:
+        """Play the scenario selected in the library; a file with a ``fix:`` block plays its shipped and fixed
+        variants side by side (:meth:`play_side_by_side`)."""
+        path = self.library.current_path()
+        if path is None or self.playing:
+            return
+        scenario = self._load(path)
+        if scenario is None:
+            return
+        self._play(scenario)
+
+    def _play(self, scenario: Scenario) -> None:
+        variants = scenario.variants()
+        if len(variants) == 2:
+            (_, shipped), (_, fixed) = variants
+            notes = ('as shipped', f'fix: {fixed.policy_summary()}')
+            self.tasks.spawn(self.play_side_by_side(shipped, fixed, ('shipped', 'fixed'), notes),
+                             name='play side by side')
+        else:
+            self.tasks.spawn(self.play_scenario(scenario), name='play scenario')
+
+    def play_selected_side_by_side(self) -> None:
+        """Play the selected scenario twice at once: its shipped variant (above) and its ``fix:`` variant, or
+        without one the policy fields changed by hand in the policy panel (below). Without either it says what
+        to do."""
+        path = self.library.current_path()
+        if path is None or self.playing:
+            return
+        scenario = self._load(path)
+        if scenario is None:
+            return
+        if scenario.fix is not None:
+            self._play(scenario)
+            return
+        if not self.policy_panel.hand_changes:
+            self.library.show_error('This file has no fix: block. Change a policy field first (e.g. '
+                                    'download_target → sender): the lower run plays the scenario with your changes.')
+            return
+        fixed, labels, notes = hand_variant(scenario, self.policy_panel.hand_changes)
+        self.tasks.spawn(self.play_side_by_side(scenario, fixed, labels, notes), name='play side by side')
+
+    def _open_scenario_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, 'Open scenario', '', 'Scenarios (*.yaml *.yml)')
+        if not path:
+            return
+        scenario = self._load(path)
+        if scenario is None:
+            return
+        self._play(scenario)
+
+    async def play_scenario(self, scenario: Scenario) -> dict[str, Any]:
+        """Close the windows, restart the server with the scenario's policy (hand changes in the policy panel
+        kept or reported, see :meth:`PolicyPanel.resolve`), play it with a window per browser in the windows
+        area, and show the result; returns the report."""
+        from simulator.player import ScenarioPlayer
+        self.playing = True
+        self.library.play_button.setEnabled(False)
+        progress = self.library.scenario_progress
+        try:
+            closed = len(self.windows)
+            await self.close_all_windows()
+            self.show_live()
+            policy, kept, overridden = self.policy_panel.resolve(scenario.policy)
+            notice = play_notice(scenario, closed, kept, overridden)
+            if kept:
+                scenario = scenario.model_copy(update={'policy': policy})
+            await self.restart_server(policy)
+            self.follow_box.setChecked(True)  # Follow live is back on at every Play
+            self.timeline_view.title = f'clientsim timeline — {scenario.name} ({scenario.policy_summary()})'
+            steps = scenario.parsed_steps
+            self.library.start(scenario.name, scenario.path, len(steps),
+                               notice)
+            player = ScenarioPlayer(scenario, server=self.server, on_window=self.adopt_browser,
+                                    on_step=lambda _s, i, _n: progress.setValue(i))
+            self.target = player.target
+            self.policy_panel.set_disabled_reason(
+                None if self.target is None else 'This scenario runs against a real app (target:), not the embedded '
+                'server, so the policy switches do not apply.')
+            self._update_status()
+            report = await player.run()
+            progress.setValue(len(steps))
+            self.last_report = report
+            self.library.show_result(report)
+            if any(e.kind == 'models' or e.kind.startswith('job_') for e in self.timeline.events):
+                self.tabs.setCurrentWidget(self.state_panel)  # problems 4 and 5 show their evidence there
+            return report
+        finally:
+            self.playing = False
+            self.library.play_button.setEnabled(True)
+            self.log_model.flush()
+            self.timeline_view.redraw()
+            self.policy_panel.refresh()
+            self._update_status()
+
+    async def play_side_by_side(self, shipped: Scenario, fixed: Scenario,
+                                labels: Sequence[str] = ('shipped', 'fixed'),
+                                notes: Sequence[str] = ('', '')) -> list[dict[str, Any]]:
+        """The bug ⇄ fix view: close the live windows, play ``shipped`` (above) and ``fixed`` (below) at the same
+        time, each on its own embedded server and timeline, in :attr:`compare`; returns ``[shipped_report,
+        fixed_report]``. ``labels`` title the two runs, ``notes`` follow their PASS/FAIL. A scenario's ``fix:``
+        block feeds it with ``scenario.variants()`` (Play on such a file)."""
+        if self.playing:
+            raise RuntimeError('a scenario is playing')
+        self.playing = True
+        self.library.play_button.setEnabled(False)
+        try:
+            await self.close_all_windows()
+            self.right.setCurrentWidget(self.compare)
+            self.library.start(shipped.name, shipped.path, 1, 'side by side: the same steps with two policies, '
+                               'each on its own server; the live server and windows are untouched')
+            reports = await self.compare.play([shipped, fixed], labels, notes)
+            self.library.scenario_progress.setValue(1)
+            self.library.show_result(reports[0], reports[1], labels)
+            self.last_report = reports[0]
+            return reports
+        finally:
+            self.playing = False
+            self.library.play_button.setEnabled(True)
