@@ -1,7 +1,8 @@
 """The server-side probe and ``clientsim matrix`` against real NiceGUI 2.11.0 / 2.11.1 (cached venvs, network).
 
-NiceGUI comes from PyPI into ``.cache/venv-nicegui-<version>`` (:func:`simulator.matrix.nicegui_python`; skipped
-without network). Apps: ``assets/apps/real_app.py``; scenarios: ``assets/scenarios/real/``.
+NiceGUI comes from PyPI into ``~/.cache/clientsim/venv-nicegui-<version>``
+(:func:`simulator.matrix.nicegui_python`; skipped without network). Apps: ``assets/apps/real_app.py``;
+scenarios: ``assets/scenarios/real/``.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """clientsim against real NiceGUI apps (real sockets, no mocks).
 
 NiceGUI is not a dependency of clientsim: the tests install it from PyPI into their own virtual envs under
-``.cache/venv-nicegui-<version>`` (gitignored, reused across runs; the first install takes ~25-30 s each) and
+``~/.cache/clientsim/venv-nicegui-<version>`` (reused across runs and checkouts; the first install takes ~25-30 s) and
 start ``tests/nicegui_apps/download_app.py`` with it on a free port. Without network the install fails and the
 tests are skipped with the reason. ``CLIENTSIM_NICEGUI3=<version>`` (e.g. ``3.18.0``) also runs the 3.x test.
 """
