@@ -9,6 +9,7 @@ play at the same time without sharing a client registry.
 from __future__ import annotations
 
 import asyncio
+import html
 from typing import Any, Optional, Sequence
 
 from PySide6.QtCore import Qt
@@ -40,11 +41,13 @@ def hand_variant(scenario: Scenario, changes: dict[str, Any]) -> tuple[Scenario,
 
 
 def result_html(report: dict[str, Any], note: str = '') -> str:
-    """PASS/FAIL with the count of expectations held and each failed one (rich text)."""
+    """PASS/FAIL with the count of expectations held, then ``note`` (after a dash) and each failed one (rich
+    text)."""
     checks = report['expectations']
     ok = report['passed']
     lines = [f'<b style="color:{"#2e7d32" if ok else "#c62828"}">{"PASS" if ok else "FAIL"}</b> '
-             f'{sum(c["passed"] for c in checks)}/{len(checks)} expectations{note}']
+             f'{sum(c["passed"] for c in checks)}/{len(checks)} expectations'
+             + (f' — {html.escape(note.strip())}' if note.strip() else '')]
     lines += [f'<span style="color:#c62828">✘ {c["name"]}: expected {c["expected"]}, got {c["actual"]}</span>'
               for c in checks if not c['passed']][:3]
     return '<br>'.join(lines)
