@@ -141,7 +141,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(self.right)
-        main.setSizes([450, 1050])
+        main.setSizes([480, 1020])
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
