@@ -30,7 +30,8 @@ class ScenarioPlayer:
 
     ``ScenarioPlayer(scenario, timeline=None, server=None, on_window=None, on_step=None)``. Without ``server``
     the player's :class:`Lab` starts its own :class:`EmbeddedServer` with the scenario's policy (or the scenario's
-    ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI).
+    ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI); a
+    scenario with ``target`` then plays against its app and uses only the server's timeline.
     ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
     each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
     :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
@@ -45,6 +46,9 @@ class ScenarioPlayer:
         self.scenario = scenario
         seed = scenario.seed if seed is None else seed
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
+        # (a server handed in, the GUI's, only lends its timeline: the app's events go on the same clock)
+        if scenario.target is not None and server is not None:
+            timeline, server = timeline or server.timeline, None
         self.lab = Lab(scenario.policy.model_copy(), server=server, target=scenario.target,
                        target_dir=_scenario_dir(scenario), timeline=timeline, on_window=on_window,
                        seed=None if seed is None else f'server:{seed}', javascript=scenario.javascript)

@@ -13,7 +13,7 @@ from simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
 from simulator.gui import app as gui_app
 from simulator.gui.compare_view import policy_variant
 from simulator.gui.workspace import FULL_LIMIT
-from simulator.scenario import load_scenario
+from simulator.scenario import load_scenario, parse_scenario
 
 from .conftest import SCENARIOS
 
@@ -219,3 +219,41 @@ def test_markers_merge_when_zoomed_out_and_split_when_zoomed_in(clientsim_gui):
     main.timeline_view.plot.setXRange(1000, 1040, padding=0)
     main.timeline_view.redraw()
     assert len(clicks.points()) >= 30  # zoomed in to 40 ms: (nearly) one point per click
+
+
+def test_target_scenario_plays_in_the_gui_in_target_mode(clientsim_gui):
+    """A scenario with ``target:`` (here a URL: a second embedded server stands in for the app) plays in the GUI
+    against that app, on the GUI's timeline; the server box shows the target and the policy panel says why its
+    switches are off."""
+    from server.app import EmbeddedServer
+    gui = clientsim_gui
+    app = EmbeddedServer()
+    url = gui.run(app.start())
+    try:
+        scenario = parse_scenario(f'''
+name: the auto-index page of an app that is already running
+target: {url}
+windows:
+  - {{name: alice, page: /}}
+  - {{name: bob, page: /}}
+steps:
+  - open: [alice, bob]
+  - click: {{window: bob, label: Download}}
+  - wait: 300
+expect:
+  windows:
+    alice: {{download_events: 1}}
+    bob: {{download_events: 1}}
+''', 'target_url.yaml')
+        report = gui.run(gui.main.play_scenario(scenario))
+        gui.settle()
+        assert report['passed'], report['expectations']
+        assert report['target']['url'] == url
+        box = gui.main.server_box
+        assert gui.main.target is not None and box.title().startswith('Target app')
+        assert box.url_label.text() == url and 'URL target' in box.errors_label.text()
+        assert 'real app' in gui.main.policy_panel.reason.text() and gui.main.policy_panel.reason.isVisibleTo(
+            gui.main)
+        assert {'alice', 'bob'} <= set(gui.main.timeline_view.lane_names())
+    finally:
+        gui.run(app.stop())
