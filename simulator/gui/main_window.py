@@ -199,12 +199,15 @@ class MainWindow(ScenarioPlayback, QMainWindow):
 
     def _update_status(self) -> None:
         if self.target is not None:
-            self.server_box.show_target(self.target.describe(), self.playing)
+            errors = self.target.error_counts()
+            self.server_box.show_target(self.target.describe(), self.playing, errors)
         else:
+            errors = {'': len(self.server.errors)}
             self.server_box.show_server(self.server)
         self.event_log.show_count()
         self.statusBar().showMessage(f'{len(self.windows)} windows · {len(self.timeline.events)} events · '
-                                     f'{len(self.server.errors)} server errors')
+                                     f'{sum(errors.values())} server errors'
+                                     + (' (target app)' if self.target is not None else ''))
 
     # ---- server ---------------------------------------------------------------------------------------------
     async def start(self) -> str:

@@ -2,6 +2,8 @@
 alive), or in target mode the real app a scenario runs against (URL, command, state, return code)."""
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout
 
@@ -19,6 +21,7 @@ class ServerBox(QGroupBox):
         self.url_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.state_label = QLabel('stopped')
         self.errors_label = QLabel('server errors: 0')
+        self.errors_label.setWordWrap(True)  # a target's long command must not widen the column
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         row.addWidget(self.state_label)
@@ -37,10 +40,11 @@ class ServerBox(QGroupBox):
                                   + (f' ({", ".join(sorted({e["type"] for e in server.errors}))})' if n_err else '')
                                   + f'  ·  clients alive: {len(server.registry.instances)}')
 
-    def show_target(self, target: dict, playing: bool) -> None:
+    def show_target(self, target: dict, playing: bool, errors: dict[str, int] | None = None) -> None:
         """Target mode: show the real app of a ``target:`` scenario. ``target`` is
         :meth:`ExternalTarget.describe` (``url``, ``command``, ``returncode``, ``ready_ms``); ``playing`` says
-        whether its scenario still runs."""
+        whether its scenario still runs; ``errors`` the app's server errors by type (from the probe or its
+        output)."""
         self.setTitle('Target app (real server; the embedded one is idle)')
         rc = target.get('returncode')
         if playing:
@@ -51,9 +55,13 @@ class ServerBox(QGroupBox):
         self.state_label.setText(state)
         self.url_label.setText(target.get('url') or '—')
         command = target.get('command')
-        cmd = (' '.join(command) if isinstance(command, (list, tuple))
-               else command or '(URL target: not started by clientsim)')
+        cmd = (' '.join(os.path.basename(c) if os.path.isabs(c) else c for c in command)
+               if isinstance(command, (list, tuple)) else command or '(URL target: not started by clientsim)')
+        n_err = sum((errors or {}).values())
+        counts = ', '.join(f'{k}: {v}' for k, v in sorted((errors or {}).items()))
         self.errors_label.setText(f'command: <code>{cmd}</code><br>return code: '
                                   f'<b>{"—" if rc is None else rc}</b>'
                                   + ('' if target.get('ready_ms') is None
-                                     else f' · ready after {target["ready_ms"]} ms'))
+                                     else f' · ready after {target["ready_ms"]} ms')
+                                  + f'<br>server errors: <b style="color:{"#c62828" if n_err else "#2e7d32"}">'
+                                  f'{n_err}</b>' + (f' ({counts})' if n_err else ''))
