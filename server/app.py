@@ -246,9 +246,9 @@ class EmbeddedServer:
         await runner.cleanup()
         self.handlers.clear()
         self.timeline.record(SERVER, 'server_stopped', url=self.url)
-        if self.errors:  # one line for the run; each error is on the timeline and logged at DEBUG
+        if self.errors:  # one INFO line for the run (reports, tables and serve's summary show them); each at DEBUG
             by_type = Counter(e['type'] for e in self.errors)
-            log.warning('%d server error(s) on %s: %s (see the report / timeline)', len(self.errors), self.url,
+            log.info('%d server error(s) on %s: %s (see the report / timeline)', len(self.errors), self.url,
                         ', '.join(f'{t}: {n}' for t, n in by_type.most_common()))
 
     # ---- safety: Host/Origin check, undecodable packets -------------------------------------------------------

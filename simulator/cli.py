@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                      '(same as --log-level DEBUG)')
     parser.add_argument('--log-level', choices=LOG_LEVELS, default='WARNING', type=str.upper,
                         help="level of clientsim's and its libraries' logging (python-engineio, python-socketio, "
-                             'aiohttp); WARNING: one summary line for server errors, no library tracebacks')
+                             'aiohttp); INFO: one summary line of server errors per run; below DEBUG no library '
+                             'tracebacks')
     sub = parser.add_subparsers(dest='command')
     play = sub.add_parser('play', help='play scenario files and check their expectations', epilog=_epilog(),
                           formatter_class=argparse.RawDescriptionHelpFormatter,
