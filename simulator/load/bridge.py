@@ -93,7 +93,8 @@ class EngineProcess:
         return answer
 
     def shutdown(self, timeout_s: float = 15.0) -> Optional[dict[str, Any]]:
-        """Close every window, report the last results, stop the process. Returns the engine's totals
+        """Close every window, report the last results, stop the process (SIGTERM when it has not exited
+        ``timeout_s`` after stdin closed, SIGKILL another ``timeout_s`` later). Returns the engine's totals
         (``handshakes``, ``failures``) or None if it was already gone. Idempotent."""
         if self.closed:
             return None
@@ -115,8 +116,12 @@ class EngineProcess:
                 pass
         try:
             self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        except subprocess.TimeoutExpired:  # SIGTERM first: the engine closes its windows before it exits
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self._reader.join(timeout=5)
         return totals
