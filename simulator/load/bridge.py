@@ -92,7 +92,7 @@ class EngineProcess:
             raise EngineError(answer['error'])
         return answer
 
-    def shutdown(self, timeout_s: float = 15.0) -> Optional[dict[str, Any]]:
+    def shutdown(self, timeout_s: float = 30.0) -> Optional[dict[str, Any]]:
         """Close every window, report the last results, stop the process (SIGTERM when it has not exited
         ``timeout_s`` after stdin closed, SIGKILL another ``timeout_s`` later). Returns the engine's totals
         (``handshakes``, ``failures``) or None if it was already gone. Idempotent."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import signal
 import sys
@@ -325,9 +326,10 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await engine.connect_error_feed()
+    if not await engine.connect_error_feed() and os.environ.get('CLIENTSIM_LOAD_DEBUG'):
+        print(f'clientsim: engine {os.getpid()}: no error feed at {base_url}', file=sys.stderr, flush=True)
     reader = asyncio.StreamReader(limit=1 << 20)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    pipe, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     tasks = TaskGroup('load engine')
 
     async def poll_errors() -> None:
@@ -352,6 +354,7 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
             shutdown_id = msg.get('id')
             break
         tasks.spawn(_handle(engine, msg))
+    pipe.close()
     await tasks.cancel_all()
     last = await engine.aclose()
     totals = {'reports': last, 'handshakes': engine.handshakes, 'failures': engine.failures}

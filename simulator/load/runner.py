@@ -152,5 +152,7 @@ def _finish_serve(serve: subprocess.Popen) -> None:
     reader.start()
     _stop(serve, 'clientsim serve', 15)
     reader.join(5)
+    if not reader.is_alive():
+        serve.stdout.close()
     sys.stdout.write(''.join(out))
     sys.stdout.flush()
