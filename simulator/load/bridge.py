@@ -54,6 +54,7 @@ class EngineProcess:
         if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
             print(f'clientsim: engine {self.process.pid} started by {os.getpid()}', file=sys.stderr, flush=True)
         self.closed = False
+        self.closing = False  # shutdown() began: calls of users still running may fail with EngineError
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -98,6 +99,7 @@ class EngineProcess:
         (``handshakes``, ``failures``) or None if it was already gone. Idempotent."""
         if self.closed:
             return None
+        self.closing = True
         totals = None
         try:
             totals = self.call('shutdown', timeout_s=timeout_s)
