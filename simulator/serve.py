@@ -10,7 +10,9 @@ load) with a ``policy:`` block. ``--set`` values are YAML (``--set disconnect_gu
 It also serves an **error feed** for load tests (:func:`install_error_feed`): the socket.io namespace
 ``/clientsim`` answers ``claim_errors {prefix}`` with the server errors whose window name starts with
 ``prefix`` (or that no window could be named for), each handed out once, so every Locust worker reports the
-errors of its own windows as failures.
+errors of its own windows as failures. ``pending_work {prefix}`` answers ``{sockets, deletes}``: the connected
+sockets of those windows and the pending delayed deletes, so a worker's final claim can wait until the server is
+done with the windows it closed.
 """
 from __future__ import annotations
 
@@ -87,7 +89,16 @@ def install_error_feed(server: EmbeddedServer) -> list[dict[str, Any]]:
         mine = [e for e in pending if e['window'] is None or str(e['window']).startswith(prefix)]
         pending[:] = [e for e in pending if e not in mine]
         return mine
+    async def pending_work(sid: str, data: Any = None) -> dict[str, int]:
+        """What may still produce errors: connected sockets of windows named ``prefix…`` and delayed deletes."""
+        prefix = str((data or {}).get('prefix') or '') if isinstance(data, dict) else ''
+        handlers = server.handlers
+        sockets = sum(1 for s in handlers.sids if str(handlers.sid_windows.get(s) or '').startswith(prefix))
+        # the delayed deletes (server/client.py names them 'delete CLIENT_ID DOCUMENT_ID'), also of pruned clients
+        deletes = sum(1 for t in server.tasks if t.get_name().startswith('delete ') and not t.done())
+        return {'sockets': sockets, 'deletes': deletes}
     server.sio.on('claim_errors', claim_errors, namespace=ERROR_FEED_NAMESPACE)
+    server.sio.on('pending_work', pending_work, namespace=ERROR_FEED_NAMESPACE)
     return pending
 
 

@@ -4,7 +4,8 @@ Modelled on NiceGUI's ``nicegui/background_tasks.py`` (a module-level set that k
 every task so it is not garbage-collected mid-flight): here a :class:`TaskGroup` per owner (a window, the
 server, the GUI), so that each owner can cancel and await what it started when it closes, and a task's
 exception is never lost as "Task exception was never retrieved". ``server/`` may import this module, as it
-may import :mod:`simulator.timeline`: both are leaves.
+may import :mod:`simulator.timeline`: both are leaves. :func:`complete` runs cleanup to its end even when its
+caller is cancelled.
 """
 from __future__ import annotations
 
@@ -72,3 +73,29 @@ class TaskGroup:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.difference_update(tasks)  # a task started while we waited stays tracked
+
+
+async def complete(coro: Coroutine[Any, Any, Any], *, timeout_s: Optional[float] = None) -> Any:
+    """Run ``coro`` to its end even when the caller is cancelled meanwhile: for cleanup that must not stop half-way
+    (closing a socket, a websocket response or an HTTP session), where a cancellation would otherwise leave
+    "Unclosed client session" / "Unclosed response" warnings and pending tasks behind.
+
+    Returns ``coro``'s result; its exceptions propagate. When the caller is cancelled, it waits for ``coro`` (at
+    most ``timeout_s`` seconds, then cancels it) and re-raises ``CancelledError``. A second cancellation while it
+    waits leaves ``coro`` running on its own (its exception is retrieved, never lost)."""
+    task = asyncio.ensure_future(coro)
+    task.add_done_callback(_retrieve)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
+            if not done:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        raise
+
+
+def _retrieve(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -19,22 +19,48 @@ FAST = dict(reconnect_timeout_s=0.6, prune_interval_s=0.05, prune_age_s=0.1, pin
             ping_timeout_s=0.2)
 
 
-async def _drop_and_reconnect(lab: Lab, reconnect_after: float = 0.45) -> dict:
-    """One private window drops its connection, reconnects after ``reconnect_after`` s, then everything settles."""
+async def _until(predicate, timeout_s: float = 10.0, poll_s: float = 0.01) -> None:
+    """Poll ``predicate()`` until it is true; asyncio.TimeoutError after ``timeout_s`` (a loaded machine is slow,
+    but an event that never comes still fails the test)."""
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(poll_s)
+    await asyncio.wait_for(poll(), timeout_s)
+
+
+def _delete_pending(server: EmbeddedServer) -> bool:
+    """Whether a delayed delete (reconnect_timeout) is still waiting, also of a client prune already deleted."""
+    return any(t.get_name().startswith('delete ') and not t.done() for t in server.tasks)
+
+
+async def _drop_and_reconnect(lab: Lab) -> dict:
+    """One private window drops its connection and reconnects while its delayed delete waits (reconnect_timeout
+    0.6 s), after prune had its chance to delete the client; then everything settles. Waits on the timeline's
+    events, not fixed sleeps, so a loaded machine does not change the order of drop, prune and reconnect."""
     server, timeline = lab.server, lab.timeline
     window = await lab.open('w', '/private')
     first_client_id, first_sid, document_id = window.client_id, window.sid, window.document_id
     await asyncio.sleep(0.15)  # older than prune_age_s
     await window.drop_connection()
-    await asyncio.sleep(reconnect_after)
+    # the server notices the silent socket by its ping timeout (~0.25 s) and starts the delayed delete
+    await _until(lambda: any(e.sid == first_sid for e in timeline.of_kind('disconnect_server')))
+    if server.policy.prune_skips_pending_delete:
+        await asyncio.sleep(3 * server.policy.prune_interval_s)  # prune runs (and skips the client) meanwhile
+    else:  # prune deletes the client that waits for its reconnect (the bug under test)
+        await _until(lambda: any(e.client_id == first_client_id and e.detail.get('reason') == 'prune'
+                                 for e in timeline.of_kind('client_deleted')))
     await window.reconnect()
     if window.handshakes_rejected:  # nicegui.js reloads the page; wait for the new page's handshake
         await window.wait_for(lambda b: b.client_id != first_client_id and b.state == 'handshake done', 3)
     result = {'first_client_id': first_client_id, 'first_sid': first_sid, 'document_id': document_id,
               'client_id_after': window.client_id, 'sid_after': window.sid,
               'document_id_after': window.document_id, 'rejected': window.handshakes_rejected}
+    window_sid = window.sid
     await window.close()
-    await asyncio.sleep(server.policy.reconnect_timeout_s + 0.3)
+    # the server notices the close and every delayed delete (reconnect_timeout) has run
+    closed_seen = lambda: window_sid is None or any(  # noqa: E731
+        e.sid == window_sid for e in timeline.of_kind('disconnect_server'))
+    await _until(lambda: closed_seen() and not _delete_pending(server))
     result['errors'] = [(e['type'], e['where']) for e in server.errors]
     result['private_alive'] = sum(1 for c in server.registry.instances.values() if not c.shared)
     result['timeline'] = timeline

@@ -26,6 +26,7 @@ import socketio
 
 from server.wire import WINDOW_QUERY
 
+from ..tasks import complete
 from . import dialect
 from .page import js_query_value
 from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
@@ -108,9 +109,19 @@ class Connection:
         sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=window._session)
         self._install_handlers(sio)
         self.sio = sio
+        # a task of its own: python-engineio loses the websocket response of a connect cancelled while it waits
+        # for the engine.io OPEN packet (nobody closes it: "Unclosed response"), so a cancelled page load lets
+        # the connect finish and then closes it (_abandon)
+        connecting = asyncio.ensure_future(
+            sio.connect(f'{base}?{query}', socketio_path=dialect.socketio_path(window.prefix),
+                        transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S))
         try:
-            await sio.connect(f'{base}?{query}', socketio_path=dialect.socketio_path(window.prefix),
-                              transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S)
+            await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            if self.sio is sio:
+                self.sio = None
+            await complete(self._abandon(sio, connecting))
+            raise
         except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
             window.page_error = f'socket connect failed: {e}'
             window.state = LOAD_FAILED
@@ -129,6 +140,16 @@ class Connection:
         if dialect.major_version(window.version) >= 3:
             window._tasks.spawn(self._ack_loop(sio), name=f'{window.name} ack')
         return True
+
+    @staticmethod
+    async def _abandon(sio: socketio.AsyncClient, connecting: asyncio.Future) -> None:
+        """Close the socket of a page load that was cancelled while it connected: wait for the connect (at most
+        ``2 * CONNECT_TIMEOUT_S``; a connect still hanging then is cancelled) and disconnect what it opened."""
+        done, _ = await asyncio.wait({connecting}, timeout=2 * CONNECT_TIMEOUT_S)
+        if not done:
+            connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        await sio.disconnect()
 
     async def _ack_loop(self, sio: socketio.AsyncClient) -> None:
         """Every 3 s while ``sio`` is the current socket: ``ack {client_id, next_message_id}`` once the handshake is
@@ -260,7 +281,7 @@ class Connection:
             self._closing = True
             try:
                 self.window._record('disconnect_client', by='client')
-                await sio.disconnect()
+                await complete(sio.disconnect())  # a cancelled page unload still closes its socket
             finally:
                 self._closing = False
             self.window.state = DISCONNECTED

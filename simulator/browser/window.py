@@ -32,7 +32,7 @@ import aiohttp
 
 from server.wire import WINDOW_HEADER
 
-from ..tasks import TaskGroup
+from ..tasks import TaskGroup, complete
 from ..timeline import Timeline, now_ns
 from . import dialect
 from . import elements as el
@@ -285,11 +285,11 @@ class SimulatedBrowser(ElementControls):
 
     async def close(self) -> None:
         """Close the window: cancel its background tasks (handshake, downloads, reloads), close the socket and the
-        HTTP session. Idempotent. A ``download`` message that arrives while it closes starts no fetch (the
-        ``_closing`` flag; recorded as ``download_ignored``)."""
+        HTTP session, to the end even when the caller is cancelled meanwhile. Idempotent. A ``download`` message
+        that arrives while it closes starts no fetch (the ``_closing`` flag; recorded as ``download_ignored``)."""
         self._closing_window = True
         try:
-            await self._close()
+            await complete(self._close())  # cancelled or not, the sockets and the HTTP session get closed
         finally:
             self._closing_window = False
 

@@ -54,6 +54,7 @@ class EngineProcess:
         if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
             print(f'clientsim: engine {self.process.pid} started by {os.getpid()}', file=sys.stderr, flush=True)
         self.closed = False
+        self.closing = False  # shutdown() began: calls of users still running may fail with EngineError
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -92,11 +93,13 @@ class EngineProcess:
             raise EngineError(answer['error'])
         return answer
 
-    def shutdown(self, timeout_s: float = 15.0) -> Optional[dict[str, Any]]:
-        """Close every window, report the last results, stop the process. Returns the engine's totals
+    def shutdown(self, timeout_s: float = 30.0) -> Optional[dict[str, Any]]:
+        """Close every window, report the last results, stop the process (SIGTERM when it has not exited
+        ``timeout_s`` after stdin closed, SIGKILL another ``timeout_s`` later). Returns the engine's totals
         (``handshakes``, ``failures``) or None if it was already gone. Idempotent."""
         if self.closed:
             return None
+        self.closing = True
         totals = None
         try:
             totals = self.call('shutdown', timeout_s=timeout_s)
@@ -115,8 +118,12 @@ class EngineProcess:
                 pass
         try:
             self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        except subprocess.TimeoutExpired:  # SIGTERM first: the engine closes its windows before it exits
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self._reader.join(timeout=5)
         return totals

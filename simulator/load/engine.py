@@ -24,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
+import signal
 import sys
 import time
 import urllib.parse
@@ -79,6 +81,7 @@ class LoadEngine:
         self.handshakes = 0
         self.failures = 0
         self._feed: Optional[socketio.AsyncClient] = None
+        self._steps: dict[str, asyncio.Task] = {}  # window name → the task running its step now
 
     # ---- windows ---------------------------------------------------------------------------------------
     def open_window(self, number: int) -> str:
@@ -94,8 +97,19 @@ class LoadEngine:
         return name
 
     async def run_step(self, name: str, index: int) -> list[dict[str, Any]]:
-        """Run step ``index`` of the scenario in window ``name``; return the reports it produced."""
+        """Run step ``index`` of the scenario in window ``name``; return the reports it produced. A
+        :meth:`close_window` of the same window meanwhile cancels it (CancelledError)."""
         window = self.windows[name]
+        task = asyncio.current_task()
+        assert task is not None
+        self._steps[name] = task
+        try:
+            return await self._run_step(window, index)
+        finally:
+            if self._steps.get(name) is task:
+                del self._steps[name]
+
+    async def _run_step(self, window: _Window, index: int) -> list[dict[str, Any]]:
         step = self.scenario.load.steps[index]
         if not window.does[index]:
             return []
@@ -142,7 +156,15 @@ class LoadEngine:
             pass
 
     async def close_window(self, name: str) -> list[dict[str, Any]]:
-        """Close and forget window ``name``; return its last reports."""
+        """Close and forget window ``name``; return its last reports.
+
+        A step still running in the window is cancelled and awaited first: Locust kills a user mid-step at the
+        end of a run and its ``on_stop`` closes the window while the step's page load goes on, which would
+        otherwise open a new HTTP session or socket after the close (left unclosed at exit)."""
+        step = self._steps.pop(name, None)
+        if step is not None and step is not asyncio.current_task() and not step.done():
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
         window = self.windows.pop(name, None)
         if window is None:
             return []
@@ -234,13 +256,34 @@ class LoadEngine:
         self.failures += len(out)
         return out
 
+    async def _wait_server_settled(self, poll_s: float = 0.05) -> None:
+        """Wait until the server is done with the windows just closed: ``pending_work`` on the error feed says
+        no socket of this process's windows is still connected and no delayed delete is pending (two answers in
+        a row, ``poll_s`` apart), at most ``settle_ms + 5 s``. A feed without ``pending_work`` (an older
+        ``clientsim serve``): ``settle_ms``, a fixed wait, which a loaded machine can outrun."""
+        settle_s = self.scenario.load.settle_ms / 1000
+        deadline = time.monotonic() + settle_s + 5.0
+        quiet = 0
+        while quiet < 2 and time.monotonic() < deadline:
+            assert self._feed is not None
+            try:
+                work = await self._feed.call('pending_work', {'prefix': self.prefix}, namespace=ERROR_FEED_NAMESPACE,
+                                             timeout=5)
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
+                work = None
+            if not isinstance(work, dict):
+                await asyncio.sleep(settle_s)
+                return
+            quiet = quiet + 1 if not any(work.values()) else 0
+            await asyncio.sleep(poll_s)
+
     async def aclose(self) -> list[dict[str, Any]]:
         """Close every window and the error feed; return the last reports."""
         out: list[dict[str, Any]] = []
         for name in list(self.windows):
             out += await self.close_window(name)
         if self._feed is not None:
-            await asyncio.sleep(self.scenario.load.settle_ms / 1000)  # delayed deletes of the windows just closed
+            await self._wait_server_settled()
         out += await self.claim_server_errors()
         if self._feed is not None:
             await self._feed.disconnect()
@@ -274,13 +317,19 @@ async def _handle(engine: LoadEngine, msg: dict[str, Any]) -> None:
 
 
 async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: float = 0.3) -> None:
-    """The child process: read requests from stdin until ``shutdown`` or EOF, then close every window."""
+    """The child process: read requests from stdin until ``shutdown``, EOF, SIGINT or SIGTERM, then close every
+    window (a Ctrl+C in the terminal reaches the engine too: it closes its windows and exits cleanly). After a
+    signal the last reports go out unsolicited (``{"op": "reports", ...}``)."""
     from .spec import load_load_scenario
     engine = LoadEngine(base_url, load_load_scenario(scenario_file), prefix)
-    await engine.connect_error_feed()
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if not await engine.connect_error_feed() and os.environ.get('CLIENTSIM_LOAD_DEBUG'):
+        print(f'clientsim: engine {os.getpid()}: no error feed at {base_url}', file=sys.stderr, flush=True)
     reader = asyncio.StreamReader(limit=1 << 20)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    pipe, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     tasks = TaskGroup('load engine')
 
     async def poll_errors() -> None:
@@ -289,16 +338,27 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
             if reports := await engine.claim_server_errors():
                 _write({'op': 'reports', 'reports': reports})
     tasks.spawn(poll_errors())
+    stopping = tasks.spawn(stop.wait(), name='signal')
     shutdown_id = None
-    while line := await reader.readline():
+    while not stop.is_set():
+        reading = asyncio.ensure_future(reader.readline())
+        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not reading.done():
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+            break
+        if not (line := reading.result()):
+            break
         msg = json.loads(line)
         if msg.get('op') == 'shutdown':
             shutdown_id = msg.get('id')
             break
         tasks.spawn(_handle(engine, msg))
+    pipe.close()
     await tasks.cancel_all()
     last = await engine.aclose()
-    _write({'id': shutdown_id, 'reports': last, 'handshakes': engine.handshakes, 'failures': engine.failures})
+    totals = {'reports': last, 'handshakes': engine.handshakes, 'failures': engine.failures}
+    _write({'id': shutdown_id, **totals} if shutdown_id is not None else {'op': 'reports', **totals})
 
 
 def main() -> None:

@@ -29,6 +29,11 @@ from ..exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from . import LOCUSTFILE
 from .spec import LoadScenarioError, load_load_scenario, resolve_path
 
+# Locust processes and `clientsim serve` get a process group of their own: a Ctrl+C in the terminal reaches only
+# this process, which forwards one SIGINT to each Locust process and stops the server after them. In the
+# terminal's group they would get a second SIGINT (the forwarded one) in the middle of their shutdown, while it
+# waits for the load engine to close its windows (a KeyboardInterrupt traceback), and the server would stop first.
+_OWN_GROUP = {'start_new_session': True}
 _SPAN_RE = re.compile(r'^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$')
 
 
@@ -63,7 +68,7 @@ def _start_serve(file: str, sets: list[str]) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, '-m', 'simulator.cli', 'serve', '--policy', file]
     for item in sets:
         command += ['--set', item]
-    serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, **_OWN_GROUP)
     assert serve.stdout is not None
     line = serve.stdout.readline()  # "clientsim serve: http://127.0.0.1:P", or EOF when it failed
     if not line.startswith('clientsim serve: '):
@@ -118,15 +123,15 @@ def run_load(args: argparse.Namespace) -> int:
     processes: list[tuple[str, subprocess.Popen]] = []
     try:
         if args.workers == 0:
-            processes.append(('locust', subprocess.Popen(lead, env=env)))
+            processes.append(('locust', subprocess.Popen(lead, env=env, **_OWN_GROUP)))
         else:
             port = free_port()
             master = lead + ['--master', '--master-bind-host', '127.0.0.1', '--master-bind-port', str(port),
                              '--expect-workers', str(args.workers), '--expect-workers-max-wait', '60']
-            processes.append(('master', subprocess.Popen(master, env=env)))
+            processes.append(('master', subprocess.Popen(master, env=env, **_OWN_GROUP)))
             for i in range(args.workers):
                 worker = common + ['--worker', '--master-host', '127.0.0.1', '--master-port', str(port)]
-                processes.append((f'worker {i + 1}', subprocess.Popen(worker, env=env)))
+                processes.append((f'worker {i + 1}', subprocess.Popen(worker, env=env, **_OWN_GROUP)))
         codes = {}
         deadline = time.monotonic() + run_s + 90
         for name, process in processes:  # the master first: workers quit when it does
@@ -152,5 +157,7 @@ def _finish_serve(serve: subprocess.Popen) -> None:
     reader.start()
     _stop(serve, 'clientsim serve', 15)
     reader.join(5)
+    if not reader.is_alive():
+        serve.stdout.close()
     sys.stdout.write(''.join(out))
     sys.stdout.flush()

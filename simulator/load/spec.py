@@ -15,7 +15,9 @@ one anonymous window running the same steps)::
       run_time: 15s
       seed: 14                              # seeds each user's draws (shares, latency ranges, waits)
       settle_ms: 500                        # at the end, after closing every window, wait this long for the
-                                            # server's last errors (delayed deletes) before the final report
+                                            # server's last errors (delayed deletes) before the final report;
+                                            # against `clientsim serve`: until its error feed says it is done
+                                            # with the closed windows, at most settle_ms + 5000
       steps:                                # one iteration; a user repeats it until the run ends
         - open: {}                          # or {page: /private, wait: true}
         - click: {label: Download, share: 0.2, react_ms: 2000}

@@ -21,6 +21,7 @@ import gevent
 from gevent.lock import Semaphore
 from locust import User, events, task
 from locust.env import Environment
+from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
@@ -117,7 +118,13 @@ class ClientsimUser(User):
     def run_steps(self) -> None:
         """One iteration: every step of the scenario, each one engine call."""
         for index in range(self.steps):
-            self._fire(self.engine.call('step', window=self.window, index=index).get('reports') or [])
+            try:
+                answer = self.engine.call('step', window=self.window, index=index)
+            except EngineError:
+                if self.engine.closing:  # Ctrl+C: Locust stops the engine (quitting) before it stops the users
+                    raise StopUser() from None
+                raise
+            self._fire(answer.get('reports') or [])
 
     def on_stop(self) -> None:
         if getattr(self, 'window', None) and not self.engine.closed:
