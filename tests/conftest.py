@@ -51,7 +51,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 
 
 CLEAN_EXIT_MARKERS = ('Traceback', 'Task was destroyed but it is pending', 'Unclosed client session',
-                      'Unclosed connector', 'Fatal Python error', 'never awaited')
+                      'Unclosed connector', 'Unclosed response', 'Fatal Python error', 'never awaited')
 
 
 def assert_clean_exit(proc) -> None:
