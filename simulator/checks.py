@@ -256,6 +256,7 @@ def _check_server_problems(checks: Checks, expect: Expectations, server: Embedde
     """Problems 4–5 on the server: models alive/finalized (after ``gc.collect()``), jobs finished/cancelled."""
     add = checks.add
     if expect.models_alive is not None or expect.models_finalized is not None:
+        gc.unfreeze()  # objects a host froze (the GUI's GcFreezer) that became garbage are collectable again
         gc.collect()
         if expect.models_alive is not None:
             add('models alive (after gc)', str(expect.models_alive), server.models_alive(),

@@ -311,6 +311,7 @@ async def _gc(player: StepRunner, args: GcStep) -> None:
     if target is not None:  # a real app: gc.collect() in its process, through the probe (simulator.probe)
         await target.gc()
         return
+    gc.unfreeze()  # objects a host froze (the GUI's GcFreezer) that became garbage are collectable again
     gc.collect()
     await asyncio.sleep(0.01)  # let deferred ``model_finalized`` events reach the timeline
 

@@ -147,6 +147,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.setCentralWidget(main)
 
         self._gc_freezer = GcFreezer(lambda: len(self.timeline.events), self)
+        self.timeline.subscribe(lambda _e: self._gc_freezer.note())
         self._status_throttle = Throttle(self._update_status, 200, self)
         self.timeline.subscribe(lambda _e: self._status_throttle())
         self._build_menu()

@@ -14,11 +14,12 @@ wheel zooms, drag pans; clicking a marker emits :attr:`TimelineView.event_clicke
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Callable, Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -26,36 +27,21 @@ from simulator.lanes import MARKERS, STATES, Lanes, legend
 from simulator.timeline import SERVER, Timeline
 
 from .throttle import Throttle
+from .timeline_points import Column, cluster, legend_html
 
 SPAN_HEIGHT = 0.5
 #: markers of one lane closer than this many pixels merge into one
 MERGE_PX = 6
 #: more window lanes than this group (see :attr:`TimelineView.grouping`)
 GROUP_AFTER = 20
-#: events folded per redraw at most (about 10 ms); the rest follow on the next redraw
+#: events folded per :meth:`TimelineView.redraw` at most; the rest follow on the next redraw
 FOLD_BUDGET = 4000
+#: while events stream in, folding stops after this many ms and goes on in the next slice (a few ms later)
+FOLD_SLICE_MS = 5.0
+#: points drawn per marker kind at most: past that, markers merge over wider slots (each point costs pyqtgraph
+#: a few µs per redraw and per paint, and 200 lanes a few px apart show no more anyway)
+MAX_POINTS = 1500
 GROUPINGS = ('auto', 'outcome', 'page', 'none')
-
-
-def legend_html() -> str:
-    """The colour key of spans and markers (:func:`simulator.lanes.legend`) as one line of rich text."""
-    items = []
-    for entry in legend():
-        if entry.what == 'state':
-            items.append(f'<span style="background:{entry.colour}">&nbsp;&nbsp;&nbsp;</span>&nbsp;{entry.label}')
-        else:
-            items.append(f'<span style="color:{entry.colour}">{entry.glyph}</span>&nbsp;{entry.label}')
-    return f'<span style="font-size:11px">{"&nbsp;&nbsp; ".join(items)}</span>'
-
-
-def cluster(xs: np.ndarray, rows: np.ndarray, bucket_ms: float) -> tuple[np.ndarray, np.ndarray]:
-    """Merge points of one row whose x falls in the same ``bucket_ms`` wide slot: returns (indices of the first
-    point of each cluster, counts). O(n log n) in numpy; ``bucket_ms`` > 0."""
-    if not len(xs):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    key = np.floor(xs / bucket_ms).astype(np.int64) * 8192 + rows.astype(np.int64)
-    _keys, first, counts = np.unique(key, return_index=True, return_counts=True)
-    return first, counts
 
 
 class TimelineView(QWidget):
@@ -119,7 +105,11 @@ class TimelineView(QWidget):
         self.page_of: Callable[[str], str] = lambda _lane: 'page ?'
         self.row_labels: list[str] = []
         self.lanes = Lanes()
-        self._throttle = Throttle(self.redraw, 50, self)
+        self._throttle = Throttle(self._tick, 50, self)
+        self._catch_up = QTimer(self)  # folds the rest of a burst in slices between redraws
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(20)
+        self._catch_up.timeout.connect(self._fold_slice)
         self._unsubscribe = None
         self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._throttle())
         self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
@@ -148,7 +138,7 @@ class TimelineView(QWidget):
         self._spans_shown = 0
         self._markers_shown = 0
         self._span_points: dict[str, tuple[list[float], list[float], list[int]]] = {s: ([], [], []) for s in STATES}
-        self._marker_points: dict[str, tuple[list[float], list[int], list[int]]] = {k: ([], [], []) for k in MARKERS}
+        self._marker_points = {k: (Column(float), Column(np.int64), Column(np.int64)) for k in MARKERS}
         self._tips: dict[int, str] = {}
         self._sizes: Optional[dict[tuple[str, int, int], int]] = None
         self._clusters = {}
@@ -244,16 +234,46 @@ class TimelineView(QWidget):
         row labels."""
         if self.timeline is None:
             return
+        self._fold(FOLD_BUDGET, None)
+        self._render()
+
+    def _tick(self) -> None:
+        """The throttled redraw while events stream in: render what is folded; folding runs in its own slices
+        (:data:`FOLD_SLICE_MS` each) while a burst is behind, so a render and a fold never add up in one pass."""
+        if self.timeline is None:
+            return
+        if not self._catch_up.isActive():
+            self._fold(FOLD_BUDGET, FOLD_SLICE_MS)
+        self._render()
+
+    def _fold_slice(self) -> None:
+        if self.timeline is not None:
+            self._fold(FOLD_BUDGET, FOLD_SLICE_MS)
+
+    def _fold(self, budget: int, slice_ms: Optional[float]) -> None:
+        """Fold at most ``budget`` new events into :attr:`lanes`, and stop after ``slice_ms`` ms (checked every
+        256 events); the rest follow in a slice a few ms later and on the next render."""
+        assert self.timeline is not None
         events = self.timeline.events
         if len(events) < self._seen:
             self.reset()
-        t0, lanes = self.timeline.t0_ns, self.lanes
-        end = min(len(events), self._seen + FOLD_BUDGET)
-        for i in range(self._seen, end):
-            lanes.feed_event(i, events[i], t0)
-        self._seen = end
-        if end < len(events):
-            self._throttle()  # the rest on the next redraw, so a burst never blocks the loop
+        t0, feed = self.timeline.t0_ns, self.lanes.feed_event
+        end = min(len(events), self._seen + budget)
+        deadline = None if slice_ms is None else time.perf_counter() + slice_ms / 1000
+        i = self._seen
+        while i < end:
+            for j in range(i, min(end, i + 256)):
+                feed(j, events[j], t0)
+            i = min(end, i + 256)
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        self._seen = i
+        if i < len(events):  # the rest in slices and on the next render, so a burst never blocks the loop
+            self._catch_up.start()
+            self._throttle()
+
+    def _render(self) -> None:
+        lanes = self.lanes
         index = {name: lane.index for name, lane in lanes.lanes.items()}
         for span in lanes.spans[self._spans_shown:]:  # closed spans: appended once, O(new spans)
             x0, x1, y = self._span_points[span.state]
@@ -303,14 +323,16 @@ class TimelineView(QWidget):
         self._clusters: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         merged: list[tuple[float, float, int]] = []
         for kind, scatter in self.scatters.items():
-            xs_l, lanes_l, data_l = self._marker_points[kind]
-            if not xs_l:
+            xs_c, lanes_c, data_c = self._marker_points[kind]
+            if not len(xs_c):
                 scatter.clear()
                 continue
-            xs = np.array(xs_l, dtype=float)
-            ys = rows[np.array(lanes_l, dtype=np.int64)]
-            data = np.array(data_l, dtype=np.int64)
+            xs, ys, data = xs_c.array, rows[lanes_c.array], data_c.array
             first, counts = cluster(xs, ys, bucket)
+            wider = bucket
+            while len(first) > MAX_POINTS:  # downsample: merge over wider slots until few enough points
+                wider *= max(1.5, len(first) / MAX_POINTS)
+                first, counts = cluster(xs, ys, wider)
             base = MARKERS[kind].size
             sizes = base + np.minimum(8, 2 * np.log2(counts)).astype(float)
             scatter.setData(x=xs[first], y=ys[first], data=data[first], size=sizes)
@@ -322,7 +344,7 @@ class TimelineView(QWidget):
         gap = bucket / MERGE_PX * 28  # "×N" labels at least 28 px apart in a row, the biggest clusters first
         shown: list[tuple[float, float, int]] = []
         for x, y, n in sorted(merged, key=lambda m: -m[2]):
-            if len(shown) < 80 and all(abs(x - sx) >= gap for sx, sy, _n in shown if sy == y):
+            if len(shown) < 40 and all(abs(x - sx) >= gap for sx, sy, _n in shown if sy == y):
                 shown.append((x, y, n))
         merged = shown
         while len(self._count_labels) < len(merged):
