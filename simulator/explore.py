@@ -94,14 +94,16 @@ class Exploration:
         return draw(self.knobs, self.window_names, seed)
 
     def raw_for(self, seed: int) -> dict[str, Any]:
-        """The raw YAML mapping of run ``seed``: the file with its draws written in."""
-        return apply(self.raw, self.draw(seed))
+        """The raw YAML mapping of run ``seed``: the file with its draws written in, as the explored variant alone
+        (no ``fix:`` block; for ``fixed`` its policy fields and expectations are folded in), so that a shrunk
+        ``.min.yaml`` plays exactly what was explored."""
+        return _as_variant(apply(self.raw, self.draw(seed)), self.variant)
 
     def scenario_for(self, seed: int) -> Scenario:
         """The scenario of run ``seed`` (validated; its ``path`` is the file's)."""
         scenario = parse_scenario(yaml.safe_dump(self.raw_for(seed), sort_keys=False), self.path,
                                   known_pages=_known_pages(self.base))
-        scenario = _with_variant(scenario, self.variant)
+        scenario = scenario.model_copy(update={'variant': self.variant})  # raw_for folded the variant in
         if self.target is not None:
             scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
         return scenario
@@ -298,6 +300,19 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
                 await one(i, s)
         return [reports[i] for i in range(len(scenarios))]
     return asyncio.run(run_all())
+
+
+def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
+    """A scenario mapping without its ``fix:`` block: as it is (``shipped``), or with the block's policy fields,
+    expectations and description in place of the file's (``fixed``; see :mod:`simulator.variants`)."""
+    raw = dict(raw)
+    fix = raw.pop('fix', None)
+    if variant == 'fixed' and isinstance(fix, dict):
+        raw['policy'] = {**(raw.get('policy') or {}), **(fix.get('policy') or {})}
+        raw['expect'] = fix.get('expect') or {}
+        if fix.get('description'):
+            raw['description'] = fix['description']
+    return raw
 
 
 def _with_variant(scenario: Scenario, variant: str) -> Scenario:

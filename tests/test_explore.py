@@ -68,6 +68,7 @@ def test_shrink_writes_a_scenario_that_fails_3_of_3(tmp_path):
     text = (tmp_path / 'race.min.yaml').read_text()
     assert f'explore seed {failing.seed}' in text
     minimal = load_scenario(out)
+    assert minimal.fix is None  # the explored (shipped) variant alone: play gives exactly what failed
     assert len(minimal.windows) < 3 or len(minimal.steps) < 3
     reports = play_many([minimal, minimal, minimal], jobs=3)
     assert not any(r['passed'] for r in reports)
@@ -86,6 +87,20 @@ def test_jobs_give_the_sequential_library_results():
     for p, s in zip(parallel, sequential, strict=True):
         if 'tie' not in s['file']:
             assert signature(p) == signature(s), s['file']
+
+
+def test_explore_fixed_variant_plays_the_fix():
+    """--variant fixed explores the fix: block: sender targeting, so every run passes whatever the delays; the
+    shipped variant of the same draws fails in some runs."""
+    fixed = Exploration(SCENARIOS / 'download_race_auto_index.yaml', variant='fixed')
+    shipped = Exploration(SCENARIOS / 'download_race_auto_index.yaml')
+    assert fixed.raw_for(3)['policy']['download_target'] == 'sender' and 'fix' not in fixed.raw_for(3)
+    assert fixed.draw(3) == shipped.draw(3)  # the same latency draws for both variants
+    fixed_runs = asyncio.run(fixed.run(6, 0, jobs=6))
+    shipped_runs = asyncio.run(shipped.run(6, 0, jobs=6))
+    assert all(r.passed for r in fixed_runs)
+    assert not all(r.passed for r in shipped_runs)
+    assert fixed.scenario_for(0).variant == 'fixed'
 
 
 def test_late_joiner_gets_no_download_event():
