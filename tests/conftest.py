@@ -80,3 +80,26 @@ def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, *
 def failed_checks(report: dict) -> list[str]:
     """Names of the expectations a report failed."""
     return [c['name'] for c in report['expectations'] if not c['passed']]
+
+
+# ---- real NiceGUI from PyPI (tests marked ``network``) ---------------------------------------------------------------
+def nicegui_python_or_skip(version: str) -> str:
+    """The interpreter of a cached venv with ``nicegui==version`` (:func:`simulator.matrix.nicegui_python`); skips
+    the test with the reason when it cannot be installed (no network)."""
+    from simulator.matrix import VenvError, nicegui_python
+    try:
+        return nicegui_python(version)
+    except VenvError as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope='session')
+def nicegui_2110() -> str:
+    """Python of the NiceGUI 2.11.0 venv (the release with problems 1, 3 and 4)."""
+    return nicegui_python_or_skip('2.11.0')
+
+
+@pytest.fixture(scope='session')
+def nicegui_2111() -> str:
+    """Python of the NiceGUI 2.11.1 venv (the fixes of problems 3 and 4)."""
+    return nicegui_python_or_skip('2.11.1')

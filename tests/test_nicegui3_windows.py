@@ -16,8 +16,9 @@ from typing import Any, Iterator
 import pytest
 
 from simulator.browser import HANDSHAKE_DONE
-from simulator.matrix import VenvError, nicegui_python
 from simulator.target import free_port
+
+from .conftest import nicegui_python_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / 'assets' / 'apps' / 'elements_app.py'
@@ -48,10 +49,7 @@ class App:
 
 @pytest.fixture(scope='module')
 def elements_app() -> Iterator[App]:
-    try:
-        python = nicegui_python('3.18.0')
-    except VenvError as e:
-        pytest.skip(str(e))
+    python = nicegui_python_or_skip('3.18.0')
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / 'app.log'

@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-from simulator.matrix import VenvError, nicegui_python
 from simulator.player import ScenarioPlayer
 from simulator.scenario import load_scenario, parse_scenario
 
@@ -24,21 +23,6 @@ REAL = ROOT / 'assets' / 'scenarios' / 'real'
 APP = ROOT / 'assets' / 'apps' / 'real_app.py'
 
 
-def python_for(version: str) -> str:
-    try:
-        return nicegui_python(version)
-    except VenvError as e:
-        pytest.skip(str(e))
-
-
-@pytest.fixture(scope='module')
-def nicegui_2110() -> str:
-    return python_for('2.11.0')
-
-
-@pytest.fixture(scope='module')
-def nicegui_2111() -> str:
-    return python_for('2.11.1')
 
 
 def play(scenario, python: str) -> dict:

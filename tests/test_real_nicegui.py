@@ -14,33 +14,16 @@ from pathlib import Path
 import pytest
 
 from simulator.browser import HANDSHAKE_DONE
-from simulator.matrix import VenvError
-from simulator.matrix import nicegui_python as _nicegui_python
 from simulator.player import ScenarioPlayer
 from simulator.scenario import parse_scenario
+
+from .conftest import nicegui_python_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / 'tests' / 'nicegui_apps' / 'download_app.py'
 pytestmark = pytest.mark.network
 
 
-def nicegui_python(version: str) -> str:
-    """The interpreter of a cached venv with ``nicegui==version`` (:func:`simulator.matrix.nicegui_python`);
-    skips the test if it cannot be installed."""
-    try:
-        return _nicegui_python(version)
-    except VenvError as e:
-        pytest.skip(str(e))
-
-
-@pytest.fixture(scope='module')
-def nicegui_2110() -> str:
-    return nicegui_python('2.11.0')
-
-
-@pytest.fixture(scope='module')
-def nicegui_2111() -> str:
-    return nicegui_python('2.11.1')
 
 
 def statuses(windows) -> list[list[int]]:
@@ -172,10 +155,7 @@ def test_embedded_and_real_nicegui_agree(nicegui_2110):
 
 # ---- NiceGUI 3.x (3.18.0, the version tests/test_nicegui3_windows.py uses; CLIENTSIM_NICEGUI3=<3.x> picks another) --
 def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_lab_factory, clientsim_windows):
-    try:
-        python = nicegui_python(os.environ.get('CLIENTSIM_NICEGUI3') or '3.18.0')
-    except VenvError as e:
-        pytest.skip(str(e))
+    python = nicegui_python_or_skip(os.environ.get('CLIENTSIM_NICEGUI3') or '3.18.0')
     app = start_app(clientsim_app, python)
     alice, bob = clientsim_windows(2, app.url + '/', download_ms=[0, 50])
     assert alice.major_version == 3 and alice.state == HANDSHAKE_DONE
