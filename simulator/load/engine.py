@@ -18,6 +18,9 @@ side (:mod:`simulator.load.bridge`) fires one ``environment.events.request`` per
 
 Run as a child process (``python -m simulator.load.engine``) it speaks JSON lines: requests on stdin
 ``{"id": n, "op": ..., ...}``, answers ``{"id": n, ...}`` and unsolicited ``{"op": "reports", ...}`` on stdout.
+Ops: ``open_window`` (``number`` → ``window``), ``iteration`` (``window`` → the ``reports`` of every step, in
+order), ``step`` (``window``, ``index`` → ``reports``), ``close_window`` (``window`` → ``reports``), ``shutdown``
+(→ ``reports``, ``handshakes``, ``failures``). The answers of one turn of the event loop leave in one write.
 """
 from __future__ import annotations
 
