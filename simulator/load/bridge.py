@@ -8,8 +8,8 @@ python-engineio, gevent's selector as ``selectors.DefaultSelector`` and greenlet
 child process (``python -m simulator.load.engine``) is a plain interpreter: clientsim's windows run exactly
 as in ``clientsim play``. A greenlet waits on a :class:`gevent.event.AsyncResult` while one reader greenlet
 reads the child's answers; the round trip costs well under a millisecond (``benchmarks/bench_locust.py``
-prints it), against ~3 ms to open a window. The child also uses the second core the GIL would otherwise hold
-back: a Locust worker plus its engine is two processes.
+prints it), and a user makes one per iteration of its steps (op ``iteration``), not one per step. The child
+also uses the second core the GIL would otherwise hold back: a Locust worker plus its engine is two processes.
 """
 from __future__ import annotations
 

@@ -18,6 +18,9 @@ side (:mod:`simulator.load.bridge`) fires one ``environment.events.request`` per
 
 Run as a child process (``python -m simulator.load.engine``) it speaks JSON lines: requests on stdin
 ``{"id": n, "op": ..., ...}``, answers ``{"id": n, ...}`` and unsolicited ``{"op": "reports", ...}`` on stdout.
+Ops: ``open_window`` (``number`` → ``window``), ``iteration`` (``window`` → the ``reports`` of every step, in
+order), ``step`` (``window``, ``index`` → ``reports``), ``close_window`` (``window`` → ``reports``), ``shutdown``
+(→ ``reports``, ``handshakes``, ``failures``). The answers of one turn of the event loop leave in one write.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ import sys
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import socketio
 
@@ -64,6 +67,7 @@ class _Window:
     t_event_ns: Optional[int] = None
     t_download_ns: list[tuple[int, bool]] = field(default_factory=list)  # (t_ns, asked for) per download
     clicks_pending: int = 0
+    pending: list[dict[str, Any]] = field(default_factory=list)  # reports of the iteration running now
 
 
 class LoadEngine:
@@ -105,6 +109,23 @@ class LoadEngine:
         self._steps[name] = task
         try:
             return await self._run_step(window, index)
+        finally:
+            if self._steps.get(name) is task:
+                del self._steps[name]
+
+    async def run_iteration(self, name: str) -> list[dict[str, Any]]:
+        """Run every step of the scenario in window ``name``, one after the other; return their reports in order
+        (one message per iteration on the pipe instead of one per step). A :meth:`close_window` meanwhile
+        cancels it and returns the reports of the steps already done."""
+        window = self.windows[name]
+        task = asyncio.current_task()
+        assert task is not None
+        self._steps[name] = task
+        try:
+            for index in range(len(self.scenario.load.steps)):
+                window.pending += await self._run_step(window, index)
+            out, window.pending = window.pending, []
+            return out
         finally:
             if self._steps.get(name) is task:
                 del self._steps[name]
@@ -169,7 +190,7 @@ class LoadEngine:
         if window is None:
             return []
         await window.browser.close()
-        return self._scan(window)
+        return window.pending + self._scan(window)
 
     # ---- timeline → reports --------------------------------------------------------------------------
     def _scan(self, w: _Window) -> list[dict[str, Any]]:
@@ -291,18 +312,52 @@ class LoadEngine:
 
 
 # ---- child process: JSON lines on stdin/stdout ----------------------------------------------------------
-def _write(message: dict[str, Any]) -> None:
-    try:
-        sys.stdout.buffer.write(json.dumps(message).encode() + b'\n')
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:  # the Locust process is gone; nobody is left to read
-        pass
+class _Out:
+    """stdout in JSON lines, flushed once per turn of the event loop: the answers of every window that finished
+    in the same turn leave in one ``write`` (one wake-up of the Locust process instead of one each)."""
+
+    def __init__(self) -> None:
+        self._lines: list[bytes] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        if not self._lines:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._lines.append(json.dumps(message).encode() + b'\n')
+
+    def flush(self) -> None:
+        data, self._lines = b''.join(self._lines), []
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:  # the Locust process is gone; nobody is left to read
+            pass
 
 
-async def _handle(engine: LoadEngine, msg: dict[str, Any]) -> None:
+class _Lines(asyncio.Protocol):
+    """stdin split into lines (``on_line(bytes)``); ``on_eof()`` when the pipe closes."""
+
+    def __init__(self, on_line: Callable[[bytes], None], on_eof: Callable[[], None]) -> None:
+        self.on_line, self.on_eof, self._rest = on_line, on_eof, b''
+
+    def data_received(self, data: bytes) -> None:
+        *lines, self._rest = (self._rest + data).split(b'\n')
+        for line in lines:
+            if line.strip():
+                self.on_line(line)
+
+    def eof_received(self) -> None:
+        self.on_eof()
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self.on_eof()
+
+
+async def _handle(engine: LoadEngine, out: _Out, msg: dict[str, Any]) -> None:
     op, answer = msg.get('op'), {'id': msg.get('id')}
     try:
-        if op == 'open_window':
+        if op == 'iteration':
+            answer['reports'] = await engine.run_iteration(msg['window'])
+        elif op == 'open_window':
             answer['window'] = engine.open_window(int(msg['number']))
         elif op == 'step':
             answer['reports'] = await engine.run_step(msg['window'], int(msg['index']))
@@ -313,7 +368,7 @@ async def _handle(engine: LoadEngine, msg: dict[str, Any]) -> None:
     except Exception as e:  # answer every request: a greenlet waits for it
         log.exception('load engine: %s failed', op)
         answer['error'] = f'{type(e).__name__}: {e}'
-    _write(answer)
+    out.send(answer)
 
 
 async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: float = 0.3) -> None:
@@ -328,37 +383,35 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
         loop.add_signal_handler(sig, stop.set)
     if not await engine.connect_error_feed() and os.environ.get('CLIENTSIM_LOAD_DEBUG'):
         print(f'clientsim: engine {os.getpid()}: no error feed at {base_url}', file=sys.stderr, flush=True)
-    reader = asyncio.StreamReader(limit=1 << 20)
-    pipe, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    out = _Out()
     tasks = TaskGroup('load engine')
+    shutdown: dict[str, Any] = {}
+
+    def on_line(line: bytes) -> None:
+        if stop.is_set():  # requests after shutdown (or a signal) are not read, as before
+            return
+        msg = json.loads(line)
+        if msg.get('op') == 'shutdown':
+            shutdown['id'] = msg.get('id')
+            stop.set()
+        else:
+            tasks.spawn(_handle(engine, out, msg))
+    pipe, _ = await loop.connect_read_pipe(lambda: _Lines(on_line, stop.set), sys.stdin)
 
     async def poll_errors() -> None:
         while True:
             await asyncio.sleep(poll_s)
             if reports := await engine.claim_server_errors():
-                _write({'op': 'reports', 'reports': reports})
+                out.send({'op': 'reports', 'reports': reports})
     tasks.spawn(poll_errors())
-    stopping = tasks.spawn(stop.wait(), name='signal')
-    shutdown_id = None
-    while not stop.is_set():
-        reading = asyncio.ensure_future(reader.readline())
-        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not reading.done():
-            reading.cancel()
-            await asyncio.gather(reading, return_exceptions=True)
-            break
-        if not (line := reading.result()):
-            break
-        msg = json.loads(line)
-        if msg.get('op') == 'shutdown':
-            shutdown_id = msg.get('id')
-            break
-        tasks.spawn(_handle(engine, msg))
+    await stop.wait()
     pipe.close()
     await tasks.cancel_all()
     last = await engine.aclose()
     totals = {'reports': last, 'handshakes': engine.handshakes, 'failures': engine.failures}
-    _write({'id': shutdown_id, **totals} if shutdown_id is not None else {'op': 'reports', **totals})
+    out.flush()
+    out.send({'id': shutdown['id'], **totals} if 'id' in shutdown else {'op': 'reports', **totals})
+    out.flush()
 
 
 def main() -> None:

@@ -112,19 +112,18 @@ class ClientsimUser(User):
     def on_start(self) -> None:
         self.engine = engine_for(self.environment)
         self.window = self.engine.call('open_window', number=next(_numbers))['window']
-        self.steps = len(load_load_scenario(scenario_file(self.environment)).load.steps)
 
     @task
     def run_steps(self) -> None:
-        """One iteration: every step of the scenario, each one engine call."""
-        for index in range(self.steps):
-            try:
-                answer = self.engine.call('step', window=self.window, index=index)
-            except EngineError:
-                if self.engine.closing:  # Ctrl+C: Locust stops the engine (quitting) before it stops the users
-                    raise StopUser() from None
-                raise
-            self._fire(answer.get('reports') or [])
+        """One iteration: every step of the scenario in one engine call (one message each way); each protocol
+        step still becomes its own Locust request, timed from the window's timeline."""
+        try:
+            answer = self.engine.call('iteration', window=self.window)
+        except EngineError:
+            if self.engine.closing:  # Ctrl+C: Locust stops the engine (quitting) before it stops the users
+                raise StopUser() from None
+            raise
+        self._fire(answer.get('reports') or [])
 
     def on_stop(self) -> None:
         if getattr(self, 'window', None) and not self.engine.closed:
