@@ -171,10 +171,14 @@ def test_closing_main_window_closes_everything(qtbot, qloop, tmp_path):
         await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
         await windows[0].browser.click('Download')
         await until(lambda: windows[0].browser.downloads)
+        await main.server.emit('mystery_event', {'x': 1}, room=windows[0].browser.sid)  # nicegui.js knows no such
+        await until(lambda: windows[0].browser.frames[-1].event == 'mystery_event')
         # frame inspector: the handshake and the click were sent, the ack and the download received
         inspector = FrameInspector(windows[0].browser)
         events = {(inspector.model.frame(r).direction, inspector.model.frame(r).event)
                   for r in range(inspector.model.rowCount())}
+        notes = {inspector.model.data(inspector.model.index(r, 2)): inspector.model.data(inspector.model.index(r, 3))
+                 for r in range(inspector.model.rowCount())}
         inspector.filter.setCurrentText('download')
         only_download = {inspector.model.frame(r).event for r in range(inspector.model.rowCount())}
         inspector.table.selectRow(0)
@@ -185,10 +189,11 @@ def test_closing_main_window_closes_everything(qtbot, qloop, tmp_path):
         main.timeline_view.export(str(tmp_path / 't.svg'))
         main.close()  # a person closes the main window
         await asyncio.wait_for(main.closed.wait(), 5)
-        return (events, only_download, payload, [w.isVisible() for w in windows], main.server.running,
+        return (events, notes, only_download, payload, [w.isVisible() for w in windows], main.server.running,
                 [w.browser.state for w in windows])
 
-    events, only_download, payload, visible, running, states = qloop.run_until_complete(go())
+    events, notes, only_download, payload, visible, running, states = qloop.run_until_complete(go())
+    assert notes['mystery_event'].startswith('ignored: ') and notes['download'] == ''  # never silently dropped
     assert {('sent', 'handshake'), ('sent', 'event'), ('received', 'handshake ack'),
             ('received', 'download')} <= events
     assert only_download == {'download'} and '"filename": "sample.txt"' in payload

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from simulator.browser import SimulatedBrowser
 
-COLUMNS = ('dir', 'time (ms)', 'event', 'payload')
+COLUMNS = ('dir', 'time (ms)', 'event', 'note', 'payload')
 
 
 class FrameModel(QAbstractTableModel):
@@ -72,9 +72,11 @@ class FrameModel(QAbstractTableModel):
         f = self.frame(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             return ('↑' if f.direction == 'sent' else '↓', f'{(f.t_ns - self.browser.timeline.t0_ns) / 1e6:.1f}',
-                    f.event, json.dumps(f.payload, default=str)[:200])[index.column()]
+                    f.event, f.note, json.dumps(f.payload, default=str)[:200])[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
             return QBrush(QColor('#2e7d32' if f.direction == 'sent' else '#c62828'))
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3 and f.note:
+            return QBrush(QColor('#ef6c00'))  # a message the window did not follow (simulator.browser.messages)
         return None
 
 
