@@ -149,6 +149,21 @@ def _errors_block(report: dict[str, Any]) -> str:
     return ''.join(parts)
 
 
+def _window_messages_block(report: dict[str, Any]) -> str:
+    """Per window, what it did not follow: server messages it ignored (by name and count; nicegui.js 3.x does not
+    handle them either) and ``run_javascript`` requests no JavaScript rule answered (simulator.browser)."""
+    rows = []
+    for w in report.get('windows') or []:
+        ignored = ', '.join(f'{_e(name)} ×{n}' for name, n in (w.get('ignored_messages') or {}).items())
+        unanswered = ', '.join(f'<code>{_e(str(code)[:80])}</code>' for code in w.get('javascript_unanswered') or [])
+        if ignored or unanswered:
+            rows.append(f'<tr><td>{_e(w.get("name"))}</td><td>{ignored or "—"}</td><td>{unanswered or "—"}</td></tr>')
+    if not rows:
+        return '<p class="none">✔ Every server message was followed; every run_javascript was answered.</p>'
+    return ('<table><thead><tr><th>window</th><th>messages ignored</th><th>run_javascript unanswered</th></tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+
+
 def _scenario_section(report: dict[str, Any], index: int) -> str:
     passed = bool(report.get('passed'))
     badge = _badge(passed)
@@ -178,6 +193,7 @@ def _scenario_section(report: dict[str, Any], index: int) -> str:
         f'<h3>Expectations</h3>{_expectations_table(report)}'
         f'<h3>Measurements (ms)</h3>{_measurements_table(report)}'
         f'<h3>Server errors</h3>{_errors_block(report)}'
+        f'<h3>Messages not followed</h3>{_window_messages_block(report)}'
         '</section>')
 
 

@@ -17,7 +17,7 @@ from simulator.cli import main as cli_main
 from simulator.html_report import TITLE, fmt_ms, render_html
 from simulator.measurements import FIGURES, add_measurements, measurements_of, percentile
 from simulator.player import ScenarioPlayer
-from simulator.scenario import library_dir, load_scenario
+from simulator.scenario import library_dir, load_scenario, parse_scenario
 
 SCENARIOS = library_dir()
 CHROMIUM = '/usr/bin/chromium'
@@ -219,3 +219,27 @@ def test_html_report_opens_in_chromium(tmp_path: Path, race_report: dict, naviga
     assert f'<title>{TITLE}' in dom and f'<h1>{TITLE}</h1>' in dom
     assert dom.count('<svg class="timeline"') >= 2
     assert race_report['scenario'] in dom
+
+
+def test_html_report_lists_messages_a_window_ignored():
+    """A server message nicegui.js does not handle is recorded as ignored, by name, in the JSON report and in the
+    HTML report's "Messages not followed" (never silently dropped)."""
+    scenario = parse_scenario('''
+name: an unknown server message
+windows: [{name: alice, page: /private}]
+steps:
+  - open: [alice]
+  - wait: 200
+''', 'unknown_message.yaml')
+    sent = []
+
+    def on_step(step, index, total):
+        if step.kind == 'wait':  # the server sends a message no NiceGUI page knows, to alice's socket
+            sent.append(asyncio.ensure_future(
+                player.server.emit('mystery_event', {'x': 1}, room=player.browsers['alice'].sid)))
+
+    player = ScenarioPlayer(scenario, on_step=on_step)
+    report = asyncio.run(player.run())
+    assert sent and report['windows'][0]['ignored_messages'] == {'mystery_event': 1}
+    page = render_html([report])
+    assert 'Messages not followed' in page and 'mystery_event ×1' in page
