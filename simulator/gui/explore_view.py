@@ -7,6 +7,7 @@ reduces the first failing run (:mod:`simulator.shrink`) and adds the ``.min.yaml
 """
 from __future__ import annotations
 
+import html
 from typing import Any, Optional
 
 import pyqtgraph as pg
@@ -28,6 +29,19 @@ from simulator.scenario import ScenarioError
 from simulator.vary import VaryError
 
 PASS_BRUSH, FAIL_BRUSH = (46, 160, 67), (207, 34, 46)
+
+
+def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
+    """Rich text naming the bars: ``#i share (95 % interval) PASS/FAIL — per window events×[statuses], server
+    errors`` for the ``most`` most frequent outcomes (``rows``: :func:`simulator.explore.outcomes`)."""
+    lines = []
+    for i, r in enumerate(rows[:most]):
+        outcome = html.escape(r['signature'].rsplit(' | ', 1)[0])
+        low, high = r['interval']
+        verdict = ('<b style="color:#2e7d32">PASS</b>' if r['passed'] else '<b style="color:#c62828">FAIL</b>')
+        lines.append(f"<b>#{i + 1}</b> {r['share']:.0%} ({low:.0%}–{high:.0%}) {verdict} — {outcome}")
+    more = len(rows) - most
+    return '<br>'.join(lines) + (f'<br>… and {more} more (hover the chart)' if more > 0 else '')
 
 
 class ExploreView(QWidget):
@@ -63,6 +77,9 @@ class ExploreView(QWidget):
         self.plot.setLabel('left', 'runs')
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.legend = QLabel('')  # what each bar is: its outcome, PASS/FAIL, share and 95 % interval
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         row = QHBoxLayout()
         for label, widget in (('runs', self.runs_box), ('seed', self.seed_box), ('jobs', self.jobs_box)):
             row.addWidget(QLabel(label))
@@ -76,6 +93,7 @@ class ExploreView(QWidget):
         layout.addLayout(row)
         layout.addLayout(buttons)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
         layout.addWidget(self.status)
 
     # ---- exploring ----------------------------------------------------------------------------------------------
@@ -141,6 +159,7 @@ class ExploreView(QWidget):
         self.plot.getAxis('bottom').setTicks([[(i, f"#{i + 1} {r['share']:.0%}") for i, r in enumerate(self.rows)]])
         self.plot.setToolTip('\n'.join(f"#{i + 1}: {r['signature']} (seeds {r['seeds'][:5]})"
                                        for i, r in enumerate(self.rows)))
+        self.legend.setText(outcome_legend(self.rows))
 
     # ---- replay and shrink --------------------------------------------------------------------------------------
     def _clicked(self, event: Any) -> None:
