@@ -202,12 +202,13 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         if self.target is not None:
             errors = self.target.error_counts()
             self.server_box.show_target(self.target.describe(), self.playing, errors)
+            n_errors = sum(errors.values())
         else:
-            errors = {'': len(self.server.errors)}
             self.server_box.show_server(self.server)
+            n_errors = len(self.server.errors)
         self.event_log.show_count()
         self.statusBar().showMessage(f'{len(self.windows)} windows · {len(self.timeline.events)} events · '
-                                     f'{sum(errors.values())} server errors'
+                                     f'{n_errors} server errors'
                                      + (' (target app)' if self.target is not None else ''))
 
     # ---- server ---------------------------------------------------------------------------------------------
