@@ -26,16 +26,20 @@ class ScenarioPlayback:
             self.library.show_error(str(e))
             return None
 
+    def _selected(self) -> Optional[Scenario]:
+        """The scenario selected in the library, loaded; None when nothing is selected, a scenario is playing or
+        the file is broken (its error shown under Play)."""
+        path = self.library.current_path()
+        if path is None or self.playing:
+            return None
+        return self._load(path)
+
     def play_selected(self) -> None:
         """Play the scenario selected in the library; a file with a ``fix:`` block plays its shipped and fixed
         variants side by side (:meth:`play_side_by_side`)."""
-        path = self.library.current_path()
-        if path is None or self.playing:
-            return
-        scenario = self._load(path)
-        if scenario is None:
-            return
-        self._play(scenario)
+        scenario = self._selected()
+        if scenario is not None:
+            self._play(scenario)
 
     def _play(self, scenario: Scenario) -> None:
         variants = scenario.variants()
@@ -51,10 +55,7 @@ class ScenarioPlayback:
         """Play the selected scenario twice at once: its shipped variant (above) and its ``fix:`` variant, or
         without one the policy fields changed by hand in the policy panel (below). Without either it says what
         to do."""
-        path = self.library.current_path()
-        if path is None or self.playing:
-            return
-        scenario = self._load(path)
+        scenario = self._selected()
         if scenario is None:
             return
         if scenario.fix is not None:
