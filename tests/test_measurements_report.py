@@ -17,15 +17,11 @@ from simulator.cli import main as cli_main
 from simulator.html_report import TITLE, fmt_ms, render_html
 from simulator.measurements import FIGURES, add_measurements, measurements_of, percentile
 from simulator.player import ScenarioPlayer
-from simulator.scenario import library_dir, load_scenario, parse_scenario
+from simulator.scenario import load_scenario, parse_scenario
 
-SCENARIOS = library_dir()
+from .conftest import SCENARIOS, play
+
 CHROMIUM = '/usr/bin/chromium'
-
-
-def play(name: str) -> dict:
-    """Play a library scenario headless and return its report."""
-    return asyncio.run(ScenarioPlayer(load_scenario(SCENARIOS / name)).run())
 
 
 @pytest.fixture(scope='module')
