@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.explore import Exploration, outcomes, play_many, table  # noqa: E402
-from simulator.scenario import library, library_dir, load_scenario  # noqa: E402
+from clientsim.simulator.explore import Exploration, outcomes, play_many, table  # noqa: E402
+from clientsim.simulator.scenario import library, library_dir, load_scenario  # noqa: E402
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ EVENTS = 100_000
 
 
 async def open_windows(base_url: str, timeline, n: int, adopt=None) -> tuple[float, list]:
-    from simulator.browser import SimulatedBrowser
+    from clientsim.simulator.browser import SimulatedBrowser
     browsers = [SimulatedBrowser(f'w{i}', timeline) for i in range(n)]
     if adopt:
         for b in browsers:
@@ -37,8 +37,8 @@ def handshake_ms(timeline) -> list[float]:
 
 
 async def headless() -> dict:
-    from server.app import EmbeddedServer
-    from simulator.timeline import Timeline
+    from clientsim.server.app import EmbeddedServer
+    from clientsim.simulator.timeline import Timeline
     timeline = Timeline()
     server = EmbeddedServer(timeline=timeline)
     url = await server.start()
@@ -49,8 +49,8 @@ async def headless() -> dict:
 
 
 def gui() -> dict:
-    from simulator.gui.app import make_loop
-    from simulator.gui.main_window import MainWindow
+    from clientsim.simulator.gui.app import make_loop
+    from clientsim.simulator.gui.main_window import MainWindow
     _app, loop = make_loop()
     window = MainWindow()
     figures: dict = {}

@@ -26,8 +26,8 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.browser import SimulatedBrowser  # noqa: E402
-from simulator.timeline import Timeline  # noqa: E402
+from clientsim.simulator.browser import SimulatedBrowser  # noqa: E402
+from clientsim.simulator.timeline import Timeline  # noqa: E402
 
 SCENARIO = '''name: open and close
 policy: {download_target: sender, disconnect_guard: true}
@@ -61,7 +61,7 @@ async def in_process(url: str, users: int, run_s: float) -> float:
 
 def bridge_round_trip_us(url: str, scenario: str, n: int = 2000) -> float:
     """Mean µs of one request → answer through the engine child process (plain pipes, no Locust)."""
-    engine = subprocess.Popen([sys.executable, '-m', 'simulator.load.engine', url, scenario, 'bench-'],
+    engine = subprocess.Popen([sys.executable, '-m', 'clientsim.simulator.load.engine', url, scenario, 'bench-'],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
     assert engine.stdin and engine.stdout
     t0 = time.perf_counter()
@@ -79,7 +79,7 @@ def bridge_round_trip_us(url: str, scenario: str, n: int = 2000) -> float:
 def through_locust(url: str, scenario: str, users: int, run_s: int, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         prefix = f'{tmp}/bench'
-        subprocess.run([sys.executable, '-m', 'simulator.cli', 'load', scenario, '--host', url, '--users',
+        subprocess.run([sys.executable, '-m', 'clientsim.simulator.cli', 'load', scenario, '--host', url, '--users',
                         str(users), '--spawn-rate', str(users), '--run-time', f'{run_s}s', '--workers',
                         str(workers), '--csv', prefix], cwd=ROOT, capture_output=True, timeout=run_s + 120)
         with open(f'{prefix}_stats.csv', newline='') as f:
@@ -91,7 +91,7 @@ def through_locust(url: str, scenario: str, users: int, run_s: int, workers: int
 def serving(scenario: str) -> Iterator[str]:
     """A fresh `clientsim serve` for one figure (its URL): a server that already served thousands of windows is
     slower (the in-process rate measured after the Locust runs on the same server was 10-25 % lower)."""
-    serve = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'serve', '--policy', scenario],
+    serve = subprocess.Popen([sys.executable, '-m', 'clientsim.simulator.cli', 'serve', '--policy', scenario],
                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert serve.stdout is not None

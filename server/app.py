@@ -4,19 +4,19 @@ Modelled on NiceGUI 2.11.0 ``nicegui/app/app.py`` (the app's start/stop lifecycl
 (the one object that holds ``sio`` and the loop). This module owns the parts and wires them together; it holds
 no protocol logic of its own:
 
-* :class:`server.handlers.SocketHandlers` — the socket.io and page-GET handlers (NiceGUI ``nicegui.py``);
-* :class:`server.client.ClientRegistry` — clients, delayed delete, prune; each client has an
-  :class:`server.outbox.Outbox`;
-* :class:`server.downloads.SingleUseRoutes`, :class:`server.jobs.JobManager`,
-  :class:`server.binding.BindingRegistry`, :class:`server.counter.ModelCounter`.
+* :class:`clientsim.server.handlers.SocketHandlers` — the socket.io and page-GET handlers (NiceGUI ``nicegui.py``);
+* :class:`clientsim.server.client.ClientRegistry` — clients, delayed delete, prune; each client has an
+  :class:`clientsim.server.outbox.Outbox`;
+* :class:`clientsim.server.downloads.SingleUseRoutes`, :class:`clientsim.server.jobs.JobManager`,
+  :class:`clientsim.server.binding.BindingRegistry`, :class:`clientsim.server.counter.ModelCounter`.
 
-The parts see the server as a :class:`server.context.ServerContext` (or the wider ``PageContext`` /
+The parts see the server as a :class:`clientsim.server.context.ServerContext` (or the wider ``PageContext`` /
 ``HandlerContext``), never import this module, and start their background tasks on ``self.tasks``.
 Safety: every HTTP request (pages, routes, the socket.io endpoint) must carry a loopback ``Host`` and, when it
 has one, a loopback ``Origin`` (:func:`host_allowed`), else it gets 403 and a ``request_refused`` event — so a
 web page the user visits cannot drive the server through DNS rebinding; ``allowed_hosts`` adds names. CORS
 allows only those origins (python-engineio ``cors_allowed_origins`` as a callable), never ``'*'``.
-``SOCKETIO_PATH`` is re-exported from :mod:`server.wire` for ``from server.app import SOCKETIO_PATH``.
+``SOCKETIO_PATH`` is re-exported from :mod:`clientsim.server.wire` for ``from server.app import SOCKETIO_PATH``.
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from typing import Any, Callable, Iterable, Optional
 import socketio
 from aiohttp import web
 
-from simulator.tasks import TaskGroup
-from simulator.timeline import SERVER, Timeline
+from clientsim.simulator.tasks import TaskGroup
+from clientsim.simulator.timeline import SERVER, Timeline
 
 from .binding import BindingRegistry
 from .client import Client, ClientRegistry
@@ -87,11 +87,12 @@ class EmbeddedServer:
     after a successful handshake), ``disconnect_hooks`` (``hook(client, sid)`` after ``handle_disconnect``).
     For the GUI: ``models_created`` / ``models_finalized`` (ints) and :meth:`models_alive` count the per-client
     models of the ``/counter`` page (a ``models`` timeline event is recorded on every change; the counting is
-    ``models``, a :class:`ModelCounter`); ``bindings`` is the :class:`server.binding.BindingRegistry`; ``jobs``
-    the :class:`server.jobs.JobManager` of ``/convert``; ``tab_storage`` maps tab_id → dict (NiceGUI
+    ``models``, a :class:`ModelCounter`); ``bindings`` is the :class:`clientsim.server.binding.BindingRegistry`;
+    ``jobs`` the :class:`clientsim.server.jobs.JobManager` of ``/convert``; ``tab_storage`` maps tab_id → dict (NiceGUI
     ``app.storage.tab``); ``tasks`` is the :class:`TaskGroup` every background task of the server runs in.
-    ``seed`` (any hashable, None: from the OS) seeds ``rng``, the generator of every random draw of the server
-    (when a single-use route is removed, :func:`server.downloads.removal_delay_ms`); ``rng.seed(x)`` re-seeds it.
+    ``seed`` (any hashable, None: from the OS) seeds ``rng``, the generator of every random draw of the
+    server (when a single-use route is removed, :func:`clientsim.server.downloads.removal_delay_ms`); ``rng.seed(x)``
+    re-seeds it.
     """
 
     def __init__(self, policy: ServerPolicy | None = None, timeline: Timeline | None = None,
@@ -171,7 +172,7 @@ class EmbeddedServer:
         return self.models.alive()
 
     def track_model(self, model: Any, client: Client) -> None:
-        """Count ``model`` of ``client`` (see :meth:`server.counter.ModelCounter.track`)."""
+        """Count ``model`` of ``client`` (see :meth:`clientsim.server.counter.ModelCounter.track`)."""
         self.models.track(model, client)
 
     # ---- lifecycle ------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ stores ``weakref.finalize`` objects; PR #4619 in 2.15.0 swapped them for a ``wea
 :class:`BindingRegistry` implements all three, chosen by
 ``ServerPolicy.bindable_registry`` (``strong`` / ``weak`` / ``keys``) at the moment a property is first set.
 
-Unlike NiceGUI the registry is an object (one per :class:`server.app.EmbeddedServer`), found through the
+Unlike NiceGUI the registry is an object (one per :class:`clientsim.server.app.EmbeddedServer`), found through the
 owner's ``_binding_registry`` attribute, so several servers can live in one process.
 """
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Modelled on NiceGUI 2.11.0 ``nicegui/client.py`` (``Client.instances``, ``handle_handshake``,
 ``handle_disconnect``, ``delete``, ``prune_instances``); message ids and history are the client's
-:class:`server.outbox.Outbox` (NiceGUI ``outbox.py``). Unlike NiceGUI the registry is an object, not a class
+:class:`clientsim.server.outbox.Outbox` (NiceGUI ``outbox.py``). Unlike NiceGUI the registry is an object, not a class
 variable, so several servers can live in one process. The server is seen only as a
-:class:`server.context.ServerContext`; delayed deletes and the prune loop start on its ``tasks``.
+:class:`clientsim.server.context.ServerContext`; delayed deletes and the prune loop start on its ``tasks``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict, deque
 from typing import Any, Callable, Optional
 
-from simulator.timeline import SERVER
+from clientsim.simulator.timeline import SERVER
 
 from .context import ServerContext
 from .outbox import Outbox
@@ -163,7 +163,7 @@ class ClientRegistry:
     """``instances`` (client_id → :class:`Client`) with delete and prune, as NiceGUI 2.11.0 ``Client``.
 
     ``delete`` removes with ``del instances[id]`` and so raises KeyError when a client is deleted twice, unless
-    the policy asks for an idempotent delete (see ``server.policy``).
+    the policy asks for an idempotent delete (see ``clientsim.server.policy``).
     """
 
     def __init__(self, server: ServerContext) -> None:

@@ -1,22 +1,22 @@
-"""What the parts of the server need from it, as a ``typing.Protocol`` (they never import ``server.app``).
+"""What the parts of the server need from it, as a ``typing.Protocol`` (they never import ``clientsim.server.app``).
 
 Modelled on magicgui's ``widgets/protocols.py`` (backends implement protocols, the widgets depend only on
 them) and on NiceGUI 2.11.0, whose ``client.py`` and ``outbox.py`` reach the app through the module-level
 ``nicegui.core`` (``core.sio``, ``core.app``). Here the parts (client registry, single-use routes, jobs) get a
-:class:`ServerContext` instead: :class:`server.app.EmbeddedServer` satisfies it, so the parts depend on this
+:class:`ServerContext` instead: :class:`clientsim.server.app.EmbeddedServer` satisfies it, so the parts depend on this
 leaf and never on ``app.py``, and there is no import cycle.
 
 The protocol names only leaf types (``ServerPolicy``, ``Timeline``, ``TaskGroup``, ``BindingRegistry``): a
 protocol that named a part's own class (``ClientRegistry``, ``JobManager``) would import that part while the
 part imports the protocol. Parts that need a sibling part get it through their constructor (``JobManager``
-gets the ``ClientRegistry``); the page builders use :class:`server.pages.PageContext`, which adds the parts.
+gets the ``ClientRegistry``); the page builders use :class:`clientsim.server.pages.PageContext`, which adds the parts.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
-from simulator.tasks import TaskGroup
-from simulator.timeline import Timeline
+from clientsim.simulator.tasks import TaskGroup
+from clientsim.simulator.timeline import Timeline
 
 from .binding import BindingRegistry
 from .policy import ServerPolicy

@@ -1,8 +1,8 @@
 """The per-client model of the ``/counter`` page and the count of such models alive (problem 4).
 
 Each ``/counter`` page load creates a :class:`CounterModel` (the per-client model object of NiceGUI #4109)
-whose ``count`` is a :class:`server.binding.BindableProperty` (NiceGUI 2.11.0 ``nicegui/binding.py``). The
-page (built in :mod:`server.pages`) binds a label's text to it; clicking ``+1`` (:func:`on_plus_one`)
+whose ``count`` is a :class:`clientsim.server.binding.BindableProperty` (NiceGUI 2.11.0 ``nicegui/binding.py``). The
+page (built in :mod:`clientsim.server.pages`) binds a label's text to it; clicking ``+1`` (:func:`on_plus_one`)
 increments the count and sends ``update`` with the label to every socket of the client (its room).
 
 :class:`ModelCounter` registers a ``weakref.finalize`` on every model, so whether a model is collected after
@@ -15,7 +15,7 @@ import itertools
 import weakref
 from typing import Any, Optional
 
-from simulator.timeline import SERVER, now_ns
+from clientsim.simulator.timeline import SERVER, now_ns
 
 from .binding import BindableProperty, BindingRegistry
 from .client import Client

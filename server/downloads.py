@@ -14,7 +14,7 @@ two 200s still happened now and then. ``policy.single_use_removal``:
   :data:`MAX_DELAY_MS`), so ties give both outcomes and GETs 50 ms apart never two 200s;
 * ``next_tick`` - one loop tick later, always (tied GETs all get 200: the model before the measurement).
 
-Two hardening knobs NiceGUI does not have (both in :class:`server.policy.ServerPolicy`):
+Two hardening knobs NiceGUI does not have (both in :class:`clientsim.server.policy.ServerPolicy`):
 
 * ``single_use_unfetched_s`` — a route nobody fetches is dropped after this many seconds. NiceGUI 2.11.0
   ``app/app.py`` ``add_static_file(single_use=True)`` removes the route only inside its first GET
@@ -38,12 +38,13 @@ from typing import Any, Optional
 
 from aiohttp import web
 
-from simulator.timeline import SERVER
+from clientsim import assets
+from clientsim.simulator.timeline import SERVER
 
 from .context import ServerContext
 
 ROUTE_PREFIX = '/_nicegui/auto/static'
-FILES_DIR = Path(__file__).resolve().parent.parent / 'assets' / 'files'
+FILES_DIR = assets.path('files')
 AT_ONCE_SHARE = 23 / 51
 """Share of first GETs whose route is removed before a tied GET is matched (measured on 2.11.0: 23 of 51)."""
 MEAN_DELAY_MS = 1.5

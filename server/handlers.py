@@ -1,13 +1,13 @@
 """The socket.io handlers and the page-GET handler of the embedded server.
 
 Modelled on NiceGUI 2.11.0 ``nicegui/nicegui.py``: small ``_on_*`` handlers that find the client and hand off
-to :class:`server.client.Client` (``handle_handshake``, ``handle_disconnect``) or to a page builder. Every
+to :class:`clientsim.server.client.Client` (``handle_handshake``, ``handle_disconnect``) or to a page builder. Every
 exception inside a handler is recorded through ``server.record_error`` (``server_error`` on the timeline, with
 type and traceback) and the server keeps serving. Input a handler cannot take (wrong number of arguments, an
 event named ``*``, a forged ``connect`` or ``disconnect`` event from a live socket) becomes a ``bad_message``
 event with the sid and a short payload, never an exception in python-socketio's task.
 
-The server is seen as a :class:`HandlerContext`, never imported: ``server.app`` owns a :class:`SocketHandlers`
+The server is seen as a :class:`HandlerContext`, never imported: ``clientsim.server.app`` owns a :class:`SocketHandlers`
 and registers it on each new ``socketio.AsyncServer``.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Callable, Optional, Protocol, runtime_checkable
 import socketio
 from aiohttp import web
 
-from simulator.timeline import SERVER
+from clientsim.simulator.timeline import SERVER
 
 from .client import Client
 from .downloads import BROWSER_COOKIE, browser_of_cookie_header
@@ -59,7 +59,7 @@ class SocketHandlers:
     """``SocketHandlers(server)``: the handlers of one server and the sockets they saw.
 
     ``sids`` is the set of connected sids; ``sid_windows`` maps sid → simulated window name (or None), saved at
-    connect from the ``clientsim_window`` query parameter (:data:`server.wire.WINDOW_QUERY`); ``sid_clients``
+    connect from the ``clientsim_window`` query parameter (:data:`clientsim.server.wire.WINDOW_QUERY`); ``sid_clients``
     maps sid → the client_id its accepted handshake joined (one socket, one client). :meth:`register`
     attaches the handlers to a new ``socketio.AsyncServer``; :meth:`clear` forgets every socket (server stop).
     """

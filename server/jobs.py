@@ -16,8 +16,8 @@ checkpoint and skips the chunks already done (ebook2audiobook's workaround); the
 (``job_chunks_skipped``) and shown in the page's label ``skipped K chunks``.
 
 Timing: ``policy.job_chunks`` chunks of ``policy.job_chunk_s`` **seconds** each. Job tasks start on the
-server's :class:`simulator.tasks.TaskGroup` (``server.tasks``), so ``stop()`` awaits them. The page itself
-(buttons, progress bar, labels) is built in :mod:`server.pages`; this module updates it. NiceGUI has no such
+server's :class:`clientsim.simulator.tasks.TaskGroup` (``server.tasks``), so ``stop()`` awaits them. The page itself
+(buttons, progress bar, labels) is built in :mod:`clientsim.server.pages`; this module updates it. NiceGUI has no such
 module: the page's storage follows NiceGUI 2.11.0 ``nicegui/storage.py`` (``app.storage.tab``).
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from simulator.timeline import SERVER
+from clientsim.simulator.timeline import SERVER
 
 from .client import Client, ClientRegistry
 from .context import ServerContext

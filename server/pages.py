@@ -5,11 +5,12 @@ Modelled on NiceGUI 2.11.0 ``nicegui/page.py`` (a route whose builder fills a ne
 
 * ``/`` — the shared **auto-index page**: one client for every tab (NiceGUI 2.11.0 ``auto_index_client``).
 * ``/private`` — a **private page**: a new client for every page load (NiceGUI ``@ui.page``).
-* ``/counter`` — a private page with a per-client model bound to a label (``server.counter``, problem 4).
-* ``/convert`` — a private page that runs a long chunked job with progress (``server.jobs``, problem 5).
+* ``/counter`` — a private page with a per-client model bound to a label (``clientsim.server.counter``, problem 4).
+* ``/convert`` — a private page that runs a long chunked job with progress (``clientsim.server.jobs``, problem 5).
 
 ``/`` and ``/private`` show a label and a Download button. A page is a :class:`PageSpec`; more pages register
-themselves on ``EmbeddedServer.pages`` (see ``server.app``). Builders see the server as a :class:`PageContext`.
+themselves on ``EmbeddedServer.pages`` (see ``clientsim.server.app``). Builders see the server as a
+:class:`PageContext`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, runtime_checkable
 
-from simulator.timeline import SERVER
+from clientsim.simulator.timeline import SERVER
 
 from .client import AUTO_INDEX, PRIVATE, Client, ClientRegistry
 from .context import ServerContext

@@ -20,7 +20,7 @@ class PolicySwitch(BaseModel):
 
 
 class ServerPolicy(BaseModel):
-    """Behaviour switches of :class:`server.app.EmbeddedServer`.
+    """Behaviour switches of :class:`clientsim.server.app.EmbeddedServer`.
 
     Times are in **seconds** (``*_s``). Unknown fields are rejected (``pydantic.ValidationError``), so a typo in
     a scenario file is an error, not a silently ignored switch. The policy may be changed while the server

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, field_validator
 from .steps import StrictModel
 
 if TYPE_CHECKING:
-    from server.app import EmbeddedServer
+    from clientsim.server.app import EmbeddedServer
 
     from .browser import SimulatedBrowser
     from .timeline import Timeline

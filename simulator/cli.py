@@ -3,14 +3,15 @@
 * ``clientsim`` — open the GUI (with no display: play the download race offscreen and save a screenshot);
 * ``clientsim play FILE... [--variant shipped|fixed|both] [--headless] [--report out.json|out.html]
   [--events out.jsonl] [--screenshot out.png]`` — plays each file's variants (shipped, and fixed when the file has a
-  ``fix:`` block, :mod:`simulator.variants`), printing each row as it finishes (:mod:`simulator.console`); exit 0
+  ``fix:`` block, :mod:`clientsim.simulator.variants`), printing each row as it finishes
+  (:mod:`clientsim.simulator.console`); exit 0
   when every expectation holds, 1 when one fails (printing which), 2 for a bad file, 3 for a target app that
   cannot start (its command, exit code and the tail of its output);
 * ``clientsim demo [--screenshot PATH]`` — the offscreen demo;
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
-  (:mod:`simulator.matrix`).
-* ``clientsim serve`` — the embedded server headless (:mod:`simulator.serve`);
-* ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`simulator.load.runner`).
+  (:mod:`clientsim.simulator.matrix`).
+* ``clientsim serve`` — the embedded server headless (:mod:`clientsim.simulator.serve`);
+* ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`clientsim.simulator.load.runner`).
 
 ``--headless`` and ``matrix`` import no Qt at all; without Qt installed (no ``gui`` extra) the GUI commands print
 how to install it and exit 2.
@@ -94,7 +95,8 @@ NO_QT_MESSAGE = ("error: clientsim's GUI needs Qt, which is not installed ({erro
 
 
 def _gui_module() -> Any:
-    """``simulator.gui.app``, or None after printing :data:`NO_QT_MESSAGE` when Qt (the ``gui`` extra) is missing."""
+    """:mod:`clientsim.simulator.gui.app`, or None after printing :data:`NO_QT_MESSAGE` when Qt (the ``gui`` extra) is
+    missing."""
     try:
         from .gui import app
     except ImportError as e:

@@ -1,7 +1,7 @@
 """The race explorer: play a scenario many times with seeded draws and count the distinct outcomes.
 
 ``clientsim explore FILE --runs N --seed S [--vary KNOB=SPEC ...] [--jobs J] [--shrink] [--report OUT.json]``:
-run ``i`` (0-based) draws its knobs (:mod:`simulator.vary`: the file's ``vary:`` block, then ``--vary``) from
+run ``i`` (0-based) draws its knobs (:mod:`clientsim.simulator.vary`: the file's ``vary:`` block, then ``--vary``) from
 seed ``S + i`` and plays with the server's draws seeded by it too (``ScenarioPlayer(seed=S + i)``), so
 ``clientsim play FILE --seed S+i`` replays it. Each run gets an outcome :func:`signature` (per window the
 download events and the GET statuses, server errors by type, whether the expectations held); the table gives
@@ -166,7 +166,7 @@ class _ReusedTarget(ExternalTarget):
 def _known_pages(scenario: Scenario) -> Optional[set[str]]:
     if scenario.target is not None:
         return None
-    from server.pages import DEFAULT_PAGES
+    from clientsim.server.pages import DEFAULT_PAGES
     return {p.route for p in DEFAULT_PAGES}
 
 
@@ -274,7 +274,8 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
-    (for the same variant: a ``fixed`` scenario stays fixed). ``console`` (:class:`simulator.console.PlayConsole`)
+    (for the same variant: a ``fixed`` scenario stays fixed). ``console``
+    (:class:`clientsim.simulator.console.PlayConsole`)
     prints each row as its run finishes. Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
     window."""
     if seed is not None:
@@ -304,7 +305,7 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
 
 def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
     """A scenario mapping without its ``fix:`` block: as it is (``shipped``), or with the block's policy fields,
-    expectations and description in place of the file's (``fixed``; see :mod:`simulator.variants`)."""
+    expectations and description in place of the file's (``fixed``; see :mod:`clientsim.simulator.variants`)."""
     raw = dict(raw)
     fix = raw.pop('fix', None)
     if variant == 'fixed' and isinstance(fix, dict):

@@ -1,9 +1,10 @@
 """A self-contained HTML report to attach to a bug report (inline CSS and SVG, no scripts, no external files).
 
-:func:`render_html` takes the player's report dicts (see :meth:`simulator.player.ScenarioPlayer.report`) and
+:func:`render_html` takes the player's report dicts (see :meth:`clientsim.simulator.player.ScenarioPlayer.report`) and
 returns one HTML page with, per scenario and variant (``shipped`` / ``fixed``): name, variant, description,
 policy, PASSED/FAILED, a timeline (inline SVG: one lane per window plus a server lane, see
-:mod:`simulator.html_report_timeline`), the latency measurements (see :mod:`simulator.measurements`), the
+:mod:`clientsim.simulator.html_report_timeline`), the latency measurements (see
+:mod:`clientsim.simulator.measurements`), the
 expectations and the server errors with their tracebacks. All times are in **ms** on the one timeline clock.
 Every text from a report is HTML-escaped. No Qt.
 """
@@ -198,7 +199,8 @@ def _scenario_section(report: dict[str, Any], index: int) -> str:
 
 
 def _variant(report: dict[str, Any]) -> str:
-    """The variant chip (``shipped`` / ``fixed``, see :mod:`simulator.variants`); reports without one are shipped."""
+    """The variant chip (``shipped`` / ``fixed``, see :mod:`clientsim.simulator.variants`); reports without one are
+    shipped."""
     variant = str(report.get('variant') or 'shipped')
     return f'<span class="variant {_e(variant)}">{_e(variant)}</span>'
 
@@ -224,7 +226,7 @@ def _overview(reports: list[dict[str, Any]]) -> str:
 def render_html(reports: list[dict[str, Any]]) -> str:
     """One self-contained HTML page (``str``, UTF-8 text; inline CSS and SVG, no scripts, no external
     resources) for ``reports`` — a list of player report dicts (see
-    :meth:`simulator.player.ScenarioPlayer.report`; reports without ``measurements`` get them computed from
+    :meth:`clientsim.simulator.player.ScenarioPlayer.report`; reports without ``measurements`` get them computed from
     their ``events``). All report text is HTML-escaped."""
     reports = list(reports)
     n_pass = sum(1 for r in reports if r.get('passed'))

@@ -1,6 +1,6 @@
 """The timeline of the HTML report as inline SVG, and its legend (no Qt, no scripts).
 
-It renders what :mod:`simulator.lanes` computes from a report's events (the GUI timeline renders the same
+It renders what :mod:`clientsim.simulator.lanes` computes from a report's events (the GUI timeline renders the same
 model): one lane per window with its state spans and markers, a server lane below, scenario steps as dashed
 lines across every lane. Each span carries ``data-state`` and ``data-lane``, each marker ``data-marker`` (its
 kind) and ``data-lane``, with a ``<title>`` tooltip. All times are in **ms** on the one timeline clock.
@@ -22,7 +22,7 @@ def escape(value: Any) -> str:
 
 
 def shape(symbol: str, colour: str, cx: float, cy: float, size: float) -> str:
-    """SVG for one marker symbol (the pyqtgraph names of :class:`simulator.lanes.MarkerStyle`) centred on
+    """SVG for one marker symbol (the pyqtgraph names of :class:`clientsim.simulator.lanes.MarkerStyle`) centred on
     ``(cx, cy)``, ``size`` px across."""
     r = size / 2
     edge = 'stroke="#fff" stroke-width="1.2"'
@@ -50,7 +50,8 @@ def shape(symbol: str, colour: str, cx: float, cy: float, size: float) -> str:
 
 
 def legend_html() -> str:
-    """The legend (:func:`simulator.lanes.legend`): a swatch per state, the marker's symbol per marker kind."""
+    """The legend (:func:`clientsim.simulator.lanes.legend`): a swatch per state, the marker's symbol per marker
+    kind."""
     items = []
     for entry in legend():
         if entry.what == 'state':
@@ -99,7 +100,7 @@ def zoom_end(report: dict[str, Any]) -> Optional[float]:
 def timeline_svg(report: dict[str, Any], t_from: float = 0.0, t_to: Optional[float] = None,
                  width: int = 1120) -> str:
     """An inline ``<svg>`` of a report's events between ``t_from`` and ``t_to`` (ms; default: the end of the
-    scenario): one lane per window (state spans and markers, see :mod:`simulator.lanes`) and a server lane;
+    scenario): one lane per window (state spans and markers, see :mod:`clientsim.simulator.lanes`) and a server lane;
     steps are dashed lines. ``width`` is the viewBox width in px (the SVG scales to its container)."""
     events = sorted(report.get('events') or [], key=lambda e: e['t_ms'])
     windows = [w['name'] for w in report.get('windows') or []] or window_names(events)

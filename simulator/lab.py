@@ -18,10 +18,10 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
-from server.app import EmbeddedServer
-from server.policy import ServerPolicy
-from simulator.browser import Latency, SimulatedBrowser
-from simulator.browser.scripts import JavaScriptRules
+from clientsim.server.app import EmbeddedServer
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.browser import Latency, SimulatedBrowser
+from clientsim.simulator.browser.scripts import JavaScriptRules
 
 from .target import ExternalTarget, Target
 from .timeline import Timeline
@@ -48,7 +48,7 @@ class Lab:
       :class:`ServerPolicy`), started by :meth:`start` and stopped by :meth:`stop`;
     * ``server``: use this embedded server (the GUI's); ``policy``, if given, is set on it by :meth:`start`. It is
       started only if it is not running — and then stopped by :meth:`stop`; a running one is left running;
-    * ``target``: a real app instead of the embedded server (:mod:`simulator.target`): a base URL, a
+    * ``target``: a real app instead of the embedded server (:mod:`clientsim.simulator.target`): a base URL, a
       :class:`~simulator.target.TargetSpec` (started and stopped by the lab; a relative ``cwd`` resolves against
       ``target_dir``) or an :class:`ExternalTarget`. Then :attr:`server` is None.
 

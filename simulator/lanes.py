@@ -2,8 +2,8 @@
 legend for every view (no Qt).
 
 The model computes, the views render (as napari's ``components/dims.py`` model and its
-``_qt/widgets/qt_dims.py`` view): the GUI timeline (:mod:`simulator.gui.timeline_view`) feeds :class:`Lanes`
-one event at a time while a scenario runs, the HTML report (:mod:`simulator.html_report`) feeds it a whole
+``_qt/widgets/qt_dims.py`` view): the GUI timeline (:mod:`clientsim.simulator.gui.timeline_view`) feeds :class:`Lanes`
+one event at a time while a scenario runs, the HTML report (:mod:`clientsim.simulator.html_report`) feeds it a whole
 report's events at once; both read :attr:`Lanes.spans`, :attr:`Lanes.markers` and :func:`legend`, so a window
 that is "handshake pending" in one is "handshake pending", in the same colour, in the other.
 

@@ -22,13 +22,15 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from .errors import TargetError
+
 CACHE_ENV = 'CLIENTSIM_CACHE_DIR'
 """Environment variable that relocates the venv cache (default: ``~/.cache/clientsim``, see :func:`cache_dir`)."""
 
 INSTALLED_MARKER = '.clientsim-installed'
 
 
-class VenvError(RuntimeError):
+class VenvError(TargetError, RuntimeError):
     """A NiceGUI venv could not be created (no network, no such version); the message ends with pip's output."""
 
 

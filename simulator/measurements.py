@@ -1,7 +1,7 @@
 """Latency measurements computed from timeline events (plain dicts in, plain JSON-safe dicts out; no Qt).
 
 Input: the report's ``events`` — dicts ``{t_ms, source, kind, window, sid, client_id, detail}`` as written by
-:meth:`simulator.timeline.TimelineEvent.to_dict`. All times and figures are in **milliseconds** on the one
+:meth:`clientsim.simulator.timeline.TimelineEvent.to_dict`. All times and figures are in **milliseconds** on the one
 process-wide clock, so a difference between a window event and a server event has no clock skew.
 
 Figures (the keys of :data:`FIGURES`):

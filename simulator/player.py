@@ -2,8 +2,9 @@
 its expectations and builds the report.
 
 The same player runs headless (plain asyncio, :func:`play_headless`) and in the GUI (on a qasync loop, with an
-``on_window`` callback that creates a Qt window per browser). Steps come from :mod:`simulator.steps`, the checks
-from :mod:`simulator.checks`. No Qt import here.
+``on_window`` callback that creates a Qt window per browser). Steps come from :mod:`clientsim.simulator.steps`, the
+checks
+from :mod:`clientsim.simulator.checks`. No Qt import here.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from server.app import EmbeddedServer
-from simulator.browser import SimulatedBrowser
+from clientsim.server.app import EmbeddedServer
+from clientsim.simulator.browser import SimulatedBrowser
 
 from .checks import Checks, check_expectations, skipped_chunks_shown
 from .lab import Lab
@@ -36,7 +37,7 @@ class ScenarioPlayer:
     each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
     :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
     on a closed window) fail the scenario with an expectation ``step N`` that says why; they do not raise.
-    It implements :class:`simulator.steps.StepRunner` for the step handlers.
+    It implements :class:`clientsim.simulator.steps.StepRunner` for the step handlers.
     """
 
     def __init__(self, scenario: Scenario, *, timeline: Timeline | None = None,
@@ -123,7 +124,7 @@ class ScenarioPlayer:
     # ---- checks and report ----------------------------------------------------------------------------------
     def check_expectations(self) -> list[dict[str, Any]]:
         """Every expectation as ``{name, expected, actual, passed}``, step errors first (see
-        :func:`simulator.checks.check_expectations`)."""
+        :func:`clientsim.simulator.checks.check_expectations`)."""
         checks = Checks()
         for err in self.step_errors:
             checks.add(f"step {err['index']} ({err['step']}) runs", 'no error', err['error'], False)
@@ -134,7 +135,7 @@ class ScenarioPlayer:
 
     def error_counts(self) -> dict[str, int]:
         """Server errors so far by exception type name; against an external target the tracebacks in the app's
-        output (:func:`simulator.target.count_exceptions`)."""
+        output (:func:`clientsim.simulator.target.count_exceptions`)."""
         if self.target is not None:
             return self.target.error_counts()
         counts: dict[str, int] = {}
@@ -144,7 +145,7 @@ class ScenarioPlayer:
 
     def report(self) -> dict[str, Any]:
         """The JSON report: ``scenario``, ``file``, ``variant`` (``shipped`` or ``fixed``, see
-        :mod:`simulator.variants`), ``policy``, ``passed``, ``expectations``, ``windows``,
+        :mod:`clientsim.simulator.variants`), ``policy``, ``passed``, ``expectations``, ``windows``,
         ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms``."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns

@@ -17,7 +17,8 @@ The project does not use pytest-asyncio: every fixture here runs on **its own pl
 Fixtures: ``clientsim`` (the loop and a shared :class:`~simulator.timeline.Timeline`), ``clientsim_lab`` (a
 started :class:`~simulator.lab.Lab`: the embedded server plus named windows; policy from
 ``@pytest.mark.clientsim_policy(**fields)``), ``clientsim_lab_factory`` (``make(policy=None, target=None,
-**fields)``), ``clientsim_server`` / ``clientsim_server_factory`` (the lab's :class:`server.app.EmbeddedServer`),
+**fields)``), ``clientsim_server`` / ``clientsim_server_factory`` (the lab's
+:class:`clientsim.server.app.EmbeddedServer`),
 ``clientsim_windows`` (opens N windows on a URL), ``clientsim_app`` (starts a real app and stops it after the
 test; ``.output`` holds its log). Every setup is a :class:`~simulator.lab.Lab`, as in the scenario player.
 For tests of the Qt GUI (qasync loop with pytest-qt's qtbot), do not use these fixtures: use a
@@ -32,9 +33,9 @@ from typing import Any, Awaitable, Callable, Iterator, Optional, Sequence, TypeV
 
 import pytest
 
-from server.app import EmbeddedServer
-from server.policy import ServerPolicy
-from simulator.browser import Latency, SimulatedBrowser
+from clientsim.server.app import EmbeddedServer
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.browser import Latency, SimulatedBrowser
 
 from .lab import Lab
 from .target import ExternalTarget, Target, TargetSpec
@@ -98,11 +99,11 @@ async def _as_coroutine(awaitable: Awaitable[T]) -> T:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the ``clientsim_policy`` marker, and the GUI fixture ``clientsim_gui`` (the plugin module
-    ``simulator.gui.pytest_fixtures``) when pytest-qt and the ``gui`` extra (PySide6) are installed. The GUI
+    ``clientsim.simulator.gui.pytest_fixtures``) when pytest-qt and the ``gui`` extra (PySide6) are installed. The GUI
     module is loaded by name, so this module imports no Qt."""
     config.addinivalue_line('markers', 'clientsim_policy(**fields): ServerPolicy fields for the clientsim_server '
                                        'fixture, e.g. @pytest.mark.clientsim_policy(download_target="sender")')
-    gui_plugin = 'simulator.gui.pytest_fixtures'
+    gui_plugin = 'clientsim.simulator.gui.pytest_fixtures'
     if (importlib.util.find_spec('pytestqt') is not None and importlib.util.find_spec('PySide6') is not None
             and not config.pluginmanager.has_plugin(gui_plugin)):
         config.pluginmanager.import_plugin(gui_plugin)
@@ -124,7 +125,7 @@ def clientsim_lab_factory(clientsim: ClientsimLoop) -> Callable[..., Lab]:
     and its server/app stopped after the test. Raises pydantic.ValidationError for bad policy fields, TypeError
     for ``policy`` together with fields or a ``target`` with a policy. ``javascript``: JavaScript rules every
     window answers ``run_javascript`` with, as NiceGUI's ``User`` fixture has them (``{regex: result}``, a result
-    may be a callable ``f(match)``; see :mod:`simulator.browser.scripts`); ValueError for a bad regex."""
+    may be a callable ``f(match)``; see :mod:`clientsim.simulator.browser.scripts`); ValueError for a bad regex."""
     def make(policy: Optional[ServerPolicy] = None, *, target: Union[Target, ExternalTarget, None] = None,
              javascript: Optional[dict[str, Any]] = None, **fields: Any) -> Lab:
         if policy is not None and fields:

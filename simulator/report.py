@@ -1,8 +1,9 @@
 """Writing reports: JSON (``.json``), events as JSON lines (``.jsonl``), and the console table. No Qt.
 
 The JSON report is always ``{"passed": bool, "scenarios": [report, ...]}``: one player report (see
-:meth:`simulator.player.ScenarioPlayer.report`) per scenario file and variant, each with ``variant`` (``shipped`` or
-``fixed``, see :mod:`simulator.variants`).
+:meth:`clientsim.simulator.player.ScenarioPlayer.report`) per scenario file and variant, each with ``variant``
+(``shipped`` or
+``fixed``, see :mod:`clientsim.simulator.variants`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 def write_report(reports: list[dict[str, Any]], path: str | Path) -> None:
     """Write ``reports`` (player report dicts) to ``path``: ``.json`` as ``{'passed': bool, 'scenarios': [...]}``
-    (``passed``: every report passed), ``.html`` as a self-contained page (see :mod:`simulator.html_report`).
+    (``passed``: every report passed), ``.html`` as a self-contained page (see :mod:`clientsim.simulator.html_report`).
     Raises ValueError for another suffix, OSError when the file cannot be written."""
     path = Path(path)
     if path.suffix == '.html':

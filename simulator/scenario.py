@@ -1,7 +1,7 @@
 """Scenario files: loading YAML, the :class:`Scenario` model, and errors that name file, line, step and field.
 
-The steps (their argument models and handlers) live in :mod:`simulator.steps`, the ``expect:`` models and
-their checks in :mod:`simulator.checks`; this module puts a file together from them.
+The steps (their argument models and handlers) live in :mod:`clientsim.simulator.steps`, the ``expect:`` models and
+their checks in :mod:`clientsim.simulator.checks`; this module puts a file together from them.
 
 A scenario is::
 
@@ -54,9 +54,11 @@ from typing import Any, Optional, Union
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
-from server.policy import ServerPolicy
+from clientsim import assets
+from clientsim.server.policy import ServerPolicy
 
 from .checks import EXTERNAL_EXPECTATIONS, Expectations, known_exception_name
+from .errors import BadInputError
 from .probe.checks import PROBED_EXPECTATIONS
 from .scenario_yaml import YamlProblem, load_yaml, read_text
 from .steps import STEP_TYPES, Step, StrictModel
@@ -65,7 +67,7 @@ from .variants import FIXED, SHIPPED, FixSpec, fix_problems, fixed_policy
 from .vary import VaryBlock
 
 
-class ScenarioError(Exception):
+class ScenarioError(BadInputError):
     """A scenario file is unreadable or invalid. ``str()`` reads ``file:line: location: message``, where
     ``location`` names the step index and field (e.g. ``steps[2].click.window``)."""
 
@@ -156,9 +158,10 @@ class Scenario(StrictModel):
 
     def policy_summary(self) -> str:
         """The bug/fix switches the file sets, as ``a=b c=d`` (timing knobs left out, see
-        ``server.policy.TIMING_FIELDS``), the fields a ``fix:`` block switches first; ``defaults (NiceGUI 2.11.0)``
+        ``clientsim.server.policy.TIMING_FIELDS``), the fields a ``fix:`` block switches first; ``defaults (NiceGUI
+        2.11.0)``
         when it sets none."""
-        from server.policy import TIMING_FIELDS
+        from clientsim.server.policy import TIMING_FIELDS
         if self.target is not None:
             return 'external target (no embedded server)'
         changed = self.policy.model_dump(exclude_unset=True)
@@ -331,14 +334,15 @@ def load_scenario(path: str | Path, known_pages: set[str] | None = None) -> Scen
     except YamlProblem as e:
         raise ScenarioError(str(path), e.message) from None
     if known_pages is None:
-        from server.pages import DEFAULT_PAGES
+        from clientsim.server.pages import DEFAULT_PAGES
         known_pages = {p.route for p in DEFAULT_PAGES}
     return parse_scenario(text, str(path), known_pages)
 
 
 def library_dir() -> Path:
-    """``assets/scenarios/`` of this checkout."""
-    return Path(__file__).resolve().parent.parent / 'assets' / 'scenarios'
+    """The scenario library: ``clientsim.assets``' ``scenarios/`` folder (package data; ``assets/scenarios/`` in a
+    checkout)."""
+    return assets.path('scenarios')
 
 
 def library() -> list[Path]:

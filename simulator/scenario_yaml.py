@@ -11,7 +11,7 @@ PyYAML's ``SafeLoader`` accepts things a scenario file must not do; :func:`read_
 * a plain scalar cut short by YAML's `` #`` comment rule (``name: fix (PR #4304)`` reads ``fix (PR``) gives a
   :class:`ScenarioWarning` (see :func:`cut_by_comment`).
 
-Errors are :class:`YamlProblem` (``message``, 1-based ``line``); :mod:`simulator.scenario` turns them into its
+Errors are :class:`YamlProblem` (``message``, 1-based ``line``); :mod:`clientsim.simulator.scenario` turns them into its
 ``ScenarioError``. No Qt import, nothing from the rest of simulator.
 """
 from __future__ import annotations
@@ -23,6 +23,8 @@ from typing import Any, Optional
 
 import yaml
 
+from .errors import BadInputError
+
 MAX_BYTES = 1_000_000
 """Largest scenario file read, in bytes."""
 MAX_DEPTH = 64
@@ -31,7 +33,7 @@ MAX_EXPANDED_NODES = 100_000
 """Most YAML nodes a document may have once every alias is expanded."""
 
 
-class YamlProblem(Exception):
+class YamlProblem(BadInputError):
     """A scenario file cannot be read or is not acceptable YAML: ``message`` and the 1-based ``line`` (or None)."""
 
     def __init__(self, message: str, line: Optional[int] = None) -> None:

@@ -4,7 +4,7 @@
 ``clientsim serve: http://host:port`` once it listens and, on exit, a summary: clients created and alive,
 server errors by type.
 
-``--policy`` reads a YAML mapping of :class:`server.policy.ServerPolicy` fields, or any scenario file (play or
+``--policy`` reads a YAML mapping of :class:`clientsim.server.policy.ServerPolicy` fields, or any scenario file (play or
 load) with a ``policy:`` block. ``--set`` values are YAML (``--set disconnect_guard=true``).
 
 It also serves an **error feed** for load tests (:func:`install_error_feed`): the socket.io namespace
@@ -27,15 +27,17 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
-from server.app import EmbeddedServer
-from server.policy import ServerPolicy
-from simulator.timeline import Timeline, TimelineEvent
+from clientsim.server.app import EmbeddedServer
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.timeline import Timeline, TimelineEvent
+
+from .errors import BadInputError
 
 ERROR_FEED_NAMESPACE = '/clientsim'
 _MAX_SIDS = 100_000  # sid → window names kept for attributing errors (oldest forgotten first)
 
 
-class PolicyError(ValueError):
+class PolicyError(BadInputError, ValueError):
     """A bad ``--policy`` file or ``--set`` value; the message names the file or field."""
 
 

@@ -3,10 +3,10 @@
 :data:`STEP_TYPES` maps a step keyword (``open``, ``click``, ``storm`` …) to a :class:`StepType`: the model that
 validates the YAML value, the normaliser that turns the short forms (``open: alice``, ``wait: 500``) into the
 model's fields, and the coroutine that plays it. It is built in exactly one place, at the end of this module;
-:mod:`simulator.scenario` validates with it and :mod:`simulator.player` dispatches with it.
+:mod:`clientsim.simulator.scenario` validates with it and :mod:`clientsim.simulator.player` dispatches with it.
 
 Handlers get the player through the :class:`StepRunner` protocol (what a step may use: windows by name, URLs,
-the seeded random generator), so this module does not import :mod:`simulator.player`. No Qt import here.
+the seeded random generator), so this module does not import :mod:`clientsim.simulator.player`. No Qt import here.
 """
 from __future__ import annotations
 
@@ -28,15 +28,15 @@ class StrictModel(BaseModel):
 
 
 class StepRunner(Protocol):
-    """What a step handler may use of the player (:class:`simulator.player.ScenarioPlayer` implements it).
+    """What a step handler may use of the player (:class:`clientsim.simulator.player.ScenarioPlayer` implements it).
 
     ``browsers``: window name → its :class:`SimulatedBrowser`; ``rng``: the scenario's seeded random generator.
     """
     browsers: dict[str, SimulatedBrowser]
     rng: random.Random
-    #: the real app (:class:`simulator.target.ExternalTarget`) when the scenario has ``target:``, else None
+    #: the real app (:class:`clientsim.simulator.target.ExternalTarget`) when the scenario has ``target:``, else None
     target: Any
-    #: the :class:`simulator.lab.Lab` (``duplicate`` adds an undeclared window with ``lab.add``)
+    #: the :class:`clientsim.simulator.lab.Lab` (``duplicate`` adds an undeclared window with ``lab.add``)
     lab: Any
 
     def windows(self, names: list[str]) -> list[SimulatedBrowser]:
@@ -131,7 +131,7 @@ class _Finder(StrictModel):
 class SetStep(_Finder):
     """Set the value of an element in ``window`` as a person does: an option label for select (a list for a
     multiple select), radio and toggle, a number for slider and number, text for input and textarea, true/false
-    for switch, checkbox and expansion, a tab's label for tabs (see ``simulator.browser.finding``)."""
+    for switch, checkbox and expansion, a tab's label for tabs (see ``clientsim.simulator.browser.finding``)."""
     value: Any
 
 

@@ -37,6 +37,7 @@ from typing import Any, Optional, Union
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .errors import TargetError
 from .probe import ProbeReceiver, probe_env
 from .timeline import SERVER, Timeline
 
@@ -48,7 +49,7 @@ _TRACEBACK_START = 'Traceback (most recent call last):'
 _EXCEPTION_LINE_RE = re.compile(r'^([A-Za-z_][\w.]*)(?::\s?(.*))?$')
 
 
-class TargetStartError(RuntimeError):
+class TargetStartError(TargetError, RuntimeError):
     """The target app cannot start: its command is missing, its ``cwd`` is missing, it exits before its URL
     answers, it never answers, or (a URL target) nothing listens at the URL. The message names the command, its
     exit code and the tail of its output. ``clientsim play`` exits with code 3 (``EXIT_TARGET``) for it."""

@@ -4,7 +4,7 @@ Modelled on NiceGUI's ``nicegui/background_tasks.py`` (a module-level set that k
 every task so it is not garbage-collected mid-flight): here a :class:`TaskGroup` per owner (a window, the
 server, the GUI), so that each owner can cancel and await what it started when it closes, and a task's
 exception is never lost as "Task exception was never retrieved". ``server/`` may import this module, as it
-may import :mod:`simulator.timeline`: both are leaves. :func:`complete` runs cleanup to its end even when its
+may import :mod:`clientsim.simulator.timeline`: both are leaves. :func:`complete` runs cleanup to its end even when its
 caller is cancelled.
 """
 from __future__ import annotations

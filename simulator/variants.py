@@ -13,8 +13,9 @@ it::
 
 The variant names are :data:`SHIPPED` and :data:`FIXED` (``variant`` in every report). A file without ``fix:``
 has only the shipped variant. :func:`fix_problems` validates a ``fix:`` block against its file (the loader in
-:mod:`simulator.scenario` turns each problem into a located ``ScenarioError``); :func:`fixed_policy` builds the
-fixed variant's policy. ``Scenario.variants()`` (in :mod:`simulator.scenario`) returns both variants as
+:mod:`clientsim.simulator.scenario` turns each problem into a located ``ScenarioError``); :func:`fixed_policy` builds
+the
+fixed variant's policy. ``Scenario.variants()`` (in :mod:`clientsim.simulator.scenario`) returns both variants as
 scenarios. No Qt import here.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Optional
 
 from pydantic import Field
 
-from server.policy import ServerPolicy
+from clientsim.server.policy import ServerPolicy
 
 from .checks import Expectations
 from .steps import StrictModel
@@ -77,8 +78,8 @@ def fix_problems(fix: FixSpec, shipped: ServerPolicy, window_names: set[str],
 
 
 def select_variants(scenarios: list[Any], variant: str) -> tuple[list[Any], list[Any]]:
-    """Expand loaded scenarios (``simulator.scenario.Scenario``) into the variants to play, in file order, shipped
-    before fixed: ``variant`` is ``shipped``, ``fixed`` or ``both``. Returns ``(to_play, without_fix)``, where
+    """Expand loaded scenarios (``clientsim.simulator.scenario.Scenario``) into the variants to play, in file order,
+    shipped before fixed: ``variant`` is ``shipped``, ``fixed`` or ``both``. Returns ``(to_play, without_fix)``, where
     ``without_fix`` lists the files skipped because ``fixed`` was asked and they have no ``fix:`` block. Raises
     ValueError for another ``variant``."""
     if variant not in VARIANT_CHOICES:

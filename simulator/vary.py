@@ -8,7 +8,7 @@ A knob is ``[WINDOW.]NAME=SPEC`` (``clientsim explore --vary``) or ``[WINDOW.]NA
       order: shuffle               # the order in which each open step starts its windows
       max_jobs: 1                  # against a target: how many runs may share the app at once (default 1)
 
-``NAME`` is a latency knob of :class:`simulator.scenario.LatencySpec` (``page_get_ms``, ``handshake_ms``,
+``NAME`` is a latency knob of :class:`clientsim.simulator.scenario.LatencySpec` (``page_get_ms``, ``handshake_ms``,
 ``download_ms``, all ms) or ``order``. A window's own knob wins over the one for every window. :func:`draw`
 takes every value of a run from ``random.Random(seed)`` in a fixed order (windows in file order, knobs in
 :data:`LATENCY_KNOBS` order, then the shuffle), so a seed fixes a run's draws. :func:`apply` writes them into the
@@ -23,12 +23,14 @@ from typing import Any, Optional, Union
 
 from pydantic import RootModel, field_validator
 
+from .errors import BadInputError
+
 LATENCY_KNOBS = ('page_get_ms', 'handshake_ms', 'download_ms')
 """The latency knobs, in the order they are drawn (ms)."""
 MAX_MS = 60000.0
 
 
-class VaryError(ValueError):
+class VaryError(BadInputError, ValueError):
     """A knob spec is invalid; the message names the knob (``download_ms=0..x: ...``)."""
 
 

@@ -1,5 +1,6 @@
 """Shared fixtures: the project's own pytest plugin (``clientsim``, ``clientsim_lab``, ``clientsim_windows`` …, see
-:mod:`simulator.pytest_plugin`) for tests on a plain asyncio loop, a qasync loop for Qt tests, and CLI helpers."""
+:mod:`clientsim.simulator.pytest_plugin`) for tests on a plain asyncio loop, a qasync loop for Qt tests, and CLI
+helpers."""
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,9 @@ settings.register_profile('long', max_examples=3000, deadline=None)
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / 'assets' / 'scenarios'
-PLUGIN = 'simulator.pytest_plugin'
+PLUGIN = 'clientsim.simulator.pytest_plugin'
+CLI = [sys.executable, '-m', 'clientsim.simulator.cli']
+"""``python -m`` the CLI: the checkout's code, as the tests import it (not the venv's ``clientsim`` script)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,7 +49,7 @@ def qloop(qapp):
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m simulator.cli ARGS`` in a subprocess from the project root."""
-    return subprocess.run([sys.executable, '-m', 'simulator.cli', *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
@@ -66,8 +69,8 @@ def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, *
     """Play the ``variant`` (shipped/fixed) of ``assets/scenarios/NAME`` headless and return the report.
     ``expect_of``: check the expectations of that other variant instead (the bug/fix difference test);
     ``policy``: ServerPolicy fields changed on top of the variant's."""
-    from simulator.player import ScenarioPlayer
-    from simulator.scenario import load_scenario
+    from clientsim.simulator.player import ScenarioPlayer
+    from clientsim.simulator.scenario import load_scenario
     variants = dict(load_scenario(SCENARIOS / name).variants())
     scenario = variants[variant]
     if expect_of is not None:
@@ -84,9 +87,9 @@ def failed_checks(report: dict) -> list[str]:
 
 # ---- real NiceGUI from PyPI (tests marked ``network``) ---------------------------------------------------------------
 def nicegui_python_or_skip(version: str) -> str:
-    """The interpreter of a cached venv with ``nicegui==version`` (:func:`simulator.matrix.nicegui_python`); skips
-    the test with the reason when it cannot be installed (no network)."""
-    from simulator.matrix import VenvError, nicegui_python
+    """The interpreter of a cached venv with ``nicegui==version`` (:func:`clientsim.simulator.matrix.nicegui_python`);
+    skips the test with the reason when it cannot be installed (no network)."""
+    from clientsim.simulator.matrix import VenvError, nicegui_python
     try:
         return nicegui_python(version)
     except VenvError as e:

@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 import aiohttp
 
-from server.wire import SOCKETIO_PATH
-from simulator.browser.page import parse_page
+from clientsim.server.wire import SOCKETIO_PATH
+from clientsim.simulator.browser.page import parse_page
 
 
 class RawSocket:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from simulator.browser import SimulatedBrowser
+from clientsim.simulator.browser import SimulatedBrowser
 
 
 def _collect_unclosed(loop: asyncio.AbstractEventLoop) -> list[str]:

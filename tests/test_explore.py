@@ -11,11 +11,11 @@ import shutil
 import pytest
 import yaml
 
-from server.downloads import removal_delay_ms
-from simulator.explore import Exploration, outcomes, play_many, signature, wilson
-from simulator.scenario import library, load_scenario
-from simulator.shrink import shrink_to_file
-from simulator.vary import VaryError, parse_cli
+from clientsim.server.downloads import removal_delay_ms
+from clientsim.simulator.explore import Exploration, outcomes, play_many, signature, wilson
+from clientsim.simulator.scenario import library, load_scenario
+from clientsim.simulator.shrink import shrink_to_file
+from clientsim.simulator.vary import VaryError, parse_cli
 
 from .conftest import SCENARIOS, run_cli
 

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from server.policy import ServerPolicy
-from simulator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
-from simulator.scenario import ScenarioError, parse_scenario
-from simulator.steps import STEP_TYPES
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from clientsim.simulator.scenario import ScenarioError, parse_scenario
+from clientsim.simulator.steps import STEP_TYPES
 
 from .conftest import CLEAN_EXIT_MARKERS, run_cli
 from .rawsocket import RawSocket, page_client_id

@@ -6,9 +6,9 @@ import asyncio
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from simulator.browser import HANDSHAKE_DONE
-from simulator.gui.main_window import MainWindow
-from simulator.scenario import load_scenario
+from clientsim.simulator.browser import HANDSHAKE_DONE
+from clientsim.simulator.gui.main_window import MainWindow
+from clientsim.simulator.scenario import load_scenario
 
 from .conftest import SCENARIOS
 
@@ -120,8 +120,8 @@ def test_event_log_model_with_100k_rows(qtbot, qloop):
     """The log model takes 100k events and refilters them without a per-row Python callback storm."""
     import time
 
-    from simulator.gui.event_log import EventLogModel
-    from simulator.timeline import Timeline
+    from clientsim.simulator.gui.event_log import EventLogModel
+    from clientsim.simulator.timeline import Timeline
     timeline = Timeline()
     model = EventLogModel()
     model.attach(timeline)
@@ -161,7 +161,7 @@ def test_models_panel_shows_leak_and_fix(qtbot, qloop):
 
 def test_closing_main_window_closes_everything(qtbot, qloop, tmp_path):
     """Closing the main window closes every browser window and stops the server; also exports and frames."""
-    from simulator.gui.frame_inspector import FrameInspector
+    from clientsim.simulator.gui.frame_inspector import FrameInspector
     main = MainWindow()
     qtbot.addWidget(main)
 

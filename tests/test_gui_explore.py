@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from simulator.gui.main_window import MainWindow
+from clientsim.simulator.gui.main_window import MainWindow
 
 from .conftest import SCENARIOS
 

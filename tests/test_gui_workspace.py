@@ -9,11 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
-from simulator.gui import app as gui_app
-from simulator.gui.compare_view import policy_variant
-from simulator.gui.workspace import FULL_LIMIT
-from simulator.scenario import load_scenario, parse_scenario
+from clientsim.simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
+from clientsim.simulator.gui import app as gui_app
+from clientsim.simulator.gui.compare_view import policy_variant
+from clientsim.simulator.gui.workspace import FULL_LIMIT
+from clientsim.simulator.scenario import load_scenario, parse_scenario
 
 from .conftest import SCENARIOS
 
@@ -225,7 +225,7 @@ def test_target_scenario_plays_in_the_gui_in_target_mode(clientsim_gui):
     """A scenario with ``target:`` (here a URL: a second embedded server stands in for the app) plays in the GUI
     against that app, on the GUI's timeline; the server box shows the target and the policy panel says why its
     switches are off."""
-    from server.app import EmbeddedServer
+    from clientsim.server.app import EmbeddedServer
     gui = clientsim_gui
     app = EmbeddedServer()
     url = gui.run(app.start())

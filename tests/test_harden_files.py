@@ -11,11 +11,11 @@ import warnings
 
 import pytest
 
-from server.downloads import sample_file
-from simulator.cli import EXIT_TARGET
-from simulator.scenario import ScenarioError, load_scenario, parse_scenario
-from simulator.scenario_yaml import MAX_DEPTH, ScenarioWarning
-from simulator.target import ExternalTarget, TargetSpec, TargetStartError
+from clientsim.server.downloads import sample_file
+from clientsim.simulator.cli import EXIT_TARGET
+from clientsim.simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from clientsim.simulator.scenario_yaml import MAX_DEPTH, ScenarioWarning
+from clientsim.simulator.target import ExternalTarget, TargetSpec, TargetStartError
 
 from .conftest import SCENARIOS, run_cli
 

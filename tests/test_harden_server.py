@@ -9,8 +9,8 @@ import logging
 import aiohttp
 import pytest
 
-from server.app import EmbeddedServer, host_allowed
-from server.downloads import sample_file
+from clientsim.server.app import EmbeddedServer, host_allowed
+from clientsim.server.downloads import sample_file
 
 from .rawsocket import RawSocket, page_client_id
 

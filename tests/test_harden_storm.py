@@ -12,8 +12,8 @@ from .conftest import ROOT, assert_clean_exit
 
 STORM = r'''
 import asyncio, gc, json, random, sys, time
-from server.policy import ServerPolicy
-from simulator.lab import Lab
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.lab import Lab
 
 WINDOWS, SEED = int(sys.argv[1]), int(sys.argv[2])
 FIX = ServerPolicy(disconnect_guard=True, idempotent_delete=True, prune_skips_pending_delete=True,

@@ -9,11 +9,11 @@ from collections import Counter
 
 import pyqtgraph as pg
 
-from simulator.gui.main_window import MainWindow
-from simulator.html_report import render_html
-from simulator.lanes import FAILED, MARKERS, STATES, Lanes, legend
-from simulator.scenario import load_scenario
-from simulator.timeline import SERVER, Timeline
+from clientsim.simulator.gui.main_window import MainWindow
+from clientsim.simulator.html_report import render_html
+from clientsim.simulator.lanes import FAILED, MARKERS, STATES, Lanes, legend
+from clientsim.simulator.scenario import load_scenario
+from clientsim.simulator.timeline import SERVER, Timeline
 
 from .conftest import SCENARIOS
 

@@ -7,13 +7,12 @@ import importlib.util
 import re
 import signal
 import subprocess
-import sys
 
 import pytest
 
-from simulator.load.spec import LOAD_LIBRARY, LoadScenarioError, load_load_scenario
+from clientsim.simulator.load.spec import LOAD_LIBRARY, LoadScenarioError, load_load_scenario
 
-from .conftest import CLEAN_EXIT_MARKERS, ROOT, run_cli
+from .conftest import CLEAN_EXIT_MARKERS, CLI, ROOT, run_cli
 
 # never import locust here: it monkey-patches the whole test process with gevent
 pytestmark = pytest.mark.skipif(importlib.util.find_spec('locust') is None, reason='needs the load extra')
@@ -70,7 +69,7 @@ def test_shipped_policy_fast_navigation_keyerrors_are_locust_failures(tmp_path):
 
 
 def test_serve_prints_url_and_summary_and_exits_0():
-    serve = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'serve', '--set', 'disconnect_guard=true'],
+    serve = subprocess.Popen([*CLI, 'serve', '--set', 'disconnect_guard=true'],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = serve.stdout.readline()

@@ -11,8 +11,8 @@ from .conftest import ROOT, assert_clean_exit, run_cli
 
 HEADLESS = '''
 import asyncio, sys
-from simulator.browser import HANDSHAKE_DONE
-from simulator.lab import Lab
+from clientsim.simulator.browser import HANDSHAKE_DONE
+from clientsim.simulator.lab import Lab
 
 async def main():
     async with Lab() as lab:  # the embedded server; leaving the block closes the windows and stops it
@@ -52,7 +52,7 @@ def close_main():
     print("windows before close:", len(main.windows))
     main.close()
 QTimer.singleShot(4000, close_main)
-from simulator.gui.app import run_gui
+from clientsim.simulator.gui.app import run_gui
 sys.exit(run_gui(play=sys.argv[1]))
 '''
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main as cli_main
-from simulator.html_report import TITLE, fmt_ms, render_html
-from simulator.measurements import FIGURES, add_measurements, measurements_of, percentile
-from simulator.player import ScenarioPlayer
-from simulator.scenario import load_scenario, parse_scenario
+from clientsim.simulator.cli import main as cli_main
+from clientsim.simulator.html_report import TITLE, fmt_ms, render_html
+from clientsim.simulator.measurements import FIGURES, add_measurements, measurements_of, percentile
+from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.scenario import load_scenario, parse_scenario
 
 from .conftest import SCENARIOS, play
 

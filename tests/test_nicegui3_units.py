@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.browser.connection import reconnect_delay_s
-from simulator.browser.dialect import duplicate_tab_ids
-from simulator.browser.finding import find_element, wire_value
-from simulator.browser.scripts import JavaScriptRules, navigation_of
-from simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from clientsim.simulator.browser.connection import reconnect_delay_s
+from clientsim.simulator.browser.dialect import duplicate_tab_ids
+from clientsim.simulator.browser.finding import find_element, wire_value
+from clientsim.simulator.browser.scripts import JavaScriptRules, navigation_of
+from clientsim.simulator.scenario import ScenarioError, load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 

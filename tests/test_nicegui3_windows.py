@@ -1,6 +1,7 @@
 """Windows that behave like nicegui.js 3.x, against real NiceGUI 3.18.0 (issue 12).
 
-One ``assets/apps/elements_app.py`` process (NiceGUI 3.18.0 from a cached venv, :func:`simulator.matrix.nicegui_python`)
+One ``assets/apps/elements_app.py`` process (NiceGUI 3.18.0 from a cached venv,
+:func:`clientsim.simulator.matrix.nicegui_python`)
 serves the whole module; each test opens its own windows on it (a URL target: the windows auto-reconnect) and reads
 the app's stdout markers (``VALUE``, ``UPLOAD``, ``JS``) to prove what reached the app. Real sockets, no mocks.
 """
@@ -15,8 +16,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from simulator.browser import HANDSHAKE_DONE
-from simulator.target import free_port
+from clientsim.simulator.browser import HANDSHAKE_DONE
+from clientsim.simulator.target import free_port
 
 from .conftest import nicegui_python_or_skip
 

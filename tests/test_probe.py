@@ -1,7 +1,7 @@
 """The server-side probe and ``clientsim matrix`` against real NiceGUI 2.11.0 / 2.11.1 (cached venvs, network).
 
 NiceGUI comes from PyPI into ``~/.cache/clientsim/venv-nicegui-<version>``
-(:func:`simulator.matrix.nicegui_python`; skipped without network). Apps: ``assets/apps/real_app.py``;
+(:func:`clientsim.simulator.matrix.nicegui_python`; skipped without network). Apps: ``assets/apps/real_app.py``;
 scenarios: ``assets/scenarios/real/``.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from simulator.player import ScenarioPlayer
-from simulator.scenario import load_scenario, parse_scenario
+from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.scenario import load_scenario, parse_scenario
 
 from .conftest import ROOT, run_cli
 

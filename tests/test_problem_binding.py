@@ -7,8 +7,8 @@ import gc
 
 import pytest
 
-from server.binding import BindableProperty, BindingRegistry
-from simulator.lab import Lab
+from clientsim.server.binding import BindableProperty, BindingRegistry
+from clientsim.simulator.lab import Lab
 
 from .conftest import play
 

@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from server.app import EmbeddedServer
-from server.policy import ServerPolicy
-from simulator.lab import Lab
-from simulator.player import ScenarioPlayer
-from simulator.scenario import ScenarioError, parse_scenario
+from clientsim.server.app import EmbeddedServer
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.lab import Lab
+from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.scenario import ScenarioError, parse_scenario
 
 from .conftest import failed_checks, play
 

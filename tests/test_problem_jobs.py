@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from server.policy import ServerPolicy
-from simulator.checks import skipped_chunks_shown
-from simulator.lab import Lab
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.checks import skipped_chunks_shown
+from clientsim.simulator.lab import Lab
 
 from .conftest import failed_checks, play
 

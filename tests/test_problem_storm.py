@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.player import ScenarioPlayer
-from simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.scenario import ScenarioError, load_scenario, parse_scenario
 
 from .conftest import SCENARIOS, play
 

@@ -1,6 +1,6 @@
 """Protocol behaviour through real sockets on 127.0.0.1: handshake ack, message ids, malformed messages,
 page HTML, server start/stop. Servers and windows come from the project's pytest plugin (a started
-:class:`simulator.lab.Lab`; ``clientsim.run`` drives a coroutine on its loop)."""
+:class:`clientsim.simulator.lab.Lab`; ``clientsim.run`` drives a coroutine on its loop)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 import socketio
 
-from server.app import SOCKETIO_PATH
-from simulator.browser import HANDSHAKE_DONE, parse_page
+from clientsim.server.app import SOCKETIO_PATH
+from clientsim.simulator.browser import HANDSHAKE_DONE, parse_page
 
 
 async def raw_client(url: str, client_id: str) -> socketio.AsyncClient:

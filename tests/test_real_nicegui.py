@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.browser import HANDSHAKE_DONE
-from simulator.player import ScenarioPlayer
-from simulator.scenario import parse_scenario
+from clientsim.simulator.browser import HANDSHAKE_DONE
+from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.scenario import parse_scenario
 
 from .conftest import nicegui_python_or_skip
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from simulator.player import ScenarioPlayer
-from simulator.scenario import library, load_scenario
+from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.scenario import library, load_scenario
 
 from .conftest import SCENARIOS, failed_checks, play, run_cli
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from server.policy import ServerPolicy
-from simulator.report import POLICY_WIDTH, ResultTable, shorten
-from simulator.scenario import ScenarioError, library_dir, parse_scenario
-from simulator.variants import select_variants
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.report import POLICY_WIDTH, ResultTable, shorten
+from clientsim.simulator.scenario import ScenarioError, library_dir, parse_scenario
+from clientsim.simulator.variants import select_variants
 
-from .conftest import ROOT, run_cli
+from .conftest import CLI, ROOT, run_cli
 
 BASE = textwrap.dedent('''\
     name: t
@@ -181,7 +180,7 @@ def test_rows_are_printed_as_each_scenario_finishes(tmp_path):
     """The first row is on stdout while the second (slow) scenario still plays."""
     fast = write(tmp_path, scenario_text(fix=''), 'fast.yaml')
     slow = write(tmp_path, scenario_text(fix='', wait=3000), 'slow.yaml')
-    proc = subprocess.Popen([sys.executable, '-m', 'simulator.cli', 'play', '--headless', str(fast), str(slow)],
+    proc = subprocess.Popen([*CLI, 'play', '--headless', str(fast), str(slow)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lines = [proc.stdout.readline() for _ in range(3)]
@@ -200,7 +199,7 @@ def test_progress_line_on_a_terminal(tmp_path):
     path = write(tmp_path, scenario_text())
     master, slave = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, '-m', 'simulator.cli', 'play', '--headless', str(path)], cwd=ROOT,
+        proc = subprocess.run([*CLI, 'play', '--headless', str(path)], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=slave, text=True, timeout=60)
         os.close(slave)
         progress = b''

@@ -5,7 +5,8 @@ Markers printed on stdout (flushed), one a line:
 
 * ``READY <port>`` once the server is up;
 * ``PAGE <path> <client_id>`` each time a page is built, ``CONNECT <client_id>`` / ``DISCONNECT <client_id>``;
-* ``VALUE <name> <value>`` for every value change (one-line strings raw, everything else JSON: ``VALUE colors ["red", "blue"]``);
+* ``VALUE <name> <value>`` for every value change (one-line strings raw, everything else JSON: ``VALUE colors ["red",
+"blue"]``);
   names: fruit, colors, size, mode, volume, amount, notes, dark, agree, name, tabs, details;
 * ``UPLOAD <filename> <size> <sha256 first 12 hex>`` for each uploaded file;
 * ``CLICK <label>`` for each button, ``JS <json result>`` / ``JS_TIMEOUT`` for the awaited ``ui.run_javascript``;

@@ -27,8 +27,7 @@ import time
 import weakref
 from pathlib import Path
 
-from nicegui import __version__, app, binding, ui
-from nicegui import core
+from nicegui import __version__, app, binding, core, ui
 from nicegui.client import Client
 
 FILE = Path(__file__).resolve().parents[1] / 'files' / 'sample.txt'

@@ -22,7 +22,7 @@ module names the NiceGUI file and version it models:
 Imports inside the package go one way: a module imports only modules above it in this list (``window``
 imports the parts; no part imports ``window``, not even for typing: they are typed against
 ``state.WindowView``). Every public name of the former ``simulator/browser.py`` is re-exported here, except the
-wire constants ``SOCKETIO_PATH`` / ``WINDOW_QUERY``, whose home is :mod:`server.wire`; the parts' own helpers
+wire constants ``SOCKETIO_PATH`` / ``WINDOW_QUERY``, whose home is :mod:`clientsim.server.wire`; the parts' own helpers
 are imported from their modules.
 """
 from __future__ import annotations

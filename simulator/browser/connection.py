@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import aiohttp
 import socketio
 
-from server.wire import WINDOW_QUERY
+from clientsim.server.wire import WINDOW_QUERY
 
 from ..tasks import complete
 from . import dialect

@@ -15,7 +15,7 @@ handshake                  ``emit('handshake', …)`` with an ack        3.7+: t
 ``update`` messages        elements replaced as sent                   props in ``preserved_props`` keep their value
 =========================  ==========================================  =============================================
 
-Shared by both: the socket.io path (``{prefix}/_nicegui_ws/socket.io``, :mod:`server.wire`) and ``download()``
+Shared by both: the socket.io path (``{prefix}/_nicegui_ws/socket.io``, :mod:`clientsim.server.wire`) and ``download()``
 (only a ``src`` starting with ``/`` gets the path prefix; the same in 2.11.0 and 3.18.0 nicegui.js).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ import urllib.parse
 import uuid
 from typing import Any, Optional
 
-from server.wire import SOCKETIO_PATH_RELATIVE
+from clientsim.server.wire import SOCKETIO_PATH_RELATIVE
 
 from .state import WindowView
 

@@ -3,7 +3,7 @@
 
 Models NiceGUI 2.11.0 ``nicegui/templates/index.html`` (the ``createApp(parseElements(String.raw`…`), {…})``
 call) and ``parseElements()`` of ``nicegui/static/nicegui.js`` 2.11.0; checked against real 2.11.0 and 3.18.0
-pages. No network here: the page GET is the window's (:mod:`simulator.browser.window`).
+pages. No network here: the page GET is the window's (:mod:`clientsim.simulator.browser.window`).
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import ast
 import json
 import re
 from typing import Any
+
+from ..errors import ClientsimError
 
 _ELEMENTS_RE = re.compile(r'parseElements\(String\.raw`(.*?)`\)', re.S)
 _CLIENT_ID_RE = re.compile(r"""['"]client_id['"]\s*:\s*['"]([0-9a-fA-F-]+)['"]""")
@@ -24,7 +26,7 @@ _VERSION_RE = re.compile(r'''version:\s*"([^"]*)"''')
 _UNESCAPE = (('&#36;', '$'), ('&#96;', '`'), ('&gt;', '>'), ('&lt;', '<'), ('&amp;', '&'))
 
 
-class PageError(Exception):
+class PageError(ClientsimError):
     """A page could not be loaded or understood (HTTP error, no NiceGUI config in the HTML)."""
 
 

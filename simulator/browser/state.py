@@ -2,7 +2,7 @@
 :class:`WindowView`, the view of the window that the parts (connection, dialect, downloads) work on.
 
 A leaf of the package (it imports no sibling module), so that the parts can be typed against the window
-without importing :mod:`simulator.browser.window` — the facade imports the parts, never the other way round.
+without importing :mod:`clientsim.simulator.browser.window` — the facade imports the parts, never the other way round.
 The states follow one page's life in NiceGUI 2.11.0 ``nicegui/static/nicegui.js`` ``createApp()``: the page
 HTML is fetched, the socket connects (``connect``), the handshake is acknowledged, the socket goes away
 (``disconnect``).

@@ -16,7 +16,7 @@ Each window has its own ``aiohttp.ClientSession`` (its own cookie jar) and, per 
 * on ``download`` it GETs ``prefix + src`` after its own download latency.
 
 Latency knobs (:class:`Latency`, all in **ms**) make races deterministic. Every step is stamped on the shared
-:class:`simulator.timeline.Timeline`. Observers register ``browser.listeners.append(callback)``;
+:class:`clientsim.simulator.timeline.Timeline`. Observers register ``browser.listeners.append(callback)``;
 ``callback(browser)`` runs after every state change (the GUI adapter turns it into a Qt signal). Background
 work (handshakes, downloads, reloads) runs in one :class:`~simulator.tasks.TaskGroup` per window, cancelled
 by :meth:`SimulatedBrowser.close`.
@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional
 
 import aiohttp
 
-from server.wire import WINDOW_HEADER
+from clientsim.server.wire import WINDOW_HEADER
 
 from ..tasks import TaskGroup, complete
 from ..timeline import Timeline, now_ns

@@ -13,8 +13,9 @@ import qasync
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-from simulator.scenario import Scenario, load_scenario
+from clientsim.simulator.scenario import Scenario, load_scenario
 
+from ..errors import TargetError
 from .main_window import MainWindow
 from .screenshot import save_screenshot
 
@@ -37,7 +38,7 @@ XCB_PACKAGES = {
 }
 
 
-class QtPlatformError(RuntimeError):
+class QtPlatformError(TargetError, RuntimeError):
     """Qt's xcb platform plugin cannot load: the message names the Debian/Ubuntu packages to install."""
 
 

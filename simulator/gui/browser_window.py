@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator import browser as b
-from simulator.tasks import TaskGroup
+from clientsim.simulator import browser as b
+from clientsim.simulator.tasks import TaskGroup
 
 from .throttle import Throttle
 

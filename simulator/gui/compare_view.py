@@ -15,9 +15,9 @@ from typing import Any, Optional, Sequence
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from simulator.browser import SimulatedBrowser
-from simulator.scenario import Scenario
-from simulator.timeline import Timeline
+from clientsim.simulator.browser import SimulatedBrowser
+from clientsim.simulator.scenario import Scenario
+from clientsim.simulator.timeline import Timeline
 
 from .browser_window import BrowserWindow
 from .timeline_view import TimelineView
@@ -137,7 +137,7 @@ class CompareView(QWidget):
         """Play ``scenarios[0]`` (above) and ``scenarios[1]`` (below) at the same time, each on its own server
         and timeline; returns both reports in that order. ``labels`` name the runs; ``notes`` follow each
         PASS/FAIL line. A run that raises (e.g. OSError when no port is free) propagates after both ended."""
-        from simulator.player import ScenarioPlayer
+        from clientsim.simulator.player import ScenarioPlayer
         await self.clear()
         self.heading.setText(f'<b>Bug ⇄ fix side by side</b> — {scenarios[0].name}<br>the same steps, two '
                              'policies; both timelines on one axis from the scenario start (t = 0)')

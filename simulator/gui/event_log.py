@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
-from simulator.timeline import Timeline, TimelineEvent
+from clientsim.simulator.timeline import Timeline, TimelineEvent
 
 from .throttle import Throttle
 

@@ -1,9 +1,10 @@
-"""The Explore tab: the outcome distribution of a scenario (:mod:`simulator.explore`) as a bar chart growing live.
+"""The Explore tab: the outcome distribution of a scenario (:mod:`clientsim.simulator.explore`) as a bar chart growing
+live.
 
 Runs, seed, ``--vary`` knobs and jobs as in ``clientsim explore``; Explore plays the library's selected scenario
 (headless windows, each run on its own embedded server), a progress bar counts runs, Stop ends after the runs
 under way. Clicking a bar replays its first seed with the windows on screen (``host.play_scenario``); Shrink
-reduces the first failing run (:mod:`simulator.shrink`) and adds the ``.min.yaml`` to the library, selected.
+reduces the first failing run (:mod:`clientsim.simulator.shrink`) and adds the ``.min.yaml`` to the library, selected.
 """
 from __future__ import annotations
 
@@ -24,16 +25,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.explore import Exploration, RunResult, outcomes
-from simulator.scenario import ScenarioError
-from simulator.vary import VaryError
+from clientsim.simulator.explore import Exploration, RunResult, outcomes
+from clientsim.simulator.scenario import ScenarioError
+from clientsim.simulator.vary import VaryError
 
 PASS_BRUSH, FAIL_BRUSH = (46, 160, 67), (207, 34, 46)
 
 
 def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
     """Rich text naming the bars: ``#i share (95 % interval) PASS/FAIL — per window events×[statuses], server
-    errors`` for the ``most`` most frequent outcomes (``rows``: :func:`simulator.explore.outcomes`)."""
+    errors`` for the ``most`` most frequent outcomes (``rows``: :func:`clientsim.simulator.explore.outcomes`)."""
     lines = []
     for i, r in enumerate(rows[:most]):
         outcome = html.escape(r['signature'].rsplit(' | ', 1)[0])
@@ -181,7 +182,7 @@ class ExploreView(QWidget):
 
     async def shrink(self) -> Optional[str]:
         """Shrink the first failing run; the ``.min.yaml`` is added to the library and selected."""
-        from simulator.shrink import shrink_to_file
+        from clientsim.simulator.shrink import shrink_to_file
         failing = next((r for r in self.results if not r.passed), None)
         if failing is None or self.exploration is None:
             return None

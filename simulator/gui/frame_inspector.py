@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from simulator.browser import SimulatedBrowser
+from clientsim.simulator.browser import SimulatedBrowser
 
 COLUMNS = ('dir', 'time (ms)', 'event', 'note', 'payload')
 

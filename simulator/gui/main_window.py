@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from server.app import EmbeddedServer
-from server.policy import ServerPolicy
-from simulator.browser import Latency, SimulatedBrowser
-from simulator.lab import Lab
-from simulator.tasks import TaskGroup
-from simulator.timeline import Timeline, now_ns
+from clientsim.server.app import EmbeddedServer
+from clientsim.server.policy import ServerPolicy
+from clientsim.simulator.browser import Latency, SimulatedBrowser
+from clientsim.simulator.lab import Lab
+from clientsim.simulator.tasks import TaskGroup
+from clientsim.simulator.timeline import Timeline, now_ns
 
 from .browser_window import BrowserWindow
 from .compare_view import CompareView

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator.measurements import measurements_of
-from simulator.timeline import Timeline
+from clientsim.simulator.measurements import measurements_of
+from clientsim.simulator.timeline import Timeline
 
 from .throttle import Throttle
 

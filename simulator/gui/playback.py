@@ -1,5 +1,5 @@
 """Playing scenarios in the main window: one scenario with its windows in the windows area, or a file's bug and
-its fix side by side (the ``fix:`` block, :meth:`simulator.scenario.Scenario.variants`) in the
+its fix side by side (the ``fix:`` block, :meth:`clientsim.simulator.scenario.Scenario.variants`) in the
 :class:`~simulator.gui.compare_view.CompareView`. A mixin of :class:`~simulator.gui.main_window.MainWindow`
 (it uses the main window's server, views and task group); split out so that each module shows one thing."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 from PySide6.QtWidgets import QFileDialog
 
-from simulator.scenario import Scenario, ScenarioError, load_scenario
+from clientsim.simulator.scenario import Scenario, ScenarioError, load_scenario
 
 from .compare_view import hand_variant
 from .scenario_library import play_notice
@@ -81,7 +81,7 @@ class ScenarioPlayback:
         """Close the windows, restart the server with the scenario's policy (hand changes in the policy panel
         kept or reported, see :meth:`PolicyPanel.resolve`), play it with a window per browser in the windows
         area, and show the result; returns the report."""
-        from simulator.player import ScenarioPlayer
+        from clientsim.simulator.player import ScenarioPlayer
         self.playing = True
         self.library.play_button.setEnabled(False)
         progress = self.library.scenario_progress

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from server.policy import ServerPolicy
+from clientsim.server.policy import ServerPolicy
 
 
 class PolicyPanel(QScrollArea):

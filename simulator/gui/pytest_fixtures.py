@@ -1,8 +1,8 @@
 """pytest plugin with the GUI fixture ``clientsim_gui`` (needs pytest-qt and PySide6, imported only when a test
 uses the fixture).
 
-Register it as a plugin: ``pytest_plugins = ['simulator.gui.pytest_fixtures']`` in a top-level
-``conftest.py``, or ``config.pluginmanager.import_plugin('simulator.gui.pytest_fixtures')`` from a plugin's
+Register it as a plugin: ``pytest_plugins = ['clientsim.simulator.gui.pytest_fixtures']`` in a top-level
+``conftest.py``, or ``config.pluginmanager.import_plugin('clientsim.simulator.gui.pytest_fixtures')`` from a plugin's
 ``pytest_configure``. Both the fixture and the teardown hook are needed: the hook shuts the GUI down before
 pytest-qt processes the Qt events left at the end of a test (with the qasync loop stopped, those events would
 run asyncio callbacks outside a running loop).

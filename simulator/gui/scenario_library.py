@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from simulator.scenario import Scenario, ScenarioError, library, load_scenario
+from clientsim.simulator.scenario import Scenario, ScenarioError, library, load_scenario
 
 
 def play_notice(scenario: Scenario, closed: int, kept: dict, overridden: dict) -> str:

@@ -7,7 +7,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout
 
-from server.app import EmbeddedServer
+from clientsim.server.app import EmbeddedServer
 
 
 class ServerBox(QGroupBox):

@@ -3,7 +3,7 @@
 ``GuiSession(qapp)`` makes a qasync ``QEventLoop`` on pytest-qt's QApplication, creates the main window and
 starts its embedded server; ``session.run(coro)`` runs a coroutine on that loop (the windows, sockets and Qt
 events all progress while it waits), :meth:`GuiSession.until` waits for a condition, :meth:`GuiSession.close`
-shuts everything down. The pytest fixture ``clientsim_gui`` (module :mod:`simulator.gui.pytest_fixtures`)
+shuts everything down. The pytest fixture ``clientsim_gui`` (module :mod:`clientsim.simulator.gui.pytest_fixtures`)
 wraps it; ``qtbot`` clicks work inside ``run`` because the qasync loop is Qt's event loop.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers of the timeline view (:mod:`simulator.gui.timeline_view`): the legend as rich text, growable numpy
+"""Helpers of the timeline view (:mod:`clientsim.simulator.gui.timeline_view`): the legend as rich text, growable numpy
 columns for markers (appending is amortized O(1), reading needs no list → array copy per redraw) and the
 clustering that merges markers a few pixels apart."""
 from __future__ import annotations
@@ -7,11 +7,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from simulator.lanes import legend
+from clientsim.simulator.lanes import legend
 
 
 def legend_html() -> str:
-    """The colour key of spans and markers (:func:`simulator.lanes.legend`) as one line of rich text."""
+    """The colour key of spans and markers (:func:`clientsim.simulator.lanes.legend`) as one line of rich text."""
     items = []
     for entry in legend():
         if entry.what == 'state':

@@ -1,7 +1,7 @@
 """The timeline view (pyqtgraph): one lane per window plus a server lane, spans for each window's
 connection state and markers for clicks, download events, download GETs and server events.
 
-It renders what :class:`simulator.lanes.Lanes` computes (states, colours and the legend are the ones of the
+It renders what :class:`clientsim.simulator.lanes.Lanes` computes (states, colours and the legend are the ones of the
 HTML report). t = 0 is the timeline's ``t0_ns``: the start of the scenario or of the manual session.
 
 Scale: events are folded in incrementally, at most :data:`FOLD_BUDGET` per redraw (the rest on the next one),
@@ -23,8 +23,8 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from simulator.lanes import MARKERS, STATES, Lanes, legend
-from simulator.timeline import SERVER, Timeline
+from clientsim.simulator.lanes import MARKERS, STATES, Lanes, legend
+from clientsim.simulator.timeline import SERVER, Timeline
 
 from .throttle import Throttle
 from .timeline_points import Column, cluster, legend_html

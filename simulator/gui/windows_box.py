@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QPushButton, QVBoxLayout
 
-from simulator.browser import Latency
+from clientsim.simulator.browser import Latency
 
 from .browser_window import LatencyEditors
 

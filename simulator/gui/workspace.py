@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from simulator import browser as b
+from clientsim.simulator import browser as b
 
 from .browser_window import OUTCOME_STYLE, STATE_COLOURS, BrowserWindow
 from .throttle import Throttle

@@ -25,10 +25,12 @@ import gevent
 from gevent.event import AsyncResult
 from gevent.lock import Semaphore
 
+from ..errors import ClientsimError
+
 ReportSink = Callable[[list[dict[str, Any]]], None]
 
 
-class EngineError(RuntimeError):
+class EngineError(ClientsimError, RuntimeError):
     """The engine process failed to start, died, or did not answer in time."""
 
 
@@ -48,7 +50,7 @@ class EngineProcess:
         self._write_lock = Semaphore()
         env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
         self.process = subprocess.Popen(
-            [sys.executable, '-m', 'simulator.load.engine', base_url, scenario_file, self.prefix],
+            [sys.executable, '-m', 'clientsim.simulator.load.engine', base_url, scenario_file, self.prefix],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._reader = gevent.spawn(self._read)
         if os.environ.get('CLIENTSIM_LOAD_DEBUG'):

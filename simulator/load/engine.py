@@ -2,7 +2,7 @@
 process, runs their steps and turns each window's timeline into Locust request reports.
 
 A report is a dict ``{'type': str, 'name': str, 'ms': float, 'length': int, 'error': str | None}``; the gevent
-side (:mod:`simulator.load.bridge`) fires one ``environment.events.request`` per report. Names:
+side (:mod:`clientsim.simulator.load.bridge`) fires one ``environment.events.request`` per report. Names:
 
 * ``page_get`` — page GET sent → answered (error: HTTP status other than 200, or no answer);
 * ``handshake`` — page answered (or reconnect started) → handshake ack (error: ack ``false``, no ack, the
@@ -14,7 +14,7 @@ side (:mod:`simulator.load.bridge`) fires one ``environment.events.request`` per
 * ``disconnect`` — a close step, until the socket and session are closed;
 * ``message_dropped`` / ``disconnected by server`` — failures seen by a window;
 * ``server_error`` named by exception type — errors of the server, claimed through ``clientsim serve``'s
-  error feed (:mod:`simulator.serve`); none for servers without it (a real NiceGUI app).
+  error feed (:mod:`clientsim.simulator.serve`); none for servers without it (a real NiceGUI app).
 
 Run as a child process (``python -m simulator.load.engine``) it speaks JSON lines: requests on stdin
 ``{"id": n, "op": ..., ...}``, answers ``{"id": n, ...}`` and unsolicited ``{"op": "reports", ...}`` on stdout.
@@ -38,9 +38,9 @@ from typing import Any, Callable, Optional
 
 import socketio
 
-from simulator.browser import Latency, SimulatedBrowser
-from simulator.tasks import TaskGroup
-from simulator.timeline import Timeline, now_ns
+from clientsim.simulator.browser import Latency, SimulatedBrowser
+from clientsim.simulator.tasks import TaskGroup
+from clientsim.simulator.timeline import Timeline, now_ns
 
 from .spec import ClickParams, LoadScenario, NavigateParams, OpenParams, TypeParams, draw_ms
 

@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Optional
 
-from simulator.target import free_port
+from clientsim.simulator.target import free_port
 
 from ..exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
 from . import LOCUSTFILE
@@ -65,7 +65,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def _start_serve(file: str, sets: list[str]) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, '-m', 'simulator.cli', 'serve', '--policy', file]
+    command = [sys.executable, '-m', 'clientsim.simulator.cli', 'serve', '--policy', file]
     for item in sets:
         command += ['--set', item]
     serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, **_OWN_GROUP)

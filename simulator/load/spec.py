@@ -1,7 +1,7 @@
 """Load scenario files (``assets/scenarios/load/*.yaml``): what every Locust user (one window) does.
 
 A load scenario is its own small format, read only by ``clientsim load`` / ``clientsim serve`` and the
-shipped locustfile (the play format of :mod:`simulator.scenario` names windows; here every Locust user is
+shipped locustfile (the play format of :mod:`clientsim.simulator.scenario` names windows; here every Locust user is
 one anonymous window running the same steps)::
 
     name: auto-index download race at scale
@@ -41,15 +41,18 @@ from typing import Any, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from server.policy import ServerPolicy
+from clientsim import assets
+from clientsim.server.policy import ServerPolicy
 
-#: ``assets/scenarios/load/`` of this checkout: the shipped load scenarios.
-LOAD_LIBRARY = Path(__file__).resolve().parent.parent.parent / 'assets' / 'scenarios' / 'load'
+from ..errors import BadInputError
+
+#: ``scenarios/load/`` of the package data (``assets/scenarios/load/`` in a checkout): the shipped load scenarios.
+LOAD_LIBRARY = assets.path('scenarios', 'load')
 
 Millis = Union[float, tuple[float, float]]
 
 
-class LoadScenarioError(ValueError):
+class LoadScenarioError(BadInputError, ValueError):
     """A load scenario file is unreadable or invalid; ``str()`` reads ``file: location: message``
     (``location`` such as ``load.steps[1].click.share``)."""
 

@@ -1,10 +1,10 @@
 """The Locust user class: every Locust user is one clientsim window (a :class:`SimulatedBrowser`) running the
-steps of a load scenario (:mod:`simulator.load.spec`) against ``--host``, again and again until the run ends.
+steps of a load scenario (:mod:`clientsim.simulator.load.spec`) against ``--host``, again and again until the run ends.
 
 Importing this module imports Locust (which monkey-patches with gevent): only locustfiles import it. The
-windows themselves live in one asyncio child process per Locust process (:mod:`simulator.load.bridge`).
+windows themselves live in one asyncio child process per Locust process (:mod:`clientsim.simulator.load.bridge`).
 Each step's protocol timings come back as Locust requests (``page_get``, ``handshake``, ``event``,
-``download``, ``disconnect``) and correctness problems as Locust failures (see :mod:`simulator.load.engine`).
+``download``, ``disconnect``) and correctness problems as Locust failures (see :mod:`clientsim.simulator.load.engine`).
 
 Options: ``--clientsim-scenario FILE`` (or the ``CLIENTSIM_SCENARIO`` environment variable; a path or a name
 in ``assets/scenarios/load/``). On a master, ``worker_report`` counts handshakes per worker and prints

@@ -1,7 +1,7 @@
 """Server-side expectations against a probed ``target:`` app: ``clients_alive``, ``private_clients_alive`` and
 ``models_finalized`` read from the probe's events (``server_errors`` go through
-:meth:`simulator.target.ExternalTarget.error_counts`). Called by
-``simulator.player.ScenarioPlayer.check_expectations``; it takes the player duck-typed (``.target``,
+:meth:`clientsim.simulator.target.ExternalTarget.error_counts`). Called by
+``clientsim.simulator.player.ScenarioPlayer.check_expectations``; it takes the player duck-typed (``.target``,
 ``.scenario``) so that it imports nothing from the player. No Qt import.
 """
 from __future__ import annotations
