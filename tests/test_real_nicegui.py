@@ -153,7 +153,7 @@ def test_embedded_and_real_nicegui_agree(nicegui_2110):
     assert real['timing'] == 'one clock: app server and windows'  # the probe (simulator.probe)
 
 
-# ---- NiceGUI 3.x (3.18.0, the version tests/test_nicegui3_windows.py uses; CLIENTSIM_NICEGUI3=<3.x> picks another) --
+# ---- NiceGUI 3.x (3.18.0, the version tests/test_nicegui3_real_app.py uses; CLIENTSIM_NICEGUI3=<3.x> picks another) --
 def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_lab_factory, clientsim_windows):
     python = nicegui_python_or_skip(os.environ.get('CLIENTSIM_NICEGUI3') or '3.18.0')
     app = start_app(clientsim_app, python)

@@ -7,7 +7,7 @@ scenario document either loads or raises :class:`ScenarioError` whose text start
 line or location; a few go through ``clientsim play --headless`` (exit 0/1/2/3, no traceback).
 
 Default profile: bounded to a few seconds per test (the ``max_examples`` below). ``pytest
---hypothesis-profile=long tests/test_fuzz.py`` (registered in tests/conftest.py) runs many more examples.
+--hypothesis-profile=long tests/test_hostile_input_fuzz.py`` (registered in tests/conftest.py) runs many more examples.
 """
 from __future__ import annotations
 

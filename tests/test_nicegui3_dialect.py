@@ -1,6 +1,6 @@
 """Offline parts of the nicegui.js 3.x window (issue 12): socket.io backoff, JavaScript rules, navigation codes,
 element finding and wire values (on element dicts copied from a real NiceGUI 3.18.0 page), and loading the new
-scenario fields and steps. The network half is tests/test_nicegui3_windows.py."""
+scenario fields and steps. The network half is tests/test_nicegui3_real_app.py."""
 from __future__ import annotations
 
 import random
