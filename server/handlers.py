@@ -368,7 +368,7 @@ class SocketHandlers:
             return web.Response(status=404, text=f'404: no page at {path}', content_type='text/plain')
         try:
             client = server.client_for_page(spec)
-            body = render_page(client, spec.title)
+            body = render_page(client, spec.title, implicit_handshake=server.policy.implicit_handshake)
         except Exception as e:
             server.record_error(e, where=f'page {path}')
             return web.Response(status=500, text=f'500: {type(e).__name__}: {e}', content_type='text/plain')

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import settings
 
 # Hypothesis profiles for tests/test_hostile_input_fuzz.py: the default keeps each test's own bounded max_examples;
-# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of examples (minutes).
+# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of examples
+# (minutes).
 settings.register_profile('long', max_examples=3000, deadline=None)
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
@@ -22,6 +23,36 @@ SCENARIOS = ROOT / 'assets' / 'scenarios'
 PLUGIN = 'clientsim.simulator.pytest_plugin'
 CLI = [sys.executable, '-m', 'clientsim.simulator.cli']
 """``python -m`` the CLI: the checkout's code, as the tests import it (not the venv's ``clientsim`` script)."""
+
+
+STRESS_ENV = 'CLIENTSIM_STRESS'
+"""``CLIENTSIM_STRESS=N pytest ...``: N busy-loop processes run beside the whole session (the stress mode, issue 26)."""
+
+
+def stress_level() -> int:
+    """N of ``CLIENTSIM_STRESS=N`` (0 when unset). Raises pytest.UsageError for a value that is not an int 0..64."""
+    raw = os.environ.get(STRESS_ENV, '').strip() or '0'
+    if not raw.isdigit() or int(raw) > 64:
+        raise pytest.UsageError(f'{STRESS_ENV}={raw!r}: expected a number of busy processes, 0..64')
+    return int(raw)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stress mode: start ``CLIENTSIM_STRESS`` busy processes (tests/stress.py) for the whole session."""
+    from .stress import start_busy
+    n = stress_level()
+    session.config._clientsim_busy = start_busy(n)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stress mode: kill exactly the busy processes :func:`pytest_sessionstart` started."""
+    from .stress import stop_busy
+    stop_busy(getattr(session.config, '_clientsim_busy', []))
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    n = len(getattr(config, '_clientsim_busy', []))
+    return f'clientsim stress mode: {n} busy processes beside the suite ({STRESS_ENV})' if n else None
 
 
 def pytest_configure(config: pytest.Config) -> None:

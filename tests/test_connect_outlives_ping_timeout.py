@@ -64,3 +64,33 @@ def test_short_stall_connects_normally(clientsim, clientsim_lab_factory):
         return window.state, set(lab.server.sids), lab.timeline.of_kind('connect_abandoned')
     state, sids, abandoned = clientsim.run(run())
     assert state == 'handshake done' and len(sids) == 1 and abandoned == []
+
+
+# ---- problem 6 on the embedded server: the implicit handshake after a dependency stall ---------------------------
+def test_implicit_handshake_without_stall_works(clientsim, clientsim_lab_factory):
+    """policy.implicit_handshake: the page announces 3.18.0, the connect is the handshake, a click is handled."""
+    lab = clientsim_lab_factory(implicit_handshake=True)
+
+    async def run() -> tuple:
+        window = await lab.open('w', '/private')
+        await window.click('Download')
+        await _until(lambda: window.downloads)
+        return window.state, window.version, window.downloads[0].status, lab.timeline.of_kind('handshake_handled')
+    state, version, status, handled = clientsim.run(run())
+    assert (state, version, status) == ('handshake done', '3.18.0', 200)
+    assert [e.detail['ok'] for e in handled] == [True]
+
+
+@pytest.mark.parametrize('check, pinned', [(False, 1), (True, 0)], ids=['shipped', 'fix'])
+def test_stalled_implicit_handshake_pins_the_client_unless_dropped(clientsim, clientsim_lab_factory, check, pinned):
+    from clientsim.simulator.checks import pinned_clients
+    lab = clientsim_lab_factory(**{**STALLED, 'prune_age_s': 60.0}, implicit_handshake=True,
+                                disconnect_guard=True, handshake_socket_check=check)
+    r = clientsim.run(_stalled_connect(lab))
+    assert r['sids'] == set() and r['manager'] == [] and r['errors'] == []
+    found = pinned_clients(lab.server)
+    assert len(found) == pinned
+    if pinned:  # the client counts the connection of the socket engine.io ended
+        assert found[0]['stale_sids'] == r['ended'] and sum(found[0]['connections'].values()) == 1
+    else:
+        assert lab.timeline.of_kind('handshake_dropped')
