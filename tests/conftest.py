@@ -50,6 +50,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     stop_busy(getattr(session.config, '_clientsim_busy', []))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``stress`` (minutes of load) run with ``-m stress`` or in stress mode, else they are skipped."""
+    if 'stress' in (config.getoption('-m') or '') or stress_level():
+        return
+    skip = pytest.mark.skip(reason=f'a load test: select it with -m stress or run in stress mode ({STRESS_ENV}=2)')
+    for item in items:
+        if 'stress' in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     n = len(getattr(config, '_clientsim_busy', []))
     return f'clientsim stress mode: {n} busy processes beside the suite ({STRESS_ENV})' if n else None
