@@ -43,20 +43,39 @@ def cache_dir() -> Path:
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache').expanduser() / 'clientsim'
 
 
-def nicegui_python(version: str, *, timeout_s: float = 600.0) -> str:
+def nicegui_python(version: str, *, extras: tuple[str, ...] = (), timeout_s: float = 600.0) -> str:
     """The interpreter of a venv with ``nicegui==version``, created on first use under :func:`cache_dir` and
-    reused afterwards (a finished install leaves ``.clientsim-installed`` with its duration). Raises
-    :class:`VenvError` when venv or pip fails or takes longer than ``timeout_s`` **seconds**."""
+    reused afterwards (a finished install leaves ``.clientsim-installed`` with its duration). ``extras`` (e.g.
+    ``('redis',)``) are installed into the same venv as ``nicegui[extra]==version`` once each (marker
+    ``.clientsim-extra-<name>``): they only add packages, so other users of the cached venv are not affected.
+    Raises :class:`VenvError` when venv or pip fails or takes longer than ``timeout_s`` **seconds**."""
     venv = cache_dir() / f'venv-nicegui-{version}'
     python = venv / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
     done = venv / INSTALLED_MARKER
-    if done.exists():
+    missing = [e for e in extras if not (venv / f'.clientsim-extra-{e}').exists()]
+    if done.exists() and not missing:
         return str(python)
     venv.parent.mkdir(parents=True, exist_ok=True)
     with _locked(venv.parent / f'venv-nicegui-{version}.lock'):  # two processes must not build one venv at once
-        if done.exists():  # the other process built it while we waited
-            return str(python)
-        return _install(version, venv, python, done, timeout_s)
+        if not done.exists():  # else the other process built it while we waited
+            _install(version, venv, python, done, timeout_s)
+        for extra in extras:
+            _install_extra(version, extra, venv, python, timeout_s)
+    return str(python)
+
+
+def _install_extra(version: str, extra: str, venv: Path, python: Path, timeout_s: float) -> None:
+    marker = venv / f'.clientsim-extra-{extra}'
+    if marker.exists():
+        return
+    try:
+        subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+                        f'nicegui[{extra}]=={version}'], check=True, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.CalledProcessError as e:
+        raise VenvError(f'cannot install nicegui[{extra}]=={version} into {venv}: {(e.stderr or "")[-800:]}') from None
+    except (subprocess.TimeoutExpired, OSError) as e:
+        raise VenvError(f'cannot install nicegui[{extra}]=={version} into {venv}: {e}') from None
+    marker.write_text('installed\n')
 
 
 @contextlib.contextmanager
@@ -89,6 +108,11 @@ def _install(version: str, venv: Path, python: Path, done: Path, timeout_s: floa
         raise VenvError(f'cannot install nicegui=={version} into {venv}: {e}') from None
     done.write_text(f'{time.perf_counter() - started:.1f} s\n')
     return str(python)
+
+
+def target_extras(scenario: Any) -> tuple[str, ...]:
+    """The ``nicegui[...]`` extras a target scenario's app needs: ``('redis',)`` with ``target: {redis: true}``."""
+    return ('redis',) if getattr(scenario.target, 'redis', False) else ()
 
 
 async def play_version(scenario: Any, version: str, python: str) -> dict[str, Any]:
@@ -192,7 +216,7 @@ def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str
     reports = []
     for version in versions:
         try:
-            python = nicegui_python(version)
+            python = nicegui_python(version, extras=target_extras(scenario))
         except VenvError as e:
             print(f'error: {e}', file=sys.stderr)
             return 2

@@ -127,12 +127,13 @@ def failed_checks(report: dict) -> list[str]:
 
 
 # ---- real NiceGUI from PyPI (tests marked ``network``) ---------------------------------------------------------------
-def nicegui_python_or_skip(version: str) -> str:
-    """The interpreter of a cached venv with ``nicegui==version`` (:func:`clientsim.simulator.matrix.nicegui_python`);
-    skips the test with the reason when it cannot be installed (no network)."""
+def nicegui_python_or_skip(version: str, extras: tuple[str, ...] = ()) -> str:
+    """The interpreter of a cached venv with ``nicegui[extras]==version``
+    (:func:`clientsim.simulator.matrix.nicegui_python`); skips the test with the reason when it cannot be installed
+    (no network)."""
     from clientsim.simulator.matrix import VenvError, nicegui_python
     try:
-        return nicegui_python(version)
+        return nicegui_python(version, extras=extras)
     except VenvError as e:
         pytest.skip(str(e))
 
