@@ -59,7 +59,7 @@ async def on_download_click(server: PageContext, client: Client, sid: str, args:
     Target by ``policy.download_target``: ``room`` sends to the client's room (2.11.0), ``sender`` only to
     the socket ``sid`` whose click triggered it. Raises FileNotFoundError if the sample file is missing.
     """
-    route = server.downloads.register(sample_file(), sid=sid)  # bound to sid's browser with download_binding
+    route = server.downloads.register(sample_file(), sid=sid, client_id=client.id)  # sid: download_binding
     target = sid if server.policy.download_target == 'sender' else None
     message_id = await client.send('download', {'src': route.url, 'filename': route.path.name, 'media_type': ''},
                                    target)

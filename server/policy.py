@@ -43,10 +43,16 @@ class ServerPolicy(BaseModel):
                     'tied GETs all get 200 in ~55 % of races; next_tick: one loop tick later, so tied GETs '
                     'always all get 200.')
     single_use_unfetched_s: float = Field(
-        300.0, ge=0.0, le=86400.0,
-        description='seconds a single-use route that nobody fetched stays registered; 0: forever, as NiceGUI '
-                    '2.11.0 app/app.py add_static_file(single_use=True), which removes a route only in its first '
-                    'GET (never-fetched routes never expire there).')
+        0.0, ge=0.0, le=86400.0,
+        description='seconds a single-use route that nobody fetched stays registered; 0 (default): forever, as '
+                    'NiceGUI 2.11.0 and 3.18.0 (measured: the route outlives its deleted client and prune; '
+                    'app/app.py add_static_file(single_use=True) removes a route only in its first GET); >0: the '
+                    'clientsim hardening, dropped after this many seconds.')
+    single_use_removed_with_client: bool = Field(
+        False, description='false: a never-fetched single-use route outlives its client (NiceGUI 2.11.0, measured: '
+                           'still 200 after the client was deleted and pruned); true: it is removed when its client '
+                           'is deleted (NiceGUI 3.18.0 ui.download.file registers client.on_delete(remove_route), '
+                           'measured: 404 after the delete).')
     download_binding: Literal['none', 'session'] = Field(
         'none', description='none: anyone holding a single-use URL may fetch it once (NiceGUI 2.11.0); session: '
                             'the route is bound to the browser session of the socket whose event registered it, '
@@ -137,6 +143,7 @@ _REFERENCES = {
     'single_use_grace_s': 'nicegui PR #4219',
     'single_use_removal': 'nicegui 2.11.0 app/app.py add_static_file (measured ties: 28/51 all 200)',
     'single_use_unfetched_s': 'clientsim hardening (NiceGUI 2.11.0 app/app.py: never-fetched routes never expire)',
+    'single_use_removed_with_client': 'nicegui 3.18.0 functions/download.py (client.on_delete removes the route)',
     'download_binding': 'clientsim hardening (NiceGUI 2.11.0: single-use routes are not bound to a client)',
     'disconnect_guard': 'nicegui #4304 (fixed 2.11.1)',
     'reconnect_timeout_s': 'nicegui reconnect_timeout',
