@@ -88,6 +88,19 @@ def qloop(qapp):
     asyncio.set_event_loop(None)
 
 
+async def until(predicate, timeout_s: float = 20.0, poll_s: float = 0.02) -> bool:
+    """Poll ``predicate()`` every ``poll_s`` s until it is true (returns True) or ``timeout_s`` s passed (returns
+    False, so the test's own assert states what was not reached). A deadline, never a fixed sleep that decides a
+    verdict: a busy machine only makes it wait longer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(poll_s)
+    return True
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m simulator.cli ARGS`` in a subprocess from the project root."""
     return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True,

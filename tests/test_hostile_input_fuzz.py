@@ -27,7 +27,7 @@ from clientsim.simulator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_T
 from clientsim.simulator.scenario import ScenarioError, parse_scenario
 from clientsim.simulator.steps import STEP_TYPES
 
-from .conftest import CLEAN_EXIT_MARKERS, run_cli
+from .conftest import CLEAN_EXIT_MARKERS, run_cli, until
 from .rawsocket import RawSocket, page_client_id
 
 FIX_MODE = dict(disconnect_guard=True, idempotent_delete=True, prune_skips_pending_delete=True,
@@ -99,7 +99,8 @@ def test_fuzz_socket_events(clientsim, clientsim_server_factory):
         assert unhandled == [], unhandled[:2]
 
     check()
-    clientsim.sleep(600)  # every private client of the examples is deleted (reconnect_timeout_s, prune)
+    # every private client of the examples is deleted (reconnect_timeout_s, prune): poll, with a deadline
+    clientsim.run(until(lambda: not [c for c in server.registry.instances.values() if not c.shared]))
     gc.collect()
     assert server.errors == [] and unhandled == []
     assert [c for c in server.registry.instances.values() if not c.shared] == []
