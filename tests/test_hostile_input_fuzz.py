@@ -148,7 +148,7 @@ steps = st.one_of(*[_model_strategy(t.model).map(lambda args, k=kind: {k: args})
                     if kind not in ('wait_progress',)])
 policies = st.fixed_dictionaries({}, optional={
     n: _for_annotation(f.annotation, n) for n, f in ServerPolicy.model_fields.items()
-    if n not in ('ping_interval_s', 'ping_timeout_s', 'environ_none_for')})
+    if n not in ('ping_interval_s', 'ping_timeout_s', 'environ_none_for', 'dependency_stall_s')})  # slow knobs
 documents = st.fixed_dictionaries({
     'name': st.text(min_size=1, max_size=20), 'windows': st.just([{'name': w} for w in WINDOWS]),
     'steps': st.lists(steps, max_size=4), 'settle_ms': st.integers(0, 50)},
