@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                                                               'one image of all windows at the end')
     play.add_argument('--seed', type=int, help='seed the vary: draws and the server (replays explore run S)')
     play.add_argument('--jobs', type=int, default=1, help='headless: play J files at once, each on its own server')
+    play.add_argument('--time', choices=('virtual', 'real'), default='virtual',
+                      help='headless on the embedded server: virtual time (sleeps are instant, default) or real '
+                           'time; real targets and the GUI always play in real time')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
     matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')

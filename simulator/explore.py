@@ -27,12 +27,14 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from . import virtual_time
 from .console import PlayConsole
 from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .player import ScenarioPlayer
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
+from .virtual_time import TimeMode
 
 
 def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -88,6 +90,10 @@ class Exploration:
         self.max_jobs = self.base.vary.max_jobs if self.base.vary else 1
         self.target: Optional[ExternalTarget] = None
         self.stop_requested = False
+
+    def time_mode(self, wanted: TimeMode = 'virtual') -> TimeMode:
+        """The time mode runs play in: ``wanted`` on the embedded server, always ``'real'`` against a target."""
+        return 'real' if self.base.target is not None else wanted
 
     def draw(self, seed: int) -> Draw:
         """The draws of run ``seed``."""
@@ -219,6 +225,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--report', metavar='OUT.json', help='write the JSON report')
     p.add_argument('--variant', choices=('shipped', 'fixed'), default='shipped',
                    help="which variant of a file with a fix: block to explore (default: shipped)")
+    p.add_argument('--time', choices=virtual_time.TIME_MODES, default='virtual',
+                   help='virtual (default on the embedded server: every sleep is instant, see '
+                        'simulator.virtual_time) or real time; a target: file always runs in real time')
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -239,7 +248,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if done == args.runs or done % max(1, args.runs // 10) == 0:
             print(f'  {done}/{args.runs} runs, {time.perf_counter() - started:.1f} s', flush=True)
     try:
-        results = asyncio.run(exploration.run(args.runs, args.seed, args.jobs, progress))
+        results = virtual_time.run(exploration.run(args.runs, args.seed, args.jobs, progress),
+                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
     except (RuntimeError, OSError) as e:
         if exploration.base.target is None:
             raise
@@ -255,8 +265,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if failing and args.shrink:
         from .shrink import shrink_to_file
         run = failing[0]
-        minimal = asyncio.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
-                                             run.failed[0], log=print))
+        minimal = virtual_time.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
+                                                  run.failed[0], log=print),
+                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
     if args.report:
         try:
             Path(args.report).write_text(json.dumps(json_report(results, args.seed, exploration.knobs, minimal),
@@ -270,13 +281,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
-              console: Optional[PlayConsole] = None) -> list[dict[str, Any]]:
+              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[dict[str, Any]]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
     (for the same variant: a ``fixed`` scenario stays fixed). ``console``
     (:class:`clientsim.simulator.console.PlayConsole`)
-    prints each row as its run finishes. Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
+    prints each row as its run finishes. ``time_mode`` ``'virtual'`` (default) plays on virtual time
+    (:mod:`clientsim.simulator.virtual_time`) unless a scenario has a target (then all play in real
+    time). Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
     window."""
     if seed is not None:
         scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
@@ -300,7 +313,8 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
             if s.target is not None:
                 await one(i, s)
         return [reports[i] for i in range(len(scenarios))]
-    return asyncio.run(run_all())
+    mode: TimeMode = time_mode if all(s.target is None for s in scenarios) else 'real'
+    return virtual_time.run(run_all(), mode)
 
 
 def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
@@ -330,7 +344,7 @@ def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
         print('error: --jobs must be >= 1', file=sys.stderr)
         return None
     try:
-        return play_many(scenarios, seed, jobs, console)
+        return play_many(scenarios, seed, jobs, console, time_mode=getattr(args, 'time', 'virtual'))
     except VaryError as e:
         print(f'error: {e}', file=sys.stderr)
         return None

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
+from . import virtual_time
 from .checks import Checks, check_expectations, skipped_chunks_shown
 from .lab import Lab
 from .measurements import measurements_of
@@ -24,6 +25,7 @@ from .probe.checks import check_probed_target
 from .scenario import Scenario
 from .steps import Step
 from .timeline import SERVER, Timeline
+from .virtual_time import TimeMode
 
 
 class ScenarioPlayer:
@@ -220,6 +222,7 @@ async def play(scenario: Scenario, **kwargs: Any) -> dict[str, Any]:
     return await ScenarioPlayer(scenario, **kwargs).run()
 
 
-def play_headless(scenario: Scenario) -> dict[str, Any]:
-    """Play ``scenario`` on a fresh plain asyncio loop (no Qt) and return the report."""
-    return asyncio.run(play(scenario))
+def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual') -> dict[str, Any]:
+    """Play ``scenario`` on a fresh asyncio loop (no Qt) and return the report: on virtual time
+    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target."""
+    return virtual_time.run(play(scenario), 'real' if scenario.target is not None else time_mode)

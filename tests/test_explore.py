@@ -11,7 +11,8 @@ import shutil
 import pytest
 import yaml
 
-from clientsim.server.downloads import removal_delay_ms
+from clientsim.server.removal import RemovalModel
+from clientsim.simulator import virtual_time
 from clientsim.simulator.explore import Exploration, outcomes, play_many, signature, wilson
 from clientsim.simulator.scenario import library, load_scenario
 from clientsim.simulator.shrink import shrink_to_file
@@ -21,7 +22,7 @@ from .conftest import SCENARIOS, run_cli
 
 
 def test_tie_gives_at_least_two_outcomes():
-    results = asyncio.run(Exploration(SCENARIOS / 'download_race_tie.yaml').run(24, 0, jobs=8))
+    results = virtual_time.run(Exploration(SCENARIOS / 'download_race_tie.yaml').run(24, 0, jobs=8))
     rows = outcomes(results)
     assert len(results) == 24 and sum(r['count'] for r in rows) == 24
     assert len(rows) >= 2, rows
@@ -35,8 +36,9 @@ def test_same_seed_same_draws():
     a, b = exploration.scenario_for(7), exploration.scenario_for(7)
     assert [w.latency for w in a.windows] == [w.latency for w in b.windows]
     assert all(0 <= w.latency.download_ms <= 100 for w in a.windows)
-    assert [removal_delay_ms(random.Random('server:7')) for _ in range(5)] == \
-        [removal_delay_ms(random.Random('server:7')) for _ in range(5)]
+    model = RemovalModel()
+    assert [model.draw_wake_ms(random.Random('server:7')) for _ in range(5)] == \
+        [model.draw_wake_ms(random.Random('server:7')) for _ in range(5)]
     # a window's own knob wins over the one for every window; lists draw one of their values
     exploration = Exploration(SCENARIOS / 'download_race_auto_index.yaml', ['bob.download_ms=5,7'])
     for seed in range(5):

@@ -15,6 +15,8 @@ from typing import Any, Optional
 
 import aiohttp
 
+from clientsim.server.wire import WINDOW_HEADER
+
 from ..timeline import now_ns
 from .dialect import download_url
 from .state import WindowView
@@ -66,7 +68,7 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     if session is None:  # the window was closed while this download waited
         return Download(filename, url, 0, 0, '', _t_ms(window), error='the window is closed')
     try:
-        async with session.get(url) as response:
+        async with session.get(url, headers={WINDOW_HEADER: window.name}) as response:
             body = await response.read()
             status = response.status
         return Download(filename, url, status, len(body) if status == 200 else 0,
