@@ -18,7 +18,8 @@ from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
 from . import virtual_time
-from .checks import Checks, check_expectations, skipped_chunks_shown
+from .browser.latency import max_lag_ms
+from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
 from .lab import Lab
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
@@ -148,7 +149,9 @@ class ScenarioPlayer:
     def report(self) -> dict[str, Any]:
         """The JSON report: ``scenario``, ``file``, ``variant`` (``shipped`` or ``fixed``, see
         :mod:`clientsim.simulator.variants`), ``policy``, ``passed``, ``expectations``, ``windows``,
-        ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms``."""
+        ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms`` (wall), ``time_mode``
+        (``virtual`` or ``real``), ``max_lag_ms`` (worst gap between a drawn and an achieved latency, ms),
+        ``sometimes`` (``[{window, property, held}]``)."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
         return {
@@ -180,8 +183,12 @@ class ScenarioPlayer:
             'target': self.target.describe() if self.target is not None else None,
             'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),
-            'events': self.timeline.to_dicts(),
-            'measurements': measurements_of(self.timeline.to_dicts()),
+            'events': (events := self.timeline.to_dicts()),
+            # simulator.virtual_time / simulator.browser.latency: the clock, the worst drawn-vs-achieved latency gap
+            'time_mode': 'virtual' if virtual_time.is_virtual() else 'real',
+            'max_lag_ms': max_lag_ms(events),
+            'sometimes': sometimes_held(self.scenario.expect, self.browsers),
+            'measurements': measurements_of(events),
             **self._problem_extras(),  # models, jobs, window_extras
         }
 

@@ -19,6 +19,7 @@ from clientsim.server.wire import WINDOW_HEADER
 
 from ..timeline import now_ns
 from .dialect import download_url
+from .latency import latency_sleep
 from .state import WindowView
 
 
@@ -60,8 +61,7 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     filename = str(payload.get('filename') or 'download')
     if isinstance(src, (bytes, bytearray)):  # raw bytes: no HTTP request
         return Download(filename, '', 200, len(src), hashlib.sha256(src).hexdigest(), _t_ms(window))
-    if window.latency.download_ms:
-        await asyncio.sleep(window.latency.download_ms / 1000)
+    await latency_sleep(window, 'download_ms', window.latency.download_ms)
     url = download_url(window.url or '', window.prefix, str(src))
     window._record('download_get_sent', url=url)
     session = window._session

@@ -39,6 +39,7 @@ from . import elements as el
 from .connection import Connection
 from .controls import ElementControls
 from .downloads import Download, fetch_download
+from .latency import latency_sleep
 from .messages import dispatch
 from .page import PageError, parse_page
 from .scripts import JavaScriptRules
@@ -193,8 +194,7 @@ class SimulatedBrowser(ElementControls):
         self.state = LOADING
         self.elements, self.client_id, self.sid, self.page_error, self.page_status = {}, None, None, None, None
         self._changed()
-        if self.latency.page_get_ms:
-            await asyncio.sleep(self.latency.page_get_ms / 1000)
+        await latency_sleep(self, 'page_get_ms', self.latency.page_get_ms)
         self._record('page_get_sent', url=url)
         try:
             async with self._session.get(url, headers={WINDOW_HEADER: self.name}) as response:
