@@ -29,6 +29,7 @@ from clientsim import assets  # noqa: E402
 from clientsim.simulator import virtual_time  # noqa: E402
 from clientsim.simulator.explore import Exploration  # noqa: E402
 from clientsim.simulator.matrix import nicegui_python  # noqa: E402
+from clientsim.simulator.target import TargetStartError  # noqa: E402
 
 NAMES = ['alice', 'bob', 'carol', 'dave', 'erin']
 CONFIGS = [  # download_ms per window; ties first
@@ -96,7 +97,14 @@ def main() -> None:
             real_path.write_text(scenario_text(delays, target, {}), encoding='utf-8')
             emb_path.write_text(scenario_text(delays, '', policy), encoding='utf-8')
             started = time.perf_counter()
-            real = virtual_time.run(runs(real_path, args.runs), 'real')
+            for attempt in range(3):  # the app's free port can be taken by another process before it binds
+                try:
+                    real = virtual_time.run(runs(real_path, args.runs), 'real')
+                    break
+                except TargetStartError as e:
+                    print(f'    (real app did not start, attempt {attempt + 1}: {str(e).splitlines()[0][:100]})')
+            else:
+                continue
             embedded = virtual_time.run(runs(emb_path, args.runs), 'virtual')
             d = tv(real, embedded)
             gaps = sorted(delays)
