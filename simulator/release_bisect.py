@@ -118,10 +118,11 @@ class Bisector:
         self._play = play
         self._pythons: dict[str, str] = {}
 
-    def _python(self, tally: Tally) -> Optional[str]:
+    async def _python(self, tally: Tally) -> Optional[str]:
         if tally.version not in self._pythons:
+            self.progress(f'nicegui {tally.version}: installing (cached venv)', tally)
             try:
-                self._pythons[tally.version] = nicegui_python(tally.version)
+                self._pythons[tally.version] = await asyncio.to_thread(nicegui_python, tally.version)
             except VenvError as e:
                 tally.skipped = f'cannot install: {str(e)[:160]}'
                 self.progress(f'nicegui {tally.version}: skipped ({tally.skipped})', tally)
@@ -131,7 +132,7 @@ class Bisector:
     async def _run(self, index: int, count: int) -> None:
         from .matrix import play_version
         tally = self.tallies[index]
-        python = self._python(tally)
+        python = await self._python(tally)
         if python is None:
             return
         for _ in range(count):
@@ -210,20 +211,39 @@ def write_bisect_report(result: BisectResult, path: str) -> None:
                           f'<table><tr>{"".join(cells)}</tr></table><pre>{escape(result.table())}</pre>\n')
 
 
-def bisect_file(file: str, good: Optional[str], bad: Optional[str], *, runs: int = 3, confidence: float = 0.95,
-                on: Optional[str] = None, progress: Optional[Progress] = None) -> BisectResult:
-    """Load ``file`` and bisect it (blocking; runs its own asyncio loop). Raises :class:`BadInputError` for a bad
-    file, bounds or options, :class:`ReleaseError` for releases the index does not serve, :class:`VenvError` when a
-    bound cannot be installed."""
+def load_target_scenario(file: str) -> Any:
+    """Load ``file`` and check that it is a target scenario whose command uses ``{python}``. Raises
+    :class:`BadInputError`."""
     from .scenario import load_scenario
     scenario = load_scenario(file)
     if scenario.target is None or isinstance(scenario.target, str):
         raise BadInputError(f"{file}: clientsim bisect needs a target: {{command: [...], url: ...}} scenario "
                             "(its command uses '{python}')")
-    known = releases()
+    return scenario
+
+
+async def bisect_scenario(scenario: Any, good: Optional[str], bad: Optional[str], *, runs: int = 3,
+                          confidence: float = 0.95, on: Optional[str] = None,
+                          progress: Optional[Progress] = None,
+                          on_versions: Optional[Callable[[list[str]], None]] = None) -> BisectResult:
+    """Bisect a loaded target scenario on the running loop (the GUI's qasync loop, or :func:`bisect_file`'s).
+    ``on_versions`` is told the releases in range before the first run. Raises as :func:`bisect_file`."""
+    known = await asyncio.to_thread(releases)
     low, high = bounds(scenario, good, bad, known)
     versions = known.between(low, high)
+    if on_versions:
+        on_versions(versions)
     bisector = Bisector(scenario, versions, runs=runs, confidence=confidence, on=on, progress=progress)
-    result = asyncio.run(bisector.run())
+    result = await bisector.run()
     result.yanked = [v for v in known.yanked if version_key(low) < version_key(v) < version_key(high)]
     return result
+
+
+def bisect_file(file: str, good: Optional[str], bad: Optional[str], *, runs: int = 3, confidence: float = 0.95,
+                on: Optional[str] = None, progress: Optional[Progress] = None) -> BisectResult:
+    """Load ``file`` and bisect it (blocking; runs its own asyncio loop). Raises :class:`BadInputError` for a bad
+    file, bounds or options, :class:`ReleaseError` for releases the index does not serve, :class:`VenvError` when a
+    bound cannot be installed."""
+    scenario = load_target_scenario(file)
+    return asyncio.run(bisect_scenario(scenario, good, bad, runs=runs, confidence=confidence, on=on,
+                                       progress=progress))

@@ -129,3 +129,22 @@ def test_bisect_finds_issue6237_fix_at_3_17_0():
     proc = run_cli('bisect', str(REAL / 'issue6237_stale_socket.yaml'), '--good', '3.15.0', '--bad', '3.18.0',
                    '--runs', '2', timeout=1800)
     assert proc.returncode == 0 and 'FAIL → PASS first at nicegui 3.17.0' in proc.stdout, proc.stdout[-3000:]
+
+
+def test_gui_bisect_dialog_paints_release_cells(qtbot):
+    """Scenario ▸ Bisect: a non-target file is refused in the dialog; a result paints red/green/amber/grey cells
+    with the culprit outlined (the runs themselves are the CLI tests above)."""
+    from clientsim.simulator.gui.bisect_view import BisectDialog, cell_state
+    from clientsim.simulator.release_bisect import BisectResult
+    dialog = BisectDialog(None, str(ROOT / 'assets' / 'scenarios' / 'download_race_auto_index.yaml'))
+    qtbot.addWidget(dialog)
+    dialog.start()
+    assert dialog.task is None and 'needs a target' in dialog.verdict.text()
+    tallies = [Tally('2.11.0', 4, 0, outcomes=['FAIL'] * 4), Tally('2.11.1', 2, 2), Tally('2.11.2', 3, 1),
+               Tally('2.12.0'), Tally('2.12.1', skipped='cannot install')]
+    dialog.show_result(BisectResult('x.yaml', '2.11.0', '2.12.1', '2.11.1', 0.97, 'FAIL', 'PASS', 9, tallies))
+    assert [cell_state(t) for t in tallies] == ['old', 'new', 'mixed', 'none', 'none']
+    styles = {v: label.styleSheet() for v, (label, _bar) in dialog.cells.items()}
+    assert '#1c9a47' in styles['2.11.0'] and '#d63b30' in styles['2.11.1'] and '#f0a020' in styles['2.11.2']
+    assert '3px solid black' in styles['2.11.1'] and '3px' not in styles['2.11.0']
+    assert 'first at nicegui 2.11.1' in dialog.verdict.text()
