@@ -27,23 +27,21 @@ from __future__ import annotations
 
 import hashlib
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from ..browser import elements as el
 from ..browser.downloads import Download
 from ..browser.state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, LOADING, Frame
 from .wire import decode
 
-if TYPE_CHECKING:
-    from .window import ChromiumWindow
-
 CANCELED = 'canceled by Chromium: the GET answered an HTTP error or was aborted (CDP does not give the status)'
 
 
 class CdpTranslator:
-    """Applies CDP events to ``window`` (see the module table). ``apply(method, params, wall_ns)`` per event."""
+    """Applies CDP events to ``window`` (a ``ChromiumWindow``, typed ``Any`` so that this part does not import its
+    facade; see the module table). ``apply(method, params, wall_ns)`` per event."""
 
-    def __init__(self, window: ChromiumWindow) -> None:
+    def __init__(self, window: Any) -> None:
         self.window = window
         self.document_request: Optional[str] = None
         self.socket_request: Optional[str] = None

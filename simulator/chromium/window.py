@@ -311,8 +311,9 @@ class ChromiumWindow(ElementControls):
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
-        def pick(node: Any) -> None:
-            node.click()
+        def pick(node: Any) -> None:  # the id sits on QSelect's inner q-field__native, of zero width: click its field
+            fields = node.find_elements(By.XPATH, "./ancestor-or-self::*[contains(@class,'q-select')][1]")
+            (fields[0] if fields else node).click()
             xpath = ("//div[contains(@class,'q-menu')]//div[contains(@class,'q-item')]"
                      f"[normalize-space(.)={_xpath_text(option)}]")
             WebDriverWait(self.driver.driver, 5).until(ec.element_to_be_clickable((By.XPATH, xpath))).click()
