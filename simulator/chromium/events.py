@@ -157,7 +157,7 @@ class CdpTranslator:
         data = payload if isinstance(payload, dict) else {}
         if event == 'handshake':
             self.handshake_ack = ack_id
-            w.tab_id, w.document_id = data.get('tab_id', w.tab_id), data.get('document_id')
+            w.tab_id, w.document_id = str(data.get('tab_id') or w.tab_id), data.get('document_id')
             w.record('handshake_sent', t_ns, document_id=w.document_id)
         elif event == 'event':
             w.clicks += 1

@@ -53,7 +53,7 @@ class ChromiumWindow(ElementControls):
         self.latency = Latency()  # a real tab has no latency knobs; kept for code that copies a window's latency
         self.driver = ChromiumDriver(headless=headless)
         self.clock = CdpClock()
-        self.tab_id: Optional[str] = None
+        self.tab_id = ''  # nicegui.js's tab_id, read from the handshake it sends (2.x)
         self.url: Optional[str] = None
         self.page_status: Optional[int] = None
         self.page_error: Optional[str] = None
