@@ -5,7 +5,8 @@ per version with ``nicegui==VERSION`` from PyPI under :func:`cache_dir` (``venv-
 20-30 s each the first time), plays the scenario with ``{python}`` = that venv's interpreter and ``{port}`` = a
 free port, and prints a table: one column per version, one row per expectation (actual value, ✓/✗), then key
 figures (server errors by type, download statuses, FINALIZED models, clients alive, timing). Without
-``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions.
+``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions. The venvs come from
+:mod:`clientsim.simulator.venvs` (uv when installed, else pip; one cache with ``clientsim bisect``).
 
 Exit codes as for ``play``: 0 when every version behaves as the file says (``bug_in`` versions fail an
 expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 2 for a bad file, a bad
@@ -18,8 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-# the venv cache lives in simulator.venvs (a target's `nicegui:` resolves {python} there too); re-exported here
-from .venvs import CACHE_ENV, INSTALLED_MARKER, VenvError, cache_dir, nicegui_python  # noqa: E402,F401
+from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
+
+# The venv cache is shared with ``clientsim bisect`` (simulator/venvs.py); these names stay importable from here.
+__all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'cmd_matrix']
 
 
 async def play_version(scenario: Any, version: str, python: str) -> dict[str, Any]:

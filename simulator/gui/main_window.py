@@ -12,6 +12,7 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QGroupBox,
     QMainWindow,
     QScrollArea,
@@ -179,9 +180,18 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         scen_menu.addAction('Play selected: shipped ⇄ my policy changes', QKeySequence('Ctrl+Shift+P'),
                             self.play_selected_side_by_side)
         scen_menu.addAction('Clear timeline', QKeySequence('Ctrl+K'), self.clear_timeline)
+        scen_menu.addAction('Bisect NiceGUI releases…', QKeySequence('Ctrl+B'), self.open_bisect)
         for sub in (file_menu, win_menu, scen_menu):  # shortcuts from any clientsim window (issue 10)
             for action in sub.actions():
                 action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+
+    def open_bisect(self) -> QDialog:
+        """Scenario ▸ Bisect NiceGUI releases…: the dialog, on the library's selected file (a target scenario)."""
+        from .bisect_view import BisectDialog
+        path = self.library.current_path()
+        self.bisect_dialog = BisectDialog(self, str(path) if path else None)
+        self.bisect_dialog.show()
+        return self.bisect_dialog
 
     # ---- helpers --------------------------------------------------------------------------------------------
     def _page_of(self, name: str) -> str:
