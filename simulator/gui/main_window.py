@@ -169,6 +169,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         win_menu.addAction('Open on the auto-index', QKeySequence('Ctrl+N'), lambda: self.open_window('/'))
         win_menu.addAction('Open on a private page', QKeySequence('Ctrl+Shift+N'),
                            lambda: self.open_window('/private'))
+        win_menu.addAction('Open Chromium window (headless, on the target app)', self.open_chromium_window)
         win_menu.addAction('Race demo (alice, bob, carol: download 0/50/100 ms)', QKeySequence('Ctrl+R'),
                            lambda: self.tasks.spawn(self.race_demo(), name='race demo'))
         win_menu.addAction('Dock all windows', QKeySequence('Ctrl+T'), self.tile_windows)
@@ -275,6 +276,23 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
         browser = self.lab.add(name or self._next_name(), latency)  # adopt_browser makes its Qt window
         self.tasks.spawn(browser.open(self.lab.url_for(page)), name=f'open {browser.name}')
+        return self.windows[browser.name]
+
+    def open_chromium_window(self, page: str = '/') -> Optional[BrowserWindow]:
+        """Open a real headless Chromium tab (:class:`~clientsim.simulator.chromium.ChromiumWindow`) on ``page`` of
+        the target app of the last target scenario, beside the simulated windows and on the same timeline; returns
+        its Qt window, or None (with a status message) when Chromium is missing or no target app runs: the embedded
+        server's pages carry no nicegui.js, so a real browser would load them but never connect."""
+        from clientsim.simulator.chromium import missing_reason
+        reason = missing_reason()
+        url = self.target.url if self.target is not None and self.target.url else None
+        if reason is None and url is None:
+            reason = 'a real tab needs a real app: play a target scenario (e.g. real/chromium_download_race_2_11.yaml)'
+        if reason is not None:
+            self.statusBar().showMessage(f'Chromium window: {reason}', 15000)
+            return None
+        browser = self.lab.add(self._next_name(), browser='chromium')  # adopt_browser makes its Qt window
+        self.tasks.spawn(browser.open(url.rstrip('/') + page), name=f'open {browser.name} (Chromium)')
         return self.windows[browser.name]
 
     def _start_manual_session(self) -> None:
