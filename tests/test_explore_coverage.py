@@ -1,4 +1,4 @@
-"""Seeds that replay exactly at any --jobs, distortion, coverage, pct and sometimes (simulator.coverage, simulator.pct)."""
+"""Seeds that replay at any --jobs, distortion, coverage, pct and sometimes (simulator.coverage, simulator.pct)."""
 from __future__ import annotations
 
 import json
