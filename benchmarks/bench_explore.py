@@ -40,12 +40,12 @@ def main() -> None:
     reports = play_many(scenarios, jobs=args.library_jobs)
     elapsed = time.perf_counter() - started
     print(f'library ({len(reports)} files) play --jobs {args.library_jobs}: {elapsed:.1f} s wall, '
-          f'{sum(r["passed"] for r in reports)}/{len(reports)} passed')
+          f'{sum(r.passed for r in reports)}/{len(reports)} passed')
     if args.sequential:
         started = time.perf_counter()
         reports = play_many(scenarios, jobs=1)
         print(f'library sequential: {time.perf_counter() - started:.1f} s wall, '
-              f'{sum(r["passed"] for r in reports)}/{len(reports)} passed')
+              f'{sum(r.passed for r in reports)}/{len(reports)} passed')
 
 
 if __name__ == '__main__':

@@ -20,7 +20,6 @@ import json
 import math
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -30,6 +29,7 @@ import yaml
 from .console import PlayConsole
 from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .player import ScenarioPlayer
+from .run_report import RunReport
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
@@ -45,14 +45,14 @@ def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def signature(report: dict[str, Any]) -> str:
+def signature(report: RunReport) -> str:
     """A run's outcome as text: per window ``name events×[statuses]``, then server errors by type, then PASS or
     FAIL, e.g. ``alice 1×[200] bob 1×[404] | KeyError×2 | FAIL``."""
-    windows = ' '.join(f"{w['name']} {w['download_events']}×[{','.join(str(d['status']) for d in w['downloads'])}]"
-                       for w in report['windows'])
-    errors = Counter(e['type'] for e in report.get('server_errors') or [])
+    windows = ' '.join(f"{w.name} {w.download_events}×[{','.join(str(d.status) for d in w.downloads)}]"
+                       for w in report.windows)
+    errors = report.error_counts()
     error_text = ' '.join(f'{t}×{n}' for t, n in sorted(errors.items())) or 'no errors'
-    return f"{windows} | {error_text} | {'PASS' if report['passed'] else 'FAIL'}"
+    return f"{windows} | {error_text} | {'PASS' if report.passed else 'FAIL'}"
 
 
 @dataclass
@@ -108,11 +108,11 @@ class Exploration:
             scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
         return scenario
 
-    async def play(self, seed: int) -> tuple[RunResult, dict[str, Any]]:
+    async def play(self, seed: int) -> tuple[RunResult, RunReport]:
         """Play run ``seed``; returns its result and the player's report."""
         report = await ScenarioPlayer(self.scenario_for(seed), seed=seed).run()
-        failed = [c['name'] for c in report['expectations'] if not c['passed']]
-        return RunResult(seed, self.draw(seed), signature(report), report['passed'], failed), report
+        failed = [c.name for c in report.failed]
+        return RunResult(seed, self.draw(seed), signature(report), report.passed, failed), report
 
     async def run(self, runs: int, seed: int, jobs: int = 1,
                   on_result: Callable[[RunResult, int], None] | None = None) -> list[RunResult]:
@@ -270,7 +270,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
-              console: Optional[PlayConsole] = None) -> list[dict[str, Any]]:
+              console: Optional[PlayConsole] = None) -> list[RunReport]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
@@ -282,9 +282,9 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
         scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
                      for s in scenarios]
 
-    async def run_all() -> list[dict[str, Any]]:
+    async def run_all() -> list[RunReport]:
         limit = asyncio.Semaphore(max(1, jobs))
-        reports: dict[int, dict[str, Any]] = {}
+        reports: dict[int, RunReport] = {}
 
         async def one(i: int, scenario: Scenario) -> None:
             async with limit:
@@ -322,7 +322,7 @@ def _with_variant(scenario: Scenario, variant: str) -> Scenario:
 
 
 def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
-                console: Optional[PlayConsole] = None) -> Optional[list[dict[str, Any]]]:
+                console: Optional[PlayConsole] = None) -> Optional[list[RunReport]]:
     """``clientsim play --headless`` with its ``--seed`` / ``--jobs`` options: :func:`play_many`; None (after
     printing the error) for a bad knob or ``--jobs`` below 1."""
     jobs, seed = getattr(args, 'jobs', 1) or 1, getattr(args, 'seed', None)
