@@ -48,7 +48,7 @@ def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
 def signature(report: RunReport) -> str:
     """A run's outcome as text: per window ``name events×[statuses]``, then server errors by type, then PASS or
     FAIL, e.g. ``alice 1×[200] bob 1×[404] | KeyError×2 | FAIL``."""
-    windows = ' '.join(f"{w.name} {w.download_events}×[{','.join(str(d.status) for d in w.downloads)}]"
+    windows = ' '.join(f"{w.name} {w.download_events}×[{','.join(map(str, w.statuses))}]"
                        for w in report.windows)
     errors = report.error_counts()
     error_text = ' '.join(f'{t}×{n}' for t, n in sorted(errors.items())) or 'no errors'

@@ -17,6 +17,7 @@ from .html_report_timeline import end_ms, legend_html, timeline_svg, zoom_end
 from .html_report_timeline import escape as _e
 from .lanes import fmt_ms
 from .measurements import FIGURES, measurements_of
+from .outcome import FAIL_COLOUR, PASS_COLOUR
 from .run_report import RunReport
 
 __all__ = ['TITLE', 'fmt_ms', 'render_html', 'timeline_svg']
@@ -34,10 +35,10 @@ h3{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#5b6570;ma
 .sub{color:#5b6570;margin:0 0 18px}
 .card{background:#fff;border:1px solid #dde2e7;border-radius:10px;padding:18px 20px;margin:0 0 22px;
  box-shadow:0 1px 2px rgba(0,0,0,.04)}
-.card.failed{border-left:5px solid #d63b30}.card.passed{border-left:5px solid #1c9a47}
+.card.failed{border-left:5px solid FAIL_COLOUR}.card.passed{border-left:5px solid PASS_COLOUR}
 .badge{display:inline-block;font-size:12px;font-weight:700;letter-spacing:.05em;padding:2px 9px;border-radius:999px;
  color:#fff;white-space:nowrap}
-.badge.pass{background:#1c9a47}.badge.fail{background:#d63b30}
+.badge.pass{background:PASS_COLOUR}.badge.fail{background:FAIL_COLOUR}
 .desc{margin:8px 0 10px;color:#333b44;max-width:95ch}
 .meta{display:flex;flex-wrap:wrap;gap:6px 18px;color:#5b6570;font-size:13px;margin:0}
 .meta b{color:#1d2329;font-weight:600}
@@ -54,14 +55,14 @@ tr.stat td{background:#f7f8fa;font-weight:600}
 tr.stat:first-of-type td{border-top:2px solid #cfd5db}
 tr.bad td{background:#fdf0ef}
 .muted{color:#8a929c;font-weight:400}
-.ok{color:#1c9a47;font-weight:700}.bad{color:#d63b30;font-weight:700}
+.ok{color:PASS_COLOUR;font-weight:700}.bad{color:FAIL_COLOUR;font-weight:700}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f3f5;padding:1px 4px;
  border-radius:4px;word-break:break-word}
 pre{background:#1f2429;color:#e8ecef;padding:12px 14px;border-radius:8px;overflow:auto;font:12px/1.5
  ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin:6px 0 14px}
 .err-head{margin:10px 0 0}
 .note{color:#5b6570;font-size:12px;margin:6px 0 0}
-.none{color:#1c9a47}
+.none{color:PASS_COLOUR}
 figure{margin:0}
 svg.timeline{width:100%;height:auto;display:block;background:#fff}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
@@ -72,7 +73,7 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,s
 .variant{display:inline-block;font-size:12px;font-weight:600;padding:1px 8px;border-radius:6px;border:1px solid}
 .variant.shipped{color:#8a4b00;border-color:#e0b27a;background:#fff6ea}
 .variant.fixed{color:#1c5f9a;border-color:#9cc3e6;background:#eef6fd}
-"""
+""".replace('PASS_COLOUR', PASS_COLOUR).replace('FAIL_COLOUR', FAIL_COLOUR)  # the one style table (outcome.py)
 
 
 def _value(value: Any) -> str:

@@ -14,6 +14,8 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .outcome import download_outcome
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra='forbid')
@@ -61,6 +63,16 @@ class WindowReport(_Model):
     javascript_unanswered: list[str] = Field(default_factory=list)
     uploads: list[Any] = Field(default_factory=list)
     new_tabs: list[Any] = Field(default_factory=list)
+
+    @property
+    def statuses(self) -> list[int]:
+        """The HTTP statuses of the window's download GETs, in order (0: the request failed)."""
+        return [d.status for d in self.downloads]
+
+    @property
+    def outcome(self) -> str:
+        """``received``, ``failed`` or ``none`` (:func:`clientsim.simulator.outcome.download_outcome`)."""
+        return download_outcome(self.statuses)
 
 
 class ServerError(BaseModel):

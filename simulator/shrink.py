@@ -82,7 +82,7 @@ def _failure(report: RunReport, expectation: str) -> Optional[tuple]:
     if check is None or check.passed:
         return None
     window = next((w for w in report.windows if expectation.startswith(f'{w.name}:')), None)
-    outcome = (window.download_events, [d.status for d in window.downloads]) if window else None
+    outcome = (window.download_events, window.statuses) if window else None
     return repr(check.actual), repr(outcome)
 
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from clientsim.simulator.browser import SimulatedBrowser
+from clientsim.simulator.outcome import FAIL_COLOUR, PASS_COLOUR, verdict_colour, verdict_label
 from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario
 from clientsim.simulator.timeline import Timeline
@@ -45,10 +46,10 @@ def result_html(report: RunReport, note: str = '') -> str:
     """PASS/FAIL with the count of expectations held, then ``note`` (after a dash) and each failed one (rich
     text)."""
     ok = report.passed
-    lines = [f'<b style="color:{"#2e7d32" if ok else "#c62828"}">{"PASS" if ok else "FAIL"}</b> '
+    lines = [f'<b style="color:{verdict_colour(ok)}">{verdict_label(ok)}</b> '
              f'{report.n_passed}/{len(report.expectations)} expectations'
              + (f' — {html.escape(note.strip())}' if note.strip() else '')]
-    lines += [f'<span style="color:#c62828">✘ {c.name}: expected {c.expected}, got {c.actual}</span>'
+    lines += [f'<span style="color:{FAIL_COLOUR}">✘ {c.name}: expected {c.expected}, got {c.actual}</span>'
               for c in report.failed][:3]
     return '<br>'.join(lines)
 
@@ -110,7 +111,7 @@ class CompareView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.panes = [RunPane('#c62828'), RunPane('#2e7d32')]
+        self.panes = [RunPane(FAIL_COLOUR), RunPane(PASS_COLOUR)]
         self.panes[1].timeline_view.plot.setXLink(self.panes[0].timeline_view.plot)
         self.panes[1].timeline_view.follow = False  # the upper view drives the shared x range
         self.panes[1].timeline_view.legend_area.hide()  # one legend (above) for both
