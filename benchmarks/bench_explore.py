@@ -36,7 +36,7 @@ def library_s(mode: str) -> tuple[float, int, int]:
     scenarios = [load_scenario(p) for p in library()]
     started = time.perf_counter()
     reports = play_many(scenarios, jobs=1, time_mode=mode)  # type: ignore[arg-type]
-    return time.perf_counter() - started, sum(r['passed'] for r in reports), len(reports)
+    return time.perf_counter() - started, sum(r.passed for r in reports), len(reports)
 
 
 def big_race(windows: int, mode: str) -> tuple[float, str]:
@@ -45,7 +45,7 @@ def big_race(windows: int, mode: str) -> tuple[float, str]:
             + ''.join(f'  - {{name: {n}, page: /, latency: {{download_ms: {i % 100}}}}}\n' for i, n in enumerate(names))
             + 'steps:\n  - open: all\n  - click: {window: w0, label: Download}\n  - wait: 300\n')
     started = time.perf_counter()
-    report = virtual_time.run(ScenarioPlayer(parse_scenario(text)).run(), mode)  # type: ignore[arg-type]
+    report = virtual_time.run(ScenarioPlayer(parse_scenario(text)).run(), mode).model_dump()  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
     events = sum(w['download_events'] for w in report['windows'])
     finished = sum(len(w['downloads']) for w in report['windows'])

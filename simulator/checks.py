@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
+from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ def _check_windows(checks: Checks, expect: Expectations, browsers: dict[str, Sim
             add(f'{name}: download events', str(w.download_events), b.download_events,
                 w.download_events.check(b.download_events))
         if w.received is not None:
-            got = any(d.ok for d in b.downloads)
+            got = download_outcome(d.status for d in b.downloads) == RECEIVED
             add(f'{name}: received the file', w.received, got, got == w.received)
         if w.downloads is not None:
             statuses = [d.status for d in b.downloads]

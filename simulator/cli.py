@@ -30,6 +30,7 @@ from typing import Any, Optional
 from .console import PlayConsole
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .report import failures_text, write_events, write_report
+from .run_report import RunReport
 from .scenario import Scenario, ScenarioError, library_dir, load_scenario
 from .variants import VARIANT_CHOICES, select_variants
 
@@ -145,11 +146,10 @@ def _load_all(files: list[str]) -> Optional[list[Scenario]]:
     return None if bad else scenarios
 
 
-def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
+def _finish(reports: list[RunReport], args: argparse.Namespace) -> int:
     for r in reports:
-        if not r['passed']:
-            print(f"\n{Path(r['file'] or '').name} ({r.get('variant', 'shipped')}): {r['scenario']}\n"
-                  f"{failures_text(r)}")
+        if not r.passed:
+            print(f"\n{Path(r.file or '').name} ({r.variant}): {r.scenario}\n{failures_text(r)}")
     try:
         if args.report:
             write_report(reports, args.report)
@@ -160,7 +160,7 @@ def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_OK if all(r['passed'] for r in reports) else EXIT_FAILED
+    return EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED
 
 
 def cmd_play(args: argparse.Namespace) -> int:

@@ -20,7 +20,6 @@ import json
 import math
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -33,6 +32,7 @@ from .coverage import LAG_TOLERANCE_MS, Coverage, describe, extras, orderings, w
 from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .pct import pct_draw
 from .player import ScenarioPlayer
+from .run_report import RunReport
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
@@ -49,14 +49,14 @@ def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def signature(report: dict[str, Any]) -> str:
+def signature(report: RunReport) -> str:
     """A run's outcome as text: per window ``name events×[statuses]``, then server errors by type, then PASS or
     FAIL, e.g. ``alice 1×[200] bob 1×[404] | KeyError×2 | FAIL``."""
-    windows = ' '.join(f"{w['name']} {w['download_events']}×[{','.join(str(d['status']) for d in w['downloads'])}]"
-                       for w in report['windows'])
-    errors = Counter(e['type'] for e in report.get('server_errors') or [])
+    windows = ' '.join(f"{w.name} {w.download_events}×[{','.join(map(str, w.statuses))}]"
+                       for w in report.windows)
+    errors = report.error_counts()
     error_text = ' '.join(f'{t}×{n}' for t, n in sorted(errors.items())) or 'no errors'
-    return f"{windows} | {error_text} | {'PASS' if report['passed'] else 'FAIL'}"
+    return f"{windows} | {error_text} | {'PASS' if report.passed else 'FAIL'}"
 
 
 @dataclass
@@ -128,14 +128,15 @@ class Exploration:
             scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
         return scenario
 
-    async def play(self, seed: int) -> tuple[RunResult, dict[str, Any]]:
+    async def play(self, seed: int) -> tuple[RunResult, RunReport]:
         """Play run ``seed``; returns its result and the player's report."""
         report = await ScenarioPlayer(self.scenario_for(seed), seed=seed).run()
-        failed = [c['name'] for c in report['expectations'] if not c['passed']]
-        lag = report.get('max_lag_ms', 0.0)
-        width, size = width_and_size(report['events'])
-        return RunResult(seed, self.draw(seed), signature(report), report['passed'], failed, lag,
-                         lag > self.lag_tolerance_ms, orderings(report['events']), report.get('sometimes', []),
+        failed = [c.name for c in report.failed]
+        lag = report.max_lag_ms
+        events = report.event_dicts()
+        width, size = width_and_size(events)
+        return RunResult(seed, self.draw(seed), signature(report), report.passed, failed, lag,
+                         lag > self.lag_tolerance_ms, orderings(events), report.sometimes,
                          width, size), report
 
     async def run(self, runs: int, seed: int, jobs: int = 1,
@@ -326,7 +327,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
-              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[dict[str, Any]]:
+              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[RunReport]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
@@ -340,9 +341,9 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
         scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
                      for s in scenarios]
 
-    async def run_all() -> list[dict[str, Any]]:
+    async def run_all() -> list[RunReport]:
         limit = asyncio.Semaphore(max(1, jobs))
-        reports: dict[int, dict[str, Any]] = {}
+        reports: dict[int, RunReport] = {}
 
         async def one(i: int, scenario: Scenario) -> None:
             async with limit:
@@ -381,7 +382,7 @@ def _with_variant(scenario: Scenario, variant: str) -> Scenario:
 
 
 def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
-                console: Optional[PlayConsole] = None) -> Optional[list[dict[str, Any]]]:
+                console: Optional[PlayConsole] = None) -> Optional[list[RunReport]]:
     """``clientsim play --headless`` with its ``--seed`` / ``--jobs`` options: :func:`play_many`; None (after
     printing the error) for a bad knob or ``--jobs`` below 1."""
     jobs, seed = getattr(args, 'jobs', 1) or 1, getattr(args, 'seed', None)

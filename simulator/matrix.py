@@ -19,13 +19,14 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from .run_report import RunReport
 from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
 
 # The venv cache is shared with ``clientsim bisect`` (simulator/venvs.py); these names stay importable from here.
 __all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'cmd_matrix']
 
 
-async def play_version(scenario: Any, version: str, python: str) -> dict[str, Any]:
+async def play_version(scenario: Any, version: str, python: str) -> RunReport:
     """Play ``scenario`` (a target scenario) with ``{python}`` = ``python``; returns the report with
     ``nicegui_version`` added. An app that does not come up gives a failed report (not an exception)."""
     from .player import ScenarioPlayer
@@ -35,11 +36,8 @@ async def play_version(scenario: Any, version: str, python: str) -> dict[str, An
     try:
         report = await player.run()
     except (RuntimeError, OSError) as e:
-        report = {'scenario': scenario.name, 'file': scenario.path, 'passed': False, 'windows': [],
-                  'expectations': [{'name': 'the app starts', 'expected': 'ready', 'actual': str(e)[:300],
-                                    'passed': False}], 'server_errors': [], 'events': [], 'duration_ms': 0.0,
-                  'policy_summary': '', 'timing': None, 'clients_alive': None, 'target': None}
-    report['nicegui_version'] = version
+        report = RunReport.failed_to_start(scenario, str(e))
+    report.nicegui_version = version
     return report
 
 
@@ -49,45 +47,44 @@ def expected_outcome(scenario: Any, version: str) -> str:
     return 'bug' if scenario.nicegui is not None and version in scenario.nicegui.bug_in else 'pass'
 
 
-def _figures(report: dict[str, Any]) -> dict[str, str]:
-    errors: dict[str, int] = {}
-    for e in report.get('server_errors') or []:
-        errors[e['type']] = errors.get(e['type'], 0) + 1
+def _figures(report: RunReport) -> dict[str, str]:
+    errors = report.error_counts()
     statuses: dict[str, int] = {}
-    for w in report.get('windows') or []:
-        for d in w.get('downloads') or []:
-            statuses[str(d['status'])] = statuses.get(str(d['status']), 0) + 1
-    finalized = sum(1 for e in report.get('events') or [] if e['kind'] == 'model_finalized')
-    probe = ((report.get('target') or {}).get('probe') or {})
+    for w in report.windows:
+        for d in w.downloads:
+            statuses[str(d.status)] = statuses.get(str(d.status), 0) + 1
+    finalized = sum(1 for e in report.events if e.kind == 'model_finalized')
+    probe = report.target.probe if report.target is not None else None
+    installed, reason = (probe.installed, probe.reason) if probe is not None else (False, None)
     return {
         'server errors': ' '.join(f'{k}:{v}' for k, v in sorted(errors.items())) or '0',
         'downloads': ' '.join(f'{k}:{v}' for k, v in sorted(statuses.items())) or '-',
         'models finalized': str(finalized),
-        'clients alive': str(report.get('clients_alive')),
-        'timing': ('one clock' if probe.get('installed') else f"client side ({probe.get('reason') or 'no probe'})"
-                   if report.get('timing') else 'not run'),
+        'clients alive': str(report.clients_alive),
+        'timing': ('one clock' if installed else f"client side ({reason or 'no probe'})"
+                   if report.timing else 'not run'),
     }
 
 
-def matrix_table(scenario: Any, reports: list[dict[str, Any]]) -> str:
+def matrix_table(scenario: Any, reports: list[RunReport]) -> str:
     """The version × expectations table (plain text, fixed width) for ``reports`` (one per version)."""
     names: list[str] = []
     for r in reports:
-        names += [c['name'] for c in r['expectations'] if c['name'] not in names]
-    rows = [['', *[f"nicegui {r['nicegui_version']}" for r in reports]],
-            ['expected', *['bug shows' if expected_outcome(scenario, r['nicegui_version']) == 'bug' else 'fixed'
+        names += [c.name for c in r.expectations if c.name not in names]
+    rows = [['', *[f'nicegui {r.nicegui_version}' for r in reports]],
+            ['expected', *['bug shows' if expected_outcome(scenario, r.nicegui_version or '') == 'bug' else 'fixed'
                            for r in reports]]]
     for name in names:
         cells = []
         for r in reports:
-            check = next((c for c in r['expectations'] if c['name'] == name), None)
-            cells.append('-' if check is None else f"{check['actual']} {'✓' if check['passed'] else '✗'}"[:40])
-        wanted = next(c['expected'] for r in reports for c in r['expectations'] if c['name'] == name)
+            check = r.expectation(name)
+            cells.append('-' if check is None else f"{check.actual} {'✓' if check.passed else '✗'}"[:40])
+        wanted = next(c.expected for r in reports for c in r.expectations if c.name == name)
         rows.append([f'{name} (want {wanted})'[:60], *cells])
     figures = [_figures(r) for r in reports]
     for key in figures[0] if figures else []:
         rows.append([key, *[f[key][:40] for f in figures]])
-    rows.append(['result', *['PASS' if r['passed'] else 'FAIL' for r in reports]])
+    rows.append(['result', *['PASS' if r.passed else 'FAIL' for r in reports]])
     rows.append(['as expected', *['yes' if as_expected(scenario, r) else 'NO' for r in reports]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
@@ -95,10 +92,10 @@ def matrix_table(scenario: Any, reports: list[dict[str, Any]]) -> str:
     return '\n'.join(lines)
 
 
-def as_expected(scenario: Any, report: dict[str, Any]) -> bool:
+def as_expected(scenario: Any, report: RunReport) -> bool:
     """Whether a version behaved as the file says: failed where ``bug_in`` lists it, passed elsewhere."""
-    bug_expected = expected_outcome(scenario, report['nicegui_version']) == 'bug'
-    return (not report['passed']) if bug_expected else report['passed']
+    bug_expected = expected_outcome(scenario, report.nicegui_version or '') == 'bug'
+    return (not report.passed) if bug_expected else report.passed
 
 
 def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str]) -> int:
@@ -132,7 +129,7 @@ def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str
             return 2
         print(f'nicegui {version}: playing {Path(file).name} ...', flush=True)
         report = asyncio.run(play_version(scenario, version, python))
-        report['scenario'] = f"{report['scenario']} [nicegui {version}]"
+        report.scenario = f'{report.scenario} [nicegui {version}]'
         reports.append(report)
     print(f'\n{scenario.name}\n{matrix_table(scenario, reports)}')
     if report_path:

@@ -24,6 +24,8 @@ from typing import Any, Callable, Optional
 
 from .bisect_model import Tally, bounds_differ, next_release, posterior
 from .errors import BadInputError
+from .outcome import verdict_label
+from .run_report import RunReport
 from .venvs import Releases, VenvError, nicegui_python, releases, version_key
 
 Progress = Callable[[str, 'Tally'], None]
@@ -74,18 +76,14 @@ class BisectResult:
         return {**asdict(self), 'verdict': self.verdict()}
 
 
-def outcome(report: Any, on: Optional[str]) -> str:
+def outcome(report: RunReport, on: Optional[str]) -> str:
     """A run's outcome: ``PASS``/``FAIL``, or with ``on`` the first expectation whose name starts with it,
     ``'<name> passed'``/``'<name> failed'`` (``'<on> missing'`` when no expectation has that name)."""
-    passed = report['passed'] if isinstance(report, dict) else report.passed
     if on is None:
-        return 'PASS' if passed else 'FAIL'
-    checks = report['expectations'] if isinstance(report, dict) else report.expectations
-    for check in checks:
-        name = check['name'] if isinstance(check, dict) else check.name
-        ok = check['passed'] if isinstance(check, dict) else check.passed
-        if name.startswith(on):
-            return f'{on} {"passed" if ok else "failed"}'
+        return verdict_label(report.passed)
+    for check in report.expectations:
+        if check.name.startswith(on):
+            return f'{on} {"passed" if check.passed else "failed"}'
     return f'{on} missing'
 
 

@@ -85,7 +85,7 @@ def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, *
 
 def failed_checks(report: dict) -> list[str]:
     """Names of the expectations a report failed."""
-    return [c['name'] for c in report['expectations'] if not c['passed']]
+    return [c.name for c in report.expectations if not c.passed]
 
 
 # ---- real NiceGUI from PyPI (tests marked ``network``) ---------------------------------------------------------------

@@ -88,21 +88,21 @@ def test_chromium_tab_races_simulated_windows_on_one_timeline_against_nicegui_2_
     for kind in ('page_get_sent', 'page_get_answered', 'socket_connected_client', 'handshake_sent',
                  'handshake_acked', 'download_event', 'download_get_sent', 'download_get', 'window_closed'):
         assert kind in kinds, (kind, kinds)
-    t = {e['kind']: e['t_ms'] for e in report['events'] if e['source'] == 'alice'}
+    t = {e.kind: e.t_ms for e in report.events if e.source == 'alice'}
     # Chromium 2.11.0: page GET -> handshake done 787-1434 ms measured; on a busy machine allow up to 10 s
     assert 100 < t['handshake_acked'] - t['page_get_sent'] < 10000
-    bob_click = next(e['t_ms'] for e in report['events'] if e['source'] == 'bob' and e['kind'] == 'event_sent')
+    bob_click = next(e.t_ms for e in report.events if e.source == 'bob' and e.kind == 'event_sent')
     assert bob_click < t['download_event'] < bob_click + 2000  # the room's message reached the real tab after it
     assert [f.event for f in alice.frames if f.direction == 'sent'][:1] == ['handshake']
     assert any(f.event == 'download' and f.direction == 'received' for f in alice.frames)
-    windows = {w['name']: w for w in report['windows']}
-    assert [w['download_events'] for w in windows.values()] == [1, 1, 1]  # NiceGUI 2.11.0: the whole room
-    statuses = [d['status'] for w in windows.values() for d in w['downloads']]
+    windows = {w.name: w for w in report.windows}
+    assert [w.download_events for w in windows.values()] == [1, 1, 1]  # NiceGUI 2.11.0: the whole room
+    statuses = [s for w in windows.values() for s in w.statuses]
     assert statuses.count(200) == 1, statuses  # one GET takes the single-use route; a canceled one is status 0
     assert alice.download_outcome in ('received', 'failed')
-    lanes = fold(report['events'])
+    lanes = fold(report.event_dicts())
     assert {'alice', 'bob', 'carol'} <= set(lanes.lane_names())
-    assert not report['passed']  # the expectations state the fixed behaviour; 2.11.0 has the bug
+    assert not report.passed  # the expectations state the fixed behaviour; 2.11.0 has the bug
 
 
 @needs_chromium

@@ -73,8 +73,8 @@ def test_shrink_writes_a_scenario_that_fails_3_of_3(tmp_path):
     assert minimal.fix is None  # the explored (shipped) variant alone: play gives exactly what failed
     assert len(minimal.windows) < 3 or len(minimal.steps) < 3
     reports = play_many([minimal, minimal, minimal], jobs=3)
-    assert not any(r['passed'] for r in reports)
-    assert all(any(c['name'] == failing.failed[0] and not c['passed'] for c in r['expectations']) for r in reports)
+    assert not any(r.passed for r in reports)
+    assert all(any(c.name == failing.failed[0] and not c.passed for c in r.expectations) for r in reports)
 
 
 def test_jobs_give_the_sequential_library_results():
@@ -84,11 +84,11 @@ def test_jobs_give_the_sequential_library_results():
     assert len(scenarios) >= 5
     parallel = play_many(scenarios, jobs=4)
     sequential = play_many(scenarios, jobs=1)
-    assert [r['file'] for r in parallel] == [s.path for s in scenarios]
-    assert [r['passed'] for r in parallel] == [r['passed'] for r in sequential] == [True] * len(scenarios)
+    assert [r.file for r in parallel] == [s.path for s in scenarios]
+    assert [r.passed for r in parallel] == [r.passed for r in sequential] == [True] * len(scenarios)
     for p, s in zip(parallel, sequential, strict=True):
-        if 'tie' not in s['file']:
-            assert signature(p) == signature(s), s['file']
+        if 'tie' not in s.file:
+            assert signature(p) == signature(s), s.file
 
 
 def test_explore_fixed_variant_plays_the_fix():
@@ -107,11 +107,11 @@ def test_explore_fixed_variant_plays_the_fix():
 
 def test_late_joiner_gets_no_download_event():
     [report] = play_many([load_scenario(SCENARIOS / 'download_late_joiner.yaml')])
-    bob = next(w for w in report['windows'] if w['name'] == 'bob')
-    alice = next(w for w in report['windows'] if w['name'] == 'alice')
-    assert bob['download_events'] == 0 and bob['downloads'] == [] and bob['state'] == 'handshake done'
-    assert [d['status'] for d in alice['downloads']] == [200]
-    assert report['passed']
+    bob = next(w for w in report.windows if w.name == 'bob')
+    alice = next(w for w in report.windows if w.name == 'alice')
+    assert bob.download_events == 0 and bob.downloads == [] and bob.state == 'handshake done'
+    assert [d.status for d in alice.downloads] == [200]
+    assert report.passed
 
 
 def test_wilson_interval():

@@ -43,7 +43,7 @@ def test_sleeps_cost_no_wall_time_and_latencies_are_exact_on_the_timeline():
     """25 s of waits play in well under a second of wall time; the drawn download delays are exact on the timeline;
     the GETs really crossed the socket (the server served one 200 and stamped each GET)."""
     started = time.perf_counter()
-    report = virtual_time.run(ScenarioPlayer(parse_scenario(RACE)).run(), 'virtual')
+    report = virtual_time.run(ScenarioPlayer(parse_scenario(RACE)).run(), 'virtual').model_dump()
     wall_s = time.perf_counter() - started
     assert wall_s < 5, wall_s  # generous for a busy machine; real time would need 25 s
     assert _gaps_ms(report) == {'alice': 0.0, 'bob': 50.0, 'carol': 137.3}
@@ -60,7 +60,7 @@ def test_real_mode_sleeps_for_real():
     """``--time real``: the same kind of scenario takes its waits in wall time."""
     text = RACE.replace('wait: 20000', 'wait: 300').replace('settle_ms: 5000', 'settle_ms: 0')
     started = time.perf_counter()
-    report = virtual_time.run(ScenarioPlayer(parse_scenario(text)).run(), 'real')
+    report = virtual_time.run(ScenarioPlayer(parse_scenario(text)).run(), 'real').model_dump()
     assert time.perf_counter() - started >= 0.3
     assert report['windows'][0]['downloads'][0]['status'] == 200
 

@@ -17,6 +17,7 @@ import aiohttp
 
 from clientsim.server.wire import WINDOW_HEADER
 
+from ..outcome import received
 from ..timeline import now_ns
 from .dialect import download_url
 from .latency import latency_sleep
@@ -37,8 +38,8 @@ class Download:
 
     @property
     def ok(self) -> bool:
-        """HTTP 200 with a body."""
-        return self.status == 200
+        """Whether this attempt delivered the file (:func:`clientsim.simulator.outcome.received`: HTTP 200)."""
+        return received(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict for reports."""

@@ -32,6 +32,7 @@ import aiohttp
 
 from clientsim.server.wire import WINDOW_HEADER
 
+from ..outcome import download_outcome
 from ..tasks import TaskGroup, complete
 from ..timeline import Timeline, now_ns
 from . import dialect
@@ -138,10 +139,9 @@ class SimulatedBrowser(ElementControls):
     @property
     def download_outcome(self) -> str:
         """``'received'`` if any download got 200, ``'failed'`` if every attempt failed, ``'none'`` if no
-        download was attempted (drives the green/red/neutral window colour)."""
-        if any(d.ok for d in self.downloads):
-            return 'received'
-        return 'failed' if self.downloads else 'none'
+        download was attempted (:func:`clientsim.simulator.outcome.download_outcome`; drives the
+        green/red/neutral window colour)."""
+        return download_outcome(d.status for d in self.downloads)
 
     @property
     def progress(self) -> Optional[float]:

@@ -25,6 +25,7 @@ from ..browser.controls import ElementControls
 from ..browser.downloads import Download
 from ..browser.page import PageError, parse_page
 from ..browser.state import CLOSED, HANDSHAKE_DONE, LOAD_FAILED, Frame, Latency
+from ..outcome import download_outcome
 from ..timeline import Timeline
 from .clock import CdpClock
 from .driver import ChromiumDriver
@@ -124,10 +125,9 @@ class ChromiumWindow(ElementControls):
 
     @property
     def download_outcome(self) -> str:
-        """``'received'`` / ``'failed'`` / ``'none'`` as for a simulated window (the GUI's window colour)."""
-        if any(d.ok for d in self.downloads):
-            return 'received'
-        return 'failed' if self.downloads else 'none'
+        """``'received'`` / ``'failed'`` / ``'none'`` as for a simulated window (the GUI's window colour;
+        :func:`clientsim.simulator.outcome.download_outcome`)."""
+        return download_outcome(d.status for d in self.downloads)
 
     @property
     def progress(self) -> Optional[float]:

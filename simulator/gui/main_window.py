@@ -27,6 +27,7 @@ from clientsim.server.app import EmbeddedServer
 from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.browser import Latency, SimulatedBrowser
 from clientsim.simulator.lab import Lab
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
@@ -68,7 +69,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.tasks = TaskGroup('main window', on_error=self._task_failed)
         self._closing = TaskGroup('main window shutdown', on_error=self._task_failed)  # not cancelled by shutdown
         self._window_counter = 0
-        self.last_report: Optional[dict[str, Any]] = None
+        self.last_report: Optional[RunReport] = None
         self.playing = False
         self.target: Any = None  # the ExternalTarget of the last scenario with ``target:`` (target mode)
         self._build()
