@@ -76,6 +76,9 @@ class TargetSpec(BaseModel):
     #: start a throwaway redis-server behind a stall proxy (simulator.dependency); ``{redis_url}`` in ``command``
     #: and ``env`` is its URL; the ``stall`` step holds its bytes
     redis: bool = False
+    #: a NiceGUI release: ``{python}`` is then the interpreter of its cached venv (simulator.venvs, built on first
+    #: use, ~30 s) unless the caller gives one (``clientsim matrix`` does, per version)
+    nicegui: Optional[str] = None
 
     @field_validator('url')
     @classmethod
@@ -165,6 +168,7 @@ class ExternalTarget:
         self.spec = target if isinstance(target, TargetSpec) else None
         self.timeline = timeline or Timeline()
         self.python = python or sys.executable  # what ``{python}`` stands for
+        self._python_given = python is not None
         #: the probe's receiver while the app runs (command targets with ``probe: true``); see :attr:`probed`
         self.probe: Optional[ProbeReceiver] = None
         self.url = _check_url(target) if isinstance(target, str) else None
@@ -257,6 +261,10 @@ class ExternalTarget:
             await _check_listening(self.url)
             return self.url
         spec = self.spec
+        if spec.nicegui and not self._python_given and self.python == sys.executable:
+            from .venvs import nicegui_python
+            self.python = await asyncio.to_thread(  # VenvError (a TargetError)
+                nicegui_python, spec.nicegui, extras='redis' if spec.redis else '')
         port = str(free_port()) if any(PORT_PLACEHOLDER in s for s in [spec.url, *spec.command]) else ''
         self.command = [s.replace(PORT_PLACEHOLDER, port).replace(PYTHON_PLACEHOLDER, self.python)
                         for s in spec.command]

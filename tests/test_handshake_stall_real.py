@@ -20,8 +20,8 @@ needs_redis = pytest.mark.skipif(shutil.which('redis-server') is None,
                                  reason='needs redis-server (apt-get install redis-server)')
 
 
-def _play(patch: str | None) -> dict:
-    python = nicegui_python_or_skip('3.18.0', extras=('redis',))
+def _play(patch: str | None):
+    python = nicegui_python_or_skip('3.18.0', extras='redis')
     scenario = load_scenario(SCENARIO)
     if patch:
         target = scenario.target.model_copy(update={'env': {**scenario.target.env, 'CLIENTSIM_PROBE_PATCH': patch}})
@@ -29,8 +29,8 @@ def _play(patch: str | None) -> dict:
     return asyncio.run(play_version(scenario, '3.18.0', python))
 
 
-def _check(report: dict, name: str) -> dict:
-    return next(c for c in report['expectations'] if c['name'] == name)
+def _check(report, name: str):
+    return next(c for c in report.expectations if c.name == name)
 
 
 @pytest.mark.network
@@ -38,17 +38,17 @@ def _check(report: dict, name: str) -> dict:
 def test_redis_stall_pins_the_client_in_3_18_0():
     report = _play(None)
     assert sorted(failed_checks(report)) == ['pinned clients (app server)', 'private clients alive (app server)']
-    pinned = _check(report, 'pinned clients (app server)')['actual']
+    pinned = _check(report, 'pinned clients (app server)').actual
     assert pinned.startswith('1: client ') and 'counts 1 connection(s)' in pinned and 'stale sid ' in pinned
-    assert report['server_errors'] == []
+    assert report.server_errors == []
 
 
 @pytest.mark.network
 @needs_redis
 def test_injected_handshake_socket_check_fixes_it():
     report = _play('handshake_socket_check')
-    assert report['passed'], failed_checks(report)
-    assert any(e['kind'] == 'handshake_dropped' for e in report['events'])
+    assert report.passed, failed_checks(report)
+    assert any(e.kind == 'handshake_dropped' for e in report.events)
 
 
 def test_stall_proxy_holds_bytes_for_the_stall_only():
