@@ -292,8 +292,9 @@ class Connection:
         @sio.on('connect_error')
         async def _on_connect_error(data: Any = None) -> None:
             # the CONNECT_ERROR payload; python-socketio's ConnectionError only says "One or more namespaces failed"
-            if self.sio is sio:
-                self._refused = str(data.get('message')) if isinstance(data, dict) else str(data)
+            # a server's refusal is a dict payload; python-socketio passes a transport failure as a string
+            if self.sio is sio and isinstance(data, dict):
+                self._refused = str(data.get('message'))
                 window._record('connect_error', message=self._refused)
 
         @sio.on('disconnect')

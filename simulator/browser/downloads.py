@@ -45,13 +45,10 @@ class Download:
                 'sha256': self.sha256, 't_ms': round(self.t_ms, 3), 'error': self.error}
 
 
-DOWNLOAD_HEADERS = {
-    'Accept': 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,'
-              'application/signed-exchange;v=b3;q=0.7',
-    'Upgrade-Insecure-Requests': '1',
-    'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'document',
-}
-"""What Chromium 156 sends for nicegui.js's ``<a download>`` click (plus ``Referer``: the page URL)."""
+DOWNLOAD_HEADERS = {'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'empty',
+                    'Accept-Language': 'en-US,en;q=0.9'}
+"""What Chromium 156 sends for nicegui.js's ``<a download>`` click (plus ``Referer``: the page URL; no ``Accept``),
+read by ``clientsim conform``'s recording proxy."""
 _DISPOSITION_RE = re.compile(r"""filename\*=(?:UTF-8'')?([^;]+)|filename="?([^";]+)"?""", re.I)
 
 
@@ -92,7 +89,8 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     if session is None:  # the window was closed while this download waited
         return Download(filename, url, 0, 0, '', _t_ms(window), error='the window is closed')
     try:
-        async with session.get(url, headers={**DOWNLOAD_HEADERS, 'Referer': window.url or ''}) as response:
+        async with session.get(url, headers={**DOWNLOAD_HEADERS, 'Referer': window.url or ''},
+                               skip_auto_headers=('Accept',)) as response:
             body = await response.read()
             status = response.status
             filename = saved_filename(given, response.headers.get('Content-Disposition'), url)

@@ -29,6 +29,7 @@ class Request:
     headers: dict[str, str]
     close_code: Optional[int] = None
     closed_ns: Optional[int] = None
+    upstream_down: bool = False  # the app was down: the proxy refused the connection after reading the head
 
     @property
     def path(self) -> str:
@@ -39,6 +40,16 @@ class Request:
     def websocket(self) -> bool:
         """True for a websocket upgrade."""
         return self.headers.get('upgrade', '').lower() == 'websocket'
+
+
+def _parse_head(connection: int, index: int, head: bytes, upstream_down: bool = False) -> Request:
+    lines = head.decode('latin-1').strip().split('\r\n')
+    method, target = (lines[0].split(' ') + ['', ''])[:2]
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(':')
+        headers[name.strip().lower()] = value.strip()
+    return Request(connection, index, time.perf_counter_ns(), method, target, headers, upstream_down=upstream_down)
 
 
 @dataclass
@@ -74,7 +85,12 @@ class RecordingProxy:
         number = self._connections
         try:
             up_reader, up_writer = await asyncio.open_connection('127.0.0.1', self.upstream_port)
-        except OSError:
+        except OSError:  # the app is down: record what the client tried, then refuse as the app would
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b'\r\n\r\n'), 1.0)
+                self.requests.append(_parse_head(number, 0, head, upstream_down=True))
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+                pass
             writer.close()
             self._tasks.discard(task)
             return
@@ -115,19 +131,13 @@ class RecordingProxy:
                 up.write(data)
                 buffer += data
             head, _, buffer = buffer.partition(b'\r\n\r\n')
-            lines = head.decode('latin-1').split('\r\n')
-            method, target = (lines[0].split(' ') + ['', ''])[:2]
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(':')
-                headers[name.strip().lower()] = value.strip()
-            request = Request(number, index, time.perf_counter_ns(), method, target, headers)
+            request = _parse_head(number, index, head)
             self.requests.append(request)
             index += 1
             if request.websocket:
                 await self._websocket(request, buffer, reader, up)
                 return
-            length = int(headers.get('content-length') or 0)
+            length = int(request.headers.get('content-length') or 0)
             while len(buffer) < length:
                 data = await reader.read(65536)
                 if not data:
@@ -137,7 +147,8 @@ class RecordingProxy:
             buffer = buffer[length:]
 
     @staticmethod
-    async def _websocket(request: Request, buffer: bytes, reader: asyncio.StreamReader, up: asyncio.StreamWriter) -> None:
+    async def _websocket(request: Request, buffer: bytes, reader: asyncio.StreamReader,
+                         up: asyncio.StreamWriter) -> None:
         while True:
             while True:  # parse whole frames out of the buffer
                 if len(buffer) < 2:
