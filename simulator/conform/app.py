@@ -24,6 +24,14 @@ from ..target import free_port
 READY_TIMEOUT_S = 40.0
 
 
+def _app_environment() -> dict[str, str]:
+    """This process's environment without pytest's variables (NiceGUI's ``ui.run`` takes ``PYTEST_CURRENT_TEST``
+    for its own screen tests and then wants ``NICEGUI_SCREEN_TEST_PORT``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}
+    env['PYTHONUNBUFFERED'] = '1'
+    return env
+
+
 @dataclass
 class RealApp:
     """``RealApp(version)``: :meth:`start` (installs the venv on first use), :meth:`kill`, :meth:`start` again on
@@ -42,7 +50,7 @@ class RealApp:
         self.process = await asyncio.create_subprocess_exec(
             python, str(assets.path('apps', 'real_app.py')), str(self.port), '--reconnect-timeout', '3',
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, 'PYTHONUNBUFFERED': '1'})
+            env=_app_environment())
         self._drain = asyncio.ensure_future(self._read(self.process))
         deadline = time.monotonic() + READY_TIMEOUT_S
         async with aiohttp.ClientSession() as session:
