@@ -13,7 +13,8 @@ import pytest
 from hypothesis import settings
 
 # Hypothesis profiles for tests/test_hostile_input_fuzz.py: the default keeps each test's own bounded max_examples;
-# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of examples (minutes).
+# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of examples
+# (minutes).
 settings.register_profile('long', max_examples=3000, deadline=None)
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')

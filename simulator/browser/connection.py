@@ -17,7 +17,7 @@ sockets), carries ``Origin`` and a browser ``User-Agent`` and no engine.io ``t``
 with code 1001 (going away) and no socket.io disconnect packet. Acks follow 2.11.0 and 3.18.0 nicegui.js: from the
 page's start ``ack {client_id, next_message_id}`` every 3 s (the first even without messages, as ``ackedMessageId``
 starts at -1; later ones only when messages arrived; 3.x only once the handshake was done); an ack made while the
-socket is down is buffered by socket.io-client and sent at the next connect, before the handshake.
+socket is down is buffered by socket.io-client and sent at the next connect, before the handshake (:mod:`.acks`).
 
 Typed against :class:`~.state.WindowView` only: it never imports the window facade.
 """
@@ -36,14 +36,13 @@ from clientsim.server.wire import WINDOW_HEADER
 
 from ..tasks import complete
 from . import dialect
+from .acks import Acks
 from .boot import USER_AGENT
 from .page import js_query_value
 from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
 
 CONNECT_TIMEOUT_S = 5
 """Seconds python-socketio waits for the connect (``wait_timeout``) and for the handshake ack."""
-ACK_INTERVAL_S = 3.0
-"""NiceGUI 2.11.0 and 3.18.0 nicegui.js ``setInterval(() => ack(), 3000)`` in ``createApp``."""
 GOING_AWAY = 1001
 """The websocket close code of a page unload (RFC 6455 1001, measured from Chromium 156)."""
 RECONNECT_DELAY_MS, RECONNECT_DELAY_MAX_MS, RANDOMIZATION_FACTOR = 1000, 5000, 0.5
@@ -84,11 +83,7 @@ class Connection:
         self._ws_session: Optional[aiohttp.ClientSession] = None  # the websocket's own TCP connections
         self._sio_generation = 0  # the load generation the current socket belongs to
         self._refused: Optional[str] = None  # the message of the current connect's connect_error, if any
-        # per page (nicegui.js createApp / mounted): the ack timer, ackedMessageId, did_handshake, the buffered ack
-        self._ack_task: Optional[asyncio.Task] = None
-        self._acked_message_id = -1
-        self._did_handshake = False
-        self._buffered_ack: Optional[dict[str, Any]] = None
+        self.acks = Acks(window, lambda: self.sio)  # nicegui.js ack(): per page, across this page's sockets
 
     @property
     def rng(self) -> random.Random:
@@ -111,9 +106,9 @@ class Connection:
         window = self.window
         if not await self._connect(url, generation):
             return
-        await self._flush_ack()  # socket.io-client emitBuffered() runs before the connect handler (the handshake)
+        await self.acks.flush()  # socket.io-client emitBuffered() runs before the connect handler (the handshake)
         if window.implicit_handshake:  # NiceGUI 3.7+: the connect was the handshake (finishHandshake(true))
-            self._did_handshake = True
+            self.acks.did_handshake = True
             window._record('handshake_acked', ok=True, implicit=True)
             window.state = HANDSHAKE_DONE
             window._changed()
@@ -210,49 +205,6 @@ class Connection:
         await asyncio.gather(connecting, return_exceptions=True)
         await sio.disconnect()
 
-    def start_page(self) -> None:
-        """A new page started (nicegui.js ``createApp``): restart the 3 s ack timer, ``ackedMessageId = -1``,
-        ``did_handshake = false``, no buffered ack."""
-        if self._ack_task is not None:
-            self._ack_task.cancel()
-        self._acked_message_id, self._did_handshake, self._buffered_ack = -1, False, None
-        self._ack_task = self.window._tasks.spawn(self._ack_timer(self.window.document_id),
-                                                  name=f'{self.window.name} ack')
-
-    async def _ack_timer(self, document_id: Optional[str]) -> None:
-        window = self.window
-        while window.document_id == document_id and window._session is not None:
-            await asyncio.sleep(ACK_INTERVAL_S)
-            if window.document_id == document_id:
-                await self._ack()
-
-    async def _ack(self) -> None:
-        """nicegui.js ``ack()``: nothing on 3.x before the handshake or when no message arrived since the last ack;
-        else ``ack {client_id, next_message_id}`` — sent, or buffered while the socket is down."""
-        window = self.window
-        if dialect.major_version(window.version) >= 3 and not self._did_handshake:
-            return
-        if self._acked_message_id >= window.next_message_id:
-            return
-        data = {'client_id': window.client_id, 'next_message_id': window.next_message_id}
-        self._acked_message_id = window.next_message_id
-        self._buffered_ack = data
-        await self._flush_ack()
-
-    async def _flush_ack(self) -> None:
-        data, sio = self._buffered_ack, self.sio
-        if data is None or sio is None or not sio.connected:
-            return
-        self._buffered_ack = None
-        self.window._frame('sent', 'ack', data)
-        try:
-            await sio.emit('ack', data)
-        except socketio.exceptions.BadNamespaceError:
-            self._buffered_ack = data
-            return
-        self.window.acks_sent += 1
-        self.window._changed()
-
     async def _handshake(self, generation: int) -> None:
         window = self.window
         if window.latency.handshake_ms:
@@ -276,7 +228,7 @@ class Connection:
         if generation != window._load_generation:
             return
         if ok:
-            self._did_handshake = True
+            self.acks.did_handshake = True
             window.state = HANDSHAKE_DONE
             window._changed()
         elif not self._reloaded_after_reject:  # nicegui.js: window.location.reload()

@@ -252,7 +252,7 @@ class SimulatedBrowser(ElementControls):
         await boot(self, text, get_sent_ns)
         if generation != self._load_generation:
             return
-        self._connection.start_page()
+        self._connection.acks.start_page()
         await self._connection.open(url, generation, handshake=handshake, wait=wait)
 
     async def reload(self, *, wait: bool = True) -> None:
