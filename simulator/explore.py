@@ -27,12 +27,16 @@ from typing import Any, Callable, Optional
 
 import yaml
 
+from . import virtual_time
 from .console import PlayConsole
+from .coverage import LAG_TOLERANCE_MS, Coverage, describe, extras, orderings, width_and_size
 from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .pct import pct_draw
 from .player import ScenarioPlayer
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
+from .virtual_time import TimeMode
 
 
 def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -63,6 +67,14 @@ class RunResult:
     signature: str
     passed: bool
     failed: list[str] = field(default_factory=list)
+    #: simulator.coverage: worst latency lag (ms), distorted (lag over the tolerance), ordered racing pairs,
+    #: the run's "sometimes" rows and its measured width/size (PCT bound)
+    lag_ms: float = 0.0
+    distorted: bool = False
+    pairs: set = field(default_factory=set)
+    sometimes: list = field(default_factory=list)
+    width: int = 0
+    size: int = 0
 
 
 class Exploration:
@@ -76,7 +88,9 @@ class Exploration:
     """
 
     def __init__(self, path: str | Path, cli_vary: list[str] | tuple[str, ...] = (),
-                 variant: str = 'shipped') -> None:
+                 variant: str = 'shipped', strategy: str = 'random', depth: int = 2,
+                 lag_tolerance_ms: float = LAG_TOLERANCE_MS) -> None:
+        self.strategy, self.depth, self.lag_tolerance_ms = strategy, depth, lag_tolerance_ms
         self.path = str(path)
         self.variant = variant
         self.base: Scenario = _with_variant(load_scenario(path), variant)
@@ -89,8 +103,14 @@ class Exploration:
         self.target: Optional[ExternalTarget] = None
         self.stop_requested = False
 
+    def time_mode(self, wanted: TimeMode = 'virtual') -> TimeMode:
+        """The time mode runs play in: ``wanted`` on the embedded server, always ``'real'`` against a target."""
+        return 'real' if self.base.target is not None else wanted
+
     def draw(self, seed: int) -> Draw:
-        """The draws of run ``seed``."""
+        """The draws of run ``seed`` (random search, or PCT order with ``strategy='pct'``: simulator.pct)."""
+        if self.strategy == 'pct':
+            return pct_draw(self.knobs, self.window_names, seed, self.depth)
         return draw(self.knobs, self.window_names, seed)
 
     def raw_for(self, seed: int) -> dict[str, Any]:
@@ -112,7 +132,11 @@ class Exploration:
         """Play run ``seed``; returns its result and the player's report."""
         report = await ScenarioPlayer(self.scenario_for(seed), seed=seed).run()
         failed = [c['name'] for c in report['expectations'] if not c['passed']]
-        return RunResult(seed, self.draw(seed), signature(report), report['passed'], failed), report
+        lag = report.get('max_lag_ms', 0.0)
+        width, size = width_and_size(report['events'])
+        return RunResult(seed, self.draw(seed), signature(report), report['passed'], failed, lag,
+                         lag > self.lag_tolerance_ms, orderings(report['events']), report.get('sometimes', []),
+                         width, size), report
 
     async def run(self, runs: int, seed: int, jobs: int = 1,
                   on_result: Callable[[RunResult, int], None] | None = None) -> list[RunResult]:
@@ -171,8 +195,10 @@ def _known_pages(scenario: Scenario) -> Optional[set[str]]:
 
 
 def outcomes(results: list[RunResult]) -> list[dict[str, Any]]:
-    """The distinct outcomes, most frequent first: ``{signature, count, share, interval: [low, high], passed,
-    seeds}`` (share and interval 0..1; ``seeds`` all seeds of that outcome, in order)."""
+    """The distinct outcomes of the runs that are not distorted, most frequent first: ``{signature, count, share,
+    interval: [low, high], passed, seeds}`` (share and interval 0..1; ``seeds`` all seeds of that outcome, in
+    order)."""
+    results = [r for r in results if not r.distorted]  # distorted runs did not play their draws: apart
     total = len(results)
     groups: dict[str, list[RunResult]] = {}
     for r in results:
@@ -197,12 +223,18 @@ def table(rows: list[dict[str, Any]], total: int) -> str:
     return '\n'.join(lines)
 
 
-def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal: Optional[str]) -> dict[str, Any]:
-    """The JSON report: ``runs``, ``seed``, ``vary`` (knob texts), ``outcomes`` (see :func:`outcomes`),
-    ``failing_runs`` (count), ``failing_seeds`` and ``minimal_scenario`` (a path or None)."""
+def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal: Optional[str],
+                exploration: Optional['Exploration'] = None) -> dict[str, Any]:
+    """The JSON report: ``runs``, ``seed``, ``vary`` (knob texts), ``outcomes`` (see :func:`outcomes`; distorted
+    runs left out), ``failing_runs`` (count), ``failing_seeds``, ``minimal_scenario`` (a path or None) and the
+    fields of :func:`clientsim.simulator.coverage.extras` (``distorted_runs``, ``distorted_seeds``,
+    ``lag_tolerance_ms``, ``max_lag_ms``, ``coverage``, ``sometimes``, ``strategy``)."""
+    e = exploration
     return {'runs': len(results), 'seed': seed, 'vary': [k.describe() for k in knobs],
             'outcomes': outcomes(results), 'failing_runs': sum(not r.passed for r in results),
-            'failing_seeds': [r.seed for r in results if not r.passed], 'minimal_scenario': minimal}
+            'failing_seeds': [r.seed for r in results if not r.passed], 'minimal_scenario': minimal,
+            **extras(results, e.lag_tolerance_ms if e else LAG_TOLERANCE_MS, e.strategy if e else 'random',
+                     e.depth if e else 2)}
 
 
 # ---- the command line ---------------------------------------------------------------------------------------------
@@ -219,6 +251,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--report', metavar='OUT.json', help='write the JSON report')
     p.add_argument('--variant', choices=('shipped', 'fixed'), default='shipped',
                    help="which variant of a file with a fix: block to explore (default: shipped)")
+    p.add_argument('--strategy', choices=('random', 'pct'), default='random',
+                   help='random latencies (default) or pct: PCT priorities and change points on the deliveries')
+    p.add_argument('--depth', type=int, default=2, help='pct: the bug depth d (d - 1 change points; default 2)')
+    p.add_argument('--until-covered', action='store_true',
+                   help='stop (at most --runs) once every racing pair was seen in both orders and, with pct, the '
+                        'runs for 95 %% confidence of its bound are done')
+    p.add_argument('--lag-tolerance-ms', type=float, default=LAG_TOLERANCE_MS,
+                   help=f'a run whose latency lag exceeds this is distorted (default {LAG_TOLERANCE_MS:g} ms)')
+    p.add_argument('--time', choices=virtual_time.TIME_MODES, default='virtual',
+                   help='virtual (default on the embedded server: every sleep is instant, see '
+                        'simulator.virtual_time) or real time; a target: file always runs in real time')
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -227,19 +270,29 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print('error: --runs and --jobs must be >= 1', file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        exploration = Exploration(args.file, args.vary, getattr(args, 'variant', 'shipped'))
+        exploration = Exploration(args.file, args.vary, getattr(args, 'variant', 'shipped'),
+                                  getattr(args, 'strategy', 'random'), max(1, getattr(args, 'depth', 2)),
+                                  getattr(args, 'lag_tolerance_ms', LAG_TOLERANCE_MS))
     except (ScenarioError, VaryError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
     knob_text = ' '.join(k.describe() for k in exploration.knobs) or 'nothing (every run the same)'
     print(f'exploring {args.file}: {args.runs} runs from seed {args.seed}, {args.jobs} at once; varying {knob_text}')
     started = time.perf_counter()
+    coverage, until = Coverage(), getattr(args, 'until_covered', False)
 
     def progress(result: RunResult, done: int) -> None:
+        coverage.add(result.pairs)
+        if until and coverage.complete():
+            from .pct import bound, runs_for_confidence
+            need = (runs_for_confidence(bound(result.width, result.size, exploration.depth))
+                    if exploration.strategy == 'pct' else 0)
+            exploration.stop_requested = done >= need
         if done == args.runs or done % max(1, args.runs // 10) == 0:
             print(f'  {done}/{args.runs} runs, {time.perf_counter() - started:.1f} s', flush=True)
     try:
-        results = asyncio.run(exploration.run(args.runs, args.seed, args.jobs, progress))
+        results = virtual_time.run(exploration.run(args.runs, args.seed, args.jobs, progress),
+                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
     except (RuntimeError, OSError) as e:
         if exploration.base.target is None:
             raise
@@ -247,6 +300,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
         return EXIT_TARGET
     rows = outcomes(results)
     print(table(rows, len(results)))
+    extra = extras(results, exploration.lag_tolerance_ms, exploration.strategy, exploration.depth)
+    print('\n'.join(describe(extra)))
     failing = [r for r in results if not r.passed]
     elapsed = time.perf_counter() - started
     print(f'{len(results)} runs in {elapsed:.1f} s ({len(results) / elapsed:.1f} runs/s); '
@@ -255,12 +310,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if failing and args.shrink:
         from .shrink import shrink_to_file
         run = failing[0]
-        minimal = asyncio.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
-                                             run.failed[0], log=print))
+        minimal = virtual_time.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
+                                                  run.failed[0], log=print),
+                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
     if args.report:
         try:
-            Path(args.report).write_text(json.dumps(json_report(results, args.seed, exploration.knobs, minimal),
-                                                    indent=2), encoding='utf-8')
+            data = json_report(results, args.seed, exploration.knobs, minimal, exploration)
+            Path(args.report).write_text(json.dumps(data, indent=2), encoding='utf-8')
         except OSError as e:
             print(f'error: {e}', file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -270,13 +326,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
-              console: Optional[PlayConsole] = None) -> list[dict[str, Any]]:
+              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[dict[str, Any]]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
     (for the same variant: a ``fixed`` scenario stays fixed). ``console``
     (:class:`clientsim.simulator.console.PlayConsole`)
-    prints each row as its run finishes. Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
+    prints each row as its run finishes. ``time_mode`` ``'virtual'`` (default) plays on virtual time
+    (:mod:`clientsim.simulator.virtual_time`) unless a scenario has a target (then all play in real
+    time). Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
     window."""
     if seed is not None:
         scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
@@ -300,7 +358,8 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
             if s.target is not None:
                 await one(i, s)
         return [reports[i] for i in range(len(scenarios))]
-    return asyncio.run(run_all())
+    mode: TimeMode = time_mode if all(s.target is None for s in scenarios) else 'real'
+    return virtual_time.run(run_all(), mode)
 
 
 def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
@@ -330,7 +389,7 @@ def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
         print('error: --jobs must be >= 1', file=sys.stderr)
         return None
     try:
-        return play_many(scenarios, seed, jobs, console)
+        return play_many(scenarios, seed, jobs, console, time_mode=getattr(args, 'time', 'virtual'))
     except VaryError as e:
         print(f'error: {e}', file=sys.stderr)
         return None

@@ -5,7 +5,8 @@ per version with ``nicegui==VERSION`` from PyPI under :func:`cache_dir` (``venv-
 20-30 s each the first time), plays the scenario with ``{python}`` = that venv's interpreter and ``{port}`` = a
 free port, and prints a table: one column per version, one row per expectation (actual value, ✓/✗), then key
 figures (server errors by type, download statuses, FINALIZED models, clients alive, timing). Without
-``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions.
+``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions. The venvs come from
+:mod:`clientsim.simulator.venvs` (uv when installed, else pip; one cache with ``clientsim bisect``).
 
 Exit codes as for ``play``: 0 when every version behaves as the file says (``bug_in`` versions fail an
 expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 2 for a bad file, a bad
@@ -14,81 +15,14 @@ expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
-from .errors import TargetError
+from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
 
-CACHE_ENV = 'CLIENTSIM_CACHE_DIR'
-"""Environment variable that relocates the venv cache (default: ``~/.cache/clientsim``, see :func:`cache_dir`)."""
-
-INSTALLED_MARKER = '.clientsim-installed'
-
-
-class VenvError(TargetError, RuntimeError):
-    """A NiceGUI venv could not be created (no network, no such version); the message ends with pip's output."""
-
-
-def cache_dir() -> Path:
-    """Where NiceGUI venvs are cached: ``$CLIENTSIM_CACHE_DIR``, else the user's cache folder
-    (``$XDG_CACHE_HOME/clientsim``, default ``~/.cache/clientsim``), so that every checkout and every fresh clone
-    on the machine (CI included) shares one venv per NiceGUI version instead of installing it again (~27 s)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache').expanduser() / 'clientsim'
-
-
-def nicegui_python(version: str, *, timeout_s: float = 600.0) -> str:
-    """The interpreter of a venv with ``nicegui==version``, created on first use under :func:`cache_dir` and
-    reused afterwards (a finished install leaves ``.clientsim-installed`` with its duration). Raises
-    :class:`VenvError` when venv or pip fails or takes longer than ``timeout_s`` **seconds**."""
-    venv = cache_dir() / f'venv-nicegui-{version}'
-    python = venv / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
-    done = venv / INSTALLED_MARKER
-    if done.exists():
-        return str(python)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(venv.parent / f'venv-nicegui-{version}.lock'):  # two processes must not build one venv at once
-        if done.exists():  # the other process built it while we waited
-            return str(python)
-        return _install(version, venv, python, done, timeout_s)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes (``fcntl.flock``; no lock where fcntl is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: installs of one version must not overlap
-        yield
-        return
-    with open(path, 'w') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _install(version: str, venv: Path, python: Path, done: Path, timeout_s: float) -> str:
-    started = time.perf_counter()
-    try:
-        subprocess.run([sys.executable, '-m', 'venv', '--clear', str(venv)], check=True, capture_output=True,
-                       text=True, timeout=120)
-        subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
-                        f'nicegui=={version}'], check=True, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.CalledProcessError as e:
-        raise VenvError(f'cannot install nicegui=={version} into {venv} (no network? no such version?): '
-                        f'{(e.stderr or "")[-800:]}') from None
-    except (subprocess.TimeoutExpired, OSError) as e:
-        raise VenvError(f'cannot install nicegui=={version} into {venv}: {e}') from None
-    done.write_text(f'{time.perf_counter() - started:.1f} s\n')
-    return str(python)
+# The venv cache is shared with ``clientsim bisect`` (simulator/venvs.py); these names stay importable from here.
+__all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'cmd_matrix']
 
 
 async def play_version(scenario: Any, version: str, python: str) -> dict[str, Any]:

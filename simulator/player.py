@@ -17,13 +17,16 @@ from typing import Any, Callable, Optional
 from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
-from .checks import Checks, check_expectations, skipped_chunks_shown
+from . import virtual_time
+from .browser.latency import max_lag_ms
+from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
 from .lab import Lab
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
 from .scenario import Scenario
 from .steps import Step
 from .timeline import SERVER, Timeline
+from .virtual_time import TimeMode
 
 
 class ScenarioPlayer:
@@ -94,7 +97,7 @@ class ScenarioPlayer:
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
-                self.lab.add(spec.name, spec.latency.model_dump())
+                self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:
@@ -146,7 +149,9 @@ class ScenarioPlayer:
     def report(self) -> dict[str, Any]:
         """The JSON report: ``scenario``, ``file``, ``variant`` (``shipped`` or ``fixed``, see
         :mod:`clientsim.simulator.variants`), ``policy``, ``passed``, ``expectations``, ``windows``,
-        ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms``."""
+        ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms`` (wall), ``time_mode``
+        (``virtual`` or ``real``), ``max_lag_ms`` (worst gap between a drawn and an achieved latency, ms),
+        ``sometimes`` (``[{window, property, held}]``)."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
         return {
@@ -178,8 +183,12 @@ class ScenarioPlayer:
             'target': self.target.describe() if self.target is not None else None,
             'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),
-            'events': self.timeline.to_dicts(),
-            'measurements': measurements_of(self.timeline.to_dicts()),
+            'events': (events := self.timeline.to_dicts()),
+            # simulator.virtual_time / simulator.browser.latency: the clock, the worst drawn-vs-achieved latency gap
+            'time_mode': 'virtual' if virtual_time.is_virtual() else 'real',
+            'max_lag_ms': max_lag_ms(events),
+            'sometimes': sometimes_held(self.scenario.expect, self.browsers),
+            'measurements': measurements_of(events),
             **self._problem_extras(),  # models, jobs, window_extras
         }
 
@@ -220,6 +229,7 @@ async def play(scenario: Scenario, **kwargs: Any) -> dict[str, Any]:
     return await ScenarioPlayer(scenario, **kwargs).run()
 
 
-def play_headless(scenario: Scenario) -> dict[str, Any]:
-    """Play ``scenario`` on a fresh plain asyncio loop (no Qt) and return the report."""
-    return asyncio.run(play(scenario))
+def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual') -> dict[str, Any]:
+    """Play ``scenario`` on a fresh asyncio loop (no Qt) and return the report: on virtual time
+    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target."""
+    return virtual_time.run(play(scenario), 'real' if scenario.target is not None else time_mode)

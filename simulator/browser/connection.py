@@ -38,6 +38,7 @@ from ..tasks import complete
 from . import dialect
 from .acks import Acks
 from .boot import USER_AGENT
+from .latency import latency_sleep
 from .page import js_query_value
 from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
 
@@ -207,8 +208,7 @@ class Connection:
 
     async def _handshake(self, generation: int) -> None:
         window = self.window
-        if window.latency.handshake_ms:
-            await asyncio.sleep(window.latency.handshake_ms / 1000)
+        await latency_sleep(window, 'handshake_ms', window.latency.handshake_ms)
         sio = self.sio
         if sio is None or generation != window._load_generation or not sio.connected:
             return

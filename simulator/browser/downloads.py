@@ -17,8 +17,11 @@ from typing import Any, Optional
 
 import aiohttp
 
+from clientsim.server.wire import WINDOW_HEADER
+
 from ..timeline import now_ns
 from .dialect import download_url
+from .latency import latency_sleep
 from .state import WindowView
 
 
@@ -81,16 +84,17 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     given = payload.get('filename')
     if isinstance(src, (bytes, bytearray)):  # raw bytes: no HTTP request
         return Download(filename, '', 200, len(src), hashlib.sha256(src).hexdigest(), _t_ms(window))
-    if window.latency.download_ms:
-        await asyncio.sleep(window.latency.download_ms / 1000)
+    await latency_sleep(window, 'download_ms', window.latency.download_ms)
     url = download_url(window.url or '', window.prefix, str(src))
     window._record('download_get_sent', url=url)
     session = window._session
     if session is None:  # the window was closed while this download waited
         return Download(filename, url, 0, 0, '', _t_ms(window), error='the window is closed')
     try:
-        async with session.get(url, headers={**DOWNLOAD_HEADERS, 'Referer': window.url or ''},
-                               skip_auto_headers=('Accept',)) as response:
+        headers = {**DOWNLOAD_HEADERS, 'Referer': window.url or ''}
+        if window.tag_requests:  # the embedded server matches download GETs to windows by it
+            headers[WINDOW_HEADER] = window.name
+        async with session.get(url, headers=headers, skip_auto_headers=('Accept',)) as response:
             body = await response.read()
             status = response.status
             filename = saved_filename(given, response.headers.get('Content-Disposition'), url)

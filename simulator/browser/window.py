@@ -41,6 +41,7 @@ from .boot import USER_AGENT, boot
 from .connection import Connection
 from .controls import ElementControls
 from .downloads import Download, fetch_download
+from .latency import latency_sleep
 from .messages import dispatch
 from .page import PageError, parse_page
 from .scripts import JavaScriptRules
@@ -209,8 +210,7 @@ class SimulatedBrowser(ElementControls):
         self.state = LOADING
         self.page_error, self.page_status = None, None
         self._changed()
-        if self.latency.page_get_ms:
-            await asyncio.sleep(self.latency.page_get_ms / 1000)
+        await latency_sleep(self, 'page_get_ms', self.latency.page_get_ms)
         get_sent_ns = now_ns()
         self._record('page_get_sent', url=url)
         try:

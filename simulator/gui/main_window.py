@@ -12,6 +12,7 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QGroupBox,
     QMainWindow,
     QScrollArea,
@@ -168,6 +169,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         win_menu.addAction('Open on the auto-index', QKeySequence('Ctrl+N'), lambda: self.open_window('/'))
         win_menu.addAction('Open on a private page', QKeySequence('Ctrl+Shift+N'),
                            lambda: self.open_window('/private'))
+        win_menu.addAction('Open Chromium window (headless, on the target app)', self.open_chromium_window)
         win_menu.addAction('Race demo (alice, bob, carol: download 0/50/100 ms)', QKeySequence('Ctrl+R'),
                            lambda: self.tasks.spawn(self.race_demo(), name='race demo'))
         win_menu.addAction('Dock all windows', QKeySequence('Ctrl+T'), self.tile_windows)
@@ -178,9 +180,18 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         scen_menu.addAction('Play selected: shipped ⇄ my policy changes', QKeySequence('Ctrl+Shift+P'),
                             self.play_selected_side_by_side)
         scen_menu.addAction('Clear timeline', QKeySequence('Ctrl+K'), self.clear_timeline)
+        scen_menu.addAction('Bisect NiceGUI releases…', QKeySequence('Ctrl+B'), self.open_bisect)
         for sub in (file_menu, win_menu, scen_menu):  # shortcuts from any clientsim window (issue 10)
             for action in sub.actions():
                 action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+
+    def open_bisect(self) -> QDialog:
+        """Scenario ▸ Bisect NiceGUI releases…: the dialog, on the library's selected file (a target scenario)."""
+        from .bisect_view import BisectDialog
+        path = self.library.current_path()
+        self.bisect_dialog = BisectDialog(self, str(path) if path else None)
+        self.bisect_dialog.show()
+        return self.bisect_dialog
 
     # ---- helpers --------------------------------------------------------------------------------------------
     def _page_of(self, name: str) -> str:
@@ -265,6 +276,23 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
         browser = self.lab.add(name or self._next_name(), latency)  # adopt_browser makes its Qt window
         self.tasks.spawn(browser.open(self.lab.url_for(page)), name=f'open {browser.name}')
+        return self.windows[browser.name]
+
+    def open_chromium_window(self, page: str = '/') -> Optional[BrowserWindow]:
+        """Open a real headless Chromium tab (:class:`~clientsim.simulator.chromium.ChromiumWindow`) on ``page`` of
+        the target app of the last target scenario, beside the simulated windows and on the same timeline; returns
+        its Qt window, or None (with a status message) when Chromium is missing or no target app runs: the embedded
+        server's pages carry no nicegui.js, so a real browser would load them but never connect."""
+        from clientsim.simulator.chromium import missing_reason
+        reason = missing_reason()
+        url = self.target.url if self.target is not None and self.target.url else None
+        if reason is None and url is None:
+            reason = 'a real tab needs a real app: play a target scenario (e.g. real/chromium_download_race_2_11.yaml)'
+        if reason is not None:
+            self.statusBar().showMessage(f'Chromium window: {reason}', 15000)
+            return None
+        browser = self.lab.add(self._next_name(), browser='chromium')  # adopt_browser makes its Qt window
+        self.tasks.spawn(browser.open(url.rstrip('/') + page), name=f'open {browser.name} (Chromium)')
         return self.windows[browser.name]
 
     def _start_manual_session(self) -> None:
