@@ -53,7 +53,7 @@ def test_real_nicegui_never_fetched_route_after_its_client_is_deleted(clientsim,
                                                                       expected):
     python = nicegui_python_or_skip(version)
     spec = TargetSpec(command=[python, str(APP), '{port}', '--reconnect-timeout', '0.2', '--prune-every', '0.1',
-                               '--prune-age', '0.3'], url='http://127.0.0.1:{port}', ready_timeout_s=60)
+                               '--prune-age', '5'], url='http://127.0.0.1:{port}', ready_timeout_s=60)
     lab = clientsim_lab_factory(target=spec)
     target = lab.target
 
