@@ -19,6 +19,7 @@ from clientsim.simulator.browser import SimulatedBrowser
 
 from .checks import Checks, check_expectations, skipped_chunks_shown
 from .lab import Lab
+from .loop_lag import LoopLag
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
 from .scenario import Scenario
@@ -65,6 +66,8 @@ class ScenarioPlayer:
         self.step_errors: list[dict[str, Any]] = []
         self.duration_ms = 0.0
         self.result: Optional[dict[str, Any]] = None
+        #: the event loop's scheduling lag while the steps run; the report's ``loop_lag``
+        self.loop_lag = LoopLag()
 
     @property
     def base_url(self) -> Optional[str]:
@@ -92,6 +95,7 @@ class ScenarioPlayer:
         await self.lab.start()  # RuntimeError when a target app does not come up
         self.timeline.record(SERVER, 'scenario_started', name=self.scenario.name, variant=self.scenario.variant,
                              policy=self.scenario.policy_summary())
+        self.loop_lag.start()  # is the run's timing the scenario's? (simulator.loop_lag)
         try:
             for spec in self.scenario.windows:
                 self.lab.add(spec.name, spec.latency.model_dump())
@@ -107,9 +111,11 @@ class ScenarioPlayer:
                                              'error': f'{type(e).__name__}: {e}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
+            await self.loop_lag.stop()
             self.duration_ms = (time.perf_counter() - started) * 1000
             self.result = self.report()
         finally:
+            await self.loop_lag.stop()
             if self.lab.owns_backend:
                 await self.close()
         if self.result is not None and self.target is not None:
@@ -178,6 +184,8 @@ class ScenarioPlayer:
             'target': self.target.describe() if self.target is not None else None,
             'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),
+            # the loop's wake-up lag during the steps: {max_lag_ms, ..., distorted} (simulator.loop_lag)
+            'loop_lag': self.loop_lag.summary(),
             'events': self.timeline.to_dicts(),
             'measurements': measurements_of(self.timeline.to_dicts()),
             **self._problem_extras(),  # models, jobs, window_extras

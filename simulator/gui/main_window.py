@@ -6,6 +6,7 @@ Its menu shortcuts are application-wide (``Qt.ApplicationShortcut``): Ctrl+N wor
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.parse
 from typing import Any, Optional
 
@@ -13,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QGroupBox,
+    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -27,7 +29,7 @@ from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.browser import Latency, SimulatedBrowser
 from clientsim.simulator.lab import Lab
 from clientsim.simulator.tasks import TaskGroup
-from clientsim.simulator.timeline import Timeline, now_ns
+from clientsim.simulator.timeline import Timeline
 
 from .browser_window import BrowserWindow
 from .compare_view import CompareView
@@ -38,6 +40,7 @@ from .playback import ScenarioPlayback
 from .policy_panel import PolicyPanel
 from .scenario_library import ScenarioLibrary
 from .server_box import ServerBox
+from .sessions import RunRecord, RunsPanel, verdict_text
 from .throttle import GcFreezer, Throttle
 from .timeline_pane import TimelinePane
 from .windows_box import WindowsBox, race_demo
@@ -67,9 +70,12 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.tasks = TaskGroup('main window', on_error=self._task_failed)
         self._closing = TaskGroup('main window shutdown', on_error=self._task_failed)  # not cancelled by shutdown
         self._window_counter = 0
+        self._pending_closes: set[asyncio.Future] = set()
         self.last_report: Optional[dict[str, Any]] = None
         self.playing = False
         self.target: Any = None  # the ExternalTarget of the last scenario with ``target:`` (target mode)
+        #: the current session (see simulator.gui.sessions): its title, wall-clock start and verdict
+        self.session_title, self.session_started, self.session_verdict = 'no session yet', time.time(), ''
         self._build()
 
     # ---- layout ---------------------------------------------------------------------------------------------
@@ -123,14 +129,26 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         from .explore_view import ExploreView  # the race explorer (simulator.explore)
         self.explore_view = ExploreView(self)
         self.tabs.addTab(self.explore_view, 'Explore')
+        self.runs_panel = RunsPanel(lambda: f'{self.session_title} {self.session_verdict}')
+        self.tabs.addTab(self.runs_panel, 'Runs')
+        self.run_header = QLabel()  # the current session and its verdict, above the windows
+        self.run_header.setTextFormat(Qt.TextFormat.RichText)
+        self.run_header.setWordWrap(True)
+        self.run_header.setStyleSheet('padding: 2px 4px; background: #eceff1; border-radius: 3px;')
 
-        live = QSplitter(Qt.Orientation.Vertical)
-        live.addWidget(self.workspace)
-        live.addWidget(self.timeline_pane)
-        live.addWidget(self.tabs)
-        live.setSizes([420, 300, 220])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.workspace)
+        split.addWidget(self.timeline_pane)
+        split.addWidget(self.tabs)
+        split.setSizes([420, 300, 220])
         for i, stretch in enumerate((4, 3, 2)):
-            live.setStretchFactor(i, stretch)
+            split.setStretchFactor(i, stretch)
+        live = QWidget()
+        live_layout = QVBoxLayout(live)
+        live_layout.setContentsMargins(0, 0, 0, 0)
+        live_layout.addWidget(self.run_header)
+        live_layout.addWidget(split, 1)
+        self._show_run_header()
         self.compare = CompareView()
         self.compare.back_button.clicked.connect(self.show_live)
         self.right = QStackedWidget()
@@ -147,9 +165,8 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.setCentralWidget(main)
 
         self._gc_freezer = GcFreezer(lambda: len(self.timeline.events), self)
-        self.timeline.subscribe(lambda _e: self._gc_freezer.note())
         self._status_throttle = Throttle(self._update_status, 200, self)
-        self.timeline.subscribe(lambda _e: self._status_throttle())
+        self._unsubscribe = self._subscribe_main(self.timeline)
         self._build_menu()
         self._update_status()
 
@@ -218,23 +235,65 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._update_status()
         return url
 
-    async def restart_server(self, policy: ServerPolicy) -> None:
-        """Stop the server, clear the timeline, start again with ``policy`` (a fresh client registry)."""
+    async def restart_server(self, policy: ServerPolicy, title: str = 'scenario run') -> None:
+        """Stop the server, start a new session called ``title`` (:meth:`new_session`: the current one goes to
+        the run list), start again with ``policy`` (a fresh client registry)."""
         await self.server.stop()
         self.server.errors.clear()
-        self.clear_timeline()
+        self.new_session(title)
         self.server.policy = policy.model_copy()
         self.lab.url = await self.server.start()
         self.policy_panel.refresh()
         self._update_status()
 
     def clear_timeline(self) -> None:
-        """Empty the timeline, the log and the timeline view."""
+        """Empty the timeline, the log, the timeline view and Measurements (Ctrl+K; not archived)."""
         self.timeline.clear()
         self.log_model.refilter()
         self.timeline_view.reset()
         self.timeline_view.redraw()
         self.state_panel.refresh()
+        self.measurements_panel.refresh()
+
+    def _subscribe_main(self, timeline: Timeline) -> Any:
+        gc_off = timeline.subscribe(lambda _e: self._gc_freezer.note())
+        status_off = timeline.subscribe(lambda _e: self._status_throttle())
+        return lambda: (gc_off(), status_off())
+
+    def new_session(self, title: str) -> None:
+        """Archive the current session in the run list (when it has events), then start session ``title``
+        on a NEW timeline (t = 0 = now) that the server, the lab and every view follow: the timeline, lanes, log
+        and Measurements show only it, and what the earlier session's windows still record while they close
+        goes to that session's own (archived) timeline."""
+        old = self.timeline
+        if old.events:
+            self.runs_panel.add(RunRecord(self.session_title, self.session_started, old.t0_ns, old.events,
+                                          self.session_verdict))
+        self.session_title, self.session_started, self.session_verdict = title, time.time(), ''
+        self._unsubscribe()
+        self.timeline = self.server.timeline = self.lab.timeline = Timeline()
+        self._unsubscribe = self._subscribe_main(self.timeline)
+        self.log_model.attach(self.timeline)
+        self.timeline_view.attach(self.timeline)
+        self.measurements_panel.attach(self.timeline)
+        self.state_panel.attach(self.timeline)
+        self.runs_panel.refresh()
+        self._show_run_header()
+        self._update_status()
+
+    def set_verdict(self, report: Optional[dict[str, Any]]) -> None:
+        """The current session's verdict (:func:`~simulator.gui.sessions.verdict_text` of ``report``) in the run
+        header and the run list."""
+        self.session_verdict = verdict_text(report)
+        self.runs_panel.refresh()
+        self._show_run_header()
+
+    def _show_run_header(self) -> None:
+        verdict = self.session_verdict
+        colour = ('#ef6c00' if verdict.startswith('TIMING') else '#2e7d32' if verdict.startswith('PASS')
+                  else '#c62828')
+        shown = f' — <b style="color:{colour}">{verdict}</b>' if verdict else ''
+        self.run_header.setText(f'<b>Run:</b> {self.session_title}{shown}')
 
     # ---- windows --------------------------------------------------------------------------------------------
     def _next_name(self) -> str:
@@ -268,13 +327,12 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         return self.windows[browser.name]
 
     def _start_manual_session(self) -> None:
-        """t = 0 of the timeline becomes now (earlier events get negative times), Follow live goes on."""
+        """A new session (:meth:`new_session`; the previous one goes to the run list) whose t = 0 is now;
+        Follow live goes on."""
         self.target = None  # back from target mode: the embedded server serves the windows again
         self.policy_panel.set_disabled_reason(None)
-        self.timeline.t0_ns = now_ns()
+        self.new_session('manual session')
         self.timeline_view.title = 'clientsim timeline — manual session'
-        self.timeline_view.reset()
-        self.log_model.refilter()
         self.follow_box.setChecked(True)
         self.timeline_view.redraw()
 
@@ -316,8 +374,12 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         for w in windows:
             w.close_programmatically()
             w.setParent(None)  # out of the windows area; Python frees it with the last reference
-        await asyncio.gather(*(self._close_window(w) for w in windows), return_exceptions=True)
-        self._window_counter = 0
+        closing = asyncio.ensure_future(asyncio.gather(*(self._close_window(w) for w in windows),
+                                                       return_exceptions=True))
+        self._pending_closes.add(closing)
+        closing.add_done_callback(self._pending_closes.discard)
+        await asyncio.gather(*self._pending_closes, return_exceptions=True)  # earlier closes too: a new session
+        self._window_counter = 0                                             # starts after the old one ended
         self._update_status()
 
     def tile_windows(self) -> None:
@@ -340,6 +402,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
             inspector.close()
         await self.close_all_windows()
         await self.compare.clear()
+        self.runs_panel.close_viewers()
         await self.tasks.cancel_all()  # shutdown itself runs outside self.tasks (see closeEvent)
         await self.server.stop()
         self.log_model.detach()

@@ -93,9 +93,10 @@ class ScenarioPlayback:
             notice = play_notice(scenario, closed, kept, overridden)
             if kept:
                 scenario = scenario.model_copy(update={'policy': policy})
-            await self.restart_server(policy)
+            title = f'{scenario.name} ({scenario.policy_summary()})'
+            await self.restart_server(policy, title)
             self.follow_box.setChecked(True)  # Follow live is back on at every Play
-            self.timeline_view.title = f'clientsim timeline — {scenario.name} ({scenario.policy_summary()})'
+            self.timeline_view.title = f'clientsim timeline — {title}'
             steps = scenario.parsed_steps
             self.library.start(scenario.name, scenario.path, len(steps),
                                notice)
@@ -110,6 +111,7 @@ class ScenarioPlayback:
             progress.setValue(len(steps))
             self.last_report = report
             self.library.show_result(report)
+            self.set_verdict(report)
             if any(e.kind == 'models' or e.kind.startswith('job_') for e in self.timeline.events):
                 self.tabs.setCurrentWidget(self.state_panel)  # problems 4 and 5 show their evidence there
             return report
@@ -133,12 +135,15 @@ class ScenarioPlayback:
         self.playing = True
         self.library.play_button.setEnabled(False)
         try:
-            await self.close_all_windows()
             self.right.setCurrentWidget(self.compare)
-            self.library.start(shipped.name, shipped.path, 1, 'side by side: the same steps with two policies, '
-                               'each on its own server; the live server and windows are untouched')
-            reports = await self.compare.play([shipped, fixed], labels, notes)
-            self.library.scenario_progress.setValue(1)
+            steps = len(shipped.parsed_steps)
+            self.library.start(shipped.name, shipped.path, steps, 'side by side: the same steps with two policies, '
+                               'each on its own server; the live server and its windows keep running behind '
+                               '(← Back to live shows them)')
+            reports = await self.compare.play([shipped, fixed], labels, notes,
+                                              on_step=lambda i: self.library.scenario_progress.setValue(
+                                                  max(self.library.scenario_progress.value(), i)))
+            self.library.scenario_progress.setValue(steps)
             self.library.show_result(reports[0], reports[1], labels)
             self.last_report = reports[0]
             return reports
