@@ -27,7 +27,8 @@ def test_sessions_do_not_leak_into_each_other(clientsim_gui, qtbot):
     gui.run(gui.until(lambda: main.playing))
     gui.run(gui.until(lambda: not main.playing, timeout_s=30), timeout_s=40)
     replayed = len(main.timeline.events)
-    assert replayed and main.session_verdict, main.statusBar().currentMessage()  # the replay's verdict is in the run header
+    assert replayed and main.session_verdict, main.statusBar().currentMessage()  # the replay's verdict …
+    assert main.session_verdict in main.run_header.text()  # … is in the run header
     assert main.session_verdict in main.run_header.text()
 
     qtbot.keyClick(main, Qt.Key.Key_W, ctrl | shift)

@@ -137,7 +137,8 @@ class CompareView(QWidget):
                    on_step: Optional[Callable[[int], None]] = None) -> list[dict[str, Any]]:
         """Play ``scenarios[0]`` (above) and ``scenarios[1]`` (below) at the same time, each on its own server
         and timeline; returns both reports in that order. ``labels`` name the runs; ``notes`` follow each
-        PASS/FAIL line; ``on_step(index)`` is called before each step of either run (0-based). A run that raises (e.g. OSError when no port is free) propagates after both ended."""
+        PASS/FAIL line; ``on_step(index)`` is called before each step of either run (0-based).
+        A run that raises (e.g. OSError when no port is free) propagates after both ended."""
         from clientsim.simulator.player import ScenarioPlayer
         await self.clear()
         self.heading.setText(f'<b>Bug ⇄ fix side by side</b> — {scenarios[0].name}<br>the same steps, two '
