@@ -95,10 +95,10 @@ class ScenarioPlayer:
         await self.lab.start()  # RuntimeError when a target app does not come up
         self.timeline.record(SERVER, 'scenario_started', name=self.scenario.name, variant=self.scenario.variant,
                              policy=self.scenario.policy_summary())
-        self.loop_lag.start()  # is the run's timing the scenario's? (simulator.loop_lag)
         try:
             for spec in self.scenario.windows:
                 self.lab.add(spec.name, spec.latency.model_dump())
+            self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:

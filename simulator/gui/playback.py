@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from clientsim.simulator.scenario import Scenario, ScenarioError, load_scenario
 
@@ -23,8 +24,19 @@ class ScenarioPlayback:
         try:
             return load_scenario(path)
         except ScenarioError as e:
-            self.library.show_error(str(e))
+            self.show_load_error(str(e))
             return None
+
+    def show_load_error(self, message: str) -> None:
+        """A scenario that cannot load: ``message`` (``file:line: location: message``, as ``clientsim play``
+        prints it) in a dialog, under Play and in the event log (a ``load_error`` event of source ``clientsim``)."""
+        self.library.show_error(message)
+        self.timeline.record('clientsim', 'load_error', message=message)
+        box = QMessageBox(QMessageBox.Icon.Critical, 'Scenario cannot be loaded', message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()  # not modal to the loop: playing windows keep running
+        self.load_error_box = box
 
     def _selected(self) -> Optional[Scenario]:
         """The scenario selected in the library, loaded; None when nothing is selected, a scenario is playing or
