@@ -7,7 +7,8 @@ import os
 
 from .conftest import run_cli
 
-BAD = 'name: bad\nwindows:\n  - {name: alice, page: /}\nsteps:\n  - open: alice\n  - clik: {window: alice, label: Download}\n'
+BAD = ('name: bad\nwindows:\n  - {name: alice, page: /}\nsteps:\n  - open: alice\n'
+       '  - clik: {window: alice, label: Download}\n')
 
 
 def test_gui_play_of_a_broken_file_exits_2_like_play(tmp_path):
