@@ -11,7 +11,7 @@ import urllib.parse
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -57,7 +57,9 @@ class MainWindow(ScenarioPlayback, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle('clientsim — multi-client web UI lab')
-        self.resize(1500, 940)
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1500, room.width()) if room else 1500, min(940, room.height()) if room else 940)
         self.setMinimumWidth(900)
         self.timeline = Timeline()
         self.server = EmbeddedServer(ServerPolicy(), self.timeline)
@@ -101,10 +103,14 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         top_scroll.setWidgetResizable(True)
         top_scroll.setWidget(top_left)
         top_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # never sideways: the pane is as wide as its widest row needs (plus a vertical scrollbar)
+        top_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        top_scroll.setMinimumWidth(top_left.minimumSizeHint().width()
+                                   + top_scroll.verticalScrollBar().sizeHint().width() + 4)
         left.addWidget(top_scroll)
         left.addWidget(policy_box)
         left.setSizes([560, 340])
-        left.setMinimumWidth(300)
+        self.left_pane, self.left_scroll = left, top_scroll
         self.workspace = Workspace('Windows')
 
         self.timeline_pane = TimelinePane(lambda: export_timeline_dialog(self, self.timeline_view))
@@ -140,6 +146,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         split.addWidget(self.workspace)
         split.addWidget(self.timeline_pane)
         split.addWidget(self.tabs)
+        self.timeline_pane.setMinimumHeight(230)  # the lanes stay readable at 1024×700
         split.setSizes([420, 300, 220])
         for i, stretch in enumerate((4, 3, 2)):
             split.setStretchFactor(i, stretch)
@@ -154,12 +161,12 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.right = QStackedWidget()
         self.right.addWidget(live)
         self.right.addWidget(self.compare)
-        self.right.setMinimumWidth(560)
+        self.right.setMinimumWidth(400)
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(self.right)
-        main.setSizes([480, 1020])
+        main.setSizes([max(380, self.width() // 3), self.width() - max(380, self.width() // 3)])
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)

@@ -66,6 +66,7 @@ class TimelineView(QWidget):
         self.plot.setLabel('bottom', 'time since start of scenario / session', units='ms')
         self.plot.getAxis('bottom').enableAutoSIPrefix(False)
         self.plot.getAxis('left').setWidth(150)
+        self.plot.setMinimumHeight(90)
         self.legend = QLabel(legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -362,7 +363,7 @@ class TimelineView(QWidget):
             label.hide()
 
     def _draw_labels(self, labels: list[str]) -> None:
-        height_px = max(self.plot.getViewBox().height(), 50.0)
+        height_px = max(self.plot.getViewBox().height(), 1.0)  # the real height: labels never overlap
         step = max(1, math.ceil(15 / (height_px / max(len(labels), 1))))  # ≥ 15 px per shown label
         ticks = [(i, label if len(label) <= 22 else label[:21] + '…') for i, label in enumerate(labels)
                  if i % step == 0 or label[:1] in '▸▾']
