@@ -11,7 +11,7 @@ import urllib.parse
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
@@ -35,7 +35,8 @@ from .browser_window import BrowserWindow
 from .compare_view import CompareView
 from .event_log import EventLogModel, EventLogView
 from .frame_inspector import FrameInspector
-from .panels import MeasurementsPanel, ServerStatePanel, export_events_dialog, export_timeline_dialog
+from .menus import build_menus
+from .panels import MeasurementsPanel, ServerStatePanel, export_timeline_dialog
 from .playback import ScenarioPlayback
 from .policy_panel import PolicyPanel
 from .scenario_library import ScenarioLibrary
@@ -174,37 +175,8 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._gc_freezer = GcFreezer(lambda: len(self.timeline.events), self)
         self._status_throttle = Throttle(self._update_status, 200, self)
         self._unsubscribe = self._subscribe_main(self.timeline)
-        self._build_menu()
+        build_menus(self)  # File, Windows, Scenario, Policy, View, Help (simulator.gui.menus)
         self._update_status()
-
-    def _build_menu(self) -> None:
-        menu = self.menuBar()
-        menu.setNativeMenuBar(False)
-        file_menu = menu.addMenu('&File')
-        file_menu.addAction('Open scenario…', QKeySequence.StandardKey.Open, self._open_scenario_file)
-        file_menu.addAction('Export timeline (PNG/SVG)…', QKeySequence('Ctrl+E'),
-                            lambda: export_timeline_dialog(self, self.timeline_view))
-        file_menu.addAction('Export events (JSON lines)…', QKeySequence('Ctrl+Shift+E'),
-                            lambda: export_events_dialog(self, self.timeline))
-        file_menu.addSeparator()
-        file_menu.addAction('Quit', QKeySequence.StandardKey.Quit, self.close)
-        win_menu = menu.addMenu('&Windows')
-        win_menu.addAction('Open on the auto-index', QKeySequence('Ctrl+N'), lambda: self.open_window('/'))
-        win_menu.addAction('Open on a private page', QKeySequence('Ctrl+Shift+N'),
-                           lambda: self.open_window('/private'))
-        win_menu.addAction('Race demo (alice, bob, carol: download 0/50/100 ms)', QKeySequence('Ctrl+R'),
-                           lambda: self.tasks.spawn(self.race_demo(), name='race demo'))
-        win_menu.addAction('Dock all windows', QKeySequence('Ctrl+T'), self.tile_windows)
-        win_menu.addAction('Close all windows', QKeySequence('Ctrl+Shift+W'),
-                           lambda: self.tasks.spawn(self.close_all_windows()))
-        scen_menu = menu.addMenu('&Scenario')
-        scen_menu.addAction('Play selected', QKeySequence('Ctrl+P'), self.play_selected)
-        scen_menu.addAction('Play selected: shipped ⇄ my policy changes', QKeySequence('Ctrl+Shift+P'),
-                            self.play_selected_side_by_side)
-        scen_menu.addAction('Clear timeline', QKeySequence('Ctrl+K'), self.clear_timeline)
-        for sub in (file_menu, win_menu, scen_menu):  # shortcuts from any clientsim window (issue 10)
-            for action in sub.actions():
-                action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
     # ---- helpers --------------------------------------------------------------------------------------------
     def _page_of(self, name: str) -> str:
@@ -277,21 +249,29 @@ class MainWindow(ScenarioPlayback, QMainWindow):
             self.runs_panel.add(RunRecord(self.session_title, self.session_started, old.t0_ns, old.events,
                                           self.session_verdict))
         self.session_title, self.session_started, self.session_verdict = title, time.time(), ''
-        self._unsubscribe()
-        self.timeline = self.server.timeline = self.lab.timeline = Timeline()
-        self._unsubscribe = self._subscribe_main(self.timeline)
-        self.log_model.attach(self.timeline)
-        self.timeline_view.attach(self.timeline)
-        self.measurements_panel.attach(self.timeline)
-        self.state_panel.attach(self.timeline)
+        self.show_timeline(Timeline())
         self.runs_panel.refresh()
         self._show_run_header()
         self._update_status()
 
+    def show_timeline(self, timeline: Timeline) -> None:
+        """Make ``timeline`` the live one: the server and the lab record into it, every view shows it."""
+        self._unsubscribe()
+        self.timeline = self.server.timeline = self.lab.timeline = timeline
+        self._unsubscribe = self._subscribe_main(timeline)
+        self.log_model.attach(timeline)
+        self.timeline_view.attach(timeline)
+        self.measurements_panel.attach(timeline)
+        self.state_panel.attach(timeline)
+
     def set_verdict(self, report: Optional[dict[str, Any]]) -> None:
         """The current session's verdict (:func:`~simulator.gui.sessions.verdict_text` of ``report``) in the run
         header and the run list."""
-        self.session_verdict = verdict_text(report)
+        self.set_verdict_text(verdict_text(report))
+
+    def set_verdict_text(self, verdict: str) -> None:
+        """Show ``verdict`` (``PASS 4/4``, ``TIMING DISTORTED …``, ``''``) in the run header and run list."""
+        self.session_verdict = verdict
         self.runs_panel.refresh()
         self._show_run_header()
 
@@ -321,11 +301,13 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._update_status()
         return window
 
-    def open_window(self, page: str, name: Optional[str] = None, latency: Optional[Latency] = None) -> BrowserWindow:
+    def open_window(self, page: str, name: Optional[str] = None, latency: Optional[Latency] = None, *,
+                    fresh_session: bool = True) -> BrowserWindow:
         """Open a new simulated browser window on ``page`` (``/`` or ``/private``) of the embedded server, named
         ``name`` (else the next free name), with ``latency`` (ms; else the defaults of the windows box). The first
-        window of a manual session moves the timeline's t = 0 to now."""
-        if not self.windows and not self.playing:
+        window after all were closed starts a new manual session (t = 0 = now; the previous session goes to the
+        run list) unless ``fresh_session`` is False (a loaded session reopening its windows)."""
+        if not self.windows and not self.playing and fresh_session:
             self._start_manual_session()
         defaults = self.windows_box.default_latency
         latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)

@@ -84,6 +84,8 @@ class ScenarioPlayback:
         path, _ = QFileDialog.getOpenFileName(self, 'Open scenario', '', 'Scenarios (*.yaml *.yml)')
         if not path:
             return
+        from .session_file import add_recent
+        add_recent(path)
         scenario = self._load(path)
         if scenario is None:
             return
