@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .removal import DEFAULT_BUSY_SHARE, DEFAULT_MATCH_MS, DEFAULT_WAKE_MS
+
 
 class PolicySwitch(BaseModel):
     """GUI metadata of one policy field: a one-line description and the real issue/PR it comes from."""
@@ -39,9 +41,22 @@ class ServerPolicy(BaseModel):
     single_use_removal: Literal['thread_pool', 'next_tick'] = Field(
         'thread_pool',
         description='when the first GET removes a single-use route. thread_pool: as NiceGUI 2.11.0, whose sync '
-                    'route handler runs on a thread pool, a seeded draw (server.downloads.removal_delay_ms): '
-                    'tied GETs all get 200 in ~55 % of races; next_tick: one loop tick later, so tied GETs '
-                    'always all get 200.')
+                    'route handler runs on a thread pool, the route goes when a pool thread wakes up, a seeded '
+                    'draw (server.removal.RemovalModel: removal_wake_ms, removal_busy_share, route_match_ms); '
+                    'next_tick: one loop tick later, so tied GETs always all get 200.')
+    removal_wake_ms: float = Field(
+        DEFAULT_WAKE_MS, ge=0.0, le=10000.0,
+        description='thread_pool removal: mean wake-up time (ms, exponential) of the pool thread that removes a '
+                    'single-use route after its first GET; GETs matched before it get 200 too. Larger = busier '
+                    'server (clientsim explore --vary removal_wake_ms=0..20).')
+    removal_busy_share: float = Field(
+        DEFAULT_BUSY_SHARE, ge=0.0, le=1.0,
+        description='thread_pool removal: share of removals that wait for a busy pool (wake-up uniform in 5-80 '
+                    'ms, measured on NiceGUI 2.11.0: a GET 5-80 ms after the first was sometimes served).')
+    route_match_ms: float = Field(
+        DEFAULT_MATCH_MS, ge=0.0, le=1000.0,
+        description='thread_pool removal: ms between matching two GETs sent at the same instant (the k-th of a '
+                    'tie gets 200 when k * route_match_ms < wake-up).')
     single_use_unfetched_s: float = Field(
         300.0, ge=0.0, le=86400.0,
         description='seconds a single-use route that nobody fetched stays registered; 0: forever, as NiceGUI '
@@ -112,13 +127,17 @@ class ServerPolicy(BaseModel):
 
 
 #: Timing knobs (not bug/fix switches): scenarios shorten them so the library plays fast.
-TIMING_FIELDS = frozenset({'single_use_unfetched_s', 'reconnect_timeout_s', 'prune_interval_s', 'prune_age_s',
+TIMING_FIELDS = frozenset({'removal_wake_ms', 'removal_busy_share', 'route_match_ms',
+                           'single_use_unfetched_s', 'reconnect_timeout_s', 'prune_interval_s', 'prune_age_s',
                            'ping_interval_s',                           'ping_timeout_s', 'job_chunks', 'job_chunk_s'})
 
 _REFERENCES = {
     'download_target': 'nicegui #4016, #3240',
     'single_use_grace_s': 'nicegui PR #4219',
     'single_use_removal': 'nicegui 2.11.0 app/app.py add_static_file (measured ties: 28/51 all 200)',
+    'removal_wake_ms': 'calibrated on nicegui 2.11.0 (benchmarks/calibrate_removal.py)',
+    'removal_busy_share': 'calibrated on nicegui 2.11.0 (benchmarks/calibrate_removal.py)',
+    'route_match_ms': 'calibrated on nicegui 2.11.0 (benchmarks/calibrate_removal.py)',
     'single_use_unfetched_s': 'clientsim hardening (NiceGUI 2.11.0 app/app.py: never-fetched routes never expire)',
     'download_binding': 'clientsim hardening (NiceGUI 2.11.0: single-use routes are not bound to a client)',
     'disconnect_guard': 'nicegui #4304 (fixed 2.11.1)',

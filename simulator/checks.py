@@ -10,10 +10,11 @@ from __future__ import annotations
 import gc
 import operator
 import re
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
+from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
 if TYPE_CHECKING:
@@ -111,8 +112,14 @@ class Expectations(StrictModel):
     ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``,
     ``models_alive`` / ``models_finalized`` (per-client ``/counter`` models not yet collected / whose
     ``weakref.finalize`` ran; checked after a ``gc.collect()``), ``jobs_finished`` / ``jobs_cancelled``
-    (``/convert`` jobs in that state at the end)."""
+    (``/convert`` jobs in that state at the end); ``download_gets`` (default true: every ``download`` event a window
+    received must end in a finished GET, any status, before the run ends, checked when a window got one);
+    ``sometimes`` (window → :data:`SOMETIMES` property, e.g. ``{bob: received}``: an outcome that must appear in
+    at least one run of ``clientsim explore``; a single run only records whether it held, see
+    :func:`sometimes_held`)."""
     windows: dict[str, WindowExpect] = {}
+    download_gets: bool = True
+    sometimes: dict[str, Literal['received', 'not_received', 'download_event', 'no_download_event']] = {}
     server_errors: dict[str, Count] = {}
     custom_errors: list[str] = []
     clients_alive: Optional[Count] = None
@@ -137,7 +144,22 @@ class Expectations(StrictModel):
 
 
 #: expectations that an external target (a real app) can answer: windows always, server_errors from the app output
-EXTERNAL_EXPECTATIONS = {'windows', 'server_errors', 'custom_errors'}
+EXTERNAL_EXPECTATIONS = {'windows', 'server_errors', 'custom_errors', 'download_gets', 'sometimes'}
+SOMETIMES = ('received', 'not_received', 'download_event', 'no_download_event')
+"""The window properties a ``sometimes:`` expectation may name."""
+
+
+def sometimes_held(expect: Expectations, browsers: dict[str, SimulatedBrowser]) -> list[dict[str, Any]]:
+    """Per ``sometimes:`` entry ``{window, property, held}`` for one run (a window not in ``browsers``: not held)."""
+    rows = []
+    for name, prop in expect.sometimes.items():
+        b = browsers.get(name)
+        received = b is not None and any(d.ok for d in b.downloads)
+        events = b.download_events if b is not None else 0
+        held = {'received': received, 'not_received': b is not None and not received,
+                'download_event': events > 0, 'no_download_event': b is not None and events == 0}[prop]
+        rows.append({'window': name, 'property': prop, 'held': held})
+    return rows
 
 
 # ---- what the windows show --------------------------------------------------------------------------------------
@@ -186,6 +208,10 @@ def check_expectations(expect: Expectations, browsers: dict[str, SimulatedBrowse
     before checking model counts."""
     checks = Checks()
     _check_windows(checks, expect, browsers)
+    events = sum(b.download_events for b in browsers.values())
+    if expect.download_gets and events:
+        finished = sum(len(b.downloads) for b in browsers.values())
+        checks.add('every download event ended in a finished GET', events, finished, finished >= events)
     for exc_type, count in expect.server_errors.items():
         actual = error_counts.get(exc_type, 0)
         checks.add(f'server errors {exc_type}', str(count), actual, count.check(actual))
@@ -212,7 +238,7 @@ def _check_windows(checks: Checks, expect: Expectations, browsers: dict[str, Sim
             add(f'{name}: download events', str(w.download_events), b.download_events,
                 w.download_events.check(b.download_events))
         if w.received is not None:
-            got = any(d.ok for d in b.downloads)
+            got = download_outcome(d.status for d in b.downloads) == RECEIVED
             add(f'{name}: received the file', w.received, got, got == w.received)
         if w.downloads is not None:
             statuses = [d.status for d in b.downloads]

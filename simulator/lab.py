@@ -23,6 +23,7 @@ from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.browser import Latency, SimulatedBrowser
 from clientsim.simulator.browser.scripts import JavaScriptRules
 
+from .chromium.window import ChromiumWindow
 from .target import ExternalTarget, Target
 from .timeline import Timeline
 
@@ -137,17 +138,26 @@ class Lab:
         except KeyError:
             raise KeyError(f'no window {name!r} (windows are: {", ".join(self._windows) or "none"})') from None
 
-    def add(self, name: str, latency: LatencyLike = None) -> SimulatedBrowser:
+    def add(self, name: str, latency: LatencyLike = None, *, browser: str = 'simulated') -> SimulatedBrowser:
         """Create the window ``name`` without opening a page (calls ``on_window``). ``latency``: see
-        :data:`LatencyLike` (ms). Raises ValueError if the name is taken, TypeError for an unknown latency knob."""
+        :data:`LatencyLike` (ms). ``browser``: ``'simulated'`` or ``'chromium'`` (a real headless Chromium tab,
+        :class:`~clientsim.simulator.chromium.ChromiumWindow`, launched by its first ``open``; no latency).
+        Raises ValueError if the name is taken or ``browser`` is unknown, TypeError for an unknown latency knob."""
         if name in self._windows:
             raise ValueError(f'window {name!r} exists already')
+        if browser == 'chromium':
+            return self._adopt(name, ChromiumWindow(name, self.timeline))  # type: ignore[arg-type]
+        if browser != 'simulated':
+            raise ValueError(f"browser must be 'simulated' or 'chromium', got {browser!r}")
         browser = SimulatedBrowser(name, self.timeline, _latency(latency))
         browser.javascript_rules = JavaScriptRules(self.javascript)  # ValueError for a bad regex
         # a real app's windows reconnect on their own, as nicegui.js does (socket.io reconnection)
         browser.auto_reconnect = self.target is not None
         browser.on_new_tab = lambda url, opener=browser: opener._tasks.spawn(
             self._open_new_tab(opener, url), name=f'{opener.name} new tab')
+        return self._adopt(name, browser)
+
+    def _adopt(self, name: str, browser: SimulatedBrowser) -> SimulatedBrowser:
         self._windows[name] = browser
         if self.on_window is not None:
             self.on_window(browser)

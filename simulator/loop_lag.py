@@ -63,8 +63,8 @@ class LoopLag:
                 'tolerance_ms': self.tolerance_ms, 'distorted': self.max_lag_ms > self.tolerance_ms}
 
 
-def distortion_of(report: dict[str, Any]) -> Optional[dict[str, Any]]:
-    """The report's ``loop_lag`` summary when the run was timing distorted, else None (reads the report key
-    ``loop_lag`` here only)."""
-    lag = report.get('loop_lag')
+def distortion_of(report: Any) -> Optional[dict[str, Any]]:
+    """The report's ``loop_lag`` summary when the run was timing distorted, else None. ``report``: a
+    :class:`~clientsim.simulator.run_report.RunReport` or its dict (the one place that reads the field)."""
+    lag = report.get('loop_lag') if isinstance(report, dict) else getattr(report, 'loop_lag', None)
     return lag if lag and lag.get('distorted') else None

@@ -12,6 +12,7 @@ A scenario is::
     # target: http://127.0.0.1:8080   or   target: {command: [python, app.py, '{port}'], url: 'http://127.0.0.1:{port}'}
     windows:
       - {name: alice, page: /, latency: {download_ms: 0}}       # latency knobs in ms
+      - {name: real, page: /, browser: chromium}                # a real headless Chromium tab
     steps:                                                      # each step is a one-key mapping
       - open: [alice, bob]          # or: open: alice / open: {windows: [alice], page: /private, wait: true}
       - click: {window: bob, label: Download}
@@ -49,7 +50,7 @@ A loaded scenario is its shipped variant; :meth:`Scenario.variants` gives ``[('s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
@@ -87,10 +88,14 @@ class LatencySpec(StrictModel):
 
 
 class WindowSpec(StrictModel):
-    """A simulated browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``)."""
+    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``
+    and ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
+    (:mod:`clientsim.simulator.chromium`; needs the apt packages ``chromium chromium-driver``; latency knobs do
+    not apply to it)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
     latency: LatencySpec = LatencySpec()
+    browser: Literal['simulated', 'chromium'] = 'simulated'
 
     @field_validator('page')
     @classmethod

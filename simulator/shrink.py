@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Optional
 import yaml
 
 from .player import ScenarioPlayer
+from .run_report import RunReport
 from .scenario import ScenarioError, parse_scenario
 
 PLAYS = 3
@@ -74,15 +75,15 @@ def _candidates(raw: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield f"{window['name']}.{knob} {value:g} → {option:g} ms", candidate
 
 
-def _failure(report: dict[str, Any], expectation: str) -> Optional[tuple]:
+def _failure(report: RunReport, expectation: str) -> Optional[tuple]:
     """What identifies the failure of ``expectation`` in ``report``: its ``actual`` value and, for a window's
     expectation (``alice: ...``), that window's download events and GET statuses; None when it did not fail."""
-    check = next((c for c in report['expectations'] if c['name'] == expectation), None)
-    if check is None or check['passed']:
+    check = report.expectation(expectation)
+    if check is None or check.passed:
         return None
-    window = next((w for w in report['windows'] if expectation.startswith(f"{w['name']}:")), None)
-    outcome = (window['download_events'], [d['status'] for d in window['downloads']]) if window else None
-    return repr(check['actual']), repr(outcome)
+    window = next((w for w in report.windows if expectation.startswith(f'{w.name}:')), None)
+    outcome = (window.download_events, window.statuses) if window else None
+    return repr(check.actual), repr(outcome)
 
 
 async def _failures(raw: dict[str, Any], path: str, seed: int, expectation: str) -> list[Optional[tuple]]:

@@ -71,6 +71,9 @@ class TargetSpec(BaseModel):
     cwd: Optional[str] = None
     env: dict[str, str] = {}
     probe: bool = True
+    #: a NiceGUI release: ``{python}`` is then the interpreter of its cached venv (simulator.venvs, built on first
+    #: use, ~30 s) unless the caller gives one (``clientsim matrix`` does, per version)
+    nicegui: Optional[str] = None
 
     @field_validator('url')
     @classmethod
@@ -160,6 +163,7 @@ class ExternalTarget:
         self.spec = target if isinstance(target, TargetSpec) else None
         self.timeline = timeline or Timeline()
         self.python = python or sys.executable  # what ``{python}`` stands for
+        self._python_given = python is not None
         #: the probe's receiver while the app runs (command targets with ``probe: true``); see :attr:`probed`
         self.probe: Optional[ProbeReceiver] = None
         self.url = _check_url(target) if isinstance(target, str) else None
@@ -250,6 +254,9 @@ class ExternalTarget:
             await _check_listening(self.url)
             return self.url
         spec = self.spec
+        if spec.nicegui and not self._python_given and self.python == sys.executable:
+            from .venvs import nicegui_python
+            self.python = await asyncio.to_thread(nicegui_python, spec.nicegui)  # VenvError (a TargetError)
         port = str(free_port()) if any(PORT_PLACEHOLDER in s for s in [spec.url, *spec.command]) else ''
         self.command = [s.replace(PORT_PLACEHOLDER, port).replace(PYTHON_PLACEHOLDER, self.python)
                         for s in spec.command]

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import settings
 
 # Hypothesis profiles for tests/test_hostile_input_fuzz.py: the default keeps each test's own bounded max_examples;
-# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of examples (minutes).
+# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of
+# examples (minutes).
 settings.register_profile('long', max_examples=3000, deadline=None)
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
@@ -66,7 +67,8 @@ def assert_clean_exit(proc) -> None:
 
 
 def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, **policy) -> dict:
-    """Play the ``variant`` (shipped/fixed) of ``assets/scenarios/NAME`` headless and return the report.
+    """Play the ``variant`` (shipped/fixed) of ``assets/scenarios/NAME`` headless (virtual time, as ``clientsim
+    play --headless``) and return the report.
     ``expect_of``: check the expectations of that other variant instead (the bug/fix difference test);
     ``policy``: ServerPolicy fields changed on top of the variant's."""
     from clientsim.simulator.player import ScenarioPlayer
@@ -77,12 +79,13 @@ def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, *
         scenario = scenario.model_copy(update={'expect': variants[expect_of].expect})
     if policy:
         scenario = scenario.model_copy(update={'policy': scenario.policy.model_copy(update=policy)})
-    return asyncio.run(ScenarioPlayer(scenario).run())
+    from clientsim.simulator import virtual_time
+    return virtual_time.run(ScenarioPlayer(scenario).run(), 'real' if scenario.target is not None else 'virtual')
 
 
 def failed_checks(report: dict) -> list[str]:
     """Names of the expectations a report failed."""
-    return [c['name'] for c in report['expectations'] if not c['passed']]
+    return [c.name for c in report.expectations if not c.passed]
 
 
 # ---- real NiceGUI from PyPI (tests marked ``network``) ---------------------------------------------------------------

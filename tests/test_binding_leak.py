@@ -73,6 +73,6 @@ def test_bindable_property_registers_and_propagates():
 def test_binding_scenarios_catch_the_difference():
     # binding_leak.yaml's shipped (strong) and fixed (weak) variants: test_scenarios checks each fails the other's
     # expectations; the keys model has no fix: block, so its file is checked against the shipped policy here
-    assert not play('binding_leak_keys.yaml', bindable_registry='strong')['passed']
+    assert not play('binding_leak_keys.yaml', bindable_registry='strong').passed
     report = play('binding_leak.yaml', 'fixed')
-    assert report['models'] == {'created': 20, 'alive': 0, 'finalized': 20}
+    assert report.models.model_dump() == {'created': 20, 'alive': 0, 'finalized': 20}

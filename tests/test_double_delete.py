@@ -142,7 +142,7 @@ def test_registry_delete_twice():
 
 def test_double_delete_scenarios_catch_the_difference():
     fixed_run_shipped_expect = play('double_delete.yaml', 'fixed', expect_of='shipped')
-    assert not fixed_run_shipped_expect['passed']
+    assert not fixed_run_shipped_expect.passed
     shipped_run_fixed_expect = play('double_delete.yaml', 'shipped', expect_of='fixed')
     assert 'server errors KeyError' in failed_checks(shipped_run_fixed_expect)
 
@@ -163,8 +163,8 @@ steps:
   - reconnect: a
 '''
     report = asyncio.run(ScenarioPlayer(parse_scenario(text)).run())
-    errors = [c for c in report['expectations'] if not c['passed']]
-    assert len(errors) == 2 and all('RuntimeError' in str(c['actual']) for c in errors)
+    errors = [c for c in report.expectations if not c.passed]
+    assert len(errors) == 2 and all('RuntimeError' in str(c.actual) for c in errors)
 
 
 def test_bad_steps_are_scenario_errors():

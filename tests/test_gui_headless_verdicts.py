@@ -27,7 +27,7 @@ def test_every_library_scenario_same_verdict_in_gui_and_headless(clientsim_gui, 
         for path in files:
             for _variant, scenario in load_scenario(path).variants():
                 report = gui.run(main.play_scenario(scenario), timeout_s=60)
-                in_gui[(path.rsplit('/', 1)[-1], report['variant'])] = (report['passed'], distortion_of(report))
+                in_gui[(path.rsplit('/', 1)[-1], report.variant)] = (report.passed, distortion_of(report))
                 assert main.session_verdict.split()[0] in ('PASS', 'FAIL', 'TIMING')
                 if distortion_of(report):  # shown, with the measured lag, where the verdict is
                     assert 'TIMING DISTORTED' in main.run_header.text() and 'loop lag' in main.run_header.text()

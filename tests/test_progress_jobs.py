@@ -87,5 +87,5 @@ def test_cancel_on_unload_then_restart_skips_done_chunks(clientsim, clientsim_la
 ])
 def test_progress_scenarios_catch_the_difference(name, variant, expect_of, change):
     report = play(name, variant, expect_of=expect_of, **change)
-    assert not report['passed']
+    assert not report.passed
     assert not [n for n in failed_checks(report) if n.startswith('step ')]

@@ -104,18 +104,18 @@ def play_against(python: str, keyerrors: str) -> dict:
 
 def test_disconnect_before_handshake_keyerror_in_2110(nicegui_2110):
     report = play_against(nicegui_2110, '1')
-    assert report['passed'], report['expectations']
-    assert report['timing'] == 'one clock: app server and windows' and report['clients_alive'] >= 2  # probed
-    assert "KeyError: '" in report['target_output']
-    assert '_socket_to_document_id.pop(socket_id)' in report['target_output']
-    assert [e['type'] for e in report['server_errors']] == ['KeyError']  # from the probe: one logged exception
-    assert report['target']['returncode'] is not None  # the app was stopped
+    assert report.passed, report.expectations
+    assert report.timing == 'one clock: app server and windows' and report.clients_alive >= 2  # probed
+    assert "KeyError: '" in report.target_output
+    assert '_socket_to_document_id.pop(socket_id)' in report.target_output
+    assert [e.type for e in report.server_errors] == ['KeyError']  # from the probe: one logged exception
+    assert report.target.returncode is not None  # the app was stopped
 
 
 def test_disconnect_before_handshake_fixed_in_2111(nicegui_2111):
     report = play_against(nicegui_2111, '0')
-    assert report['passed'], report['expectations']
-    assert 'KeyError' not in report['target_output']
+    assert report.passed, report.expectations
+    assert 'KeyError' not in report.target_output
 
 
 # ---- the same scenario against the embedded server and real NiceGUI 2.11.0 ------------------------------------------
@@ -144,13 +144,13 @@ def test_embedded_and_real_nicegui_agree(nicegui_2110):
     embedded = asyncio.run(ScenarioPlayer(parse_scenario(RACE % {'target': 'policy: {download_target: room}'})).run())
 
     def outcome(report: dict) -> dict:
-        return {w['name']: ([d['status'] for d in w['downloads']], w['download_events']) for w in report['windows']}
+        return {w.name: ([d.status for d in w.downloads], w.download_events) for w in report.windows}
     assert outcome(real) == outcome(embedded) == {'alice': ([200], 1), 'bob': ([404], 1), 'carol': ([404], 1)}
-    assert real['passed'] and embedded['passed']
-    sha = {d['sha256'] for r in (real, embedded) for w in r['windows'] for d in w['downloads'] if d['status'] == 200}
+    assert real.passed and embedded.passed
+    sha = {d.sha256 for r in (real, embedded) for w in r.windows for d in w.downloads if d.status == 200}
     assert len(sha) == 1  # the same file, byte for byte
-    assert embedded['timing'] == 'one clock: server and windows'
-    assert real['timing'] == 'one clock: app server and windows'  # the probe (simulator.probe)
+    assert embedded.timing == 'one clock: server and windows'
+    assert real.timing == 'one clock: app server and windows'  # the probe (simulator.probe)
 
 
 # ---- NiceGUI 3.x (3.18.0, the version tests/test_nicegui3_real_app.py uses; CLIENTSIM_NICEGUI3=<3.x> picks another) --

@@ -28,6 +28,7 @@ from clientsim.server.wire import WINDOW_QUERY
 
 from ..tasks import complete
 from . import dialect
+from .latency import latency_sleep
 from .page import js_query_value
 from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
 
@@ -173,8 +174,7 @@ class Connection:
 
     async def _handshake(self, generation: int) -> None:
         window = self.window
-        if window.latency.handshake_ms:
-            await asyncio.sleep(window.latency.handshake_ms / 1000)
+        await latency_sleep(window, 'handshake_ms', window.latency.handshake_ms)
         sio = self.sio
         if sio is None or generation != window._load_generation or not sio.connected:
             return

@@ -15,8 +15,12 @@ from typing import Any, Optional
 
 import aiohttp
 
+from clientsim.server.wire import WINDOW_HEADER
+
+from ..outcome import received
 from ..timeline import now_ns
 from .dialect import download_url
+from .latency import latency_sleep
 from .state import WindowView
 
 
@@ -34,8 +38,8 @@ class Download:
 
     @property
     def ok(self) -> bool:
-        """HTTP 200 with a body."""
-        return self.status == 200
+        """Whether this attempt delivered the file (:func:`clientsim.simulator.outcome.received`: HTTP 200)."""
+        return received(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict for reports."""
@@ -58,15 +62,14 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     filename = str(payload.get('filename') or 'download')
     if isinstance(src, (bytes, bytearray)):  # raw bytes: no HTTP request
         return Download(filename, '', 200, len(src), hashlib.sha256(src).hexdigest(), _t_ms(window))
-    if window.latency.download_ms:
-        await asyncio.sleep(window.latency.download_ms / 1000)
+    await latency_sleep(window, 'download_ms', window.latency.download_ms)
     url = download_url(window.url or '', window.prefix, str(src))
     window._record('download_get_sent', url=url)
     session = window._session
     if session is None:  # the window was closed while this download waited
         return Download(filename, url, 0, 0, '', _t_ms(window), error='the window is closed')
     try:
-        async with session.get(url) as response:
+        async with session.get(url, headers={WINDOW_HEADER: window.name}) as response:
             body = await response.read()
             status = response.status
         return Download(filename, url, status, len(body) if status == 200 else 0,

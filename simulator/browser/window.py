@@ -32,6 +32,7 @@ import aiohttp
 
 from clientsim.server.wire import WINDOW_HEADER
 
+from ..outcome import download_outcome
 from ..tasks import TaskGroup, complete
 from ..timeline import Timeline, now_ns
 from . import dialect
@@ -39,6 +40,7 @@ from . import elements as el
 from .connection import Connection
 from .controls import ElementControls
 from .downloads import Download, fetch_download
+from .latency import latency_sleep
 from .messages import dispatch
 from .page import PageError, parse_page
 from .scripts import JavaScriptRules
@@ -137,10 +139,9 @@ class SimulatedBrowser(ElementControls):
     @property
     def download_outcome(self) -> str:
         """``'received'`` if any download got 200, ``'failed'`` if every attempt failed, ``'none'`` if no
-        download was attempted (drives the green/red/neutral window colour)."""
-        if any(d.ok for d in self.downloads):
-            return 'received'
-        return 'failed' if self.downloads else 'none'
+        download was attempted (:func:`clientsim.simulator.outcome.download_outcome`; drives the
+        green/red/neutral window colour)."""
+        return download_outcome(d.status for d in self.downloads)
 
     @property
     def progress(self) -> Optional[float]:
@@ -193,8 +194,7 @@ class SimulatedBrowser(ElementControls):
         self.state = LOADING
         self.elements, self.client_id, self.sid, self.page_error, self.page_status = {}, None, None, None, None
         self._changed()
-        if self.latency.page_get_ms:
-            await asyncio.sleep(self.latency.page_get_ms / 1000)
+        await latency_sleep(self, 'page_get_ms', self.latency.page_get_ms)
         self._record('page_get_sent', url=url)
         try:
             async with self._session.get(url, headers={WINDOW_HEADER: self.name}) as response:

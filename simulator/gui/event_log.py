@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
 
+from clientsim.simulator.outcome import FAIL_COLOUR, PASS_COLOUR, WARN_COLOUR
 from clientsim.simulator.timeline import Timeline, TimelineEvent
 
 from .throttle import Throttle
@@ -23,9 +24,9 @@ COLUMN_TIPS = ('ms since t = 0: the start of the scenario or of the manual sessi
                'who recorded the event: a window name or "server"', 'event kind (see docs/architecture.md)',
                'socket.io session id of the socket', 'NiceGUI client_id (first 8 characters)',
                'the event\'s details; hover a row for all of them')
-KIND_COLOURS = {'server_error': '#c62828', 'download_get': '#1565c0', 'download_event': '#1565c0',
-                'message_dropped': '#ef6c00', 'handshake_acked': '#2e7d32', 'client_deleted': '#6a1b9a',
-                'bad_message': '#ef6c00', 'step_failed': '#c62828'}
+KIND_COLOURS = {'server_error': FAIL_COLOUR, 'download_get': '#1565c0', 'download_event': '#1565c0',
+                'message_dropped': WARN_COLOUR, 'handshake_acked': PASS_COLOUR, 'client_deleted': '#6a1b9a',
+                'bad_message': WARN_COLOUR, 'step_failed': FAIL_COLOUR}
 
 
 class EventLogModel(QAbstractTableModel):

@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator.explore import Exploration, RunResult, outcomes
+from clientsim.simulator.outcome import verdict_colour, verdict_label, verdict_rgb
 from clientsim.simulator.scenario import ScenarioError
 from clientsim.simulator.vary import VaryError
-
-PASS_BRUSH, FAIL_BRUSH = (46, 160, 67), (207, 34, 46)
 
 
 def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
@@ -40,7 +39,7 @@ def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
     for i, r in enumerate(rows[:most]):
         outcome = html.escape(r['signature'].rsplit(' | ', 1)[0])
         low, high = r['interval']
-        verdict = ('<b style="color:#2e7d32">PASS</b>' if r['passed'] else '<b style="color:#c62828">FAIL</b>')
+        verdict = f'<b style="color:{verdict_colour(r["passed"])}">{verdict_label(r["passed"])}</b>'
         lines.append(f"<b>#{i + 1}</b> {r['share']:.0%} ({low:.0%}–{high:.0%}) {verdict} — {outcome}")
     more = len(rows) - most
     return '<br>'.join(lines) + (f'<br>… and {more} more (hover the chart)' if more > 0 else '')
@@ -166,7 +165,7 @@ class ExploreView(QWidget):
         if not self.rows:
             return
         xs = list(range(len(self.rows)))
-        brushes = [pg.mkBrush(*(PASS_BRUSH if r['passed'] else FAIL_BRUSH)) for r in self.rows]
+        brushes = [pg.mkBrush(*verdict_rgb(r['passed'])) for r in self.rows]
         self.plot.addItem(pg.BarGraphItem(x=xs, height=[r['count'] for r in self.rows], width=0.7, brushes=brushes))
         self.plot.getAxis('bottom').setTicks([[(i, f"#{i + 1} {r['share']:.0%}") for i, r in enumerate(self.rows)]])
         self.plot.setToolTip('\n'.join(f"#{i + 1}: {r['signature']} (seeds {r['seeds'][:5]})"

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QDialog,
     QGroupBox,
     QLabel,
     QMainWindow,
@@ -28,6 +29,7 @@ from clientsim.server.app import EmbeddedServer
 from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.browser import Latency, SimulatedBrowser
 from clientsim.simulator.lab import Lab
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline
 
@@ -74,7 +76,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._closing = TaskGroup('main window shutdown', on_error=self._task_failed)  # not cancelled by shutdown
         self._window_counter = 0
         self._pending_closes: set[asyncio.Future] = set()
-        self.last_report: Optional[dict[str, Any]] = None
+        self.last_report: Optional[RunReport] = None
         self.playing = False
         self.target: Any = None  # the ExternalTarget of the last scenario with ``target:`` (target mode)
         #: the current session (see simulator.gui.sessions): its title, wall-clock start and verdict
@@ -177,6 +179,14 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._unsubscribe = self._subscribe_main(self.timeline)
         build_menus(self)  # File, Windows, Scenario, Policy, View, Help (simulator.gui.menus)
         self._update_status()
+
+    def open_bisect(self) -> QDialog:
+        """Scenario ▸ Bisect NiceGUI releases…: the dialog, on the library's selected file (a target scenario)."""
+        from .bisect_view import BisectDialog
+        path = self.library.current_path()
+        self.bisect_dialog = BisectDialog(self, str(path) if path else None)
+        self.bisect_dialog.show()
+        return self.bisect_dialog
 
     # ---- helpers --------------------------------------------------------------------------------------------
     def _page_of(self, name: str) -> str:
@@ -313,6 +323,23 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
         browser = self.lab.add(name or self._next_name(), latency)  # adopt_browser makes its Qt window
         self.tasks.spawn(browser.open(self.lab.url_for(page)), name=f'open {browser.name}')
+        return self.windows[browser.name]
+
+    def open_chromium_window(self, page: str = '/') -> Optional[BrowserWindow]:
+        """Open a real headless Chromium tab (:class:`~clientsim.simulator.chromium.ChromiumWindow`) on ``page`` of
+        the target app of the last target scenario, beside the simulated windows and on the same timeline; returns
+        its Qt window, or None (with a status message) when Chromium is missing or no target app runs: the embedded
+        server's pages carry no nicegui.js, so a real browser would load them but never connect."""
+        from clientsim.simulator.chromium import missing_reason
+        reason = missing_reason()
+        url = self.target.url if self.target is not None and self.target.url else None
+        if reason is None and url is None:
+            reason = 'a real tab needs a real app: play a target scenario (e.g. real/chromium_download_race_2_11.yaml)'
+        if reason is not None:
+            self.statusBar().showMessage(f'Chromium window: {reason}', 15000)
+            return None
+        browser = self.lab.add(self._next_name(), browser='chromium')  # adopt_browser makes its Qt window
+        self.tasks.spawn(browser.open(url.rstrip('/') + page), name=f'open {browser.name} (Chromium)')
         return self.windows[browser.name]
 
     def _start_manual_session(self) -> None:

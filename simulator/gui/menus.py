@@ -108,6 +108,7 @@ def build_menus(main: Any) -> None:
     win_menu = menu.addMenu('&Windows')
     win_menu.addAction('Open on the auto-index', QKeySequence('Ctrl+N'), lambda: main.open_window('/'))
     win_menu.addAction('Open on a private page', QKeySequence('Ctrl+Shift+N'), lambda: main.open_window('/private'))
+    win_menu.addAction('Open Chromium window (headless, on the target app)', main.open_chromium_window)
     win_menu.addAction('Race demo (alice, bob, carol: download 0/50/100 ms)', QKeySequence('Ctrl+R'),
                        lambda: main.tasks.spawn(main.race_demo(), name='race demo'))
     win_menu.addAction('Dock all windows', QKeySequence('Ctrl+T'), main.tile_windows)
@@ -118,6 +119,7 @@ def build_menus(main: Any) -> None:
     scen_menu.addAction('Play selected: shipped ⇄ my policy changes', QKeySequence('Ctrl+Shift+P'),
                         main.play_selected_side_by_side)
     scen_menu.addAction('Clear timeline', QKeySequence('Ctrl+K'), main.clear_timeline)
+    scen_menu.addAction('Bisect NiceGUI releases…', QKeySequence('Ctrl+B'), main.open_bisect)
     policy_menu = menu.addMenu('&Policy')
     policy_menu.addAction('Reset policy to shipped (NiceGUI 2.11.0)', main.policy_panel.reset_to_shipped)
     view_menu = menu.addMenu('&View')

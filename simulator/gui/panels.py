@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator.measurements import measurements_of
+from clientsim.simulator.outcome import PASS_COLOUR
 from clientsim.simulator.timeline import Timeline
 
 from .throttle import Throttle
@@ -111,7 +112,7 @@ class ServerStatePanel(QWidget):
         self.plot.getAxis('bottom').enableAutoSIPrefix(False)
         self.plot.setMouseEnabled(y=False)
         self.curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen('#6a1b9a', width=2))
-        self.finalized_curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen('#2e7d32', width=2,
+        self.finalized_curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen(PASS_COLOUR, width=2,
                                                                                       style=Qt.PenStyle.DashLine))
         self.plot.setMinimumHeight(140)
         self.jobs_table = QTableWidget(0, 6)
@@ -183,7 +184,7 @@ class ServerStatePanel(QWidget):
             self.curve.setData(t, np.array(self._alive + self._alive[-1:]))
             self.finalized_curve.setData(t, np.array(self._finalized + self._finalized[-1:]))
             self.models_label.setText(f'alive: <b style="color:#6a1b9a">{int(self._alive[-1])}</b> · finalized: '
-                                      f'<b style="color:#2e7d32">{int(self._finalized[-1])}</b>')
+                                      f'<b style="color:{PASS_COLOUR}">{int(self._finalized[-1])}</b>')
         else:
             self.curve.setData([], [])
             self.finalized_curve.setData([], [])

@@ -4,11 +4,12 @@ its fix side by side (the ``fix:`` block, :meth:`clientsim.simulator.scenario.Sc
 (it uses the main window's server, views and task group); split out so that each module shows one thing."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, ScenarioError, load_scenario
 
 from .compare_view import hand_variant
@@ -91,7 +92,7 @@ class ScenarioPlayback:
             return
         self._play(scenario)
 
-    async def play_scenario(self, scenario: Scenario) -> dict[str, Any]:
+    async def play_scenario(self, scenario: Scenario) -> RunReport:
         """Close the windows, restart the server with the scenario's policy (hand changes in the policy panel
         kept or reported, see :meth:`PolicyPanel.resolve`), play it with a window per browser in the windows
         area, and show the result; returns the report."""
@@ -139,7 +140,7 @@ class ScenarioPlayback:
 
     async def play_side_by_side(self, shipped: Scenario, fixed: Scenario,
                                 labels: Sequence[str] = ('shipped', 'fixed'),
-                                notes: Sequence[str] = ('', '')) -> list[dict[str, Any]]:
+                                notes: Sequence[str] = ('', '')) -> list[RunReport]:
         """The bug ⇄ fix view: close the live windows, play ``shipped`` (above) and ``fixed`` (below) at the same
         time, each on its own embedded server and timeline, in :attr:`compare`; returns ``[shipped_report,
         fixed_report]``. ``labels`` title the two runs, ``notes`` follow their PASS/FAIL. A scenario's ``fix:``

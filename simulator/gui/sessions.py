@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QSplitter, QVBoxLayout, QWidget
 
 from clientsim.simulator.loop_lag import distortion_of
+from clientsim.simulator.outcome import verdict_label
 from clientsim.simulator.timeline import Timeline, TimelineEvent
 
 from .event_log import EventLogModel, EventLogView
@@ -50,14 +51,14 @@ class RunRecord:
         return timeline
 
 
-def verdict_text(report: Optional[dict[str, Any]]) -> str:
-    """``PASS 4/4`` / ``FAIL 1/2`` / ``TIMING DISTORTED (FAIL 1/2, max lag 850 ms)`` of a player report; ``''``
-    without one. Reads the report keys ``passed``, ``expectations`` and ``loop_lag`` (see
-    :mod:`clientsim.simulator.loop_lag`) here only, so a typed report needs one change."""
-    if not report:
+def verdict_text(report: Any) -> str:
+    """``PASS 4/4`` / ``FAIL 1/2`` / ``TIMING DISTORTED (FAIL 1/2 not trusted: loop lag 850 ms > 150)`` of a
+    :class:`~clientsim.simulator.run_report.RunReport`; ``''`` without one. The one place the run header reads
+    the report (``passed``, ``n_passed``, ``expectations``; ``loop_lag`` through
+    :func:`~clientsim.simulator.loop_lag.distortion_of`); labels from :mod:`clientsim.simulator.outcome`."""
+    if report is None:
         return ''
-    checks = report.get('expectations', [])
-    base = f'{"PASS" if report.get("passed") else "FAIL"} {sum(c["passed"] for c in checks)}/{len(checks)}'
+    base = f'{verdict_label(report.passed)} {report.n_passed}/{len(report.expectations)}'
     lag = distortion_of(report)
     if lag:
         return f'TIMING DISTORTED ({base} not trusted: loop lag {lag["max_lag_ms"]:.0f} ms > {lag["tolerance_ms"]:.0f})'

@@ -24,6 +24,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from clientsim.simulator.lanes import MARKERS, STATES, Lanes, legend
+from clientsim.simulator.outcome import OUTCOMES, download_outcome
 from clientsim.simulator.timeline import SERVER, Timeline
 
 from .throttle import Throttle
@@ -143,7 +144,7 @@ class TimelineView(QWidget):
         self._tips: dict[int, str] = {}
         self._sizes: Optional[dict[tuple[str, int, int], int]] = None
         self._clusters = {}
-        self._outcome: dict[str, str] = {}
+        self._statuses: dict[str, list[int]] = {}  # window lane → its download GET statuses (the outcome)
         self.expanded = set()
         for line in self.step_lines:
             self.plot.removeItem(line)
@@ -179,7 +180,7 @@ class TimelineView(QWidget):
         """The group of window ``lane`` when grouping by ``mode`` (``outcome`` or ``page``)."""
         if mode == 'page':
             return self.page_of(lane)
-        return self._outcome.get(lane, 'no download')
+        return OUTCOMES[download_outcome(self._statuses.get(lane, ()))].label
 
     def grouping_mode(self) -> Optional[str]:
         """``outcome``/``page`` when lanes are grouped now, else None."""
@@ -288,10 +289,8 @@ class TimelineView(QWidget):
             ys.append(index[marker.lane])
             data.append(marker.event_index)
             self._tips[marker.event_index] = marker.tip
-            if marker.kind == 'download_ok':
-                self._outcome[marker.lane] = 'received'
-            elif marker.kind == 'download_failed' and self._outcome.get(marker.lane) != 'received':
-                self._outcome[marker.lane] = 'failed'
+            if marker.kind in ('download_ok', 'download_failed'):
+                self._statuses.setdefault(marker.lane, []).append(marker.status or 0)
             style = MARKERS[marker.kind]
             if style.across:
                 line = pg.InfiniteLine(pos=marker.t_ms, angle=90,

@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator import browser as b
+from clientsim.simulator.outcome import OUTCOMES, window_state_colour
 
-from .browser_window import OUTCOME_STYLE, STATE_COLOURS, BrowserWindow
+from .browser_window import BrowserWindow
 from .throttle import Throttle
 
 #: more windows than this show as compact tiles
@@ -105,15 +106,15 @@ class TileDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         window: BrowserWindow = index.data(Qt.ItemDataRole.UserRole)
         br = window.browser
-        background, border = OUTCOME_STYLE[br.download_outcome]
+        style = OUTCOMES[br.download_outcome]
         rect = option.rect.adjusted(2, 2, -2, -2)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(border), 3 if option.state & QStyle.StateFlag.State_Selected else 2))
-        painter.setBrush(QColor(background))
+        painter.setPen(QPen(QColor(style.colour), 3 if option.state & QStyle.StateFlag.State_Selected else 2))
+        painter.setBrush(QColor(style.background))
         painter.drawRoundedRect(rect, 4, 4)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(STATE_COLOURS.get(br.state, '#757575')))
+        painter.setBrush(QColor(window_state_colour(br.state)))
         painter.drawEllipse(QRect(rect.x() + 6, rect.y() + 8, 10, 10))
         font = QFont(option.font)
         font.setBold(True)
@@ -124,7 +125,7 @@ class TileDelegate(QStyledItemDelegate):
         font.setBold(False)
         font.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.9))
         painter.setFont(font)
-        painter.setPen(QColor(border if br.download_outcome != 'none' else '#424242'))
+        painter.setPen(QColor(style.status_text))
         status = painter.fontMetrics().elidedText(last_status(br), Qt.TextElideMode.ElideRight, rect.width() - 10)
         painter.drawText(QRect(rect.x() + 6, rect.y() + 24, rect.width() - 10, 22),
                          int(Qt.AlignmentFlag.AlignVCenter), status)
