@@ -23,11 +23,14 @@ def test_every_library_scenario_same_verdict_in_gui_and_headless(clientsim_gui, 
     proc = subprocess.Popen([*CLI, 'play', '--headless', '--report', str(report_path), *files],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     in_gui: dict[tuple[str, str], tuple[bool, object]] = {}
+    failures: dict[tuple[str, str], list] = {}
     try:
         for path in files:
             for _variant, scenario in load_scenario(path).variants():
                 report = gui.run(main.play_scenario(scenario), timeout_s=60)
                 in_gui[(path.rsplit('/', 1)[-1], report.variant)] = (report.passed, distortion_of(report))
+                failures[(path.rsplit('/', 1)[-1], report.variant)] = [
+                    (c.name, c.expected, c.actual) for c in report.failed] + [report.loop_lag, report.max_lag_ms]
                 assert main.session_verdict.split()[0] in ('PASS', 'FAIL', 'TIMING')
                 if distortion_of(report):  # shown, with the measured lag, where the verdict is
                     assert 'TIMING DISTORTED' in main.run_header.text() and 'loop lag' in main.run_header.text()
@@ -43,6 +46,7 @@ def test_every_library_scenario_same_verdict_in_gui_and_headless(clientsim_gui, 
     assert set(in_gui) == set(headless)
     differing = {key: (headless[key], in_gui[key]) for key in headless
                  if in_gui[key][0] != headless[key] and not in_gui[key][1]}
-    assert not differing, f'same scenario, other verdict in the GUI (and not marked distorted): {differing}'
+    assert not differing, ('same scenario, other verdict in the GUI (and not marked distorted): '
+                           f'{differing}; {[failures[k] for k in differing]}')
     print(f'GUI {gui_s:.1f} s, headless done after {time.perf_counter() - started:.1f} s; distorted in the GUI: '
           f'{sorted(k for k, v in in_gui.items() if v[1])}')

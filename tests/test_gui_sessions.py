@@ -50,7 +50,7 @@ def test_sessions_do_not_leak_into_each_other(clientsim_gui, qtbot):
     # the lanes: only the race's three windows, with their own outcomes
     assert main.timeline_view.lane_names() == ['server', 'alice', 'bob', 'carol']
     assert {w: main.timeline_view.group_of('outcome', w) for w in ('alice', 'bob', 'carol')} == {
-        'alice': 'received', 'bob': 'failed', 'carol': 'failed'}
+        'alice': 'received', 'bob': 'download failed', 'carol': 'download failed'}  # simulator.outcome labels
     # no event of an earlier session, none at a negative time
     t_ms = [d['t_ms'] for d in main.timeline.to_dicts()]
     assert t_ms and min(t_ms) >= 0
