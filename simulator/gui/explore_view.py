@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 from typing import Any, Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -198,8 +200,16 @@ class ExploreView(QWidget):
             return None
         self.shrink_button.setEnabled(False)
         self.status.setText(f'shrinking seed {failing.seed} …')
+        out_dir = None
+        from clientsim.simulator.scenario import library_dir
+        if Path(self.exploration.path).resolve().parent == library_dir().resolve():  # never into the library
+            out_dir = QFileDialog.getExistingDirectory(self, 'Folder for the minimal scenario', str(Path.home()))
+            if not out_dir:
+                self.shrink_button.setEnabled(True)
+                self.status.setText('shrink: no folder chosen (a minimal scenario never goes into the library)')
+                return None
         path = await shrink_to_file(self.exploration.path, self.exploration.raw_for(failing.seed), failing.seed,
-                                    failing.failed[0], log=self.status.setText)
+                                    failing.failed[0], log=self.status.setText, out_dir=out_dir)
         if path is not None:
             item = QListWidgetItem(path.rsplit('/', 1)[-1].removesuffix('.yaml'))
             item.setData(Qt.ItemDataRole.UserRole, path)
