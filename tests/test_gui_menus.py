@@ -81,3 +81,20 @@ class _MemorySettings:
 
     def setValue(self, key, value):  # noqa: N802
         self.store[key] = value
+
+
+def test_manual_session_follows_from_the_first_action(clientsim_gui):
+    """Windows opened long before the click: Follow live shows the race, not a sliver at the right edge."""
+    import asyncio
+    gui = clientsim_gui
+    main = gui.main
+    windows = [main.open_window('/') for _ in range(2)]
+    gui.run(gui.until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows)))
+    gui.run(asyncio.sleep(1.5))  # a person reads the windows before clicking (setup, not a verdict)
+    gui.run(windows[1].browser.click('Download'))
+    gui.run(gui.until(lambda: all(w.browser.downloads for w in windows)))
+    main.timeline_view.redraw()
+    gui.settle(0.2)
+    (x0, x1), _ = main.timeline_view.plot.getViewBox().viewRange()
+    click_ms = next(m['t_ms'] for m in main.timeline_view.markers if m['kind'] == 'click')
+    assert click_ms > 1500 and x0 > 0.5 * click_ms and x0 < click_ms < x1

@@ -213,7 +213,9 @@ class MainWindow(ScenarioPlayback, QMainWindow):
             self.server_box.show_server(self.server)
             n_errors = len(self.server.errors)
         self.event_log.show_count()
-        self.statusBar().showMessage(f'{len(self.windows)} windows · {len(self.timeline.events)} events · '
+        compared = sum(len(p.workspace.windows) for p in self.compare.panes)  # side by side's own windows
+        shown = f'{len(self.windows)} windows' + (f' live · {compared} side by side' if compared else '')
+        self.statusBar().showMessage(f'{shown} · {len(self.timeline.events)} events · '
                                      f'{n_errors} server errors'
                                      + (' (target app)' if self.target is not None else ''))
 
@@ -348,6 +350,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.target = None  # back from target mode: the embedded server serves the windows again
         self.policy_panel.set_disabled_reason(None)
         self.new_session('manual session')
+        self.timeline_view.from_first_action = True
         self.timeline_view.title = 'clientsim timeline — manual session'
         self.follow_box.setChecked(True)
         self.timeline_view.redraw()

@@ -110,6 +110,7 @@ class ScenarioPlayback:
                 scenario = scenario.model_copy(update={'policy': policy})
             title = f'{scenario.name} ({scenario.policy_summary()})'
             await self.restart_server(policy, title)
+            self.timeline_view.from_first_action = False  # a scenario: from its t = 0
             self.follow_box.setChecked(True)  # Follow live is back on at every Play
             self.timeline_view.title = f'clientsim timeline — {title}'
             steps = scenario.parsed_steps
@@ -165,3 +166,4 @@ class ScenarioPlayback:
         finally:
             self.playing = False
             self.library.play_button.setEnabled(True)
+            self._update_status()
