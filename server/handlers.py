@@ -41,6 +41,16 @@ def short(value: Any) -> str:
         return f'<{type(value).__name__}>'
 
 
+def _window_of_environ(environ: dict) -> Optional[str]:
+    """The simulated window that opened a socket: its ``X-Clientsim-Window`` header (clientsim windows send it on the
+    websocket since their connect query is nicegui.js's own), else the older ``clientsim_window`` query parameter."""
+    header = environ.get('HTTP_' + WINDOW_HEADER.upper().replace('-', '_'))
+    if header:
+        return str(header)
+    values = urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).get(WINDOW_QUERY)
+    return values[0] if values else None
+
+
 @runtime_checkable
 class HandlerContext(PageContext, Protocol):
     """The server as the handlers see it: a :class:`PageContext` plus ``sio`` (the running
@@ -135,13 +145,12 @@ class SocketHandlers:
         return query['client_id'][0]
 
     def window_of(self, sid: str) -> Optional[str]:
-        """The simulated window of a socket: saved at connect (from the ``clientsim_window`` query parameter),
+        """The simulated window of a socket: saved at connect (from the ``X-Clientsim-Window`` header),
         so it is known even when the environ is not."""
         if sid in self.sid_windows:
             return self.sid_windows[sid]
         environ = self.server.sio.get_environ(sid) or {}
-        values = urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).get(WINDOW_QUERY)
-        return values[0] if values else None
+        return _window_of_environ(environ)
 
     # ---- socket.io handlers ---------------------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
@@ -155,7 +164,7 @@ class SocketHandlers:
         self.server.downloads.browsers[sid] = browser_of_cookie_header(environ.get('HTTP_COOKIE'))
         query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
         client_id = (query.get('client_id') or [None])[0]
-        window = (query.get(WINDOW_QUERY) or [None])[0]
+        window = _window_of_environ(environ)
         self.sid_windows[sid] = window
         await self.server.sio.save_session(sid, {'client_id': client_id, 'window': window})
         self.server.timeline.record(SERVER, 'socket_connected_server', window=self.window_of(sid), sid=sid,

@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)  # clientsim serve
     from .explore import add_parser as add_explore_parser
     add_explore_parser(sub)  # clientsim explore
+    from .conform.command import add_parser as add_conform_parser
+    add_conform_parser(sub)  # clientsim conform
     add_load_parsers(sub)  # clientsim load, clientsim locustfile
     return parser
 
@@ -283,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_bisect(args)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
+    if args.command == 'conform':
+        from .conform.command import cmd_conform
+        return cmd_conform(args)
     if args.command == 'serve':
         from .serve import cmd_serve
         return cmd_serve(args)

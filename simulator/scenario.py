@@ -81,10 +81,15 @@ class ScenarioError(BadInputError):
 
 
 class LatencySpec(StrictModel):
-    """Latency knobs of a window, in ms (0 … 60000)."""
+    """Latency knobs of a window, in ms (0 … 60000), and its page load model: ``load`` ``chromium`` (static files
+    and Chromium's measured boot time between page GET and socket connect) or ``instant`` (connect at once); unset:
+    ``chromium`` against a target, ``instant`` on the embedded server. ``boot_ms`` fixes the boot time (ms from
+    the page GET to the socket connect) instead of drawing it (see ``clientsim.simulator.browser.boot``)."""
     page_get_ms: float = Field(0.0, ge=0, le=60000)
     handshake_ms: float = Field(0.0, ge=0, le=60000)
     download_ms: float = Field(0.0, ge=0, le=60000)
+    load: Optional[Literal['chromium', 'instant']] = None
+    boot_ms: Optional[float] = Field(None, ge=0, le=60000)
 
 
 class WindowSpec(StrictModel):

@@ -163,7 +163,8 @@ def _learn_socket(sid, environ=None):
             from nicegui import core
             environ = core.sio.get_environ(sid)
         query = _query_of(environ)
-        _probe.windows[sid] = query.get(_WINDOW_QUERY, [None])[0]
+        # clientsim windows name themselves in the X-Clientsim-Window header (older ones: the query parameter)
+        _probe.windows[sid] = environ.get('HTTP_X_CLIENTSIM_WINDOW') or query.get(_WINDOW_QUERY, [None])[0]
         if query.get('client_id'):
             _probe.clients[sid] = query['client_id'][0]
     except Exception:
