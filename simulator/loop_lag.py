@@ -5,7 +5,8 @@ the loop is busy (100 windows and a GUI redrawing on two cores) a timer meant to
 later, and the run no longer plays the scenario's timing: its PASS or FAIL says something about the machine, not
 about the server. :class:`LoopLag` measures it the way the steps feel it: a probe task sleeps ``interval_ms`` over
 and over and records how late each wake-up is (actual wake-up minus scheduled wake-up, ms). Beyond
-``tolerance_ms`` (max lag) the run is **timing distorted**: the GUI and the report show that state with the
+``tolerance_ms`` (max lag), or with a sustained lag (95th percentile) beyond :data:`SUSTAINED_TOLERANCE_MS`, the
+run is **timing distorted**: the GUI and the report show that state with the
 measured lag instead of a bare PASS/FAIL. No Qt here; the same monitor runs headless and in the GUI.
 """
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import Any, Optional
 #: tightest timing is 40 ms between storm rounds and 50 ms between racing downloads; a lag of this order
 #: reorders them.
 TOLERANCE_MS = 150.0
+#: default tolerance (ms) of the 95th-percentile wake-up lag: a loop late by this much most of the time runs the
+#: server's timers (job chunks, reconnect and prune timers) several times slower than the scenario assumes, even
+#: when no single wake-up is very late (measured: a GUI run with p95 90 ms left a 1 s job at 80 %)
+SUSTAINED_TOLERANCE_MS = 50.0
 #: the probe's sleep (ms)
 INTERVAL_MS = 10.0
 
@@ -56,11 +61,14 @@ class LoopLag:
         return max(self.lags_ms, default=0.0)
 
     def summary(self) -> dict[str, Any]:
-        """``{max_lag_ms, p95_lag_ms, wakeups, tolerance_ms, distorted}`` (ms, rounded to 0.1)."""
+        """``{max_lag_ms, p95_lag_ms, wakeups, tolerance_ms, p95_tolerance_ms, distorted}`` (ms, rounded to 0.1);
+        ``distorted``: the worst wake-up was later than ``tolerance_ms`` or the 95th percentile later than
+        :data:`SUSTAINED_TOLERANCE_MS`."""
         lags = sorted(self.lags_ms)
         p95 = lags[min(len(lags) - 1, int(0.95 * len(lags)))] if lags else 0.0
         return {'max_lag_ms': round(self.max_lag_ms, 1), 'p95_lag_ms': round(p95, 1), 'wakeups': len(lags),
-                'tolerance_ms': self.tolerance_ms, 'distorted': self.max_lag_ms > self.tolerance_ms}
+                'tolerance_ms': self.tolerance_ms, 'p95_tolerance_ms': SUSTAINED_TOLERANCE_MS,
+                'distorted': self.max_lag_ms > self.tolerance_ms or p95 > SUSTAINED_TOLERANCE_MS}
 
 
 def distortion_of(report: Any) -> Optional[dict[str, Any]]:

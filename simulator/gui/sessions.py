@@ -52,7 +52,7 @@ class RunRecord:
 
 
 def verdict_text(report: Any) -> str:
-    """``PASS 4/4`` / ``FAIL 1/2`` / ``TIMING DISTORTED (FAIL 1/2 not trusted: loop lag 850 ms > 150)`` of a
+    """``PASS 4/4`` / ``FAIL 1/2`` / ``TIMING DISTORTED (FAIL 1/2 not trusted: loop lag max …)`` of a
     :class:`~clientsim.simulator.run_report.RunReport`; ``''`` without one. The one place the run header reads
     the report (``passed``, ``n_passed``, ``expectations``; ``loop_lag`` through
     :func:`~clientsim.simulator.loop_lag.distortion_of`); labels from :mod:`clientsim.simulator.outcome`."""
@@ -61,7 +61,9 @@ def verdict_text(report: Any) -> str:
     base = f'{verdict_label(report.passed)} {report.n_passed}/{len(report.expectations)}'
     lag = distortion_of(report)
     if lag:
-        return f'TIMING DISTORTED ({base} not trusted: loop lag {lag["max_lag_ms"]:.0f} ms > {lag["tolerance_ms"]:.0f})'
+        limits = f'{lag["tolerance_ms"]:.0f} / {lag.get("p95_tolerance_ms", 0):.0f}'
+        return (f'TIMING DISTORTED ({base} not trusted: loop lag max {lag["max_lag_ms"]:.0f} ms, p95 '
+                f'{lag["p95_lag_ms"]:.0f} ms; tolerance {limits})')
     return base
 
 
