@@ -300,8 +300,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if not has_display():
         return cmd_demo('clientsim-demo.png')
+    play = getattr(args, 'play', None)
+    if play is not None and _load_all([play]) is None:  # the same message and exit code as ``play``
+        return EXIT_BAD_INPUT
     gui = _gui_module()
-    return EXIT_BAD_INPUT if gui is None else gui.run_gui(play=getattr(args, 'play', None))
+    return EXIT_BAD_INPUT if gui is None else gui.run_gui(play=play)
 
 
 if __name__ == '__main__':
