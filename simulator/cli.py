@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .console import PlayConsole
+from .errors import BadInputError
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .report import failures_text, write_events, write_report
 from .run_report import RunReport
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument('--time', choices=('virtual', 'real'), default='virtual',
                       help='headless on the embedded server: virtual time (sleeps are instant, default) or real '
                            'time; real targets and the GUI always play in real time')
+    play.add_argument('--windows', type=int, metavar='N', help='play a one-window scenario (a recorded session) in N '
+                      'windows at once, w01..wNN (clientsim.simulator.record.replay)')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
     matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')
@@ -170,6 +173,13 @@ def cmd_play(args: argparse.Namespace) -> int:
     loaded = _load_all(args.files)
     if loaded is None:
         return EXIT_BAD_INPUT
+    if getattr(args, 'windows', None) is not None:
+        from .record.replay import multiply
+        try:
+            loaded = [multiply(s, args.windows) for s in loaded]
+        except BadInputError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return EXIT_BAD_INPUT
     if args.report and Path(args.report).suffix not in ('.json', '.html'):
         print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
         return EXIT_BAD_INPUT
