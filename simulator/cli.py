@@ -11,6 +11,7 @@
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`clientsim.simulator.matrix`).
 * ``clientsim serve`` — the embedded server headless (:mod:`clientsim.simulator.serve`);
+* ``clientsim record URL|--target CMD`` — record a browser session as a scenario (:mod:`clientsim.simulator.record`);
 * ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`clientsim.simulator.load.runner`).
 
 ``--headless`` and ``matrix`` import no Qt at all; without Qt installed (no ``gui`` extra) the GUI commands print
@@ -102,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     from .conform.command import add_parser as add_conform_parser
     add_conform_parser(sub)  # clientsim conform
     add_load_parsers(sub)  # clientsim load, clientsim locustfile
+    from .record.command import add_parser as add_record_parser
+    add_record_parser(sub)  # clientsim record
     return parser
 
 
@@ -293,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_matrix(args.file, args.nicegui, args.report)
     if args.command == 'bisect':
         return cmd_bisect(args)
+    if args.command == 'record':
+        from .record.command import cmd_record
+        return cmd_record(args)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
     if args.command == 'conform':
