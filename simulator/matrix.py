@@ -26,6 +26,11 @@ from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
 __all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'cmd_matrix']
 
 
+def target_extras(scenario: Any) -> str:
+    """The ``nicegui[...]`` extras a target scenario's app needs: ``'redis'`` with ``target: {redis: true}``."""
+    return 'redis' if getattr(scenario.target, 'redis', False) else ''
+
+
 async def play_version(scenario: Any, version: str, python: str) -> RunReport:
     """Play ``scenario`` (a target scenario) with ``{python}`` = ``python``; returns the report with
     ``nicegui_version`` added. An app that does not come up gives a failed report (not an exception)."""
@@ -123,7 +128,7 @@ def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str
     reports = []
     for version in versions:
         try:
-            python = nicegui_python(version)
+            python = nicegui_python(version, extras=target_extras(scenario))
         except VenvError as e:
             print(f'error: {e}', file=sys.stderr)
             return 2
