@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
+from .element_checks import ElementExpect, element_diffs
 from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
@@ -87,6 +88,8 @@ class WindowExpect(StrictModel):
     progress_max: Optional[float] = Field(None, ge=0.0, le=1.0)
     progress_at_open: Optional[ProgressAtOpen] = None
     skipped_chunks: Optional[Count] = None
+    #: the final page's elements (text / value), as ``clientsim record`` derives them (simulator.element_checks)
+    elements: list[ElementExpect] = []
 
     @field_validator('download_events', 'handshakes_rejected', 'skipped_chunks', mode='before')
     @classmethod
@@ -238,7 +241,8 @@ def check_expectations(expect: Expectations, browsers: dict[str, SimulatedBrowse
         finished = sum(len(b.downloads) for b in browsers.values())
         checks.add('every download event ended in a finished GET', events, finished, finished >= events)
     for exc_type, count in expect.server_errors.items():
-        actual = error_counts.get(exc_type, 0)
+        # 'Exception' counts every exception type (as ``except Exception`` would catch them)
+        actual = sum(error_counts.values()) if exc_type == 'Exception' else error_counts.get(exc_type, 0)
         checks.add(f'server errors {exc_type}', str(count), actual, count.check(actual))
     if server is not None:  # an external target has no registry (rejected at load time)
         alive = len(server.registry.instances)
@@ -274,6 +278,10 @@ def _check_windows(checks: Checks, expect: Expectations, browsers: dict[str, Sim
             add(f'{name}: download statuses', w.downloads, statuses, statuses == w.downloads)
         if w.state is not None:
             add(f'{name}: state', w.state, b.state, b.state == w.state)
+        if w.elements:
+            diffs = element_diffs(b, w.elements)
+            add(f'{name}: elements as recorded', f'{len(w.elements)} elements', '\n'.join(diffs) or 'as expected',
+                not diffs)
 
 
 def _check_windows_problems(checks: Checks, expect: Expectations, browsers: dict[str, SimulatedBrowser],

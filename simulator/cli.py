@@ -11,6 +11,7 @@
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`clientsim.simulator.matrix`).
 * ``clientsim serve`` — the embedded server headless (:mod:`clientsim.simulator.serve`);
+* ``clientsim record URL|--target CMD`` — record a browser session as a scenario (:mod:`clientsim.simulator.record`);
 * ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`clientsim.simulator.load.runner`).
 
 ``--headless`` and ``matrix`` import no Qt at all; without Qt installed (no ``gui`` extra) the GUI commands print
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .console import PlayConsole
+from .errors import BadInputError
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .report import failures_text, write_events, write_report
 from .run_report import RunReport
@@ -71,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument('--time', choices=('virtual', 'real'), default='virtual',
                       help='headless on the embedded server: virtual time (sleeps are instant, default) or real '
                            'time; real targets and the GUI always play in real time')
+    play.add_argument('--windows', type=int, metavar='N', help='play a one-window scenario (a recorded session) in N '
+                      'windows at once, w01..wNN (clientsim.simulator.record.replay)')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
     matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')
@@ -99,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     from .conform.command import add_parser as add_conform_parser
     add_conform_parser(sub)  # clientsim conform
     add_load_parsers(sub)  # clientsim load, clientsim locustfile
+    from .record.command import add_parser as add_record_parser
+    add_record_parser(sub)  # clientsim record
     return parser
 
 
@@ -170,6 +176,13 @@ def cmd_play(args: argparse.Namespace) -> int:
     loaded = _load_all(args.files)
     if loaded is None:
         return EXIT_BAD_INPUT
+    if getattr(args, 'windows', None) is not None:
+        from .record.replay import multiply
+        try:
+            loaded = [multiply(s, args.windows) for s in loaded]
+        except BadInputError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return EXIT_BAD_INPUT
     if args.report and Path(args.report).suffix not in ('.json', '.html'):
         print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -283,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_matrix(args.file, args.nicegui, args.report)
     if args.command == 'bisect':
         return cmd_bisect(args)
+    if args.command == 'record':
+        from .record.command import cmd_record
+        return cmd_record(args)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
     if args.command == 'conform':

@@ -20,6 +20,7 @@ from clientsim.simulator.browser import SimulatedBrowser
 from . import virtual_time
 from .browser.latency import max_lag_ms
 from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
+from .element_checks import wait_elements
 from .lab import Lab
 from .loop_lag import LoopLag
 from .measurements import measurements_of
@@ -29,6 +30,9 @@ from .scenario import Scenario
 from .steps import Step
 from .timeline import SERVER, Timeline
 from .virtual_time import TimeMode
+
+ELEMENTS_TIMEOUT_S = 10.0
+"""How long the player waits for the expected final elements after ``settle_ms`` (seconds)."""
 
 
 class ScenarioPlayer:
@@ -116,6 +120,7 @@ class ScenarioPlayer:
                                              'error': f'{type(e).__name__}: {e}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
+            await self._settle_elements()
             await self.loop_lag.stop()
             self.duration_ms = (time.perf_counter() - started) * 1000
             self.result = self.report()
@@ -128,6 +133,13 @@ class ScenarioPlayer:
             self.result.target = TargetInfo.model_validate(self.target.describe())  # with its return code
         assert self.result is not None
         return self.result
+
+    async def _settle_elements(self) -> None:
+        """Expected final elements (``expect.windows.W.elements``, simulator.element_checks) may arrive in any
+        order: wait up to :data:`ELEMENTS_TIMEOUT_S` until each window shows them, all windows at once."""
+        waits = [wait_elements(self.browsers[name], w.elements, ELEMENTS_TIMEOUT_S)
+                 for name, w in self.scenario.expect.windows.items() if w.elements and name in self.browsers]
+        await asyncio.gather(*waits)
 
     async def close(self) -> None:
         """Close every window and, if owned, stop the server (or target)."""
