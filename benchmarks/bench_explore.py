@@ -1,6 +1,7 @@
 """Race explorer benchmark, virtual time beside real time (simulator.virtual_time) in the same run:
 
-1. ``explore download_race_auto_index.yaml`` runs per second (``--runs`` virtual, ``--real-runs`` real, ``--jobs``);
+1. ``explore download_race_auto_index.yaml`` runs per second (``--runs`` virtual, ``--real-runs`` real, ``--jobs``
+   over ``min(jobs, cores)`` worker processes, as the CLI) and the CPU a run costs in the workers;
 2. the scenario library played sequentially (wall seconds);
 3. a download race of ``--windows`` windows on ``/``: wall seconds and whether every GET is accounted for (download
    events = finished GETs in the windows = GETs the server stamped ``download_served``).
@@ -21,15 +22,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from clientsim.simulator import virtual_time  # noqa: E402
 from clientsim.simulator.explore import Exploration, play_many  # noqa: E402
+from clientsim.simulator.explore_pool import processes_for  # noqa: E402
 from clientsim.simulator.player import ScenarioPlayer  # noqa: E402
 from clientsim.simulator.scenario import library, library_dir, load_scenario, parse_scenario  # noqa: E402
 
 
-def explore_rate(runs: int, jobs: int, mode: str) -> float:
+def explore_rate(runs: int, jobs: int, mode: str) -> tuple[float, float, int]:
+    """(runs/s wall, CPU ms per run in the worker processes, processes): as ``clientsim explore --jobs J``."""
     exploration = Exploration(library_dir() / 'download_race_auto_index.yaml')
+    processes = processes_for(jobs, runs)
     started = time.perf_counter()
-    virtual_time.run(exploration.run(runs, 0, jobs), mode)  # type: ignore[arg-type]
-    return runs / (time.perf_counter() - started)
+    virtual_time.run(exploration.run(runs, 0, jobs, processes=processes), mode)  # type: ignore[arg-type]
+    return runs / (time.perf_counter() - started), exploration.worker_cpu_s / runs * 1000, processes
 
 
 def library_s(mode: str) -> tuple[float, int, int]:
@@ -64,9 +68,11 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     print(f'clientsim explore benchmark, {os.cpu_count()} cores, load average {os.getloadavg()}')
-    v, r = explore_rate(args.runs, args.jobs, 'virtual'), explore_rate(args.real_runs, args.jobs, 'real')
-    print(f'1. explore download_race_auto_index --jobs {args.jobs}: virtual {v:.1f} runs/s ({args.runs} runs), '
-          f'real {r:.1f} runs/s ({args.real_runs} runs), ratio {v / r:.1f}x')
+    (v, cpu_ms, processes), (r, _, _) = (explore_rate(args.runs, args.jobs, 'virtual'),
+                                         explore_rate(args.real_runs, args.jobs, 'real'))
+    print(f'1. explore download_race_auto_index --jobs {args.jobs} ({processes} processes): virtual {v:.1f} runs/s '
+          f'({args.runs} runs, {cpu_ms:.1f} ms CPU a run), real {r:.1f} runs/s ({args.real_runs} runs), '
+          f'ratio {v / r:.1f}x')
     (vs, vp, n), (rs, rp, _) = library_s('virtual'), library_s('real')
     print(f'2. library ({n} files) sequential: virtual {vs:.1f} s ({vp}/{n} passed), real {rs:.1f} s ({rp}/{n} '
           f'passed), ratio {rs / vs:.1f}x')

@@ -7,9 +7,11 @@ seed ``S + i`` and plays with the server's draws seeded by it too (``ScenarioPla
 download events and the GET statuses, server errors by type, whether the expectations held); the table gives
 each distinct outcome's count, share with a 95 % Wilson interval, PASS/FAIL and its first seeds.
 
-``--jobs J`` plays J runs at once in one asyncio loop, each with its own embedded server. Against a real app
+``--jobs J`` plays J runs at once, each with its own embedded server, spread over ``min(J, cores)`` worker
+processes (:mod:`clientsim.simulator.explore_pool`; one process, one loop for ``--jobs 1``). Against a real app
 (``target:``) the app is started once and reused, and runs are sequential unless the ``vary:`` block sets
-``max_jobs``. Exit codes: 0 every run passed, 1 some failed, 2 bad file or knob, 3 the target did not start.
+``max_jobs``. Exit codes: 0 every run passed, 1 some failed, 2 bad file or knob, 3 the target did not start,
+130 interrupted.
 No Qt import here.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ from . import virtual_time
 from .console import PlayConsole
 from .coverage import LAG_TOLERANCE_MS, Coverage, describe, extras, orderings, width_and_size
 from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .explore_pool import ExploreSpec, processes_for, run_in_processes
 from .pct import pct_draw
 from .player import ScenarioPlayer
 from .run_report import RunReport
@@ -37,6 +40,8 @@ from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
 from .virtual_time import TimeMode
+
+EXIT_INTERRUPTED = 130
 
 
 def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -93,6 +98,7 @@ class Exploration:
         self.strategy, self.depth, self.lag_tolerance_ms = strategy, depth, lag_tolerance_ms
         self.path = str(path)
         self.variant = variant
+        self.cli_vary = tuple(cli_vary)
         self.base: Scenario = _with_variant(load_scenario(path), variant)
         self.raw: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
         file_knobs = self.base.vary.knobs() if self.base.vary else []
@@ -102,6 +108,8 @@ class Exploration:
         self.max_jobs = self.base.vary.max_jobs if self.base.vary else 1
         self.target: Optional[ExternalTarget] = None
         self.stop_requested = False
+        #: CPU seconds the worker processes spent on runs (simulator.explore_pool; 0 when run in this process)
+        self.worker_cpu_s = 0.0
 
     def time_mode(self, wanted: TimeMode = 'virtual') -> TimeMode:
         """The time mode runs play in: ``wanted`` on the embedded server, always ``'real'`` against a target."""
@@ -139,32 +147,47 @@ class Exploration:
                          lag > self.lag_tolerance_ms, orderings(events), report.sometimes,
                          width, size), report
 
+    def spec(self) -> ExploreSpec:
+        """What a worker process needs to rebuild this exploration (:mod:`clientsim.simulator.explore_pool`)."""
+        return ExploreSpec(self.path, self.cli_vary, self.variant, self.strategy, self.depth, self.lag_tolerance_ms)
+
     async def run(self, runs: int, seed: int, jobs: int = 1,
-                  on_result: Callable[[RunResult, int], None] | None = None) -> list[RunResult]:
+                  on_result: Callable[[RunResult, int], None] | None = None,
+                  processes: int = 1) -> list[RunResult]:
         """Play runs ``seed .. seed + runs - 1``, ``jobs`` at once (at most ``max_jobs`` against a target, which is
-        started once here and stopped at the end; RuntimeError/OSError when it does not come up). Calls
-        ``on_result(result, done)`` after each run; stops early when :attr:`stop_requested` is set. Results are in
-        seed order."""
+        started once here and stopped at the end; RuntimeError/OSError when it does not come up). On the embedded
+        server ``processes`` > 1 spreads the runs over that many worker processes
+        (:func:`clientsim.simulator.explore_pool.run_in_processes`; ``on_result`` then comes in seed order);
+        1 plays them all in this loop. Calls ``on_result(result, done)`` after each run; stops early when
+        :attr:`stop_requested` is set. Results are in seed order."""
+        seeds = list(range(seed, seed + runs))
+        if processes > 1 and self.base.target is None:
+            return await run_in_processes(self, seeds, jobs, processes, on_result)
         if self.base.target is not None:
             jobs = min(jobs, self.max_jobs)
             self.target = ExternalTarget(self.base.target, Path(self.path).resolve().parent)
             await self.target.start()
+        try:
+            return await self.run_seeds(seeds, jobs, on_result)
+        finally:
+            if self.target is not None:
+                await self.target.stop()
+                self.target = None
+
+    async def run_seeds(self, seeds: list[int], jobs: int = 1,
+                        on_result: Callable[[RunResult, int], None] | None = None) -> list[RunResult]:
+        """Play ``seeds`` in this loop, ``jobs`` at once (a target must be started); results in seed order."""
         results: dict[int, RunResult] = {}
-        seeds = iter(range(seed, seed + runs))
+        pending = iter(seeds)
 
         async def worker() -> None:
-            for s in seeds:
+            for s in pending:
                 if self.stop_requested:
                     return
                 results[s] = (await self.play(s))[0]
                 if on_result is not None:
                     on_result(results[s], len(results))
-        try:
-            await asyncio.gather(*(worker() for _ in range(max(1, min(jobs, runs)))))
-        finally:
-            if self.target is not None:
-                await self.target.stop()
-                self.target = None
+        await asyncio.gather(*(worker() for _ in range(max(1, min(jobs, len(seeds))))))
         return [results[s] for s in sorted(results)]
 
 
@@ -247,7 +270,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--seed', type=int, default=0, help='run i draws from seed S+i (default 0)')
     p.add_argument('--vary', action='append', default=[], metavar='KNOB=SPEC',
                    help='download_ms=0..100, handshake_ms=0,10,30, order=shuffle, bob.download_ms=0..100')
-    p.add_argument('--jobs', type=int, default=1, help='runs at once, each on its own embedded server')
+    p.add_argument('--jobs', type=int, default=1,
+                   help='runs at once, each on its own embedded server, over min(J, cores) processes')
     p.add_argument('--shrink', action='store_true', help='reduce the first failing run to FILE.min.yaml')
     p.add_argument('--report', metavar='OUT.json', help='write the JSON report')
     p.add_argument('--variant', choices=('shipped', 'fixed'), default='shipped',
@@ -278,7 +302,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
     knob_text = ' '.join(k.describe() for k in exploration.knobs) or 'nothing (every run the same)'
-    print(f'exploring {args.file}: {args.runs} runs from seed {args.seed}, {args.jobs} at once; varying {knob_text}')
+    processes = processes_for(args.jobs, args.runs) if exploration.base.target is None else 1
+    where = f' in {processes} processes' if processes > 1 else ''
+    print(f'exploring {args.file}: {args.runs} runs from seed {args.seed}, {args.jobs} at once{where}; '
+          f'varying {knob_text}')
     started = time.perf_counter()
     coverage, until = Coverage(), getattr(args, 'until_covered', False)
 
@@ -292,13 +319,16 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if done == args.runs or done % max(1, args.runs // 10) == 0:
             print(f'  {done}/{args.runs} runs, {time.perf_counter() - started:.1f} s', flush=True)
     try:
-        results = virtual_time.run(exploration.run(args.runs, args.seed, args.jobs, progress),
+        results = virtual_time.run(exploration.run(args.runs, args.seed, args.jobs, progress, processes),
                                    exploration.time_mode(getattr(args, 'time', 'virtual')))
     except (RuntimeError, OSError) as e:
         if exploration.base.target is None:
             raise
         print(f'error: the target could not be started: {str(e).splitlines()[0]}', file=sys.stderr)
         return EXIT_TARGET
+    except KeyboardInterrupt:  # the worker processes finished their chunk and are gone (simulator.explore_pool)
+        print('interrupted', file=sys.stderr)
+        return EXIT_INTERRUPTED
     rows = outcomes(results)
     print(table(rows, len(results)))
     extra = extras(results, exploration.lag_tolerance_ms, exploration.strategy, exploration.depth)

@@ -107,7 +107,8 @@ class ScenarioPlayer:
         try:
             for spec in self.scenario.windows:
                 self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser)
-            self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
+            if not virtual_time.is_virtual():  # virtual time: every timer fires on time, nothing to probe
+                self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:

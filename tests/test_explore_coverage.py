@@ -15,9 +15,15 @@ RACE = SCENARIOS / 'download_race_auto_index.yaml'
 
 
 def test_play_seed_replays_explore_run_at_any_jobs():
-    """20 seeds: explore at --jobs 1 and --jobs 8 and play --seed S give the same outcome signature per seed."""
+    """20 seeds: explore at --jobs 1, --jobs 8 in one process, --jobs 8 over 2 worker processes (in seed order,
+    streamed in seed order) and play --seed S give the same outcome signature per seed."""
     one = virtual_time.run(Exploration(RACE).run(20, 100, jobs=1))
     eight = virtual_time.run(Exploration(RACE).run(20, 100, jobs=8))
+    streamed: list[int] = []
+    pooled = virtual_time.run(Exploration(RACE).run(20, 100, jobs=8, processes=2,
+                                                    on_result=lambda r, done: streamed.append(r.seed)))
+    assert [r.seed for r in pooled] == streamed == list(range(100, 120))
+    assert [r.signature for r in pooled] == [r.signature for r in one]
     played = {s: signature(play_many([load_scenario(RACE)], seed=s)[0]) for s in (100, 107, 113, 119)}
     assert [r.signature for r in one] == [r.signature for r in eight]
     assert {r.seed: r.signature for r in one if r.seed in played} == played
