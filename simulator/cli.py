@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
                                                               'one image of all windows at the end')
     play.add_argument('--seed', type=int, help='seed the vary: draws and the server (replays explore run S)')
     play.add_argument('--jobs', type=int, default=1, help='headless: play J files at once, each on its own server')
+    play.add_argument('--strategy', choices=('random', 'pct'), default='random',
+                      help="with --seed: explore's --strategy (pct replays a run of explore --strategy pct)")
+    play.add_argument('--depth', type=int, default=2, help="with --seed and --strategy pct: explore's --depth")
+    play.add_argument('--vary', action='append', default=[], metavar='KNOB=SPEC',
+                      help="with --seed: explore's --vary knobs (the same ones replay its run S)")
     play.add_argument('--time', choices=('virtual', 'real'), default='virtual',
                       help='headless on the embedded server: virtual time (sleeps are instant, default) or real '
                            'time; real targets and the GUI always play in real time')

@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import math
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -236,6 +237,16 @@ def outcomes(results: list[RunResult]) -> list[dict[str, Any]]:
     return rows
 
 
+def replay_lines(rows: list[dict[str, Any]], exploration: 'Exploration', most: int = 10) -> list[str]:
+    """``replay #i: clientsim play FILE --headless [--vary K] --variant V [--strategy pct --depth d] --seed S``
+    for the first seed S of each of the ``most`` most frequent outcomes (``rows``: :func:`outcomes`)."""
+    e = exploration
+    options = ([f'--vary {shlex.quote(v)}' for v in e.cli_vary] + [f'--variant {e.variant}']
+               + [f'--strategy {e.strategy} --depth {e.depth}'] * (e.strategy != 'random'))
+    command = ' '.join(['clientsim play', shlex.quote(e.path), '--headless', *options])
+    return [f"replay #{i + 1}: {command} --seed {row['seeds'][0]}" for i, row in enumerate(rows[:most])]
+
+
 def table(rows: list[dict[str, Any]], total: int) -> str:
     """The outcome table as text (count, share, 95 % interval, result, first seeds, outcome)."""
     lines = [f"{'count':>5}  {'share':>6}  {'95% interval':<13}  {'result':<6}  {'first seeds':<18}  outcome"]
@@ -331,6 +342,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     rows = outcomes(results)
     print(table(rows, len(results)))
+    print('\n'.join(replay_lines(rows, exploration)))
     extra = extras(results, exploration.lag_tolerance_ms, exploration.strategy, exploration.depth)
     print('\n'.join(describe(extra)))
     failing = [r for r in results if not r.passed]
@@ -357,7 +369,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
-              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[RunReport]:
+              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual', strategy: str = 'random',
+              depth: int = 2, cli_vary: list[str] | tuple[str, ...] = ()) -> list[RunReport]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
@@ -365,11 +378,12 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
     (:class:`clientsim.simulator.console.PlayConsole`)
     prints each row as its run finishes. ``time_mode`` ``'virtual'`` (default) plays on virtual time
     (:mod:`clientsim.simulator.virtual_time`) unless a scenario has a target (then all play in real
-    time). Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
-    window."""
+    time). ``strategy``, ``depth`` and ``cli_vary`` are explore's ``--strategy``, ``--depth`` and ``--vary``: with
+    the same ones ``play --seed S`` replays run S of a pct or ``--vary`` exploration. Raises :class:`VaryError`
+    for a knob naming an unknown window or a bad ``--vary`` text."""
     if seed is not None:
-        scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
-                     for s in scenarios]
+        scenarios = [Exploration(s.path, cli_vary, s.variant, strategy, depth).scenario_for(seed)
+                     if s.path and (s.vary or cli_vary) else s for s in scenarios]
 
     async def run_all() -> list[RunReport]:
         limit = asyncio.Semaphore(max(1, jobs))
@@ -420,7 +434,9 @@ def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
         print('error: --jobs must be >= 1', file=sys.stderr)
         return None
     try:
-        return play_many(scenarios, seed, jobs, console, time_mode=getattr(args, 'time', 'virtual'))
+        return play_many(scenarios, seed, jobs, console, time_mode=getattr(args, 'time', 'virtual'),
+                         strategy=getattr(args, 'strategy', 'random'), depth=max(1, getattr(args, 'depth', 2)),
+                         cli_vary=getattr(args, 'vary', None) or ())
     except VaryError as e:
         print(f'error: {e}', file=sys.stderr)
         return None

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import random
+import shlex
 
 from clientsim.simulator import virtual_time
 from clientsim.simulator.explore import Exploration, play_many, signature
 from clientsim.simulator.pct import bound, pct_order, runs_for_confidence
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import load_scenario
 
 from .conftest import SCENARIOS, run_cli
@@ -55,3 +57,27 @@ def test_explore_pct_until_covered_reports_coverage_bound_and_sometimes(tmp_path
     assert report['distorted_runs'] == 0
     met = {(r['window'], r['property']): r['met'] for r in report['sometimes']}
     assert met == {('bob', 'received'): True, ('alice', 'no_download_event'): False}
+
+
+def test_pct_runs_replay_with_play_strategy_pct(tmp_path):
+    """A pct run differs from the random run of the same seed, and ``play --seed S --strategy pct --depth 2``
+    replays it: in Python (play_many) and through the exact command explore prints for each outcome class."""
+    pct = virtual_time.run(Exploration(RACE, strategy='pct', depth=2).run(16, 40, jobs=4))
+    random_runs = virtual_time.run(Exploration(RACE).run(16, 40, jobs=4))
+    differ = [p.seed for p, r in zip(pct, random_runs, strict=True) if p.signature != r.signature]
+    assert differ, 'pct hands the latencies out in another order than random search'
+    for s in differ[:3]:
+        played = play_many([load_scenario(RACE)], seed=s, strategy='pct', depth=2)[0]
+        assert signature(played) == pct[s - 40].signature, s
+    proc = run_cli('explore', str(RACE), '--runs', '12', '--seed', '40', '--jobs', '2', '--strategy', 'pct',
+                   '--vary', 'bob.download_ms=0,50')
+    replays = [line.split(': ', 1)[1] for line in proc.stdout.splitlines() if line.startswith('replay #')]
+    assert replays and all('--strategy pct --depth 2' in r and '--vary bob.download_ms=0,50' in r for r in replays)
+    command = shlex.split(replays[-1])  # the rarest outcome class
+    seed = int(command[-1])
+    explored = virtual_time.run(Exploration(RACE, ['bob.download_ms=0,50'], strategy='pct').run(1, seed))[0]
+    out = tmp_path / 'replay.json'
+    replay = run_cli(*command[1:], '--report', str(out))  # without 'clientsim'
+    assert replay.returncode in (0, 1), replay.stdout + replay.stderr
+    [scenario] = json.loads(out.read_text())['scenarios']
+    assert signature(RunReport.model_validate(scenario)) == explored.signature
