@@ -1,9 +1,11 @@
 """The GUI's Explore tab (pytest-qt, offscreen, qasync loop, real sockets): the chart grows to the outcomes of a
-tie, and clicking a bar's outcome replays its seed with the windows on screen."""
+tie, distorted runs are counted apart under it with the coverage line, and clicking a bar's outcome replays its
+seed with the windows on screen."""
 from __future__ import annotations
 
 import asyncio
 
+from clientsim.simulator.explore import outcomes
 from clientsim.simulator.gui.main_window import MainWindow
 
 from .conftest import SCENARIOS
@@ -34,8 +36,18 @@ def test_explore_tab_distribution_and_replay(qtbot, qloop):
 
     results, report, windows = qloop.run_until_complete(go())
     assert len(results) == 12 and view.progress.value() == 12
-    assert sum(r['count'] for r in view.rows) == 12 and len(view.plot.getPlotItem().items) == 1
+    distorted = sum(r.distorted for r in results)  # real time in the GUI: a busy machine may distort runs
+    assert sum(r['count'] for r in view.rows) + distorted == 12 and len(view.plot.getPlotItem().items) == 1
+    extra = view.extra.text().splitlines()  # distorted runs apart, and the tie's coverage
+    assert extra[0].startswith(f'{distorted} runs distorted (lag > 5 ms), not counted')
+    assert any(line.startswith('coverage (d=2): ') for line in extra), extra
     legend = view.legend.text()  # each bar named: its outcome, share and PASS/FAIL
     assert legend.count('<b>#') == min(len(view.rows), 6) and view.rows[0]['signature'].split(' | ')[0] in legend
     assert report.passed and windows == ['alice', 'bob']
     assert str(SCENARIOS) in view.exploration.path
+    fresh = next(r for r in results if not r.distorted)
+    fresh.distorted, fresh.lag_ms = True, 12.0  # as a run whose latencies came 12 ms late: apart, not in the chart
+    view.rows = outcomes(view.results)
+    view._draw()
+    assert view.extra.text().startswith(f'{distorted + 1} runs distorted (lag > 5 ms), not counted (worst 12 ms)')
+    assert sum(r['count'] for r in view.rows) == 12 - distorted - 1

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from clientsim.simulator.coverage import describe, extras
 from clientsim.simulator.explore import Exploration, RunResult, outcomes
 from clientsim.simulator.outcome import verdict_colour, verdict_label, verdict_rgb
 from clientsim.simulator.scenario import ScenarioError
@@ -92,6 +93,9 @@ class ExploreView(QWidget):
         self.legend = QLabel('')  # what each bar is: its outcome, PASS/FAIL, share and 95 % interval
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
+        #: distorted runs (left out of the chart) and, when the scenario races, the coverage / pct bound line
+        self.extra = QLabel('')
+        self.extra.setWordWrap(True)
         row = QHBoxLayout()
         for label, widget in (('runs', self.runs_box), ('seed', self.seed_box), ('jobs', self.jobs_box)):
             row.addWidget(QLabel(label))
@@ -107,6 +111,7 @@ class ExploreView(QWidget):
         layout.addWidget(self.checked_against)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.legend)
+        layout.addWidget(self.extra)
         layout.addWidget(self.status)
 
     # ---- exploring ----------------------------------------------------------------------------------------------
@@ -146,8 +151,10 @@ class ExploreView(QWidget):
         self._draw()
         failing = sum(not r.passed for r in self.results)
         self.shrink_button.setEnabled(failing > 0)
+        distorted = sum(r.distorted for r in self.results)
+        apart = f', {distorted} distorted (not in the chart)' if distorted else ''
         self.status.setText(f'{len(self.results)} runs, {len(self.rows)} outcomes, failing {failing}/'
-                            f'{len(self.results)}. Click a bar to replay its first seed.')
+                            f'{len(self.results)}{apart}. Click a bar to replay its first seed.')
         return self.results
 
     def _on_result(self, result: RunResult, done: int) -> None:
@@ -173,6 +180,20 @@ class ExploreView(QWidget):
         self.plot.setToolTip('\n'.join(f"#{i + 1}: {r['signature']} (seeds {r['seeds'][:5]})"
                                        for i, r in enumerate(self.rows)))
         self.legend.setText(outcome_legend(self.rows))
+        self.extra.setText(self.extra_text())
+
+    def extra_text(self) -> str:
+        """``N runs distorted (lag > X ms), not counted`` (the chart leaves them out: they did not play their
+        draws; simulator.coverage), then the coverage line and, with pct, the bound line when the runs race."""
+        e = self.exploration
+        if e is None or not self.results:
+            return ''
+        extra = extras(self.results, e.lag_tolerance_ms, e.strategy, e.depth)
+        lines = [f"{extra['distorted_runs']} runs distorted (lag > {extra['lag_tolerance_ms']:g} ms), not counted"
+                 + (f" (worst {extra['max_lag_ms']:.0f} ms)" if extra['distorted_runs'] else '')]
+        if extra['coverage']['pairs']:
+            lines += [line for line in describe(extra) if line.startswith(('coverage', 'strategy'))]
+        return '\n'.join(lines)
 
     # ---- replay and shrink --------------------------------------------------------------------------------------
     def _clicked(self, event: Any) -> None:
