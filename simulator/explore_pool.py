@@ -11,8 +11,9 @@ once, each on its own embedded server, exactly as ``--jobs`` does in one process
 (virtual time, seeded ties), so ``clientsim play FILE --seed S`` replays run S whatever process played it.
 
 Results come back in seed order: a chunk's results are handed to ``on_result`` once every earlier chunk's are.
-At most two chunks per worker are in flight, so :attr:`Exploration.stop_requested` (Stop, ``--until-covered``)
-ends the exploration after the chunks under way, and the results are always the seeds ``seed .. seed + k - 1``.
+At most one chunk per worker and one more are in flight, so :attr:`Exploration.stop_requested` (Stop,
+``--until-covered``) ends the exploration after the chunks under way (at most ``(processes + 1) * MAX_CHUNK`` more
+runs), and the results are always the seeds ``seed .. seed + k - 1``.
 Workers ignore SIGINT (the caller handles Ctrl+C and shuts the pool down) and exit when the caller dies. A
 script that calls this needs multiprocessing's usual ``if __name__ == '__main__':`` guard (the workers import the
 caller's main module). No Qt import here.
@@ -38,7 +39,7 @@ from .virtual_time import TimeMode
 RunResult = Any
 """A :class:`clientsim.simulator.explore.RunResult` (this module does not import explore: explore imports it)."""
 
-MAX_CHUNK = 20
+MAX_CHUNK = 10
 """Most seeds a worker plays per task: results stream back (and a stop takes effect) at least this often."""
 
 
@@ -138,7 +139,7 @@ async def run_in_processes(exploration: Any, seeds: list[int], jobs: int, proces
         try:
             following = 0
             while True:
-                while following < len(chunks) and len(in_flight) < 2 * processes and not exploration.stop_requested:
+                while following < len(chunks) and len(in_flight) <= processes and not exploration.stop_requested:
                     task: Future[tuple[list[RunResult], float]] = pool.submit(
                         _play_chunk, factory, spec, chunks[following], per_process, mode)
                     in_flight[asyncio.wrap_future(task, loop=loop)] = following
