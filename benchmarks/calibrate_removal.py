@@ -6,8 +6,8 @@ download race is played ``--runs`` times against real 2.11.0 (``assets/apps/real
 embedded server (virtual time, seeds 0..runs-1, the policy's removal model). Prints the load the machine ran
 under (load average before/after, cores), per configuration both outcome distributions (statuses per window) and
 their total-variation distance, and the mean TV over tie configurations (two GETs within 20 ms) and over the
-others. The noise floor of two samples of ``runs`` draws from one distribution is about ``sqrt(k / (2 pi runs))``
-for k outcomes; compare against it.
+others, each beside its noise floor: the TV between two samples of ``runs`` draws of the embedded model (seeds
+0.. and 100000..), what two samples of one distribution differ by at that size.
 
 Run: ``python benchmarks/calibrate_removal.py [--runs 10] [--configs 6] [--set removal_wake_ms=3]``.
 Needs network once to build the venv (~30 s). Prints figures; asserts nothing.
@@ -63,8 +63,8 @@ def outcome(signature: str) -> str:
     return ' '.join(part.split('×')[1] for part in signature.split(' | ')[0].split(' ') if '×' in part)
 
 
-async def runs(path: Path, count: int) -> Counter:
-    results = await Exploration(path).run(count, 0, 1)
+async def runs(path: Path, count: int, seed: int = 0) -> Counter:
+    results = await Exploration(path).run(count, seed, 1)
     return Counter(outcome(r.signature) for r in results)
 
 
@@ -90,7 +90,7 @@ def main() -> None:
     target = f"target: {{command: ['{python}', '{app}', '{{port}}'], url: 'http://127.0.0.1:{{port}}'}}"
     print(f'removal calibration: {os.cpu_count()} cores, load average before {os.getloadavg()}, '
           f'{args.runs} runs per configuration, embedded policy {policy or "defaults"}')
-    tie_tv, other_tv = [], []
+    tie_tv, other_tv, tie_floor, other_floor = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i, delays in enumerate(CONFIGS[:args.configs]):
             real_path, emb_path = Path(tmp) / f'real{i}.yaml', Path(tmp) / f'emb{i}.yaml'
@@ -106,15 +106,20 @@ def main() -> None:
             else:
                 continue
             embedded = virtual_time.run(runs(emb_path, args.runs), 'virtual')
+            # the noise floor: two samples of the same size from one distribution (the model, other seeds)
+            floor = tv(embedded, virtual_time.run(runs(emb_path, args.runs, 100_000), 'virtual'))
             d = tv(real, embedded)
             gaps = sorted(delays)
             tie = any(b - a <= 20 for a, b in zip(gaps, gaps[1:], strict=False))
             (tie_tv if tie else other_tv).append(d)
-            print(f'{str(delays):<22} {"tie " if tie else "    "} TV {d:.2f}  ({time.perf_counter() - started:.0f} s)')
+            (tie_floor if tie else other_floor).append(floor)
+            print(f'{str(delays):<22} {"tie " if tie else "    "} TV {d:.2f} (floor {floor:.2f})  '
+                  f'({time.perf_counter() - started:.0f} s)')
             print(f'    real 2.11.0: {dict(real.most_common())}')
             print(f'    embedded   : {dict(embedded.most_common())}')
-    print(f'mean TV over tie configurations: {mean(tie_tv):.3f} ({len(tie_tv)}); over the others: '
-          f'{mean(other_tv):.3f} ({len(other_tv)}); load average after {os.getloadavg()}')
+    print(f'mean TV over tie configurations: {mean(tie_tv):.3f} ({len(tie_tv)}; noise floor {mean(tie_floor):.3f}); '
+          f'over the others: {mean(other_tv):.3f} ({len(other_tv)}; floor {mean(other_floor):.3f}); '
+          f'load average after {os.getloadavg()}')
 
 
 if __name__ == '__main__':
