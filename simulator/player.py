@@ -43,7 +43,8 @@ class ScenarioPlayer:
     ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI); a
     scenario with ``target`` then plays against its app and uses only the server's timeline.
     ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
-    each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
+    each step; ``seed`` (int, default the scenario's ``seed``, else 0) seeds every random draw of the run, so
+    a file plays the same way every time (``clientsim explore`` and ``play --seed`` vary it).
     :meth:`run` returns the :class:`~clientsim.simulator.run_report.RunReport` (see :meth:`report`). Errors in
     steps (an unknown label, a click on a closed window) fail the scenario with an expectation ``step N`` that
     says why; they do not raise.
@@ -55,7 +56,7 @@ class ScenarioPlayer:
                  on_window: Callable[[SimulatedBrowser], None] | None = None,
                  on_step: Callable[[Step, int, int], None] | None = None, seed: int | None = None) -> None:
         self.scenario = scenario
-        seed = scenario.seed if seed is None else seed
+        seed = (scenario.seed if scenario.seed is not None else 0) if seed is None else seed
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
         # (a server handed in, the GUI's, only lends its timeline: the app's events go on the same clock)
         if scenario.target is not None and server is not None:
