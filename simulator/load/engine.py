@@ -383,7 +383,7 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if not await engine.connect_error_feed() and os.environ.get('CLIENTSIM_LOAD_DEBUG'):
-        print(f'clientsim: engine {os.getpid()}: no error feed at {base_url}', file=sys.stderr, flush=True)
+        logging.getLogger(__name__).warning('clientsim: engine %s: no error feed at %s', os.getpid(), base_url)
     out = _Out()
     tasks = TaskGroup('load engine')
     shutdown: dict[str, Any] = {}
@@ -416,8 +416,10 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
 
 
 def main() -> None:
-    """``python -m simulator.load.engine BASE_URL SCENARIO_FILE PREFIX``."""
+    """``python -m clientsim.simulator.load.engine BASE_URL SCENARIO_FILE PREFIX``."""
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr, format='%(levelname)s %(name)s: %(message)s')
+    if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
+        logging.getLogger(__name__).setLevel(logging.WARNING)  # serve_pipe's debug lines
     base_url, scenario_file, prefix = sys.argv[1:4]
     asyncio.run(serve_pipe(base_url, scenario_file, prefix))
 
