@@ -32,6 +32,8 @@ from .player import ScenarioPlayer
 from .run_report import RunReport
 from .scenario import Scenario, load_scenario, parse_scenario
 from .target import ExternalTarget
+from .terminal import render, verdict
+from .terminal import table as terminal_table
 from .vary import Draw, Knob, apply, draw, merge, parse_cli
 from .virtual_time import TimeMode
 
@@ -211,15 +213,17 @@ def outcomes(results: list[RunResult]) -> list[dict[str, Any]]:
     return rows
 
 
-def table(rows: list[dict[str, Any]], total: int) -> str:
-    """The outcome table as text (count, share, 95 % interval, result, first seeds, outcome)."""
-    lines = [f"{'count':>5}  {'share':>6}  {'95% interval':<13}  {'result':<6}  {'first seeds':<18}  outcome"]
+def table(rows: list[dict[str, Any]], total: int, colour: bool = False) -> str:
+    """The outcome table (count, share, 95 % interval, result, first seeds, outcome), rendered with rich
+    (:mod:`clientsim.simulator.terminal`; PASS/FAIL coloured with ``colour``)."""
+    cells = []
     for row in rows:
         low, high = row['interval']
         seeds = ','.join(map(str, row['seeds'][:4])) + (',…' if len(row['seeds']) > 4 else '')
-        lines.append(f"{row['count']:>5}  {row['share']:>6.1%}  {f'{low:.0%}–{high:.0%}':<13}  "
-                     f"{'PASS' if row['passed'] else 'FAIL':<6}  {seeds:<18}  {row['signature'].rsplit(' | ', 1)[0]}")
-    return '\n'.join(lines)
+        cells.append([str(row['count']), f"{row['share']:.1%}", f'{low:.0%}–{high:.0%}', verdict(row['passed']),
+                      seeds, row['signature'].rsplit(' | ', 1)[0]])
+    return render(terminal_table(['count', 'share', '95% interval', 'result', 'first seeds', 'outcome'], cells,
+                                 right=(0, 1)), colour)
 
 
 def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal: Optional[str],

@@ -18,7 +18,9 @@ import asyncio
 from typing import Any, Callable, Optional
 
 from .errors import BadInputError, TargetError
+from .outcome import verdict_colour
 from .run_report import RunReport
+from .terminal import render, styled, table, verdict
 from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
 
 # The venv cache is shared with ``clientsim bisect`` (simulator/venvs.py); these names stay importable from here.
@@ -66,30 +68,30 @@ def _figures(report: RunReport) -> dict[str, str]:
     }
 
 
-def matrix_table(scenario: Any, reports: list[RunReport]) -> str:
-    """The version × expectations table (plain text, fixed width) for ``reports`` (one per version)."""
+def matrix_table(scenario: Any, reports: list[RunReport], colour: bool = False) -> str:
+    """The version × expectations table for ``reports`` (one per version), rendered with rich
+    (:mod:`clientsim.simulator.terminal`): plain text, or with ``colour`` ✓/✗ and PASS/FAIL in the outcome colours."""
     names: list[str] = []
     for r in reports:
         names += [c.name for c in r.expectations if c.name not in names]
-    rows = [['', *[f'nicegui {r.nicegui_version}' for r in reports]],
-            ['expected', *['bug shows' if expected_outcome(scenario, r.nicegui_version or '') == 'bug' else 'fixed'
-                           for r in reports]]]
+    header = ['', *[f'nicegui {r.nicegui_version}' for r in reports]]
+    rows: list[list[Any]] = [['expected', *['bug shows' if expected_outcome(scenario, r.nicegui_version or '') == 'bug'
+                                            else 'fixed' for r in reports]]]
     for name in names:
-        cells = []
+        cells: list[Any] = []
         for r in reports:
             check = r.expectation(name)
-            cells.append('-' if check is None else f"{check.actual} {'✓' if check.passed else '✗'}"[:40])
+            cells.append('-' if check is None else styled(f"{check.actual} {'✓' if check.passed else '✗'}"[:40],
+                                                         verdict_colour(check.passed)))
         wanted = next(c.expected for r in reports for c in r.expectations if c.name == name)
         rows.append([f'{name} (want {wanted})'[:60], *cells])
     figures = [_figures(r) for r in reports]
     for key in figures[0] if figures else []:
         rows.append([key, *[f[key][:40] for f in figures]])
-    rows.append(['result', *['PASS' if r.passed else 'FAIL' for r in reports]])
-    rows.append(['as expected', *['yes' if as_expected(scenario, r) else 'NO' for r in reports]])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
+    rows.append(['result', *[verdict(r.passed) for r in reports]])
+    rows.append(['as expected', *[styled('yes' if as_expected(scenario, r) else 'NO',
+                                         verdict_colour(as_expected(scenario, r))) for r in reports]])
+    return render(table(header, rows), colour)
 
 
 def as_expected(scenario: Any, report: RunReport) -> bool:

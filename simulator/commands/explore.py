@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -16,6 +17,7 @@ from ..coverage import LAG_TOLERANCE_MS, Coverage, describe, extras
 from ..errors import BadInputError, TargetError
 from ..exit_codes import EXIT_FAILED, EXIT_OK
 from ..explore import Exploration, RunResult, json_report, outcomes, table
+from ..terminal import is_terminal
 from ..virtual_time import TimeMode
 
 
@@ -82,7 +84,7 @@ def explore_file(file: str, *, runs: int = 50, seed: int = 0, vary: list[str] | 
         results = virtual_time.run(exploration.run(runs, seed, jobs, progress), mode)
     except TargetError as e:
         raise TargetError(f'the target could not be started: {e}') from None
-    print(table(outcomes(results), len(results)))
+    print(table(outcomes(results), len(results), colour=is_terminal(sys.stdout)))
     print('\n'.join(describe(extras(results, exploration.lag_tolerance_ms, exploration.strategy,
                                     exploration.depth))))
     failing = [r for r in results if not r.passed]

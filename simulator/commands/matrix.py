@@ -4,9 +4,11 @@ target scenario on real NiceGUI releases in cached venvs)."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..terminal import is_terminal
 from .play import check_report_path
 
 
@@ -43,7 +45,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     check_report_path(args.report)
     reports = play_matrix(scenario, versions, on_version=lambda v: print(
         f'nicegui {v}: playing {Path(args.file).name} ...', flush=True))
-    print(f'\n{scenario.name}\n{matrix_table(scenario, reports)}')
+    print(f'\n{scenario.name}\n{matrix_table(scenario, reports, colour=is_terminal(sys.stdout))}')
     if args.report:
         try:
             write_report(reports, args.report)
@@ -61,7 +63,7 @@ def run_bisect(args: argparse.Namespace) -> int:
     check_report_path(args.report)
     result = bisect_file(args.file, args.good, args.bad, runs=args.runs, confidence=args.confidence, on=args.on,
                          progress=lambda line, _tally: print(line, flush=True))
-    print(f'\n{result.table()}')
+    print(f'\n{result.table(colour=is_terminal(sys.stdout))}')
     if result.yanked:
         print(f"yanked (not played): {', '.join(result.yanked)}")
     print(result.verdict())
