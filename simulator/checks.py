@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
+from .event_kinds import EventKind
 from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
@@ -166,7 +167,7 @@ def sometimes_held(expect: Expectations, browsers: dict[str, SimulatedBrowser]) 
 def first_client_id(timeline: Timeline, window: str) -> Optional[str]:
     """The client_id of ``window``'s first accepted handshake (from the timeline), or None."""
     for event in timeline.events:
-        if event.source == window and event.kind == 'handshake_acked' and event.detail.get('ok'):
+        if event.source == window and event.kind == EventKind.HANDSHAKE_ACKED and event.detail.get('ok'):
             return event.client_id
     return None
 

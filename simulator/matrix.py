@@ -18,6 +18,7 @@ import asyncio
 from typing import Any, Callable, Optional
 
 from .errors import BadInputError, TargetError
+from .event_kinds import EventKind
 from .outcome import verdict_colour
 from .run_report import RunReport
 from .terminal import render, styled, table, verdict
@@ -55,7 +56,7 @@ def _figures(report: RunReport) -> dict[str, str]:
     for w in report.windows:
         for d in w.downloads:
             statuses[str(d.status)] = statuses.get(str(d.status), 0) + 1
-    finalized = sum(1 for e in report.events if e.kind == 'model_finalized')
+    finalized = sum(1 for e in report.events if e.kind == EventKind.MODEL_FINALIZED)
     probe = report.target.probe if report.target is not None else None
     installed, reason = (probe.installed, probe.reason) if probe is not None else (False, None)
     return {

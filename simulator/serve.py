@@ -31,6 +31,7 @@ from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.timeline import Timeline, TimelineEvent
 
 from .errors import BadInputError
+from .event_kinds import EventKind
 
 ERROR_FEED_NAMESPACE = '/clientsim'
 _MAX_SIDS = 100_000  # sid → window names kept for attributing errors (oldest forgotten first)
@@ -76,11 +77,11 @@ def install_error_feed(server: EmbeddedServer) -> list[dict[str, Any]]:
     sid_windows: OrderedDict[str, Optional[str]] = OrderedDict()
 
     def on_event(event: TimelineEvent) -> None:
-        if event.kind == 'socket_connected_server' and event.sid:
+        if event.kind == EventKind.SOCKET_CONNECTED_SERVER and event.sid:
             sid_windows[event.sid] = event.window
             if len(sid_windows) > _MAX_SIDS:
                 sid_windows.popitem(last=False)
-        elif event.kind == 'server_error':
+        elif event.kind == EventKind.SERVER_ERROR:
             pending.append({'type': event.detail.get('type'), 'message': event.detail.get('message'),
                             'where': event.detail.get('where'), 'window': sid_windows.get(event.sid or '')})
     server.timeline.subscribe(on_event)
@@ -122,9 +123,9 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
     created, errors = Counter[str](), Counter[str]()
 
     def count(event: TimelineEvent) -> None:
-        if event.kind == 'client_created':
+        if event.kind == EventKind.CLIENT_CREATED:
             created['clients'] += 1
-        elif event.kind == 'server_error':
+        elif event.kind == EventKind.SERVER_ERROR:
             errors[str(event.detail.get('type'))] += 1
     timeline.subscribe(count)
     stop = stop or asyncio.Event()

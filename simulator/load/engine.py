@@ -43,13 +43,14 @@ from clientsim.simulator.outcome import received
 from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
+from ..event_kinds import EventKind
 from .spec import ClickParams, LoadScenario, NavigateParams, OpenParams, TypeParams, draw_ms
 
 log = logging.getLogger('clientsim.load')
 
 ERROR_FEED_NAMESPACE = '/clientsim'
 SOCKETIO_PATH = '_nicegui_ws/socket.io'
-_REPLIES = ('download_event', 'update_received', 'notify_received', 'message_received')
+_REPLIES = (EventKind.DOWNLOAD_EVENT, EventKind.UPDATE_RECEIVED, EventKind.NOTIFY_RECEIVED, EventKind.MESSAGE_RECEIVED)
 
 
 def report(type_: str, name: str, ms: float, error: Optional[str] = None, length: int = 0) -> dict[str, Any]:
@@ -200,46 +201,46 @@ class LoadEngine:
         events = w.browser.timeline.events
         for ev in events[w.cursor:]:
             kind, detail, t = ev.kind, ev.detail, ev.t_ns
-            if kind == 'page_get_sent':
+            if kind == EventKind.PAGE_GET_SENT:
                 w.t_get_ns = t
-            elif kind == 'page_get_answered' and w.t_get_ns is not None:
+            elif kind == EventKind.PAGE_GET_ANSWERED and w.t_get_ns is not None:
                 status = detail.get('status')
                 out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6,
                                   None if received(status) else f'HTTP {status}'))
                 w.t_get_ns, w.t_connect_ns, w.clicks_pending = None, t, 0
-            elif kind == 'page_load_failed' and w.t_get_ns is not None:
+            elif kind == EventKind.PAGE_LOAD_FAILED and w.t_get_ns is not None:
                 out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6, str(detail.get('error'))))
                 w.t_get_ns = None
-            elif kind == 'reconnect_started':
+            elif kind == EventKind.RECONNECT_STARTED:
                 w.t_connect_ns = t
-            elif kind == 'handshake_acked' and w.t_connect_ns is not None:
+            elif kind == EventKind.HANDSHAKE_ACKED and w.t_connect_ns is not None:
                 ok = bool(detail.get('ok'))
                 self.handshakes += ok
                 out.append(report('socket.io', 'handshake', (t - w.t_connect_ns) / 1e6,
                                   None if ok else 'handshake rejected: the server does not know this client_id'))
                 w.t_connect_ns = None
-            elif kind in ('handshake_failed', 'socket_connect_failed') and w.t_connect_ns is not None:
+            elif kind in (EventKind.HANDSHAKE_FAILED, EventKind.SOCKET_CONNECT_FAILED) and w.t_connect_ns is not None:
                 out.append(report('socket.io', 'handshake', (t - w.t_connect_ns) / 1e6, str(detail.get('error'))))
                 w.t_connect_ns = None
-            elif kind == 'event_sent':
+            elif kind == EventKind.EVENT_SENT:
                 w.t_event_ns = t
             elif kind in _REPLIES and w.t_event_ns is not None:
                 out.append(report('socket.io', 'event', (t - w.t_event_ns) / 1e6))
                 w.t_event_ns = None
-            if kind == 'download_event':
+            if kind == EventKind.DOWNLOAD_EVENT:
                 w.t_download_ns.append((t, w.clicks_pending > 0))
                 w.clicks_pending = max(0, w.clicks_pending - 1)
-            elif kind == 'download_get' and w.t_download_ns:
+            elif kind == EventKind.DOWNLOAD_GET and w.t_download_ns:
                 t_event, asked = w.t_download_ns.pop(0)
                 status = detail.get('status')
                 error = None if received(status) else f'HTTP {status} for the download of this window\'s click'
                 if not asked:
                     error = f'a download this window did not ask for (HTTP {status}): sent to the whole room'
                 out.append(report('http', 'download', (t - t_event) / 1e6, error, int(detail.get('bytes') or 0)))
-            elif kind == 'message_dropped':
+            elif kind == EventKind.MESSAGE_DROPPED:
                 out.append(report('socket.io', 'message_dropped', 0.0, f"message {detail.get('message_id')} "
                                   f"dropped (next_message_id {detail.get('next_message_id')})"))
-            elif kind == 'disconnect_client' and detail.get('by') == 'server':
+            elif kind == EventKind.DISCONNECT_CLIENT and detail.get('by') == 'server':
                 out.append(report('socket.io', 'disconnected by server', 0.0, f"reason: {detail.get('reason')}"))
         del events[:]
         w.cursor = 0
