@@ -10,9 +10,9 @@ from __future__ import annotations
 import gc
 import operator
 import re
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_serializer
 
 from .event_kinds import EventKind
 from .outcome import RECEIVED, download_outcome
@@ -41,6 +41,11 @@ class Count(BaseModel):
 
     def __str__(self) -> str:
         return str(self.value) if self.op == '==' else f'{self.op} {self.value}'
+
+    @model_serializer
+    def _as_written(self) -> Union[int, str]:
+        """Dumped as a scenario file writes it (``3`` or ``"> 0"``), so a dumped scenario reads back."""
+        return self.value if self.op == '==' else str(self)
 
 
 def parse_count(value: Any) -> Count:

@@ -22,19 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
 from . import virtual_time
 from .console import PlayConsole
 from .coverage import LAG_TOLERANCE_MS, extras, orderings, width_and_size
 from .pct import pct_draw
 from .player import ScenarioPlayer
 from .run_report import RunReport
-from .scenario import Scenario, load_scenario, parse_scenario
+from .scenario import Scenario, load_scenario
 from .target import ExternalTarget
 from .terminal import render, verdict
 from .terminal import table as terminal_table
-from .vary import Draw, Knob, apply, draw, merge, parse_cli
+from .vary import Draw, Knob, apply_model, draw, merge, parse_cli
 from .virtual_time import TimeMode
 
 
@@ -92,8 +90,9 @@ class Exploration:
         self.strategy, self.depth, self.lag_tolerance_ms = strategy, depth, lag_tolerance_ms
         self.path = str(path)
         self.variant = variant
-        self.base: Scenario = _with_variant(load_scenario(path), variant)
-        self.raw: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
+        #: the file as loaded (its shipped variant, with its fix: block), validated against the embedded pages
+        self.shipped: Scenario = load_scenario(path, known_pages=_embedded_pages())
+        self.base: Scenario = _with_variant(self.shipped, variant)
         file_knobs = self.base.vary.knobs() if self.base.vary else []
         self.knobs: list[Knob] = merge(file_knobs, parse_cli(list(cli_vary)))
         self.window_names = [w.name for w in self.base.windows]
@@ -113,18 +112,18 @@ class Exploration:
         return draw(self.knobs, self.window_names, seed)
 
     def raw_for(self, seed: int) -> dict[str, Any]:
-        """The raw YAML mapping of run ``seed``: the file with its draws written in, as the explored variant alone
-        (no ``fix:`` block; for ``fixed`` its policy fields and expectations are folded in), so that a shrunk
-        ``.min.yaml`` plays exactly what was explored."""
-        return _as_variant(apply(self.raw, self.draw(seed)), self.variant)
+        """The YAML mapping of run ``seed`` (:meth:`scenario_for` dumped with :meth:`Scenario.to_mapping`): the
+        explored variant alone, its draws written in, no ``fix:`` block, so that a ``.min.yaml`` written from it
+        plays exactly what was explored."""
+        return self.scenario_for(seed).to_mapping()
 
     def scenario_for(self, seed: int) -> Scenario:
-        """The scenario of run ``seed`` (validated; its ``path`` is the file's)."""
-        scenario = parse_scenario(yaml.safe_dump(self.raw_for(seed), sort_keys=False), self.path,
-                                  known_pages=_known_pages(self.base))
-        scenario = scenario.model_copy(update={'variant': self.variant})  # raw_for folded the variant in
+        """The scenario of run ``seed``, built as models: the draws written into the file's shipped scenario
+        (:func:`clientsim.simulator.vary.apply_model`), then its variant taken (:meth:`Scenario.variants`, the one
+        ``fix:`` merge, so a fixed run keeps the fix's policy over drawn fields); its ``path`` is the file's."""
+        scenario = _with_variant(apply_model(self.shipped, self.draw(seed)), self.variant)
         if self.target is not None:
-            scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
+            scenario = scenario.model_copy(update={'target': _ReusedTarget(self.target)})  # one app for every run
         return scenario
 
     async def play(self, seed: int) -> tuple[RunResult, RunReport]:
@@ -188,9 +187,8 @@ class _ReusedTarget(ExternalTarget):
         return None
 
 
-def _known_pages(scenario: Scenario) -> Optional[set[str]]:
-    if scenario.target is not None:
-        return None
+def _embedded_pages() -> set[str]:
+    """The embedded server's pages (a ``target:`` file's pages are not checked: parse_scenario ignores them)."""
     from clientsim.server.pages import DEFAULT_PAGES
     return {p.route for p in DEFAULT_PAGES}
 
@@ -276,19 +274,6 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
         return [reports[i] for i in range(len(scenarios))]
     mode: TimeMode = time_mode if all(s.target is None for s in scenarios) else 'real'
     return virtual_time.run(run_all(), mode)
-
-
-def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
-    """A scenario mapping without its ``fix:`` block: as it is (``shipped``), or with the block's policy fields,
-    expectations and description in place of the file's (``fixed``; see :mod:`clientsim.simulator.variants`)."""
-    raw = dict(raw)
-    fix = raw.pop('fix', None)
-    if variant == 'fixed' and isinstance(fix, dict):
-        raw['policy'] = {**(raw.get('policy') or {}), **(fix.get('policy') or {})}
-        raw['expect'] = fix.get('expect') or {}
-        if fix.get('description'):
-            raw['description'] = fix['description']
-    return raw
 
 
 def _with_variant(scenario: Scenario, variant: str) -> Scenario:

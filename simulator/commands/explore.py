@@ -95,8 +95,8 @@ def explore_file(file: str, *, runs: int = 50, seed: int = 0, vary: list[str] | 
     if failing and shrink:
         from ..shrink import shrink_to_file
         first = failing[0]
-        minimal = virtual_time.run(shrink_to_file(exploration.path, exploration.raw_for(first.seed), first.seed,
-                                                  first.failed[0], log=print), mode)
+        run = exploration.scenario_for(first.seed)
+        minimal = virtual_time.run(shrink_to_file(exploration.path, run, first.seed, first.failed[0], log=print), mode)
     if report:
         try:
             data = json_report(results, seed, exploration.knobs, minimal, exploration)

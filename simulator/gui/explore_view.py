@@ -187,8 +187,9 @@ class ExploreView(QWidget):
             return None
         self.shrink_button.setEnabled(False)
         self.status.setText(f'shrinking seed {failing.seed} …')
-        path = await shrink_to_file(self.exploration.path, self.exploration.raw_for(failing.seed), failing.seed,
-                                    failing.failed[0], log=self.status.setText)
+        run = self.exploration.scenario_for(failing.seed)
+        path = await shrink_to_file(self.exploration.path, run, failing.seed, failing.failed[0],
+                                    log=self.status.setText)
         if path is not None:
             item = QListWidgetItem(path.rsplit('/', 1)[-1].removesuffix('.yaml'))
             item.setData(Qt.ItemDataRole.UserRole, path)

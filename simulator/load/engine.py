@@ -44,7 +44,8 @@ from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
 from ..event_kinds import EventKind
-from .spec import ClickParams, LoadScenario, NavigateParams, OpenParams, TypeParams, draw_ms
+from ..steps import STEP_TYPES, WaitStep
+from .spec import USER, LoadScenario, draw_ms
 
 log = logging.getLogger('clientsim.load')
 
@@ -69,7 +70,32 @@ class _Window:
     t_event_ns: Optional[int] = None
     t_download_ns: list[tuple[int, bool]] = field(default_factory=list)  # (t_ns, asked for) per download
     clicks_pending: int = 0
+    frames: int = 0                       # before the last click: frames, downloads and download events seen
+    downloads: int = 0
+    events: int = 0
     pending: list[dict[str, Any]] = field(default_factory=list)  # reports of the iteration running now
+
+
+class _UserRunner:
+    """The :class:`clientsim.simulator.steps.StepRunner` of one Locust user: its one window is :data:`USER`, pages
+    are paths on the engine's ``base_url`` (``open: {}`` opens ``load.page``), draws come from the user's rng."""
+
+    def __init__(self, engine: LoadEngine, window: _Window) -> None:
+        self.browsers = {USER: window.browser}
+        self.rng = window.rng
+        self.target = None
+        self.lab = None  # `duplicate` is not a load step
+        self._engine = engine
+
+    def windows(self, names: list[str]) -> list[SimulatedBrowser]:
+        return [self.browsers[name] for name in names]
+
+    def url_for(self, page: str) -> str:
+        return page if page.startswith(('http://', 'https://')) else urllib.parse.urljoin(
+            self._engine.base_url + '/', page)
+
+    def page_of(self, window: str) -> str:
+        return self._engine.scenario.load.page
 
 
 class LoadEngine:
@@ -136,45 +162,35 @@ class LoadEngine:
         step = self.scenario.load.steps[index]
         if not window.does[index]:
             return []
-        if step.kind == 'wait':
-            await asyncio.sleep(draw_ms(step.wait_ms, window.rng) / 1000)
+        if step.kind == 'wait':  # the player's wait, of a duration drawn per run
+            await STEP_TYPES['wait'].handler(_UserRunner(self, window), WaitStep(ms=draw_ms(step.wait_ms, window.rng)))
             return self._scan(window)
         out: list[dict[str, Any]] = []
-        browser, params = window.browser, step.params
+        if step.kind == 'click':  # what the click's reply is measured from (see _await_reply)
+            browser = window.browser
+            window.frames, window.downloads, window.events = len(browser.frames), len(browser.downloads), \
+                browser.download_events
+            window.clicks_pending += 1
         t0 = time.perf_counter()
-        try:
-            if isinstance(params, OpenParams):
-                await browser.open(urllib.parse.urljoin(self.base_url + '/', params.page or self.scenario.load.page),
-                                   wait=params.wait)
-            elif isinstance(params, ClickParams):
-                await self._click(window, params)
-            elif isinstance(params, TypeParams):
-                await browser.type_text(params.label, params.text, per_key_ms=params.per_key_ms)
-            elif isinstance(params, NavigateParams):
-                await browser.navigate(params.url, before_handshake=params.before_handshake)
-            elif step.kind == 'reload':
-                await browser.reload()
-            elif step.kind == 'drop':
-                await browser.drop_connection()
-            elif step.kind == 'reconnect':
-                await browser.reconnect()
+        try:  # the player's handler of this step (steps.STEP_TYPES) on this user's window
+            await STEP_TYPES[step.kind].handler(_UserRunner(self, window), step.args)
+            if step.kind == 'click':
+                await self._await_reply(window, step.extras.react_ms)
             elif step.kind == 'close':
-                await browser.close()
                 out.append(report('socket.io', 'disconnect', (time.perf_counter() - t0) * 1000))
         except (LookupError, RuntimeError, OSError, asyncio.TimeoutError) as e:
             out.append(report('step', step.kind, (time.perf_counter() - t0) * 1000, f'{type(e).__name__}: {e}'))
         return self._scan(window) + out
 
-    async def _click(self, window: _Window, params: ClickParams) -> None:
+    async def _await_reply(self, window: _Window, react_ms: float) -> None:
+        """After a click: wait up to ``react_ms`` for the server's first reply and, when it is a download, its
+        GET (the ``event`` and ``download`` reports measure them)."""
         browser = window.browser
-        frames, downloads, events = len(browser.frames), len(browser.downloads), browser.download_events
-        window.clicks_pending += 1
-        await browser.click(params.label)
         try:
-            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames[frames:]),
-                                   params.react_ms / 1000)
-            await browser.wait_for(lambda b: b.download_events == events or len(b.downloads) > downloads,
-                                   params.react_ms / 1000 + 5)
+            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames[window.frames:]),
+                                   react_ms / 1000)
+            await browser.wait_for(lambda b: b.download_events == window.events or len(b.downloads) > window.downloads,
+                                   react_ms / 1000 + 5)
         except asyncio.TimeoutError:
             pass
 
