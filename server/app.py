@@ -121,6 +121,7 @@ class EmbeddedServer:
         self.handlers = SocketHandlers(self)
         self.delete_hooks.append(lambda client: self.bindings.remove_tag(client.id))
         self.delete_hooks.append(self.jobs.on_delete)
+        self.delete_hooks.append(self.downloads.on_client_delete)
         self.handshake_hooks.append(self.jobs.on_handshake)
         self.disconnect_hooks.append(self.jobs.on_disconnect)
         self.sio: socketio.AsyncServer

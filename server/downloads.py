@@ -11,14 +11,19 @@ thread wakes up. ``policy.single_use_removal``:
   are matched ``route_match_ms`` apart in a seeded order under virtual time;
 * ``next_tick`` - one loop tick later, always (tied GETs all get 200: the model before the measurement).
 
+A route nobody fetches (measured with clientsim windows against real NiceGUI, tests/test_single_use_route_unfetched.py):
+NiceGUI 2.11.0 keeps it for the app's lifetime (``add_static_file(single_use=True)`` removes it only inside its first
+GET; still 200 after its client was deleted and pruned) — the default here; NiceGUI 3.18.0 removes it when its client
+is deleted (``ui.download.file`` registers ``client.on_delete(remove_route)``):
+``policy.single_use_removed_with_client`` (:meth:`SingleUseRoutes.on_client_delete`, a delete hook). Neither expires
+it.
+
 Every GET of a single-use URL is stamped ``download_served`` (``status``, ``url``, ``window`` from the
 ``X-Clientsim-Window`` header, ``wake_ms`` for the first), so a report can account for each GET.
 
 Two hardening knobs NiceGUI does not have (both in :class:`clientsim.server.policy.ServerPolicy`):
 
-* ``single_use_unfetched_s`` — a route nobody fetches is dropped after this many seconds. NiceGUI 2.11.0
-  ``app/app.py`` ``add_static_file(single_use=True)`` removes the route only inside its first GET
-  (``read_item`` calls ``remove_route``); a route that is never fetched stays registered for the app's lifetime.
+* ``single_use_unfetched_s`` — a route nobody fetches is dropped after this many seconds (0, the default: never).
 * ``download_binding`` — ``session`` binds a route to the browser session (the :data:`BROWSER_COOKIE` cookie the
   page GET sets) of the socket whose event registered it; a GET from another session gets 403 and leaves the
   route in place. ``none`` is NiceGUI's behaviour: anyone holding the URL may fetch it once.
@@ -72,6 +77,7 @@ class SingleUseRoute:
     used: int = 0
     removed: bool = False
     session: Optional[str] = None  # the browser session the route is bound to (policy download_binding)
+    client_id: Optional[str] = None  # the client whose download registered it (policy single_use_removed_with_client)
     created: float = 0.0  # now_s() seconds
     rng: random.Random = field(default_factory=random.Random)  # this route's draws (wake-up, tie order)
     ties: dict[int, list[str]] = field(default_factory=dict)  # virtual instant (ns) -> windows whose GET came then
@@ -95,17 +101,17 @@ class SingleUseRoutes:
         self.browsers: dict[str, Optional[str]] = {}
         self._timers: set[asyncio.TimerHandle] = set()
 
-    def register(self, path: Path, sid: Optional[str] = None) -> SingleUseRoute:
-        """Register ``path`` under a new single-use URL; with ``policy.download_binding == 'session'`` bound to
-        the browser session of socket ``sid``. The expiry timer starts only inside a running loop. Raises
-        FileNotFoundError if ``path`` does not exist."""
+    def register(self, path: Path, sid: Optional[str] = None, client_id: Optional[str] = None) -> SingleUseRoute:
+        """Register ``path`` under a new single-use URL for ``client_id``; with ``policy.download_binding ==
+        'session'`` bound to the browser session of socket ``sid``. The expiry timer starts only inside a running
+        loop. Raises FileNotFoundError if ``path`` does not exist."""
         if not path.is_file():
             raise FileNotFoundError(path)
         key = hashlib.sha256(f'{path}{uuid.uuid4()}'.encode()).hexdigest()[:32]
         policy = self.server.policy
         session = self.browsers.get(sid) if sid is not None and policy.download_binding == 'session' else None
         route = SingleUseRoute(key, path, f'{ROUTE_PREFIX}/{key}/{path.name}', session=session,
-                               created=now_s(), rng=random.Random(self.rng.getrandbits(64)))
+                               created=now_s(), rng=random.Random(self.rng.getrandbits(64)), client_id=client_id)
         self.routes[key] = route
         if policy.single_use_unfetched_s > 0:
             self._later(policy.single_use_unfetched_s, self._expire, key)
@@ -126,6 +132,17 @@ class SingleUseRoutes:
         if route is not None and route.used == 0:
             self._remove(key)
             self.server.timeline.record(SERVER, 'single_use_route_expired', url=route.url)
+
+    def on_client_delete(self, client: Any) -> None:
+        """Delete hook: with ``policy.single_use_removed_with_client`` remove the client's routes nobody fetched
+        (NiceGUI 3.18.0); records ``single_use_route_removed_with_client`` per route."""
+        if not self.server.policy.single_use_removed_with_client:
+            return
+        for key, route in list(self.routes.items()):
+            if route.client_id == client.id and route.used == 0:
+                self._remove(key)
+                self.server.timeline.record(SERVER, 'single_use_route_removed_with_client', url=route.url,
+                                            client_id=client.id)
 
     def _remove(self, key: str) -> None:
         route = self.routes.pop(key, None)

@@ -118,8 +118,10 @@ class Expectations(StrictModel):
     ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``,
     ``models_alive`` / ``models_finalized`` (per-client ``/counter`` models not yet collected / whose
     ``weakref.finalize`` ran; checked after a ``gc.collect()``), ``jobs_finished`` / ``jobs_cancelled``
-    (``/convert`` jobs in that state at the end); ``download_gets`` (default true: every ``download`` event a window
-    received must end in a finished GET, any status, before the run ends, checked when a window got one);
+    (``/convert`` jobs in that state at the end); ``pinned_clients`` (clients that count a socket connection
+    none of whose sockets is alive: never deleted, never pruned — problem 6); ``download_gets`` (default true:
+    every ``download`` event a window received must end in a finished GET, any status, before the run ends,
+    checked when a window got one);
     ``sometimes`` (window → :data:`SOMETIMES` property, e.g. ``{bob: received}``: an outcome that must appear in
     at least one run of ``clientsim explore``; a single run only records whether it held, see
     :func:`sometimes_held`)."""
@@ -134,9 +136,10 @@ class Expectations(StrictModel):
     models_finalized: Optional[Count] = None
     jobs_finished: Optional[Count] = None
     jobs_cancelled: Optional[Count] = None
+    pinned_clients: Optional[Count] = None
 
     @field_validator('clients_alive', 'private_clients_alive', 'models_alive', 'models_finalized', 'jobs_finished',
-                     'jobs_cancelled', mode='before')
+                     'jobs_cancelled', 'pinned_clients', mode='before')
     @classmethod
     def _count(cls, v: Any) -> Any:
         return _optional_count(v)
@@ -197,6 +200,28 @@ def progress_shown_after_open(browser: SimulatedBrowser, at_least: float) -> Opt
     return None
 
 
+def pinned_clients(server: EmbeddedServer) -> list[dict[str, Any]]:
+    """Clients of the embedded ``server`` that count a socket connection although none of their handshaken sockets
+    is connected (problem 6): ``[{client_id, connections: {document_id: n}, stale_sids: [sid, ...]}]``."""
+    pinned = []
+    for client in server.registry.instances.values():
+        sids = list(client._socket_to_document_id)
+        if client.has_socket_connection and not any(sid in server.sids for sid in sids):
+            pinned.append({'client_id': client.id, 'stale_sids': sids,
+                           'connections': {d: n for d, n in client._num_connections.items() if n > 0}})
+    return pinned
+
+
+def describe_pinned(pinned: list[dict[str, Any]]) -> str:
+    """``'0'``, or the count and each pinned client: its client_id, counted connections and stale sids."""
+    if not pinned:
+        return '0'
+    return f'{len(pinned)}: ' + '; '.join(
+        f"client {p['client_id']} counts {sum(p['connections'].values())} connection(s) "
+        f"(document_id {', '.join(p['connections'])}), stale sid {', '.join(p['stale_sids']) or '-'}"
+        for p in pinned)
+
+
 # ---- checks -------------------------------------------------------------------------------------------------------
 class Checks(list):
     """Expectation results: :meth:`add` appends ``{name, expected, actual, passed}`` (a list of such dicts)."""
@@ -229,6 +254,10 @@ def check_expectations(expect: Expectations, browsers: dict[str, SimulatedBrowse
         if expect.private_clients_alive is not None:
             checks.add('private clients alive', str(expect.private_clients_alive), private,
                        expect.private_clients_alive.check(private))
+        if expect.pinned_clients is not None:
+            pinned = pinned_clients(server)
+            checks.add('pinned clients', str(expect.pinned_clients), describe_pinned(pinned),
+                       expect.pinned_clients.check(len(pinned)))
     _check_windows_problems(checks, expect, browsers, timeline)
     if server is not None:
         _check_server_problems(checks, expect, server)

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     serve_command.add_parser(sub)
     explore_command.add_parser(sub)
     load_command.add_parser(sub)  # load, locustfile
+    from .conform.command import add_parser as add_conform_parser
+    add_conform_parser(sub)  # clientsim conform
     return parser
 
 
@@ -75,7 +77,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     'serve': serve_command.run,
     'load': load_command.run,
     'locustfile': load_command.run_locustfile,
+    'conform': lambda args: _conform(args),
 }
+
+
+def _conform(args: argparse.Namespace) -> int:
+    from .conform.command import cmd_conform  # Selenium and the conformance suite only when asked for
+    return cmd_conform(args)
 
 
 def configure_logging(level: str) -> None:

@@ -31,6 +31,10 @@ class EventKind(StrEnum):
     PAGE_LOAD_FAILED = 'page_load_failed'
     SOCKET_CONNECTED_CLIENT = 'socket_connected_client'
     SOCKET_CONNECT_FAILED = 'socket_connect_failed'
+    CONNECT_ERROR = 'connect_error'
+    POLLING_ATTEMPT = 'polling_attempt'
+    IMPLICIT_HANDSHAKE_REFUSED = 'implicit_handshake_refused'
+    PAGE_BOOTED = 'page_booted'
     HANDSHAKE_SENT = 'handshake_sent'
     HANDSHAKE_ACKED = 'handshake_acked'
     HANDSHAKE_FAILED = 'handshake_failed'
@@ -79,6 +83,11 @@ class EventKind(StrEnum):
     REQUEST_REFUSED = 'request_refused'
     SINGLE_USE_ROUTE_EXPIRED = 'single_use_route_expired'
     SOCKET_CONNECTED_SERVER = 'socket_connected_server'
+    CONNECT_ABANDONED = 'connect_abandoned'
+    SOCKET_ENDED_WHILE_CONNECTING = 'socket_ended_while_connecting'
+    HANDSHAKE_DROPPED = 'handshake_dropped'
+    DEPENDENCY_STALLED = 'dependency_stalled'
+    SINGLE_USE_ROUTE_REMOVED_WITH_CLIENT = 'single_use_route_removed_with_client'
     HANDSHAKE_HANDLED = 'handshake_handled'
     HANDSHAKE_REPLACED = 'handshake_replaced'
     EVENT_HANDLED = 'event_handled'
@@ -119,6 +128,7 @@ class EventKind(StrEnum):
     SCENARIO_STARTED = 'scenario_started'
     STEP = 'step'
     STEP_FAILED = 'step_failed'
+    LOAD_ERROR = 'load_error'
 
 
 #: every kind's value, for a fast membership test

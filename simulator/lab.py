@@ -55,7 +55,10 @@ class Lab:
 
     ``timeline`` defaults to the server's (or a new one); every window records into it, so server and windows share
     one clock. ``on_window(browser)`` is called for each window the lab creates (the GUI adds a Qt window).
-    ``seed`` seeds the embedded server's random draws (``EmbeddedServer.rng``); None leaves them unseeded.
+    ``seed`` seeds the embedded server's random draws (``EmbeddedServer.rng``) and each window's ``rng``
+    (reconnect jitter, boot time); None leaves them unseeded. Windows boot pages as Chromium does
+    (``default_load = 'chromium'``, :mod:`clientsim.simulator.browser.boot`) against a target and at once on the
+    embedded server (``'instant'``), unless their latency's ``load`` says otherwise.
     Raises ValueError when both ``server`` and ``target`` are given.
     """
 
@@ -76,6 +79,7 @@ class Lab:
         if server is not None and seed is not None:
             server.rng.seed(seed)  # the run's server draws come from its seed on the GUI's server too
         self.on_window = on_window
+        self.seed = seed  # also seeds each window's rng (reconnect jitter, boot time) as f'{seed}:{name}'
         #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
         self.url: Optional[str] = None
         self._windows: dict[str, SimulatedBrowser] = {}
@@ -153,6 +157,11 @@ class Lab:
         browser.javascript_rules = JavaScriptRules(self.javascript)  # ValueError for a bad regex
         # a real app's windows reconnect on their own, as nicegui.js does (socket.io reconnection)
         browser.auto_reconnect = self.target is not None
+        # windows boot pages as Chromium does against a real app; the embedded server's scenarios set their
+        # timing with latency knobs, so there a window connects at once unless its latency says `load: chromium`
+        browser.default_load = 'chromium' if self.target is not None else 'instant'
+        if self.seed is not None:  # the run's seed decides the window's draws; unseeded runs differ
+            browser.rng.seed(f'{self.seed}:window:{name}')
         browser.on_new_tab = lambda url, opener=browser: opener._tasks.spawn(
             self._open_new_tab(opener, url), name=f'{opener.name} new tab')
         return self._adopt(name, browser)

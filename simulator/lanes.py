@@ -69,7 +69,7 @@ MARKERS: dict[str, MarkerStyle] = {
     'server_error': MarkerStyle('x', FAIL_COLOUR, 'server error', '✕', 14),
     'server_handshake': MarkerStyle('|', PASS_COLOUR, 'handshake handled', '|', 12),
     'server_disconnect': MarkerStyle('|', '#757575', 'disconnect handled', '|', 12),
-    'client_deleted': MarkerStyle('star', '#7e57c2', 'client deleted', '★'),
+    'client_deleted': MarkerStyle('star', '#7e57c2', "deleted: a client the window used before", '★'),
     'server_event': MarkerStyle('|', '#b0b7bf', 'other server event', '|', 8),
     'step': MarkerStyle('|', '#90a4ae', 'scenario step', '┆', 12, across=True),
 }

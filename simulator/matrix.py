@@ -29,6 +29,11 @@ __all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_versio
            'as_expected']
 
 
+def target_extras(scenario: Any) -> str:
+    """The ``nicegui[...]`` extras a target scenario's app needs: ``'redis'`` with ``target: {redis: true}``."""
+    return 'redis' if getattr(scenario.target, 'redis', False) else ''
+
+
 async def play_version(scenario: Any, version: str, python: str) -> RunReport:
     """Play ``scenario`` (a target scenario) with ``{python}`` = ``python``; returns the report with
     ``nicegui_version`` added. An app that does not come up gives a failed report (not an exception)."""
@@ -121,7 +126,7 @@ def play_matrix(scenario: Any, versions: list[str],
     Raises :class:`VenvError` (a TargetError) when a release cannot be installed."""
     reports = []
     for version in versions:
-        python = nicegui_python(version)
+        python = nicegui_python(version, extras=target_extras(scenario))
         if on_version is not None:
             on_version(version)
         report = asyncio.run(play_version(scenario, version, python))

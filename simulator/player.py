@@ -21,6 +21,7 @@ from . import virtual_time
 from .browser.latency import max_lag_ms
 from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
 from .lab import Lab
+from .loop_lag import LoopLag
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
 from .run_report import RunReport, TargetInfo
@@ -70,6 +71,8 @@ class ScenarioPlayer:
         self.step_errors: list[dict[str, Any]] = []
         self.duration_ms = 0.0
         self.result: Optional[RunReport] = None
+        #: the event loop's scheduling lag while the steps run; the report's ``loop_lag``
+        self.loop_lag = LoopLag()
 
     @property
     def base_url(self) -> Optional[str]:
@@ -100,6 +103,7 @@ class ScenarioPlayer:
         try:
             for spec in self.scenario.windows:
                 self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser)
+            self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:
@@ -112,9 +116,11 @@ class ScenarioPlayer:
                                              'error': f'{type(e).__name__}: {e}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
+            await self.loop_lag.stop()
             self.duration_ms = (time.perf_counter() - started) * 1000
             self.result = self.report()
         finally:
+            await self.loop_lag.stop()
             if self.lab.owns_backend:
                 await self.close()
         if self.result is not None and self.target is not None:
@@ -190,6 +196,8 @@ class ScenarioPlayer:
             'max_lag_ms': max_lag_ms(events),
             'sometimes': sometimes_held(self.scenario.expect, self.browsers),
             'measurements': measurements_of(events),
+            # the loop's wake-up lag during the steps: {max_lag_ms, ..., distorted} (simulator.loop_lag)
+            'loop_lag': self.loop_lag.summary(),
             **self._problem_extras(),  # models, jobs, window_extras
         })
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .timeline import SERVER
+
 if TYPE_CHECKING:
     from .browser import SimulatedBrowser
 
@@ -170,6 +172,13 @@ class GcStep(StrictModel):
     """Run ``gc.collect()`` in the server's process (finalizers of collectable models fire); no fields."""
 
 
+class StallStep(StrictModel):
+    """Hold every byte between a real app and its dependency for ``ms`` milliseconds from now (``target: {redis:
+    true}``: the app's Redis, through :class:`clientsim.simulator.dependency.StallProxy`); the next steps run
+    meanwhile (e.g. ``open``, so a socket connects during the stall — problem 6)."""
+    ms: float = Field(gt=0, le=600000)
+
+
 class WaitProgressStep(StrictModel):
     """Wait until ``window`` shows progress (its ``q-linear-progress`` value, 0..1) ``>= at_least``; the step
     fails after ``timeout_ms``."""
@@ -316,6 +325,14 @@ async def _gc(player: StepRunner, args: GcStep) -> None:
     await asyncio.sleep(0.01)  # let deferred ``model_finalized`` events reach the timeline
 
 
+async def _stall(player: StepRunner, args: StallStep) -> None:
+    dependency = getattr(player.target, 'dependency', None)
+    if dependency is None:
+        raise RuntimeError('stall holds the bytes of a target\'s dependency: it needs target: {redis: true}')
+    dependency.proxy.stall(args.ms)
+    player.target.timeline.record(SERVER, 'dependency_stalled', stall_ms=args.ms, dependency='redis')
+
+
 async def _wait_progress(player: StepRunner, args: WaitProgressStep) -> None:
     browser = player.browsers[args.window]
     try:
@@ -378,6 +395,8 @@ STEP_TYPES: dict[str, StepType] = {
     'upload': StepType(UploadStep, _same, _upload),
     'duplicate': StepType(DuplicateStep, _same, _duplicate),
     'wait_text': StepType(WaitTextStep, _same, _wait_text),
+    # problem 6: a dependency of a real app stalls (issue 26)
+    'stall': StepType(StallStep, _ms, _stall),
 }
 
 

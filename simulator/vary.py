@@ -9,7 +9,8 @@ A knob is ``[WINDOW.]NAME=SPEC`` (``clientsim explore --vary``) or ``[WINDOW.]NA
       max_jobs: 1                  # against a target: how many runs may share the app at once (default 1)
 
 ``NAME`` is a latency knob of :class:`clientsim.simulator.scenario.LatencySpec` (``page_get_ms``, ``handshake_ms``,
-``download_ms``, all ms) or ``order``. A window's own knob wins over the one for every window. :func:`draw`
+``download_ms``, ``boot_ms``: page GET → socket connect, all ms) or ``order``. A window's own knob wins over the
+one for every window. :func:`draw`
 takes every value of a run from ``random.Random(seed)`` in a fixed order (windows in file order, knobs in
 :data:`LATENCY_KNOBS` order, then the shuffle), so a seed fixes a run's draws. :func:`apply` writes them into the
 raw YAML mapping of a scenario. A leaf: it imports nothing of the project.
@@ -25,7 +26,7 @@ from pydantic import RootModel, field_validator
 
 from .errors import BadInputError
 
-LATENCY_KNOBS = ('page_get_ms', 'handshake_ms', 'download_ms')
+LATENCY_KNOBS = ('page_get_ms', 'handshake_ms', 'download_ms', 'boot_ms')
 """The latency knobs, in the order they are drawn (ms)."""
 SERVER_KNOBS = ('removal_wake_ms', 'removal_busy_share', 'route_match_ms')
 """Server policy knobs (:mod:`clientsim.server.removal`), drawn after everything else and written into ``policy:``

@@ -17,7 +17,7 @@ from clientsim.simulator.browser import HANDSHAKE_DONE
 from clientsim.simulator.player import ScenarioPlayer
 from clientsim.simulator.scenario import parse_scenario
 
-from .conftest import nicegui_python_or_skip
+from .conftest import nicegui_python_or_skip, until
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / 'tests' / 'nicegui_apps' / 'download_app.py'
@@ -40,7 +40,7 @@ def test_auto_index_download_race(nicegui_2110, clientsim, clientsim_app, client
     alice, bob, carol = clientsim_windows(3, app.url + '/', names=['alice', 'bob', 'carol'], download_ms=[0, 50, 100])
     assert {w.client_id for w in (alice, bob, carol)} == {alice.client_id}  # one shared auto-index client
     clientsim.run(bob.click('Download'))
-    clientsim.sleep(400)
+    clientsim.run(until(lambda: all(w.downloads for w in (alice, bob, carol))))  # every GET answered, or a deadline
     assert [w.download_events for w in (alice, bob, carol)] == [1, 1, 1]  # the room gets it
     assert statuses([alice, bob, carol]) == [[200], [404], [404]]  # single-use route: the first GET wins
     assert alice.downloads[0].bytes == (ROOT / 'assets' / 'files' / 'sample.txt').stat().st_size
@@ -53,7 +53,7 @@ def test_private_page_download_goes_to_the_clicker(nicegui_2110, clientsim, clie
     alice, bob, carol = clientsim_windows(3, app.url + '/private', download_ms=[0, 50, 100])
     assert len({w.client_id for w in (alice, bob, carol)}) == 3  # a client per page load
     clientsim.run(bob.click('Download'))
-    clientsim.sleep(400)
+    clientsim.run(until(lambda: bob.downloads))  # the others' events would have come with bob's
     assert [w.download_events for w in (alice, bob, carol)] == [0, 1, 0]
     assert statuses([alice, bob, carol]) == [[], [200], []]
 
@@ -69,7 +69,7 @@ def test_widgets_and_typing(nicegui_2110, clientsim, clientsim_app, clientsim_wi
     assert kinds['label']['label'] == 'clientsim test app (auto-index page)'
     clientsim.run(window.type_text('Name', 'héllo `$x` <b>', per_key_ms=5))
     clientsim.run(window.set_checked('Agree'))
-    clientsim.sleep(300)
+    clientsim.run(until(lambda: 'CHECK True' in app.output.splitlines() and other.value('Agree') is True))
     lines = app.output.splitlines()
     assert 'INPUT héllo `$x` <b>' in lines  # the server json.loads()-ed our stringified args
     assert 'INPUT h' in lines and 'CHECK True' in lines
@@ -162,7 +162,7 @@ def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_lab_fa
     assert alice.client_id != bob.client_id  # 3.x has no shared auto-index page
     clientsim.run(bob.click('Download'))
     clientsim.run(bob.type_text('Name', 'hi'))
-    clientsim.sleep(300)
+    clientsim.run(until(lambda: bob.downloads and 'INPUT hi' in app.output.splitlines()))
     assert statuses([alice, bob]) == [[], [200]]
     assert 'INPUT hi' in app.output.splitlines()
     fast = clientsim_lab_factory(target=app.url).add('fast')

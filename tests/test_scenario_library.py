@@ -16,6 +16,8 @@ from .conftest import SCENARIOS, failed_checks, play, run_cli
 LIBRARY_VARIANTS = [(p, v) for p in library() for v, _s in load_scenario(p).variants()]
 #: library files with a fix: block
 FIX_FILES = [p for p in library() if load_scenario(p).fix is not None]
+#: files whose expectations state the fixed behaviour in both variants: the shipped variant FAILS these checks
+SHIPPED_FAILS = {'handshake_stall.yaml': ['pinned clients', 'private clients alive']}
 
 
 def statuses(report, window):
@@ -26,6 +28,9 @@ def statuses(report, window):
 def test_library_scenario_passes(path, variant):
     report = play(path.name, variant)
     assert report.variant == variant
+    if variant == 'shipped' and path.name in SHIPPED_FAILS:  # plays FAIL shipped, PASS fixed
+        assert sorted(failed_checks(report)) == sorted(SHIPPED_FAILS[path.name])
+        return
     assert report.passed, failed_checks(report)
 
 
@@ -33,7 +38,8 @@ def test_the_library_has_its_bug_fix_pairs():
     """The merged pairs (each was a _bug/_fixed or shipped/fix file pair with the same steps)."""
     assert {p.name for p in FIX_FILES} == {
         'double_delete.yaml', 'disconnect_environ_none.yaml', 'fast_navigation.yaml', 'fast_navigation_storm.yaml',
-        'download_race_auto_index.yaml', 'binding_leak.yaml', 'progress_resume.yaml', 'download_binding.yaml'}
+        'download_race_auto_index.yaml', 'binding_leak.yaml', 'progress_resume.yaml', 'download_binding.yaml',
+        'handshake_stall.yaml'}
 
 
 @pytest.mark.parametrize('path', FIX_FILES, ids=lambda p: p.stem)
@@ -42,7 +48,8 @@ def test_each_variant_fails_the_other_variants_expectations(path):
     ones, on expectations (not on step errors); so neither variant can pass vacuously."""
     (_, shipped), (_, fixed) = load_scenario(path).variants()
     assert shipped.policy != fixed.policy
-    for variant, other in (('shipped', 'fixed'), ('fixed', 'shipped')):
+    pairs = [('shipped', 'fixed')] if path.name in SHIPPED_FAILS else [('shipped', 'fixed'), ('fixed', 'shipped')]
+    for variant, other in pairs:
         report = play(path.name, variant, expect_of=other)
         failed = failed_checks(report)
         assert failed, f'the {variant} run passes the {other} expectations'

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -47,6 +49,25 @@ class Download:
                 'sha256': self.sha256, 't_ms': round(self.t_ms, 3), 'error': self.error}
 
 
+DOWNLOAD_HEADERS = {'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'navigate', 'Sec-Fetch-Dest': 'empty',
+                    'Accept-Language': 'en-US,en;q=0.9'}
+"""What Chromium 156 sends for nicegui.js's ``<a download>`` click (plus ``Referer``: the page URL; no ``Accept``),
+read by ``clientsim conform``'s recording proxy."""
+_DISPOSITION_RE = re.compile(r"""filename\*=(?:UTF-8'')?([^;]+)|filename="?([^";]+)"?""", re.I)
+
+
+def saved_filename(payload_filename: object, content_disposition: str | None, url: str) -> str:
+    """The name Chromium saves a download under: the ``<a download>`` attribute (the message's ``filename``), else
+    the response's ``Content-Disposition`` filename, else the URL's last path segment, else ``download``."""
+    if payload_filename:
+        return str(payload_filename)
+    for match in _DISPOSITION_RE.finditer(content_disposition or ''):
+        name = urllib.parse.unquote((match.group(1) or match.group(2) or '').strip())
+        if name:
+            return name
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit('/', 1)[-1]) or 'download'
+
+
 def _t_ms(window: WindowView) -> float:
     return (now_ns() - window.timeline.t0_ns) / 1e6
 
@@ -55,11 +76,13 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     """Fetch what the ``download`` message ``payload`` (``{'src': str | bytes, 'filename': str, ...}``) points at.
 
     Waits ``window.latency.download_ms`` (ms) first, records ``download_get_sent`` and GETs the URL with the
-    window's HTTP session. Raw bytes give a 200 download without a request. A failed request (connection error,
-    closed window) gives a ``Download`` with status 0 and ``error``; nothing is raised.
+    window's HTTP session and Chromium's headers (:data:`DOWNLOAD_HEADERS`, ``Referer``); the filename is the one
+    Chromium saves (:func:`saved_filename`). Raw bytes give a 200 download without a request. A failed request
+    (connection error, closed window) gives a ``Download`` with status 0 and ``error``; nothing is raised.
     """
     src = payload.get('src')
     filename = str(payload.get('filename') or 'download')
+    given = payload.get('filename')
     if isinstance(src, (bytes, bytearray)):  # raw bytes: no HTTP request
         return Download(filename, '', 200, len(src), hashlib.sha256(src).hexdigest(), _t_ms(window))
     await latency_sleep(window, 'download_ms', window.latency.download_ms)
@@ -69,9 +92,13 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
     if session is None:  # the window was closed while this download waited
         return Download(filename, url, 0, 0, '', _t_ms(window), error='the window is closed')
     try:
-        async with session.get(url, headers={WINDOW_HEADER: window.name}) as response:
+        headers = {**DOWNLOAD_HEADERS, 'Referer': window.url or ''}
+        if window.tag_requests:  # the embedded server matches download GETs to windows by it
+            headers[WINDOW_HEADER] = window.name
+        async with session.get(url, headers=headers, skip_auto_headers=('Accept',)) as response:
             body = await response.read()
             status = response.status
+            filename = saved_filename(given, response.headers.get('Content-Disposition'), url)
         return Download(filename, url, status, len(body) if status == 200 else 0,
                         hashlib.sha256(body).hexdigest() if status == 200 else '', _t_ms(window))
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:

@@ -190,4 +190,6 @@ def run_gui(play: Optional[str]) -> int:
     """``clientsim`` / ``clientsim gui``: the GUI, or the demo when there is no display."""
     if not has_display():
         return run_demo('clientsim-demo.png')
+    if play is not None:
+        load_all([play])  # a bad file: the same message and exit code as ``play``
     return gui_module().run_gui(play=play)

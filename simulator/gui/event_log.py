@@ -234,6 +234,7 @@ class EventLogView(QWidget):
             combo.setToolTip(tip)
         self._window_set: tuple[str, ...] = ()
         model.sources_changed.connect(self._sources_changed)
+        self.kind_filter.setProperty('sorted', True)
         model.kinds_changed.connect(lambda: self._sync_combo(self.kind_filter, sorted(model.kinds)))
         self.window_filter.currentTextChanged.connect(self._apply_filter)
         self.kind_filter.currentTextChanged.connect(self._apply_filter)
@@ -273,10 +274,15 @@ class EventLogView(QWidget):
 
     @staticmethod
     def _sync_combo(combo: QComboBox, values: list[str]) -> None:
-        have = {combo.itemText(i) for i in range(combo.count())}
+        """Add the new ``values``; the kind box stays sorted (a new kind goes to its place)."""
+        have = [combo.itemText(i) for i in range(1, combo.count())]
         for v in values:
             if v not in have:
-                combo.addItem(v)
+                at = len(have)
+                if combo.property('sorted'):
+                    at = next((i for i, h in enumerate(have) if h > v), len(have))
+                combo.insertItem(at + 1, v)
+                have.insert(at, v)
 
     def _apply_filter(self) -> None:
         w, k = self.window_filter.currentText(), self.kind_filter.currentText()

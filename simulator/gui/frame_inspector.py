@@ -106,6 +106,9 @@ class FrameInspector(QDialog):
         top.addWidget(QLabel('Event:'))
         top.addWidget(self.filter)
         top.addStretch(1)
+        self.arrows = QLabel('↑ sent by this window to the server · ↓ received from the server')  # the legend
+        self.arrows.setStyleSheet('color: #616161;')
+        top.addWidget(self.arrows)
         split = QSplitter()
         split.setOrientation(Qt.Orientation.Vertical)
         split.addWidget(self.table)

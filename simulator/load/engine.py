@@ -123,7 +123,8 @@ class LoadEngine:
         does = [rng.random() < step.share for step in load.steps]
         latency = Latency(page_get_ms=draw_ms(load.latency.page_get_ms, rng),
                           handshake_ms=draw_ms(load.latency.handshake_ms, rng),
-                          download_ms=draw_ms(load.latency.download_ms, rng))
+                          download_ms=draw_ms(load.latency.download_ms, rng),
+                          load='instant')  # a load test's users connect at once (no static files, no boot time)
         name = f'{self.prefix}u{number}'
         self.windows[name] = _Window(SimulatedBrowser(name, Timeline(), latency), does, rng)
         return name
