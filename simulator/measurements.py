@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Optional
 
+from .event_kinds import EventKind
+
 #: figure key → human label (the column order of tables).
 FIGURES: dict[str, str] = {
     'handshake_handled_ms': 'handshake: connect → handled',
@@ -87,11 +89,11 @@ def _first(events: list[dict], after_ms: float, **match: Any) -> Optional[dict]:
 
 def _handshakes(window: str, own: list[dict], server: list[dict]) -> list[dict[str, Any]]:
     loads = []
-    for connected in (e for e in own if e['kind'] == 'socket_connected_client'):
+    for connected in (e for e in own if e['kind'] == EventKind.SOCKET_CONNECTED_CLIENT):
         sid = connected.get('sid')
         # a sid is unique per socket, so the match is by sid (the server records its window from the query too)
-        handled = next((e for e in server if e['kind'] == 'handshake_handled' and e.get('sid') == sid), None)
-        acked = next((e for e in own if e['kind'] == 'handshake_acked' and e.get('sid') == sid), None)
+        handled = next((e for e in server if e['kind'] == EventKind.HANDSHAKE_HANDLED and e.get('sid') == sid), None)
+        acked = next((e for e in own if e['kind'] == EventKind.HANDSHAKE_ACKED and e.get('sid') == sid), None)
         loads.append({
             'sid': sid, 'client_id': connected.get('client_id'), 'connected_t_ms': connected['t_ms'],
             'handshake_handled_ms': _diff(connected, handled), 'handshake_ack_ms': _diff(connected, acked),
@@ -102,10 +104,10 @@ def _handshakes(window: str, own: list[dict], server: list[dict]) -> list[dict[s
 
 def _disconnects(window: str, own: list[dict], server: list[dict], shared: set[str]) -> list[dict[str, Any]]:
     out = []
-    for closed in (e for e in own if e['kind'] == 'disconnect_client' and e.get('sid')):
+    for closed in (e for e in own if e['kind'] == EventKind.DISCONNECT_CLIENT and e.get('sid')):
         sid, client_id = closed.get('sid'), closed.get('client_id')
-        handled = next((e for e in server if e['kind'] == 'disconnect_server' and e.get('sid') == sid), None)
-        deleted = None if client_id in shared else _first(server, closed['t_ms'], kind='client_deleted',
+        handled = next((e for e in server if e['kind'] == EventKind.DISCONNECT_SERVER and e.get('sid') == sid), None)
+        deleted = None if client_id in shared else _first(server, closed['t_ms'], kind=EventKind.CLIENT_DELETED,
                                                           client_id=client_id)
         out.append({
             'sid': sid, 'client_id': client_id, 'closed_t_ms': closed['t_ms'],
@@ -119,11 +121,11 @@ def _disconnects(window: str, own: list[dict], server: list[dict], shared: set[s
 def _downloads(own: list[dict]) -> list[dict[str, Any]]:
     out, pending = [], []
     for e in own:
-        if e['kind'] == 'download_event':
+        if e['kind'] == EventKind.DOWNLOAD_EVENT:
             item = {'event_t_ms': e['t_ms'], 'get_t_ms': None, 'status': None, 'download_ms': None}
             out.append(item)
             pending.append(item)
-        elif e['kind'] == 'download_get' and pending:  # a window answers its download events in FIFO order
+        elif e['kind'] == EventKind.DOWNLOAD_GET and pending:  # a window answers its download events in FIFO order
             item = pending.pop(0)
             item['get_t_ms'] = e['t_ms']
             item['status'] = (e.get('detail') or {}).get('status')
@@ -169,7 +171,7 @@ def measurements_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     events = sorted((e for e in events if isinstance(e, dict) and 't_ms' in e), key=lambda e: e['t_ms'])
     server = [e for e in events if e.get('source') == 'server']
     shared = {e.get('client_id') for e in server
-              if e['kind'] == 'client_created' and (e.get('detail') or {}).get('page') == 'auto_index'}
+              if e['kind'] == EventKind.CLIENT_CREATED and (e.get('detail') or {}).get('page') == 'auto_index'}
     windows: dict[str, Any] = {}
     pooled: dict[str, list[float]] = {key: [] for key in FIGURES}
     for name in window_names(events):

@@ -251,7 +251,10 @@ async def play(scenario: Scenario, **kwargs: Any) -> RunReport:
     return await ScenarioPlayer(scenario, **kwargs).run()
 
 
-def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual') -> RunReport:
+def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual',
+                  on_step: Optional[Callable[[Step, int, int], None]] = None) -> RunReport:
     """Play ``scenario`` on a fresh asyncio loop (no Qt) and return the report: on virtual time
-    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target."""
-    return virtual_time.run(play(scenario), 'real' if scenario.target is not None else time_mode)
+    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target.
+    ``on_step(step, index, total)`` is called before each step (the console's progress line). Raises
+    :class:`clientsim.simulator.errors.TargetError` when the scenario's target app cannot start."""
+    return virtual_time.run(play(scenario, on_step=on_step), 'real' if scenario.target is not None else time_mode)

@@ -167,6 +167,20 @@ class Scenario(StrictModel):
             'description': self.fix.description or self.description})
         return [(SHIPPED, self), (FIXED, fixed)]
 
+    def to_mapping(self) -> dict[str, Any]:
+        """This scenario as the YAML mapping :func:`parse_scenario` reads back as it (what ``clientsim explore
+        --shrink`` writes to ``.min.yaml``): fields left at their defaults out, steps in their ``{kind: fields}``
+        form, the variant folded in (no ``fix:`` block; ``path`` and ``variant`` are not file fields)."""
+        data = self.model_dump(mode='json', exclude_defaults=True, by_alias=True,
+                               exclude={'steps', 'fix', 'path', 'variant', 'policy', 'windows'})
+        policy = self.policy.model_dump(mode='json', exclude_unset=True)
+        windows = [w.model_dump(mode='json', exclude_defaults=True) for w in self.windows]
+        steps = [{step.kind: step.args.model_dump(mode='json', exclude_defaults=True, by_alias=True)}
+                 for step in self.parsed_steps]
+        head = {'name': self.name, **({'description': self.description} if self.description else {})}
+        return {**head, **({'policy': policy} if policy else {}), 'windows': windows, 'steps': steps,
+                **{k: v for k, v in data.items() if k not in head}}
+
     def policy_summary(self) -> str:
         """The bug/fix switches the file sets, as ``a=b c=d`` (timing knobs left out, see
         ``clientsim.server.policy.TIMING_FIELDS``), the fields a ``fix:`` block switches first; ``defaults (NiceGUI
