@@ -126,7 +126,7 @@ async def run_once(mode: str, count: int, concurrency: int, load_model: str = 'n
         async with aiohttp.ClientSession() as session:
             async with session.get(lab.url + '/') as response:
                 client_id = parse_page(await response.text())['client_id']
-        await _bounded(concurrency, WARM_UP, lambda i: _raw_one(lab.url, client_id, -i))  # imports, first paths
+        warm = await _bounded(concurrency, WARM_UP, lambda i: _raw_one(lab.url, client_id, -i))  # first-use costs
         gc.collect()
         rss0 = rss_kb()
         clock.on = True
@@ -154,8 +154,8 @@ async def run_once(mode: str, count: int, concurrency: int, load_model: str = 'n
             t1 = time.perf_counter()
             measurements_of(lab.timeline.to_dicts())
             report_s = time.perf_counter() - t1
-        if mode == 'raw':
-            await asyncio.gather(*(s.disconnect() for s in opened), return_exceptions=True)
+        await asyncio.gather(*(s.disconnect() for s in warm + (opened if mode == 'raw' else [])),
+                             return_exceptions=True)
     gc.callbacks.remove(clock._callback)
     del opened
     gc.collect()

@@ -70,8 +70,15 @@ class Connection:
         self._reloaded_after_reject = False  # reload once only, to avoid a reload loop
         self._dropped: list[tuple[socketio.AsyncClient, Any]] = []  # (socket, its websocket) of drop()
         self.reconnect_task: Optional[asyncio.Task] = None  # the auto-reconnect loop, while it runs
-        self.rng = random.Random(window.name)  # reconnect jitter, the same for the same window name
+        self._rng: Optional[random.Random] = None  # reconnect jitter (see rng), made on first use: 2.8 KB each
         self._acked_message_id = 0
+
+    @property
+    def rng(self) -> random.Random:
+        """The reconnect jitter generator, seeded with the window name (the same jitter for the same name)."""
+        if self._rng is None:
+            self._rng = random.Random(self.window.name)
+        return self._rng
 
     @property
     def connected(self) -> bool:
