@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 from clientsim.server.app import EmbeddedServer
 from clientsim.server.policy import ServerPolicy
-from clientsim.simulator.browser import Latency, SimulatedBrowser
+from clientsim.simulator.browser import BrowserContext, Latency, SimulatedBrowser
 from clientsim.simulator.browser.scripts import JavaScriptRules
 
 from .target import ExternalTarget, Target
@@ -78,6 +78,8 @@ class Lab:
         #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
         self.url: Optional[str] = None
         self._windows: dict[str, SimulatedBrowser] = {}
+        #: named browser contexts (``context:`` of a scenario's windows, :meth:`add`); unnamed ones are per window
+        self.contexts: dict[str, BrowserContext] = {}
         #: JavaScript rules (regex → result) every window answers ``run_javascript`` with (simulator.browser.scripts)
         self.javascript: dict[str, Any] = dict(javascript or {})
         self._given_server = server is not None
@@ -137,12 +139,17 @@ class Lab:
         except KeyError:
             raise KeyError(f'no window {name!r} (windows are: {", ".join(self._windows) or "none"})') from None
 
-    def add(self, name: str, latency: LatencyLike = None) -> SimulatedBrowser:
+    def add(self, name: str, latency: LatencyLike = None,
+            context: Union[str, BrowserContext, None] = None) -> SimulatedBrowser:
         """Create the window ``name`` without opening a page (calls ``on_window``). ``latency``: see
-        :data:`LatencyLike` (ms). Raises ValueError if the name is taken, TypeError for an unknown latency knob."""
+        :data:`LatencyLike` (ms). ``context``: the browser it is a tab of — a name (windows added with the same name
+        share one :class:`BrowserContext`, kept in :attr:`contexts`), a context, or None for a browser of its own.
+        Raises ValueError if the name is taken, TypeError for an unknown latency knob."""
         if name in self._windows:
             raise ValueError(f'window {name!r} exists already')
-        browser = SimulatedBrowser(name, self.timeline, _latency(latency))
+        if isinstance(context, str):
+            context = self.contexts.setdefault(context, BrowserContext(context))
+        browser = SimulatedBrowser(name, self.timeline, _latency(latency), context=context)
         browser.javascript_rules = JavaScriptRules(self.javascript)  # ValueError for a bad regex
         # a real app's windows reconnect on their own, as nicegui.js does (socket.io reconnection)
         browser.auto_reconnect = self.target is not None
@@ -177,14 +184,14 @@ class Lab:
         n = 1
         while f'{opener.name}+{n}' in self._windows:
             n += 1
-        browser = self.add(f'{opener.name}+{n}', opener.latency)
+        browser = self.add(f'{opener.name}+{n}', opener.latency, context=opener.context)  # same browser
         await browser.open(url, wait=False)
 
     async def duplicate(self, original: str, name: str) -> SimulatedBrowser:
         """"Duplicate tab" of the window ``original`` as a new window ``name`` (see
         ``SimulatedBrowser.open_duplicate``). Raises KeyError / ValueError (name taken) / RuntimeError (no page)."""
         source = self.window(original)
-        browser = self.add(name, source.latency)
+        browser = self.add(name, source.latency, context=source.context)  # a tab of the same browser
         await browser.open_duplicate(source)
         return browser
 

@@ -94,7 +94,7 @@ class ScenarioPlayer:
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
-                self.lab.add(spec.name, spec.latency.model_dump())
+                self.lab.add(spec.name, spec.latency.model_dump(), context=spec.context)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:

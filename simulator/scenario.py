@@ -86,10 +86,13 @@ class LatencySpec(StrictModel):
 
 
 class WindowSpec(StrictModel):
-    """A simulated browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``)."""
+    """A simulated browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``) and the
+    browser ``context`` it is a tab of (windows with the same name share cookies and connections, like tabs of one
+    browser profile; None: a browser of its own, see :mod:`clientsim.simulator.browser.context`)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
     latency: LatencySpec = LatencySpec()
+    context: Optional[str] = Field(None, min_length=1, max_length=64)
 
     @field_validator('page')
     @classmethod

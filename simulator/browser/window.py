@@ -5,8 +5,9 @@ the window's state and listeners, loads pages (:mod:`.page`), and delegates the 
 the 2.x/3.x differences to :mod:`.dialect`, element lookup and ``event`` messages to :mod:`.elements` and
 downloads to :mod:`.downloads`.
 
-Each window has its own ``aiohttp.ClientSession`` (its own cookie jar) and, per page load, its own
-``socketio.AsyncClient`` — a page load in a real browser opens a new socket. As nicegui.js does:
+Each window belongs to a :class:`~.context.BrowserContext` (cookie jar and HTTP connection pool; by default a
+context of its own, like a separate browser) and has, per page load, its own ``socketio.AsyncClient`` — a page
+load in a real browser opens a new socket. As nicegui.js does:
 
 * the page's config (client_id, next_message_id, elements) is read from the HTML (see ``protocol.md`` §1);
 * on connect it emits ``handshake {client_id, document_id, tab_id, old_tab_id, next_message_id}`` with an ack;
@@ -37,6 +38,7 @@ from ..timeline import Timeline, now_ns
 from . import dialect
 from . import elements as el
 from .connection import Connection
+from .context import BrowserContext
 from .controls import ElementControls
 from .downloads import Download, fetch_download
 from .messages import dispatch
@@ -60,11 +62,14 @@ class SimulatedBrowser(ElementControls):
     ``run_javascript``: ``{code, request_id, answered, result}``), ``ignored`` (event name → count of messages the
     window does not follow, :mod:`.messages`), ``new_tabs`` (URLs ``open`` asked for in a new tab; ``on_new_tab(url)``
     opens them), ``history`` (the URLs of this tab) and ``uploads`` (``{element, files, status, sha256}``).
+    ``context``: the :class:`~.context.BrowserContext` (browser profile) the window is a tab of; None: its own.
     Must be used inside a running asyncio loop; call :meth:`close` to release sockets and the HTTP session.
     """
 
-    def __init__(self, name: str, timeline: Timeline | None = None, latency: Latency | None = None) -> None:
+    def __init__(self, name: str, timeline: Timeline | None = None, latency: Latency | None = None,
+                 context: BrowserContext | None = None) -> None:
         self.name = name
+        self.context = context or BrowserContext()  # the browser profile: cookie jar and HTTP pool (context.py)
         self.timeline = timeline or Timeline()
         self.latency = latency or Latency()
         self.tab_id = str(uuid.uuid4())
@@ -184,7 +189,9 @@ class SimulatedBrowser(ElementControls):
         the forward entries), ``'keep'`` (reload, back, forward) leaves it."""
         generation = await self._begin_load()
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+            if self._session is not None:  # closed under us: give the context its join back before a new one
+                await self.context.leave()
+            self._session = self.context.join()
         self.url = url
         if history == 'push':
             self.set_history_url(url)
@@ -298,8 +305,8 @@ class SimulatedBrowser(ElementControls):
         await self._leave_page()
         await self._connection.discard_dropped()
         if self._session is not None:
-            await self._session.close()
             self._session = None
+            await self.context.leave()  # the context's last window closes its HTTP session
         if self.state != CLOSED:
             self.state = CLOSED
             self._record('window_closed')
