@@ -44,7 +44,7 @@ from .downloads import Download, fetch_download
 from .messages import dispatch
 from .page import PageError, parse_page
 from .scripts import JavaScriptRules
-from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, Latency
+from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, FrameRing, Latency
 
 
 class SimulatedBrowser(ElementControls):
@@ -54,7 +54,8 @@ class SimulatedBrowser(ElementControls):
     :meth:`open`, :meth:`click`, :meth:`reload`, :meth:`navigate`, :meth:`close`, :meth:`drop_connection`,
     :meth:`reconnect`. State: ``url``, ``elements``
     (element id → dict), ``client_id``, ``sid``, ``state`` (one of :data:`STATES`), ``downloads``
-    (list of :class:`Download`), ``download_events`` (count), ``frames`` (list of :class:`Frame`),
+    (list of :class:`Download`), ``download_events`` (count), ``frames`` (the last
+    :data:`~.state.FRAME_HISTORY` :class:`Frame` s, a :class:`~.state.FrameRing`; ``frames.keep_all()`` keeps all),
     ``progress`` (the page's ``q-linear-progress`` value 0..1 or None) with ``progress_history``
     (``(t_ns, value)``), ``handshakes_rejected`` and ``reconnects`` (counts); NiceGUI 3.x behaviour:
     ``auto_reconnect`` (socket.io reconnection, off by default, on for windows of a target), ``acks_sent``,
@@ -91,7 +92,7 @@ class SimulatedBrowser(ElementControls):
         self.download_events = 0
         self.clicks = 0  # click events this window sent (all pages)
         self.notifications: list[str] = []
-        self.frames: list[Frame] = []
+        self.frames = FrameRing()  # the last FRAME_HISTORY frames; frames.keep_all() keeps every one
         self.listeners: list[Callable[['SimulatedBrowser'], None]] = []
         self.handshakes_rejected = 0  # handshake acks that were false (the server no longer knew the client_id)
         self.reconnects = 0  # reconnect() calls: new socket, same document_id
@@ -112,7 +113,7 @@ class SimulatedBrowser(ElementControls):
         self._tasks = TaskGroup(f'window {name}')
         self._closing_window = False
         self._connection = Connection(self, self._handle_message)
-        self._changed_event = asyncio.Event()
+        self._changed_event: Optional[asyncio.Event] = None  # made by wait_for only (an Event is ~0.7 KB)
         self._load_generation = 0
 
     # ---- observation ----------------------------------------------------------------------------------------
@@ -124,8 +125,9 @@ class SimulatedBrowser(ElementControls):
 
     def _changed(self) -> None:
         self._track_progress()
-        self._changed_event.set()
-        self._changed_event = asyncio.Event()
+        if self._changed_event is not None:  # someone waits (wait_for): wake them, the next wait makes a new one
+            self._changed_event.set()
+            self._changed_event = None
         for listener in list(self.listeners):
             try:
                 listener(self)
@@ -136,6 +138,8 @@ class SimulatedBrowser(ElementControls):
         """Wait until ``predicate(self)`` is true. ``timeout`` in **seconds**; raises asyncio.TimeoutError."""
         async def _wait() -> None:
             while not predicate(self):
+                if self._changed_event is None:
+                    self._changed_event = asyncio.Event()
                 await self._changed_event.wait()
         await asyncio.wait_for(_wait(), timeout)
 

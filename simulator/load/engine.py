@@ -165,11 +165,11 @@ class LoadEngine:
 
     async def _click(self, window: _Window, params: ClickParams) -> None:
         browser = window.browser
-        frames, downloads, events = len(browser.frames), len(browser.downloads), browser.download_events
+        frames, downloads, events = browser.frames.appended, len(browser.downloads), browser.download_events
         window.clicks_pending += 1
         await browser.click(params.label)
         try:
-            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames[frames:]),
+            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames.since(frames)),
                                    params.react_ms / 1000)
             await browser.wait_for(lambda b: b.download_events == events or len(b.downloads) > downloads,
                                    params.react_ms / 1000 + 5)
