@@ -121,7 +121,7 @@ async def run_once(mode: str, count: int, concurrency: int, load_model: str = 'n
     """Open ``count`` connections of ``mode`` (raw, auto, private) to a fresh embedded server, all at once (at most
     ``concurrency`` in flight), measure, close them. Returns the figures of one run."""
     clock = GcClock()
-    async with Lab() as lab:
+    async with Lab(gc_batches=mode != 'raw') as lab:  # raw is the bare stack: CPython's default GC settings
         assert lab.url is not None
         async with aiohttp.ClientSession() as session:
             async with session.get(lab.url + '/') as response:

@@ -29,6 +29,7 @@ from typing import Any, Optional
 
 from .console import PlayConsole
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .fdlimit import startup_budget, too_many_windows
 from .report import failures_text, write_events, write_report
 from .scenario import Scenario, ScenarioError, library_dir, load_scenario
 from .variants import VARIANT_CHOICES, select_variants
@@ -152,6 +153,10 @@ def cmd_play(args: argparse.Namespace) -> int:
     if not scenarios:
         print('error: nothing to play (--variant fixed and no file has a fix: block)', file=sys.stderr)
         return EXIT_BAD_INPUT
+    for scenario in scenarios:  # warn before a run that would fail with "Too many open files"
+        warning = too_many_windows(len(scenario.windows), startup_budget())
+        if warning:
+            print(f'warning: {scenario.path or scenario.name}: {warning}', file=sys.stderr)
     from .target import TargetStartError
     console = PlayConsole(scenarios)
     console.start()
@@ -222,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``clientsim`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     configure_logging('DEBUG' if args.verbose else args.log_level)
+    budget = startup_budget()  # the soft open-files limit raised to the hard one (simulator.fdlimit)
+    logging.getLogger('clientsim').info(budget.message())
     if args.command == 'play':
         return cmd_play(args)
     if args.command == 'explore':

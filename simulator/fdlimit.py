@@ -9,6 +9,7 @@ whose :meth:`FdBudget.message` tells the user how many windows that allows.
 """
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from typing import Optional
@@ -79,3 +80,38 @@ def raise_open_files_limit(target: Optional[int] = None) -> FdBudget:
             soft_value = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     return FdBudget(soft=soft_value, hard=hard_value, before=UNLIMITED if before == resource.RLIM_INFINITY
                     else before, open_now=open_fds())
+
+
+_startup: Optional[FdBudget] = None
+
+
+def startup_budget() -> FdBudget:
+    """:func:`raise_open_files_limit` once per process (the CLI's and the GUI's start paths call it); later calls
+    return the first result with ``open_now`` measured again."""
+    global _startup
+    if _startup is None:
+        _startup = raise_open_files_limit()
+        return _startup
+    return FdBudget(_startup.soft, _startup.hard, _startup.before, open_fds())
+
+
+def too_many_windows(windows: int, budget: FdBudget, fds_per_window: int = FDS_PER_WINDOW) -> Optional[str]:
+    """A warning when ``windows`` simultaneously open windows would exceed ``budget`` (None when they fit)."""
+    room = budget.windows(fds_per_window)
+    if windows <= room:
+        return None
+    return (f'{windows:,} windows need about {windows * fds_per_window + RESERVED_FDS:,} open files, the limit allows '
+            f'{budget.soft:,} (about {room:,} windows); raise it with `ulimit -n` (hard limit {budget.hard:,}) '
+            'or the windows beyond that fail with "Too many open files"')
+
+
+def is_out_of_files(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it wraps, as aiohttp's connection errors do) is ``EMFILE``/``ENFILE``."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.EMFILE, errno.ENFILE):
+            return True
+        current = getattr(current, 'os_error', None) or current.__cause__ or current.__context__
+    return False

@@ -23,6 +23,8 @@ from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.browser import BrowserContext, Latency, SimulatedBrowser
 from clientsim.simulator.browser.scripts import JavaScriptRules
 
+from . import gcbatches
+from .gcbatches import BatchFreezer
 from .target import ExternalTarget, Target
 from .timeline import Timeline
 
@@ -55,6 +57,9 @@ class Lab:
     ``timeline`` defaults to the server's (or a new one); every window records into it, so server and windows share
     one clock. ``on_window(browser)`` is called for each window the lab creates (the GUI adds a Qt window).
     ``seed`` seeds the embedded server's random draws (``EmbeddedServer.rng``); None leaves them unseeded.
+    ``gc_batches``: keep the garbage collector out of the way while windows open (:mod:`.gcbatches`: freeze after
+    every batch of events, a higher young-generation threshold, undone by :meth:`stop`); default on unless
+    ``server`` is given (the GUI, which has its own ``GcFreezer``).
     Raises ValueError when both ``server`` and ``target`` are given.
     """
 
@@ -62,7 +67,7 @@ class Lab:
                  target: Union[Target, ExternalTarget, None] = None, target_dir: Union[str, Path, None] = None,
                  timeline: Optional[Timeline] = None,
                  on_window: Optional[Callable[[SimulatedBrowser], None]] = None, seed: Any = None,
-                 javascript: Optional[Mapping[str, Any]] = None) -> None:
+                 javascript: Optional[Mapping[str, Any]] = None, gc_batches: Optional[bool] = None) -> None:
         if server is not None and target is not None:
             raise ValueError('a lab has the embedded server or a target, not both')
         self.timeline: Timeline = timeline or (server.timeline if server is not None else Timeline())
@@ -84,6 +89,11 @@ class Lab:
         self.javascript: dict[str, Any] = dict(javascript or {})
         self._given_server = server is not None
         self._started_server = False
+        # the GC out of the way while windows open (simulator.gcbatches); default on unless a host (the GUI) hands
+        # in its server, as the GUI keeps the collector short with its own GcFreezer
+        self._gc_batches = (server is None) if gc_batches is None else gc_batches
+        self._gc_freezer: Optional[BatchFreezer] = None
+        self._gc_unsubscribe: Optional[Callable[[], None]] = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     @property
@@ -96,6 +106,11 @@ class Lab:
 
         Raises OSError when the port cannot be bound, RuntimeError when a target app does not come up (the
         message carries its output)."""
+        if self._gc_batches and self._gc_unsubscribe is None:
+            gcbatches.activate()
+            timeline = self.timeline
+            self._gc_freezer = BatchFreezer(lambda: len(timeline.events))
+            self._gc_unsubscribe = timeline.subscribe(self._gc_freezer.note)
         if self.target is not None:
             self.url = await self.target.start()
         else:
@@ -113,6 +128,10 @@ class Lab:
         """Close every window (errors ignored), then stop the target or the server if the lab owns it.
         Safe to call twice. The windows stay in :attr:`windows` (closed) for reports."""
         await asyncio.gather(*(w.close() for w in self._windows.values()), return_exceptions=True)
+        if self._gc_unsubscribe is not None:
+            self._gc_unsubscribe()
+            self._gc_unsubscribe, self._gc_freezer = None, None
+            gcbatches.deactivate()
         if self.target is not None:
             await self.target.stop()
         elif self.server is not None and self.owns_backend:

@@ -18,6 +18,7 @@ from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
 from .checks import Checks, check_expectations, skipped_chunks_shown
+from .fdlimit import is_out_of_files, startup_budget
 from .lab import Lab
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
@@ -103,8 +104,9 @@ class ScenarioPlayer:
                 try:
                     await step.play(self)
                 except (LookupError, RuntimeError, ValueError, OSError) as e:
+                    hint = f' ({startup_budget().message()})' if is_out_of_files(e) else ''
                     self.step_errors.append({'index': step.index, 'step': step.describe(), 'line': step.line,
-                                             'error': f'{type(e).__name__}: {e}'})
+                                             'error': f'{type(e).__name__}: {e}{hint}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
             self.duration_ms = (time.perf_counter() - started) * 1000

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from clientsim.simulator.scenario import Scenario, load_scenario
 
 from ..errors import TargetError
+from ..fdlimit import startup_budget
 from .main_window import MainWindow
 from .screenshot import save_screenshot
 
@@ -104,6 +105,8 @@ def run_gui(play: Optional[str] = None) -> int:
     async def main() -> None:
         await window.start()
         window.show()
+        # the soft open-files limit raised to the hard one, and how many windows that allows (simulator.fdlimit)
+        window.statusBar().showMessage(startup_budget().message(), 10000)
         if play:
             window.tasks.spawn(window.play_scenario(load_scenario(play)), name='play scenario')
         await window.closed.wait()
@@ -124,6 +127,7 @@ def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None)
     except QtPlatformError as e:
         sys.stderr.write(f'{e}\n')
         raise SystemExit(3) from None
+    startup_budget()  # raise the open-files limit before the windows open (simulator.fdlimit)
     window = MainWindow()
 
     async def main() -> list[dict[str, Any]]:
