@@ -44,7 +44,8 @@ def parse_page(html: str) -> dict[str, Any]:
     constants); it holds ``client_id``, ``next_message_id``, any ``app.config.socket_io_js_query_params`` and,
     from NiceGUI 3.7 on, ``implicit_handshake: True``.
 
-    Returns ``{'client_id': str, 'next_message_id': int, 'elements': {str id: element dict}, 'prefix': str,
+    Returns ``{'client_id': str, 'next_message_id': int, 'elements': {str id: element dict}, 'elements_json': str
+    (the elements' JSON text, unescaped: :func:`parse_elements_json` gives ``elements`` again), 'prefix': str,
     'version': str, 'query': dict, 'transports': list[str], 'implicit_handshake': bool}``.
     Raises :class:`PageError` when the HTML has no NiceGUI config or its elements JSON is broken.
     """
@@ -71,22 +72,19 @@ def parse_page(html: str) -> dict[str, Any]:
         match = _NEXT_ID_RE.search(html)
         next_id = query['next_message_id'] = int(match.group(1)) if match else 0
     elements_match = _ELEMENTS_RE.search(html)
-    elements: dict[str, Any] = {}
+    text = '{}'
     if elements_match:
         text = elements_match.group(1)
         for entity, char in _UNESCAPE:  # nicegui.js parseElements(), same order
             text = text.replace(entity, char)
-        try:
-            elements = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise PageError(f'elements JSON in the page is not valid: {e}') from e
+    elements = parse_elements_json(text)
     transports: list[str] = ['websocket', 'polling']
     if (transports_match := _TRANSPORTS_RE.search(html)) is not None:
         transports = list(_transports(transports_match.group(1)) or transports)
     prefix = _PREFIX_RE.search(html)
     version = _VERSION_RE.search(html)
     return {'client_id': client_id, 'next_message_id': next_id,
-            'elements': {str(k): v for k, v in elements.items()},
+            'elements': elements, 'elements_json': text,
             'prefix': prefix.group(1) if prefix else '', 'version': version.group(1) if version else '',
             'query': query, 'transports': transports, 'implicit_handshake': query.get('implicit_handshake') is True}
 
@@ -116,6 +114,16 @@ def _transports(text: str) -> tuple[str, ...]:
     except (ValueError, SyntaxError):
         return ()
     return tuple(str(t) for t in parsed) if isinstance(parsed, list) else ()
+
+
+def parse_elements_json(text: str) -> dict[str, Any]:
+    """The element tree (element id as str → element dict) of the page's unescaped elements JSON ``text``.
+    Raises :class:`PageError` when it is not valid JSON."""
+    try:
+        elements = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise PageError(f'elements JSON in the page is not valid: {e}') from e
+    return {str(k): v for k, v in elements.items()}
 
 
 def js_query_value(value: Any) -> str:

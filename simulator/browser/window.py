@@ -42,7 +42,7 @@ from .context import BrowserContext
 from .controls import ElementControls
 from .downloads import Download, fetch_download
 from .messages import dispatch
-from .page import PageError, parse_page
+from .page import PageError, parse_elements_json, parse_page
 from .scripts import JavaScriptRules
 from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, FrameRing, Latency
 
@@ -86,7 +86,8 @@ class SimulatedBrowser(ElementControls):
         self.page_query: dict[str, Any] = {}  # the page's socket.io query (parse_page()['query'])
         self.implicit_handshake = False  # NiceGUI 3.7+: the socket connect carries the handshake
         self.state = CLOSED
-        self.elements: dict[str, dict[str, Any]] = {}
+        self._elements: dict[str, dict[str, Any]] = {}
+        self._elements_json: Optional[str] = None  # the page's element tree as text until someone reads elements
         self.next_message_id = 0
         self.downloads: list[Download] = []
         self.download_events = 0
@@ -144,6 +145,19 @@ class SimulatedBrowser(ElementControls):
         await asyncio.wait_for(_wait(), timeout)
 
     @property
+    def elements(self) -> dict[str, dict[str, Any]]:
+        """The page's element tree: element id (str) → element dict (``tag``, ``text``, ``props``, ``children``
+        …), as nicegui.js ``parseElements()`` builds it and ``update`` messages change it."""
+        if self._elements_json is not None:
+            text, self._elements_json = self._elements_json, None
+            self._elements = parse_elements_json(text)
+        return self._elements
+
+    @elements.setter
+    def elements(self, value: dict[str, dict[str, Any]]) -> None:
+        self._elements, self._elements_json = value, None
+
+    @property
     def download_outcome(self) -> str:
         """``'received'`` if any download got 200, ``'failed'`` if every attempt failed, ``'none'`` if no
         download was attempted (drives the green/red/neutral window colour)."""
@@ -154,6 +168,8 @@ class SimulatedBrowser(ElementControls):
     @property
     def progress(self) -> Optional[float]:
         """``props.value`` (0.0 … 1.0) of the page's first ``q-linear-progress`` element, None if it has none."""
+        if self._elements_json is not None and el.PROGRESS_TAG not in self._elements_json:
+            return None  # no progress bar on the page: the element tree can stay text
         return el.progress_of(self.elements)
 
     def _track_progress(self) -> None:
@@ -225,7 +241,9 @@ class SimulatedBrowser(ElementControls):
             return
         self.client_id = config['client_id']
         self.next_message_id = config['next_message_id']
-        self.elements = config['elements']
+        # parsed once at load (a broken tree fails the load, as parseElements() throws in nicegui.js), then kept as
+        # its JSON text (~0.5 KB instead of ~3.5 KB of dicts) until someone reads elements (issue 24)
+        self._elements, self._elements_json = {}, config['elements_json']
         self.prefix = config['prefix']
         self.version = config['version']
         self.page_query = config.get('query') or {}
