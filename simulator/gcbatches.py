@@ -5,11 +5,12 @@ collector expects: every young collection promotes survivors, and each full coll
 again — at 5,000 windows that is over half of the wall time (issue 24). Two remedies, as the GUI's
 ``simulator/gui/throttle.py`` ``GcFreezer`` does for streaming events:
 
-* after every batch of :data:`BATCH_EVENTS` timeline events (about 100 windows: a page load records ~10) the objects
+* after every batch of :data:`BATCH_EVENTS` timeline events (about 30 windows: a page load records ~10) the objects
   alive are moved to the permanent generation (``gc.collect(1)`` so that young garbage is freed first, then
   ``gc.freeze()``, O(1)); later collections no longer scan them;
-* while a lab is active, the young generation's threshold is raised to :data:`YOUNG_THRESHOLD` allocations (CPython's
-  default is 700), so fewer survivors are promoted half-way through a page load.
+* while a lab is active, the young generation's threshold is set to :data:`YOUNG_THRESHOLD` allocations (measured
+  with ``benchmarks/bench_scale.py``, 4,000 private windows: 700, CPython's default, gave the smallest GC share;
+  1,500-50,000 gave more, as each young collection before a freeze then has more to scan).
 
 :func:`activate` / :func:`deactivate` nest (several labs at once): the first saves the thresholds, the last restores
 them and unfreezes everything (the closed windows' objects must be collectable again).
@@ -19,10 +20,11 @@ from __future__ import annotations
 import gc
 from typing import Any, Callable, Optional
 
-BATCH_EVENTS = 1000
-"""Timeline events between two freezes (a page load and handshake record about 10)."""
-YOUNG_THRESHOLD = 10_000
-"""Generation-0 threshold (allocations minus deallocations) while a lab is active."""
+BATCH_EVENTS = 300
+"""Timeline events between two freezes (a page load and handshake record about 10). Measured at 4,000 private
+windows: 300 events gave a GC share of 12.6-13.3 %, 1,000 gave 14.5-16 %, 3,000 gave 24 %."""
+YOUNG_THRESHOLD = 700
+"""Generation-0 threshold (allocations minus deallocations) while a lab is active (never lowered below the host's)."""
 
 _active = 0
 _saved: Optional[tuple[int, int, int]] = None
@@ -55,8 +57,8 @@ class BatchFreezer:
     objects alive whenever ``count()`` (the number of events) grew by ``step`` since the last freeze. Only while the
     module is :func:`activate`-d: outside a lab it does nothing. ``freezes`` counts the freezes done."""
 
-    def __init__(self, count: Callable[[], int], step: int = BATCH_EVENTS) -> None:
-        self._count, self._step = count, step
+    def __init__(self, count: Callable[[], int], step: Optional[int] = None) -> None:
+        self._count, self._step = count, BATCH_EVENTS if step is None else step
         self.frozen_at = count()
         self.freezes = 0
 
