@@ -199,7 +199,9 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(budget.message())
-    largest = budget.windows(FDS_PER_WINDOW + 1)  # + the raw client's own aiohttp session connection headroom
+    # 2 descriptors per window; the pooled page-GET connections (up to --concurrency, 2 each) and the warm-up
+    # sockets need room too
+    largest = budget.windows(FDS_PER_WINDOW) - args.concurrency - WARM_UP
     counts = args.counts if args.counts is not None else [1000, 5000, largest]
     if args.max is not None:
         counts = [min(c, args.max) for c in counts]
