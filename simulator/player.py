@@ -151,6 +151,8 @@ class ScenarioPlayer:
         ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms``."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
+        events = self.timeline.to_dicts()  # once, for the report and its measurements
+        pages = {w.name: w.page for w in self.scenario.windows}  # a dict: linear in the windows, not quadratic
         return {
             'scenario': self.scenario.name,
             'file': self.scenario.path,
@@ -162,7 +164,7 @@ class ScenarioPlayer:
             'passed': all(c['passed'] for c in checks),
             'expectations': checks,
             'windows': [{
-                'name': name, 'page': _page_of(self.scenario, name), 'url': b.url, 'client_id': b.client_id,
+                'name': name, 'page': pages.get(name), 'url': b.url, 'client_id': b.client_id,
                 'sid': b.sid, 'state': b.state, 'download_events': b.download_events,
                 'downloads': [d.to_dict() for d in b.downloads],
                 # nicegui.js 3.x behaviour (simulator.browser.messages / connection)
@@ -180,8 +182,8 @@ class ScenarioPlayer:
             'target': self.target.describe() if self.target is not None else None,
             'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),
-            'events': self.timeline.to_dicts(),
-            'measurements': measurements_of(self.timeline.to_dicts()),
+            'events': events,
+            'measurements': measurements_of(events),
             **self._problem_extras(),  # models, jobs, window_extras
         }
 
@@ -200,14 +202,6 @@ class ScenarioPlayer:
                                      'reconnects': b.reconnects, 'skipped_chunks': skipped_chunks_shown(b)}
                               for name, b in self.browsers.items()},
         }
-
-
-def _page_of(scenario: Scenario, name: str) -> Optional[str]:
-    """The window's declared page; None for a window a step added (a duplicate, a new tab)."""
-    try:
-        return scenario.window(name).page
-    except KeyError:
-        return None
 
 
 def _scenario_dir(scenario: Scenario) -> Optional[str]:
