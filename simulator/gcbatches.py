@@ -17,8 +17,9 @@ them and unfreezes everything (the closed windows' objects must be collectable a
 """
 from __future__ import annotations
 
+import contextlib
 import gc
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 BATCH_EVENTS = 300
 """Timeline events between two freezes (a page load and handshake record about 10). Measured at 4,000 private
@@ -72,3 +73,16 @@ class BatchFreezer:
             gc.freeze()
             self.frozen_at = n
             self.freezes += 1
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """The collector off for the block (re-enabled after it, if it was on): for building a large result that is kept
+    as a whole, such as a run's report (every object survives, so any collection meanwhile is wasted work)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
+from . import gcbatches
 from .checks import Checks, check_expectations, skipped_chunks_shown
 from .fdlimit import is_out_of_files, startup_budget
 from .lab import Lab
@@ -110,7 +111,8 @@ class ScenarioPlayer:
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
             self.duration_ms = (time.perf_counter() - started) * 1000
-            self.result = self.report()
+            with gcbatches.paused():  # every object of the report is kept: no collection while it is built
+                self.result = self.report()
         finally:
             if self.lab.owns_backend:
                 await self.close()
