@@ -100,7 +100,7 @@ class EmbeddedServer:
     ``jobs`` the :class:`clientsim.server.jobs.JobManager` of ``/convert``; ``tab_storage`` maps tab_id → dict (NiceGUI
     ``app.storage.tab``); ``tasks`` is the :class:`TaskGroup` every background task of the server runs in.
     ``seed`` (any hashable, None: from the OS) seeds ``rng``, the generator of every random draw of the
-    server (when a single-use route is removed, :func:`clientsim.server.downloads.removal_delay_ms`); ``rng.seed(x)``
+    server (when a single-use route is removed, :class:`clientsim.server.removal.RemovalModel`); ``rng.seed(x)``
     re-seeds it.
     """
 
@@ -130,6 +130,7 @@ class EmbeddedServer:
         self.handlers = SocketHandlers(self)
         self.delete_hooks.append(lambda client: self.bindings.remove_tag(client.id))
         self.delete_hooks.append(self.jobs.on_delete)
+        self.delete_hooks.append(self.downloads.on_client_delete)
         self.handshake_hooks.append(self.jobs.on_handshake)
         self.disconnect_hooks.append(self.jobs.on_disconnect)
         self.sio: socketio.AsyncServer

@@ -9,12 +9,11 @@ variable, so several servers can live in one process. The server is seen only as
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections import defaultdict, deque
 from typing import Any, Callable, Optional
 
-from clientsim.simulator.timeline import SERVER
+from clientsim.simulator.timeline import SERVER, now_s
 
 from .context import ServerContext
 from .outbox import Outbox
@@ -29,7 +28,8 @@ class Client:
     ``Client(server, page, route, registry=None)``: ``server`` is the :class:`ServerContext`, ``registry`` the
     :class:`ClientRegistry` that deletes it after ``reconnect_timeout`` (the one that created it).
     ``id`` is the client_id (uuid4 str). ``page`` is :data:`AUTO_INDEX` (shared by every tab) or
-    :data:`PRIVATE` (one per page load). ``created`` is ``time.monotonic()`` seconds.
+    :data:`PRIVATE` (one per page load). ``created`` is
+    :func:`~clientsim.simulator.timeline.now_s` seconds (virtual in virtual time).
     ``_socket_to_document_id`` maps sid → document_id for sockets that completed their handshake;
     ``_num_connections`` counts sockets per document_id; ``_delete_tasks`` holds the pending delayed deletes.
     """
@@ -42,7 +42,7 @@ class Client:
         self.page = page
         self.route = route
         self.shared = page == AUTO_INDEX
-        self.created = time.monotonic()
+        self.created = now_s()
         self.tab_id: Optional[str] = None
         self.environ: Optional[dict] = None
         self.elements: dict[int, dict[str, Any]] = {}
@@ -212,7 +212,7 @@ class ClientRegistry:
         ago (NiceGUI ``Client.prune_instances``). With ``policy.prune_skips_pending_delete`` clients whose
         delayed delete is pending (waiting for a reconnect) are skipped, the fix of NiceGUI PR #5422."""
         policy = self.server.policy
-        now = time.monotonic()
+        now = now_s()
         stale = [c for c in self.instances.values()
                  if not c.shared and not c.has_socket_connection and c.created < now - policy.prune_age_s
                  and not (policy.prune_skips_pending_delete and c.pending_delete)]

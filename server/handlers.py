@@ -41,6 +41,16 @@ def short(value: Any) -> str:
         return f'<{type(value).__name__}>'
 
 
+def _window_of_environ(environ: dict) -> Optional[str]:
+    """The simulated window that opened a socket: its ``X-Clientsim-Window`` header (clientsim windows send it on the
+    websocket since their connect query is nicegui.js's own), else the older ``clientsim_window`` query parameter."""
+    header = environ.get('HTTP_' + WINDOW_HEADER.upper().replace('-', '_'))
+    if header:
+        return str(header)
+    values = urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).get(WINDOW_QUERY)
+    return values[0] if values else None
+
+
 @runtime_checkable
 class HandlerContext(PageContext, Protocol):
     """The server as the handlers see it: a :class:`PageContext` plus ``sio`` (the running
@@ -76,6 +86,31 @@ class SocketHandlers:
                                ('disconnect', self.on_disconnect), ('event', self.on_event), ('ack', self.on_ack)):
             sio.on(event, self._guard(event, handler))
         sio.on('*', self._on_any)
+        self._watch_connecting_sockets(sio)
+
+    def _watch_connecting_sockets(self, sio: socketio.AsyncServer) -> None:
+        """Give a socket that engine.io ends while its connect handler runs its disconnect handling.
+
+        python-socketio 5.18.1 ``_handle_disconnect`` returns early for a sid still in the manager's
+        ``pending_connect`` (its connect handler has not returned), and ``manager.connect`` later marks it
+        connected: the disconnect handler never runs and the sid stays in the manager with no engine.io socket.
+        It happens when the connect handler outlives ``ping_interval + ping_timeout`` (the handler blocks the
+        socket's reader, so no pong is read; engine.io's ping task ends the socket). Here engine.io's
+        ``disconnect`` handler is wrapped: for such a sid :meth:`on_disconnect` runs at once (before
+        python-socketio forgets the socket's environ), and :meth:`on_connect` then refuses the connection, so
+        python-socketio drops the sid from its manager."""
+        eio = sio.eio
+        handle = eio.handlers['disconnect']
+        on_disconnect = self._guard('disconnect', self.on_disconnect)
+
+        async def watched(eio_sid: str, *args: Any) -> Any:
+            sid = sio.manager.sid_from_eio_sid(eio_sid, '/')
+            if sid in self.sids and sid in sio.manager.pending_connect.get('/', ()):
+                self.server.timeline.record(SERVER, 'socket_ended_while_connecting', window=self.window_of(sid),
+                                            sid=sid, reason=str(args[0]) if args else None)
+                await on_disconnect(sid, *args[:1])
+            return await handle(eio_sid, *args)
+        eio.handlers['disconnect'] = watched
 
     def clear(self) -> None:
         """Forget every socket (server stop)."""
@@ -104,6 +139,8 @@ class SocketHandlers:
                 return False if event == 'handshake' else None
             try:
                 return await handler(*args)
+            except socketio.exceptions.ConnectionRefusedError:  # a refused (implicit handshake) connect
+                raise
             except Exception as e:
                 self.server.record_error(e, where=f'{event} handler', sid=args[0] if args else None)
                 return False if event == 'handshake' else None
@@ -135,19 +172,22 @@ class SocketHandlers:
         return query['client_id'][0]
 
     def window_of(self, sid: str) -> Optional[str]:
-        """The simulated window of a socket: saved at connect (from the ``clientsim_window`` query parameter),
+        """The simulated window of a socket: saved at connect (from the ``X-Clientsim-Window`` header),
         so it is known even when the environ is not."""
         if sid in self.sid_windows:
             return self.sid_windows[sid]
         environ = self.server.sio.get_environ(sid) or {}
-        values = urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).get(WINDOW_QUERY)
-        return values[0] if values else None
+        return _window_of_environ(environ)
 
     # ---- socket.io handlers ---------------------------------------------------------------------------------
-    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+    async def on_connect(self, sid: str, environ: dict, auth: Any = None) -> Optional[bool]:
         """Remember the socket, its client_id, window (in its session) and browser session (its cookie, for
         ``policy.download_binding``); records ``socket_connected_server``. A ``connect`` *event* sent by a
-        socket that is already connected (``42["connect",...]``) is forged: ``bad_message``."""
+        socket that is already connected (``42["connect",...]``) is forged: ``bad_message``.
+
+        Then ``policy.dependency_stall_s`` and, with ``policy.implicit_handshake``, the handshake
+        (:meth:`_implicit_handshake`). Returns False (refused) when engine.io ended the socket meanwhile: its
+        disconnect handling already ran (:meth:`_watch_connecting_sockets`); records ``connect_abandoned``."""
         if sid in self.sids or not isinstance(environ, dict):
             self.bad_message(sid, 'connect', [environ, auth], 'connect event from a connected socket')
             return
@@ -155,11 +195,43 @@ class SocketHandlers:
         self.server.downloads.browsers[sid] = browser_of_cookie_header(environ.get('HTTP_COOKIE'))
         query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
         client_id = (query.get('client_id') or [None])[0]
-        window = (query.get(WINDOW_QUERY) or [None])[0]
+        window = _window_of_environ(environ)
         self.sid_windows[sid] = window
-        await self.server.sio.save_session(sid, {'client_id': client_id, 'window': window})
-        self.server.timeline.record(SERVER, 'socket_connected_server', window=self.window_of(sid), sid=sid,
+        try:
+            await self.server.sio.save_session(sid, {'client_id': client_id, 'window': window})
+        except KeyError:  # engine.io already ended the socket (its session is gone): see below
+            pass
+        self.server.timeline.record(SERVER, 'socket_connected_server', window=window, sid=sid,
                                     client_id=client_id)
+        policy = self.server.policy
+        if policy.dependency_stall_s > 0:  # NiceGUI 3.x awaits tab storage creation (Redis) at connect
+            self.server.timeline.record(SERVER, 'dependency_stalled', window=window, sid=sid,
+                                        stall_ms=round(policy.dependency_stall_s * 1000))
+            await asyncio.sleep(policy.dependency_stall_s)
+        if policy.implicit_handshake:
+            await self._implicit_handshake(sid, query)
+        if sid not in self.sids:  # engine.io ended the socket while this handler ran (_watch_connecting_sockets)
+            self.sid_clients.pop(sid, None)
+            self.server.timeline.record(SERVER, 'connect_abandoned', window=window, sid=sid, client_id=client_id)
+            return False  # python-socketio removes the sid from its manager
+        return None
+
+    async def _implicit_handshake(self, sid: str, query: dict[str, list[str]]) -> None:
+        """NiceGUI 3.7+ ``_on_connect``: the connect query is the handshake (:meth:`on_handshake`); a refused one
+        raises ``ConnectionRefusedError('Implicit handshake failed')`` (the connect_error nicegui.js reloads on).
+
+        When the socket ended while the connect handler awaited (problem 6): ``policy.handshake_socket_check``
+        false counts the handshake anyway, as NiceGUI 3.7-3.18 does, and the client keeps a connection no
+        disconnect will ever count down; true drops it (``handshake_dropped``)."""
+        data: dict[str, Any] = {k: v[0] for k, v in query.items() if v}
+        if str(data.get('next_message_id', '')).isdigit():
+            data['next_message_id'] = int(data['next_message_id'])
+        if sid not in self.sids and self.server.policy.handshake_socket_check:
+            self.server.timeline.record(SERVER, 'handshake_dropped', window=self.window_of(sid), sid=sid,
+                                        client_id=data.get('client_id'), reason='socket gone')
+            return
+        if not await self.on_handshake(sid, data) and sid in self.sids:
+            raise socketio.exceptions.ConnectionRefusedError('Implicit handshake failed')
 
     async def on_handshake(self, sid: str, data: Any = None) -> bool:
         """NiceGUI 2.11.0 ``_on_handshake``: join the client's room, ``handle_handshake``, replay missed
@@ -305,7 +377,7 @@ class SocketHandlers:
             return web.Response(status=404, text=f'404: no page at {path}', content_type='text/plain')
         try:
             client = server.client_for_page(spec)
-            body = render_page(client, spec.title)
+            body = render_page(client, spec.title, implicit_handshake=server.policy.implicit_handshake)
         except Exception as e:
             server.record_error(e, where=f'page {path}')
             return web.Response(status=500, text=f'500: {type(e).__name__}: {e}', content_type='text/plain')

@@ -59,7 +59,7 @@ async def on_download_click(server: PageContext, client: Client, sid: str, args:
     Target by ``policy.download_target``: ``room`` sends to the client's room (2.11.0), ``sender`` only to
     the socket ``sid`` whose click triggered it. Raises FileNotFoundError if the sample file is missing.
     """
-    route = server.downloads.register(sample_file(), sid=sid)  # bound to sid's browser with download_binding
+    route = server.downloads.register(sample_file(), sid=sid, client_id=client.id)  # sid: download_binding
     target = sid if server.policy.download_target == 'sender' else None
     message_id = await client.send('download', {'src': route.url, 'filename': route.path.name, 'media_type': ''},
                                    target)
@@ -127,14 +127,25 @@ DEFAULT_PAGES = [
 ]
 
 
-def render_page(client: Client, title: str) -> str:
+IMPLICIT_HANDSHAKE_VERSION = '3.18.0'
+"""The version a page announces when the server does the implicit handshake (``policy.implicit_handshake``)."""
+
+
+def render_page(client: Client, title: str, *, implicit_handshake: bool = False) -> str:
     """The page HTML, shaped like NiceGUI 2.11.0 ``templates/index.html``.
 
     The config is rendered into ``createApp(parseElements(String.raw`<elements JSON>`), {..., query: {...}})``
-    where ``query`` is a Python repr (single quotes) holding ``client_id`` and ``next_message_id``.
+    where ``query`` is a Python repr (single quotes) holding ``client_id`` and ``next_message_id``. With
+    ``implicit_handshake`` the page announces :data:`IMPLICIT_HANDSHAKE_VERSION` and ``query`` carries
+    ``implicit_handshake: True``, as NiceGUI 3.7+ ``templates/index.html`` does: the window then sends its
+    handshake data in the connect query and no ``handshake`` event.
     """
     elements = json.dumps({str(k): v for k, v in client.elements.items()}).translate(HTML_ESCAPE_TABLE)
-    query = {'client_id': client.id, 'next_message_id': client.next_message_id}
+    query: dict = {'client_id': client.id, 'next_message_id': client.next_message_id}
+    version = NICEGUI_VERSION
+    if implicit_handshake:
+        query['implicit_handshake'] = True
+        version = IMPLICIT_HANDSHAKE_VERSION
     return f'''<!DOCTYPE html>
 <html>
   <head><meta charset="utf-8"><title>{html.escape(title)}</title></head>
@@ -142,7 +153,7 @@ def render_page(client: Client, title: str) -> str:
     <div id="app"></div>
     <script type="module">
       const app = createApp(parseElements(String.raw`{elements}`), {{
-        version: "{NICEGUI_VERSION}",
+        version: "{version}",
         prefix: "",
         query: {query!r},
         extraHeaders: {{}},

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import operator
 import re
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 
+from .element_checks import ElementExpect, element_diffs
+from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
 if TYPE_CHECKING:
@@ -86,6 +88,8 @@ class WindowExpect(StrictModel):
     progress_max: Optional[float] = Field(None, ge=0.0, le=1.0)
     progress_at_open: Optional[ProgressAtOpen] = None
     skipped_chunks: Optional[Count] = None
+    #: the final page's elements (text / value), as ``clientsim record`` derives them (simulator.element_checks)
+    elements: list[ElementExpect] = []
 
     @field_validator('download_events', 'handshakes_rejected', 'skipped_chunks', mode='before')
     @classmethod
@@ -111,8 +115,16 @@ class Expectations(StrictModel):
     ``clients_alive`` (all clients in the registry, incl. the auto-index client), ``private_clients_alive``,
     ``models_alive`` / ``models_finalized`` (per-client ``/counter`` models not yet collected / whose
     ``weakref.finalize`` ran; checked after a ``gc.collect()``), ``jobs_finished`` / ``jobs_cancelled``
-    (``/convert`` jobs in that state at the end)."""
+    (``/convert`` jobs in that state at the end); ``pinned_clients`` (clients that count a socket connection
+    none of whose sockets is alive: never deleted, never pruned — problem 6); ``download_gets`` (default true:
+    every ``download`` event a window received must end in a finished GET, any status, before the run ends,
+    checked when a window got one);
+    ``sometimes`` (window → :data:`SOMETIMES` property, e.g. ``{bob: received}``: an outcome that must appear in
+    at least one run of ``clientsim explore``; a single run only records whether it held, see
+    :func:`sometimes_held`)."""
     windows: dict[str, WindowExpect] = {}
+    download_gets: bool = True
+    sometimes: dict[str, Literal['received', 'not_received', 'download_event', 'no_download_event']] = {}
     server_errors: dict[str, Count] = {}
     custom_errors: list[str] = []
     clients_alive: Optional[Count] = None
@@ -121,9 +133,10 @@ class Expectations(StrictModel):
     models_finalized: Optional[Count] = None
     jobs_finished: Optional[Count] = None
     jobs_cancelled: Optional[Count] = None
+    pinned_clients: Optional[Count] = None
 
     @field_validator('clients_alive', 'private_clients_alive', 'models_alive', 'models_finalized', 'jobs_finished',
-                     'jobs_cancelled', mode='before')
+                     'jobs_cancelled', 'pinned_clients', mode='before')
     @classmethod
     def _count(cls, v: Any) -> Any:
         return _optional_count(v)
@@ -137,7 +150,22 @@ class Expectations(StrictModel):
 
 
 #: expectations that an external target (a real app) can answer: windows always, server_errors from the app output
-EXTERNAL_EXPECTATIONS = {'windows', 'server_errors', 'custom_errors'}
+EXTERNAL_EXPECTATIONS = {'windows', 'server_errors', 'custom_errors', 'download_gets', 'sometimes'}
+SOMETIMES = ('received', 'not_received', 'download_event', 'no_download_event')
+"""The window properties a ``sometimes:`` expectation may name."""
+
+
+def sometimes_held(expect: Expectations, browsers: dict[str, SimulatedBrowser]) -> list[dict[str, Any]]:
+    """Per ``sometimes:`` entry ``{window, property, held}`` for one run (a window not in ``browsers``: not held)."""
+    rows = []
+    for name, prop in expect.sometimes.items():
+        b = browsers.get(name)
+        received = b is not None and any(d.ok for d in b.downloads)
+        events = b.download_events if b is not None else 0
+        held = {'received': received, 'not_received': b is not None and not received,
+                'download_event': events > 0, 'no_download_event': b is not None and events == 0}[prop]
+        rows.append({'window': name, 'property': prop, 'held': held})
+    return rows
 
 
 # ---- what the windows show --------------------------------------------------------------------------------------
@@ -169,6 +197,28 @@ def progress_shown_after_open(browser: SimulatedBrowser, at_least: float) -> Opt
     return None
 
 
+def pinned_clients(server: EmbeddedServer) -> list[dict[str, Any]]:
+    """Clients of the embedded ``server`` that count a socket connection although none of their handshaken sockets
+    is connected (problem 6): ``[{client_id, connections: {document_id: n}, stale_sids: [sid, ...]}]``."""
+    pinned = []
+    for client in server.registry.instances.values():
+        sids = list(client._socket_to_document_id)
+        if client.has_socket_connection and not any(sid in server.sids for sid in sids):
+            pinned.append({'client_id': client.id, 'stale_sids': sids,
+                           'connections': {d: n for d, n in client._num_connections.items() if n > 0}})
+    return pinned
+
+
+def describe_pinned(pinned: list[dict[str, Any]]) -> str:
+    """``'0'``, or the count and each pinned client: its client_id, counted connections and stale sids."""
+    if not pinned:
+        return '0'
+    return f'{len(pinned)}: ' + '; '.join(
+        f"client {p['client_id']} counts {sum(p['connections'].values())} connection(s) "
+        f"(document_id {', '.join(p['connections'])}), stale sid {', '.join(p['stale_sids']) or '-'}"
+        for p in pinned)
+
+
 # ---- checks -------------------------------------------------------------------------------------------------------
 class Checks(list):
     """Expectation results: :meth:`add` appends ``{name, expected, actual, passed}`` (a list of such dicts)."""
@@ -186,8 +236,13 @@ def check_expectations(expect: Expectations, browsers: dict[str, SimulatedBrowse
     before checking model counts."""
     checks = Checks()
     _check_windows(checks, expect, browsers)
+    events = sum(b.download_events for b in browsers.values())
+    if expect.download_gets and events:
+        finished = sum(len(b.downloads) for b in browsers.values())
+        checks.add('every download event ended in a finished GET', events, finished, finished >= events)
     for exc_type, count in expect.server_errors.items():
-        actual = error_counts.get(exc_type, 0)
+        # 'Exception' counts every exception type (as ``except Exception`` would catch them)
+        actual = sum(error_counts.values()) if exc_type == 'Exception' else error_counts.get(exc_type, 0)
         checks.add(f'server errors {exc_type}', str(count), actual, count.check(actual))
     if server is not None:  # an external target has no registry (rejected at load time)
         alive = len(server.registry.instances)
@@ -197,6 +252,10 @@ def check_expectations(expect: Expectations, browsers: dict[str, SimulatedBrowse
         if expect.private_clients_alive is not None:
             checks.add('private clients alive', str(expect.private_clients_alive), private,
                        expect.private_clients_alive.check(private))
+        if expect.pinned_clients is not None:
+            pinned = pinned_clients(server)
+            checks.add('pinned clients', str(expect.pinned_clients), describe_pinned(pinned),
+                       expect.pinned_clients.check(len(pinned)))
     _check_windows_problems(checks, expect, browsers, timeline)
     if server is not None:
         _check_server_problems(checks, expect, server)
@@ -212,13 +271,17 @@ def _check_windows(checks: Checks, expect: Expectations, browsers: dict[str, Sim
             add(f'{name}: download events', str(w.download_events), b.download_events,
                 w.download_events.check(b.download_events))
         if w.received is not None:
-            got = any(d.ok for d in b.downloads)
+            got = download_outcome(d.status for d in b.downloads) == RECEIVED
             add(f'{name}: received the file', w.received, got, got == w.received)
         if w.downloads is not None:
             statuses = [d.status for d in b.downloads]
             add(f'{name}: download statuses', w.downloads, statuses, statuses == w.downloads)
         if w.state is not None:
             add(f'{name}: state', w.state, b.state, b.state == w.state)
+        if w.elements:
+            diffs = element_diffs(b, w.elements)
+            add(f'{name}: elements as recorded', f'{len(w.elements)} elements', '\n'.join(diffs) or 'as expected',
+                not diffs)
 
 
 def _check_windows_problems(checks: Checks, expect: Expectations, browsers: dict[str, SimulatedBrowser],

@@ -11,6 +11,7 @@
 * ``clientsim matrix FILE [--nicegui V1,V2] [--report OUT]`` — a target scenario on several NiceGUI releases
   (:mod:`clientsim.simulator.matrix`).
 * ``clientsim serve`` — the embedded server headless (:mod:`clientsim.simulator.serve`);
+* ``clientsim record URL|--target CMD`` — record a browser session as a scenario (:mod:`clientsim.simulator.record`);
 * ``clientsim load FILE`` / ``clientsim locustfile`` — load tests with Locust (:mod:`clientsim.simulator.load.runner`).
 
 ``--headless`` and ``matrix`` import no Qt at all; without Qt installed (no ``gui`` extra) the GUI commands print
@@ -28,9 +29,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .console import PlayConsole
+from .errors import BadInputError
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .fdlimit import startup_budget, too_many_windows
 from .report import failures_text, write_events, write_report
+from .run_report import RunReport
 from .scenario import Scenario, ScenarioError, library_dir, load_scenario
 from .variants import VARIANT_CHOICES, select_variants
 
@@ -57,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter,
                           description='Play scenario files and check their expectations. A file with a fix: block '
                                       'has two variants, shipped and fixed; both play by default.')
-    play.add_argument('files', nargs='+', metavar='FILE', help='scenario YAML files')
+    play.add_argument('files', nargs='+', metavar='FILE', help='scenario YAML files (a bare name not found here: the '
+                      'library\'s file of that name)')
     play.add_argument('--variant', choices=VARIANT_CHOICES, default='both',
                       help='which variant of each file to play (default: both; a file without fix: has only shipped)')
     play.add_argument('--headless', action='store_true', help='no GUI and no Qt import')
@@ -67,12 +71,29 @@ def _parser() -> argparse.ArgumentParser:
                                                               'one image of all windows at the end')
     play.add_argument('--seed', type=int, help='seed the vary: draws and the server (replays explore run S)')
     play.add_argument('--jobs', type=int, default=1, help='headless: play J files at once, each on its own server')
+    play.add_argument('--time', choices=('virtual', 'real'), default='virtual',
+                      help='headless on the embedded server: virtual time (sleeps are instant, default) or real '
+                           'time; real targets and the GUI always play in real time')
+    play.add_argument('--windows', type=int, metavar='N', help='play a one-window scenario (a recorded session) in N '
+                      'windows at once, w01..wNN (clientsim.simulator.record.replay)')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
     gui.add_argument('--play', metavar='FILE', help='play this scenario once the GUI is up')
     matrix = sub.add_parser('matrix', help='play a target scenario against several NiceGUI releases (cached venvs)')
     matrix.add_argument('file', metavar='FILE', help='a target scenario ({python} in its command)')
     matrix.add_argument('--nicegui', metavar='V1,V2', help="versions (default: the file's nicegui: bug_in/fixed_in)")
     matrix.add_argument('--report', metavar='OUT', help='write the reports (.json or .html)')
+    bisect = sub.add_parser('bisect', help='find the NiceGUI release that changed a target scenario\'s outcome '
+                            '(flake-aware)', description='Play a target scenario on real NiceGUI releases between '
+                            '--good and --bad and name the first release whose outcome is the one --bad shows, with '
+                            "its posterior probability, or say can't tell (Beta-Bernoulli model, see "
+                            'clientsim.simulator.bisect_model).')
+    bisect.add_argument('file', metavar='FILE', help='a target scenario ({python} in its command)')
+    bisect.add_argument('--good', metavar='V', help="the older bound (default: the file's nicegui: versions)")
+    bisect.add_argument('--bad', metavar='V', help='the newer bound')
+    bisect.add_argument('--runs', type=int, default=3, help='runs per release (more where they disagree; default 3)')
+    bisect.add_argument('--confidence', type=float, default=0.95, help='posterior needed for a verdict (0.95)')
+    bisect.add_argument('--on', metavar='NAME', help='bisect on one expectation (e.g. server_errors.KeyError)')
+    bisect.add_argument('--report', metavar='OUT', help='write the result (.json or .html)')
     demo = sub.add_parser('demo', help='play the download race offscreen and save a screenshot')
     demo.add_argument('--screenshot', metavar='OUT.png', default='clientsim-demo.png')
     from .load.runner import add_parsers as add_load_parsers
@@ -80,7 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)  # clientsim serve
     from .explore import add_parser as add_explore_parser
     add_explore_parser(sub)  # clientsim explore
+    from .conform.command import add_parser as add_conform_parser
+    add_conform_parser(sub)  # clientsim conform
     add_load_parsers(sub)  # clientsim load, clientsim locustfile
+    from .record.command import add_parser as add_record_parser
+    add_record_parser(sub)  # clientsim record
     return parser
 
 
@@ -106,13 +131,22 @@ def _gui_module() -> Any:
     return app
 
 
+def _in_library(file: str) -> str:
+    """``file`` itself when it exists; else the library's file of that name (``clientsim play double_delete.yaml``
+    plays the installed library's copy); else ``file`` unchanged, so the loader's error names what was asked."""
+    if Path(file).exists() or Path(file).name != file:
+        return file
+    shipped = library_dir() / file
+    return str(shipped) if shipped.is_file() else file
+
+
 def _load_all(files: list[str]) -> Optional[list[Scenario]]:
     scenarios, bad = [], False
     for file in files:
         with warnings.catch_warnings(record=True) as caught:  # ScenarioWarning (simulator.scenario_yaml)
             warnings.simplefilter('always')
             try:
-                scenarios.append(load_scenario(file))
+                scenarios.append(load_scenario(_in_library(file)))
             except ScenarioError as e:
                 print(f'error: {e}', file=sys.stderr)
                 bad = True
@@ -121,11 +155,10 @@ def _load_all(files: list[str]) -> Optional[list[Scenario]]:
     return None if bad else scenarios
 
 
-def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
+def _finish(reports: list[RunReport], args: argparse.Namespace) -> int:
     for r in reports:
-        if not r['passed']:
-            print(f"\n{Path(r['file'] or '').name} ({r.get('variant', 'shipped')}): {r['scenario']}\n"
-                  f"{failures_text(r)}")
+        if not r.passed:
+            print(f"\n{Path(r.file or '').name} ({r.variant}): {r.scenario}\n{failures_text(r)}")
     try:
         if args.report:
             write_report(reports, args.report)
@@ -136,7 +169,7 @@ def _finish(reports: list[dict[str, Any]], args: argparse.Namespace) -> int:
     except (OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
-    return EXIT_OK if all(r['passed'] for r in reports) else EXIT_FAILED
+    return EXIT_OK if all(r.passed for r in reports) else EXIT_FAILED
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -144,6 +177,13 @@ def cmd_play(args: argparse.Namespace) -> int:
     loaded = _load_all(args.files)
     if loaded is None:
         return EXIT_BAD_INPUT
+    if getattr(args, 'windows', None) is not None:
+        from .record.replay import multiply
+        try:
+            loaded = [multiply(s, args.windows) for s in loaded]
+        except BadInputError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return EXIT_BAD_INPUT
     if args.report and Path(args.report).suffix not in ('.json', '.html'):
         print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -194,6 +234,30 @@ def _play(scenarios: list[Scenario], args: argparse.Namespace, console: PlayCons
     return _finish(reports, args)
 
 
+def cmd_bisect(args: argparse.Namespace) -> int:
+    """``clientsim bisect``: prints a line per run, the release table and the verdict; returns the exit code
+    (0 a culprit found, 1 can't tell, 2 bad input, 3 a bound cannot be installed)."""
+    from .errors import ClientsimError
+    from .release_bisect import bisect_file, write_bisect_report
+    if args.report and Path(args.report).suffix not in ('.json', '.html'):
+        print(f'error: --report must end in .json or .html, got {args.report}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        result = bisect_file(args.file, args.good, args.bad, runs=args.runs, confidence=args.confidence, on=args.on,
+                             progress=lambda line, _tally: print(line, flush=True))
+    except ClientsimError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return e.exit_code
+    print(f'\n{result.table()}')
+    if result.yanked:
+        print(f"yanked (not played): {', '.join(result.yanked)}")
+    print(result.verdict())
+    if args.report:
+        write_bisect_report(result, args.report)
+        print(f'report: {args.report}')
+    return EXIT_OK if result.culprit else EXIT_FAILED
+
+
 def cmd_demo(screenshot: str) -> int:
     """Play the download race offscreen and save a screenshot; returns the exit code."""
     os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
@@ -237,8 +301,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == 'matrix':
         from .matrix import cmd_matrix
         return cmd_matrix(args.file, args.nicegui, args.report)
+    if args.command == 'bisect':
+        return cmd_bisect(args)
+    if args.command == 'record':
+        from .record.command import cmd_record
+        return cmd_record(args)
     if args.command == 'demo':
         return cmd_demo(args.screenshot)
+    if args.command == 'conform':
+        from .conform.command import cmd_conform
+        return cmd_conform(args)
     if args.command == 'serve':
         from .serve import cmd_serve
         return cmd_serve(args)
@@ -251,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if not has_display():
         return cmd_demo('clientsim-demo.png')
+    play = getattr(args, 'play', None)
+    if play is not None and _load_all([play]) is None:  # the same message and exit code as ``play``
+        return EXIT_BAD_INPUT
     gui = _gui_module()
-    return EXIT_BAD_INPUT if gui is None else gui.run_gui(play=getattr(args, 'play', None))
+    return EXIT_BAD_INPUT if gui is None else gui.run_gui(play=play)
 
 
 if __name__ == '__main__':

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
 
 from .report import ResultTable, shorten
 
 if TYPE_CHECKING:
+    from .run_report import RunReport
     from .scenario import Scenario
     from .steps import Step
 
@@ -53,7 +54,7 @@ class PlayConsole:
         """The player's ``on_step`` callback: show the step about to run."""
         self._show(f'{self._label} step {index + 1}/{total}: {step.describe()}')
 
-    def finished(self, report: dict[str, Any]) -> None:
+    def finished(self, report: RunReport) -> None:
         """Print ``report``'s row now (clearing the progress line first)."""
         self.done += 1
         self._clear()

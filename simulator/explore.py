@@ -20,19 +20,23 @@ import json
 import math
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import yaml
 
+from . import virtual_time
 from .console import PlayConsole
+from .coverage import LAG_TOLERANCE_MS, Coverage, describe, extras, orderings, width_and_size
 from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .pct import pct_draw
 from .player import ScenarioPlayer
+from .run_report import RunReport
 from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from .target import ExternalTarget
 from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
+from .virtual_time import TimeMode
 
 
 def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -45,14 +49,14 @@ def wilson(count: int, total: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def signature(report: dict[str, Any]) -> str:
+def signature(report: RunReport) -> str:
     """A run's outcome as text: per window ``name events×[statuses]``, then server errors by type, then PASS or
     FAIL, e.g. ``alice 1×[200] bob 1×[404] | KeyError×2 | FAIL``."""
-    windows = ' '.join(f"{w['name']} {w['download_events']}×[{','.join(str(d['status']) for d in w['downloads'])}]"
-                       for w in report['windows'])
-    errors = Counter(e['type'] for e in report.get('server_errors') or [])
+    windows = ' '.join(f"{w.name} {w.download_events}×[{','.join(map(str, w.statuses))}]"
+                       for w in report.windows)
+    errors = report.error_counts()
     error_text = ' '.join(f'{t}×{n}' for t, n in sorted(errors.items())) or 'no errors'
-    return f"{windows} | {error_text} | {'PASS' if report['passed'] else 'FAIL'}"
+    return f"{windows} | {error_text} | {'PASS' if report.passed else 'FAIL'}"
 
 
 @dataclass
@@ -63,6 +67,14 @@ class RunResult:
     signature: str
     passed: bool
     failed: list[str] = field(default_factory=list)
+    #: simulator.coverage: worst latency lag (ms), distorted (lag over the tolerance), ordered racing pairs,
+    #: the run's "sometimes" rows and its measured width/size (PCT bound)
+    lag_ms: float = 0.0
+    distorted: bool = False
+    pairs: set = field(default_factory=set)
+    sometimes: list = field(default_factory=list)
+    width: int = 0
+    size: int = 0
 
 
 class Exploration:
@@ -76,7 +88,9 @@ class Exploration:
     """
 
     def __init__(self, path: str | Path, cli_vary: list[str] | tuple[str, ...] = (),
-                 variant: str = 'shipped') -> None:
+                 variant: str = 'shipped', strategy: str = 'random', depth: int = 2,
+                 lag_tolerance_ms: float = LAG_TOLERANCE_MS) -> None:
+        self.strategy, self.depth, self.lag_tolerance_ms = strategy, depth, lag_tolerance_ms
         self.path = str(path)
         self.variant = variant
         self.base: Scenario = _with_variant(load_scenario(path), variant)
@@ -89,8 +103,14 @@ class Exploration:
         self.target: Optional[ExternalTarget] = None
         self.stop_requested = False
 
+    def time_mode(self, wanted: TimeMode = 'virtual') -> TimeMode:
+        """The time mode runs play in: ``wanted`` on the embedded server, always ``'real'`` against a target."""
+        return 'real' if self.base.target is not None else wanted
+
     def draw(self, seed: int) -> Draw:
-        """The draws of run ``seed``."""
+        """The draws of run ``seed`` (random search, or PCT order with ``strategy='pct'``: simulator.pct)."""
+        if self.strategy == 'pct':
+            return pct_draw(self.knobs, self.window_names, seed, self.depth)
         return draw(self.knobs, self.window_names, seed)
 
     def raw_for(self, seed: int) -> dict[str, Any]:
@@ -108,11 +128,16 @@ class Exploration:
             scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
         return scenario
 
-    async def play(self, seed: int) -> tuple[RunResult, dict[str, Any]]:
+    async def play(self, seed: int) -> tuple[RunResult, RunReport]:
         """Play run ``seed``; returns its result and the player's report."""
         report = await ScenarioPlayer(self.scenario_for(seed), seed=seed).run()
-        failed = [c['name'] for c in report['expectations'] if not c['passed']]
-        return RunResult(seed, self.draw(seed), signature(report), report['passed'], failed), report
+        failed = [c.name for c in report.failed]
+        lag = report.max_lag_ms
+        events = report.event_dicts()
+        width, size = width_and_size(events)
+        return RunResult(seed, self.draw(seed), signature(report), report.passed, failed, lag,
+                         lag > self.lag_tolerance_ms, orderings(events), report.sometimes,
+                         width, size), report
 
     async def run(self, runs: int, seed: int, jobs: int = 1,
                   on_result: Callable[[RunResult, int], None] | None = None) -> list[RunResult]:
@@ -171,8 +196,10 @@ def _known_pages(scenario: Scenario) -> Optional[set[str]]:
 
 
 def outcomes(results: list[RunResult]) -> list[dict[str, Any]]:
-    """The distinct outcomes, most frequent first: ``{signature, count, share, interval: [low, high], passed,
-    seeds}`` (share and interval 0..1; ``seeds`` all seeds of that outcome, in order)."""
+    """The distinct outcomes of the runs that are not distorted, most frequent first: ``{signature, count, share,
+    interval: [low, high], passed, seeds}`` (share and interval 0..1; ``seeds`` all seeds of that outcome, in
+    order)."""
+    results = [r for r in results if not r.distorted]  # distorted runs did not play their draws: apart
     total = len(results)
     groups: dict[str, list[RunResult]] = {}
     for r in results:
@@ -197,12 +224,18 @@ def table(rows: list[dict[str, Any]], total: int) -> str:
     return '\n'.join(lines)
 
 
-def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal: Optional[str]) -> dict[str, Any]:
-    """The JSON report: ``runs``, ``seed``, ``vary`` (knob texts), ``outcomes`` (see :func:`outcomes`),
-    ``failing_runs`` (count), ``failing_seeds`` and ``minimal_scenario`` (a path or None)."""
+def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal: Optional[str],
+                exploration: Optional['Exploration'] = None) -> dict[str, Any]:
+    """The JSON report: ``runs``, ``seed``, ``vary`` (knob texts), ``outcomes`` (see :func:`outcomes`; distorted
+    runs left out), ``failing_runs`` (count), ``failing_seeds``, ``minimal_scenario`` (a path or None) and the
+    fields of :func:`clientsim.simulator.coverage.extras` (``distorted_runs``, ``distorted_seeds``,
+    ``lag_tolerance_ms``, ``max_lag_ms``, ``coverage``, ``sometimes``, ``strategy``)."""
+    e = exploration
     return {'runs': len(results), 'seed': seed, 'vary': [k.describe() for k in knobs],
             'outcomes': outcomes(results), 'failing_runs': sum(not r.passed for r in results),
-            'failing_seeds': [r.seed for r in results if not r.passed], 'minimal_scenario': minimal}
+            'failing_seeds': [r.seed for r in results if not r.passed], 'minimal_scenario': minimal,
+            **extras(results, e.lag_tolerance_ms if e else LAG_TOLERANCE_MS, e.strategy if e else 'random',
+                     e.depth if e else 2)}
 
 
 # ---- the command line ---------------------------------------------------------------------------------------------
@@ -219,6 +252,17 @@ def add_parser(sub: Any) -> None:
     p.add_argument('--report', metavar='OUT.json', help='write the JSON report')
     p.add_argument('--variant', choices=('shipped', 'fixed'), default='shipped',
                    help="which variant of a file with a fix: block to explore (default: shipped)")
+    p.add_argument('--strategy', choices=('random', 'pct'), default='random',
+                   help='random latencies (default) or pct: PCT priorities and change points on the deliveries')
+    p.add_argument('--depth', type=int, default=2, help='pct: the bug depth d (d - 1 change points; default 2)')
+    p.add_argument('--until-covered', action='store_true',
+                   help='stop (at most --runs) once every racing pair was seen in both orders and, with pct, the '
+                        'runs for 95 %% confidence of its bound are done')
+    p.add_argument('--lag-tolerance-ms', type=float, default=LAG_TOLERANCE_MS,
+                   help=f'a run whose latency lag exceeds this is distorted (default {LAG_TOLERANCE_MS:g} ms)')
+    p.add_argument('--time', choices=virtual_time.TIME_MODES, default='virtual',
+                   help='virtual (default on the embedded server: every sleep is instant, see '
+                        'simulator.virtual_time) or real time; a target: file always runs in real time')
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -227,19 +271,29 @@ def cmd_explore(args: argparse.Namespace) -> int:
         print('error: --runs and --jobs must be >= 1', file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        exploration = Exploration(args.file, args.vary, getattr(args, 'variant', 'shipped'))
+        exploration = Exploration(args.file, args.vary, getattr(args, 'variant', 'shipped'),
+                                  getattr(args, 'strategy', 'random'), max(1, getattr(args, 'depth', 2)),
+                                  getattr(args, 'lag_tolerance_ms', LAG_TOLERANCE_MS))
     except (ScenarioError, VaryError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_BAD_INPUT
     knob_text = ' '.join(k.describe() for k in exploration.knobs) or 'nothing (every run the same)'
     print(f'exploring {args.file}: {args.runs} runs from seed {args.seed}, {args.jobs} at once; varying {knob_text}')
     started = time.perf_counter()
+    coverage, until = Coverage(), getattr(args, 'until_covered', False)
 
     def progress(result: RunResult, done: int) -> None:
+        coverage.add(result.pairs)
+        if until and coverage.complete():
+            from .pct import bound, runs_for_confidence
+            need = (runs_for_confidence(bound(result.width, result.size, exploration.depth))
+                    if exploration.strategy == 'pct' else 0)
+            exploration.stop_requested = done >= need
         if done == args.runs or done % max(1, args.runs // 10) == 0:
             print(f'  {done}/{args.runs} runs, {time.perf_counter() - started:.1f} s', flush=True)
     try:
-        results = asyncio.run(exploration.run(args.runs, args.seed, args.jobs, progress))
+        results = virtual_time.run(exploration.run(args.runs, args.seed, args.jobs, progress),
+                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
     except (RuntimeError, OSError) as e:
         if exploration.base.target is None:
             raise
@@ -247,6 +301,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
         return EXIT_TARGET
     rows = outcomes(results)
     print(table(rows, len(results)))
+    extra = extras(results, exploration.lag_tolerance_ms, exploration.strategy, exploration.depth)
+    print('\n'.join(describe(extra)))
     failing = [r for r in results if not r.passed]
     elapsed = time.perf_counter() - started
     print(f'{len(results)} runs in {elapsed:.1f} s ({len(results) / elapsed:.1f} runs/s); '
@@ -255,12 +311,13 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if failing and args.shrink:
         from .shrink import shrink_to_file
         run = failing[0]
-        minimal = asyncio.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
-                                             run.failed[0], log=print))
+        minimal = virtual_time.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
+                                                  run.failed[0], log=print),
+                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
     if args.report:
         try:
-            Path(args.report).write_text(json.dumps(json_report(results, args.seed, exploration.knobs, minimal),
-                                                    indent=2), encoding='utf-8')
+            data = json_report(results, args.seed, exploration.knobs, minimal, exploration)
+            Path(args.report).write_text(json.dumps(data, indent=2), encoding='utf-8')
         except OSError as e:
             print(f'error: {e}', file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -270,21 +327,23 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 # ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
-              console: Optional[PlayConsole] = None) -> list[dict[str, Any]]:
+              console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[RunReport]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
     its own, after the others), and return their reports in order. With ``seed`` each file's ``vary:`` draws and
     the server's draws come from it: ``clientsim play FILE --seed S+i`` replays run i of ``explore --seed S``
     (for the same variant: a ``fixed`` scenario stays fixed). ``console``
     (:class:`clientsim.simulator.console.PlayConsole`)
-    prints each row as its run finishes. Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
+    prints each row as its run finishes. ``time_mode`` ``'virtual'`` (default) plays on virtual time
+    (:mod:`clientsim.simulator.virtual_time`) unless a scenario has a target (then all play in real
+    time). Raises :class:`VaryError` for a ``vary:`` knob naming an unknown
     window."""
     if seed is not None:
         scenarios = [Exploration(s.path, variant=s.variant).scenario_for(seed) if s.path and s.vary else s
                      for s in scenarios]
 
-    async def run_all() -> list[dict[str, Any]]:
+    async def run_all() -> list[RunReport]:
         limit = asyncio.Semaphore(max(1, jobs))
-        reports: dict[int, dict[str, Any]] = {}
+        reports: dict[int, RunReport] = {}
 
         async def one(i: int, scenario: Scenario) -> None:
             async with limit:
@@ -300,7 +359,8 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
             if s.target is not None:
                 await one(i, s)
         return [reports[i] for i in range(len(scenarios))]
-    return asyncio.run(run_all())
+    mode: TimeMode = time_mode if all(s.target is None for s in scenarios) else 'real'
+    return virtual_time.run(run_all(), mode)
 
 
 def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
@@ -322,7 +382,7 @@ def _with_variant(scenario: Scenario, variant: str) -> Scenario:
 
 
 def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
-                console: Optional[PlayConsole] = None) -> Optional[list[dict[str, Any]]]:
+                console: Optional[PlayConsole] = None) -> Optional[list[RunReport]]:
     """``clientsim play --headless`` with its ``--seed`` / ``--jobs`` options: :func:`play_many`; None (after
     printing the error) for a bad knob or ``--jobs`` below 1."""
     jobs, seed = getattr(args, 'jobs', 1) or 1, getattr(args, 'seed', None)
@@ -330,7 +390,7 @@ def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
         print('error: --jobs must be >= 1', file=sys.stderr)
         return None
     try:
-        return play_many(scenarios, seed, jobs, console)
+        return play_many(scenarios, seed, jobs, console, time_mode=getattr(args, 'time', 'virtual'))
     except VaryError as e:
         print(f'error: {e}', file=sys.stderr)
         return None

@@ -17,6 +17,8 @@ from .html_report_timeline import end_ms, legend_html, timeline_svg, zoom_end
 from .html_report_timeline import escape as _e
 from .lanes import fmt_ms
 from .measurements import FIGURES, measurements_of
+from .outcome import FAIL_COLOUR, PASS_COLOUR
+from .run_report import RunReport
 
 __all__ = ['TITLE', 'fmt_ms', 'render_html', 'timeline_svg']
 
@@ -33,10 +35,10 @@ h3{font-size:13px;text-transform:uppercase;letter-spacing:.06em;color:#5b6570;ma
 .sub{color:#5b6570;margin:0 0 18px}
 .card{background:#fff;border:1px solid #dde2e7;border-radius:10px;padding:18px 20px;margin:0 0 22px;
  box-shadow:0 1px 2px rgba(0,0,0,.04)}
-.card.failed{border-left:5px solid #d63b30}.card.passed{border-left:5px solid #1c9a47}
+.card.failed{border-left:5px solid FAIL_COLOUR}.card.passed{border-left:5px solid PASS_COLOUR}
 .badge{display:inline-block;font-size:12px;font-weight:700;letter-spacing:.05em;padding:2px 9px;border-radius:999px;
  color:#fff;white-space:nowrap}
-.badge.pass{background:#1c9a47}.badge.fail{background:#d63b30}
+.badge.pass{background:PASS_COLOUR}.badge.fail{background:FAIL_COLOUR}
 .desc{margin:8px 0 10px;color:#333b44;max-width:95ch}
 .meta{display:flex;flex-wrap:wrap;gap:6px 18px;color:#5b6570;font-size:13px;margin:0}
 .meta b{color:#1d2329;font-weight:600}
@@ -53,14 +55,14 @@ tr.stat td{background:#f7f8fa;font-weight:600}
 tr.stat:first-of-type td{border-top:2px solid #cfd5db}
 tr.bad td{background:#fdf0ef}
 .muted{color:#8a929c;font-weight:400}
-.ok{color:#1c9a47;font-weight:700}.bad{color:#d63b30;font-weight:700}
+.ok{color:PASS_COLOUR;font-weight:700}.bad{color:FAIL_COLOUR;font-weight:700}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f1f3f5;padding:1px 4px;
  border-radius:4px;word-break:break-word}
 pre{background:#1f2429;color:#e8ecef;padding:12px 14px;border-radius:8px;overflow:auto;font:12px/1.5
  ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;margin:6px 0 14px}
 .err-head{margin:10px 0 0}
 .note{color:#5b6570;font-size:12px;margin:6px 0 0}
-.none{color:#1c9a47}
+.none{color:PASS_COLOUR}
 figure{margin:0}
 svg.timeline{width:100%;height:auto;display:block;background:#fff}
 svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif}
@@ -71,7 +73,7 @@ svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,s
 .variant{display:inline-block;font-size:12px;font-weight:600;padding:1px 8px;border-radius:6px;border:1px solid}
 .variant.shipped{color:#8a4b00;border-color:#e0b27a;background:#fff6ea}
 .variant.fixed{color:#1c5f9a;border-color:#9cc3e6;background:#eef6fd}
-"""
+""".replace('PASS_COLOUR', PASS_COLOUR).replace('FAIL_COLOUR', FAIL_COLOUR)  # the one style table (outcome.py)
 
 
 def _value(value: Any) -> str:
@@ -84,9 +86,9 @@ def _value(value: Any) -> str:
 
 
 # ---- tables ------------------------------------------------------------------------------------------------------
-def _measurements_table(report: dict[str, Any]) -> str:
-    m = report.get('measurements') or measurements_of(report.get('events') or [])
-    info = {w['name']: w for w in report.get('windows') or []}
+def _measurements_table(report: RunReport) -> str:
+    m = report.measurements or measurements_of(report.event_dicts())
+    info = {w.name: w for w in report.windows}
     head = ''.join(f'<th class="num">{_head(label)}</th>' for label in FIGURES.values())
     rows = []
     for name, w in m['windows'].items():
@@ -95,8 +97,8 @@ def _measurements_table(report: dict[str, Any]) -> str:
             samples = [s for s in w[_list_of(key)] if s.get(key) is not None]
             extra = f' <span class="muted">(max of {len(samples)})</span>' if len(samples) > 1 else ''
             cells.append(f'<td class="num">{_e(fmt_ms(w[key]))}{extra}</td>')
-        wi = info.get(name, {})
-        sub = (f'<code>{_e(wi["page"])}</code> ' if wi.get('page') else '') + _e(wi.get('state') or '')
+        wi = info.get(name)
+        sub = ((f'<code>{_e(wi.page)}</code> ' if wi.page else '') + _e(wi.state)) if wi is not None else ''
         rows.append(f'<tr><td><b>{_e(name)}</b> <span class="muted">{sub}</span></td>{"".join(cells)}</tr>')
     summary = m['summary']
     for stat in ('p50', 'p95', 'max'):
@@ -122,57 +124,56 @@ def _list_of(key: str) -> str:
         else 'downloads'
 
 
-def _expectations_table(report: dict[str, Any]) -> str:
-    checks = report.get('expectations') or []
+def _expectations_table(report: RunReport) -> str:
+    checks = report.expectations
     if not checks:
         return '<p class="muted">No expectations.</p>'
     rows = []
     for c in checks:
-        ok = bool(c.get('passed'))
+        ok = c.passed
         mark = '<span class="ok">✔ pass</span>' if ok else '<span class="bad">✘ FAIL</span>'
-        rows.append(f'<tr class="{"" if ok else "bad"}"><td>{mark}</td><td>{_e(c.get("name"))}</td>'
-                    f'<td><code>{_e(_value(c.get("expected")))}</code></td>'
-                    f'<td><code>{_e(_value(c.get("actual")))}</code></td></tr>')
+        rows.append(f'<tr class="{"" if ok else "bad"}"><td>{mark}</td><td>{_e(c.name)}</td>'
+                    f'<td><code>{_e(_value(c.expected))}</code></td>'
+                    f'<td><code>{_e(_value(c.actual))}</code></td></tr>')
     return ('<table class="expectations"><thead><tr><th style="width:80px">result</th><th>expectation</th>'
             f'<th>expected</th><th>actual</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _errors_block(report: dict[str, Any]) -> str:
-    errors = report.get('server_errors') or []
+def _errors_block(report: RunReport) -> str:
+    errors = report.server_errors
     if not errors:
         return '<p class="none">✔ No server errors.</p>'
     parts = []
     for err in errors:
-        parts.append(f'<p class="err-head"><span class="bad">{_e(err.get("type"))}</span>: '
-                     f'<code>{_e(err.get("message"))}</code> in <b>{_e(err.get("where"))}</b> at '
-                     f'{_e(fmt_ms(err.get("t_ms")))} ms <span class="muted">sid {_e(err.get("sid"))}, client '
-                     f'{_e(err.get("client_id"))}</span></p><pre>{_e(err.get("traceback") or "(no traceback)")}</pre>')
+        parts.append(f'<p class="err-head"><span class="bad">{_e(err.type)}</span>: '
+                     f'<code>{_e(err.message)}</code> in <b>{_e(err.where)}</b> at '
+                     f'{_e(fmt_ms(err.t_ms))} ms <span class="muted">sid {_e(err.sid)}, client '
+                     f'{_e(err.client_id)}</span></p><pre>{_e(err.traceback or "(no traceback)")}</pre>')
     return ''.join(parts)
 
 
-def _window_messages_block(report: dict[str, Any]) -> str:
+def _window_messages_block(report: RunReport) -> str:
     """Per window, what it did not follow: server messages it ignored (by name and count; nicegui.js 3.x does not
     handle them either) and ``run_javascript`` requests no JavaScript rule answered (simulator.browser)."""
     rows = []
-    for w in report.get('windows') or []:
-        ignored = ', '.join(f'{_e(name)} ×{n}' for name, n in (w.get('ignored_messages') or {}).items())
-        unanswered = ', '.join(f'<code>{_e(str(code)[:80])}</code>' for code in w.get('javascript_unanswered') or [])
+    for w in report.windows:
+        ignored = ', '.join(f'{_e(name)} ×{n}' for name, n in w.ignored_messages.items())
+        unanswered = ', '.join(f'<code>{_e(str(code)[:80])}</code>' for code in w.javascript_unanswered)
         if ignored or unanswered:
-            rows.append(f'<tr><td>{_e(w.get("name"))}</td><td>{ignored or "—"}</td><td>{unanswered or "—"}</td></tr>')
+            rows.append(f'<tr><td>{_e(w.name)}</td><td>{ignored or "—"}</td><td>{unanswered or "—"}</td></tr>')
     if not rows:
         return '<p class="none">✔ Every server message was followed; every run_javascript was answered.</p>'
     return ('<table><thead><tr><th>window</th><th>messages ignored</th><th>run_javascript unanswered</th></tr>'
             f'</thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def _scenario_section(report: dict[str, Any], index: int) -> str:
-    passed = bool(report.get('passed'))
+def _scenario_section(report: RunReport, index: int) -> str:
+    passed = report.passed
     badge = _badge(passed)
-    policy = report.get('policy') or {}
-    chips = ''.join(f'<span class="chip">{_e(k)} = {_e(_value(v))}</span>' for k, v in policy.items()) \
-        or _e(report.get('policy_summary') or '—')
-    checks = report.get('expectations') or []
-    n_ok = sum(1 for c in checks if c.get('passed'))
+    chips = ''.join(f'<span class="chip">{_e(k)} = {_e(_value(v))}</span>' for k, v in report.policy.items()) \
+        or _e(report.policy_summary or '—')
+    checks = report.expectations
+    n_ok = report.n_passed
     zoom = zoom_end(report)
     timeline = f'<figure>{timeline_svg(report)}</figure>'
     if zoom is not None:
@@ -181,13 +182,13 @@ def _scenario_section(report: dict[str, Any], index: int) -> str:
                     f'<figure>{timeline_svg(report, 0.0, zoom)}</figure>')
     return (
         f'<section class="card {"passed" if passed else "failed"}" id="scenario-{index}">'
-        f'<h2>{badge}{_variant(report)}<span>{_e(report.get("scenario"))}</span></h2>'
-        f'<p class="desc">{_e(report.get("description") or "")}</p>'
-        f'<p class="meta"><span><b>file</b> {_e(report.get("file") or "—")}</span>'
+        f'<h2>{badge}{_variant(report)}<span>{_e(report.scenario)}</span></h2>'
+        f'<p class="desc">{_e(report.description)}</p>'
+        f'<p class="meta"><span><b>file</b> {_e(report.file or "—")}</span>'
         f'<span><b>expectations</b> {n_ok}/{len(checks)} passed</span>'
-        f'<span><b>server errors</b> {len(report.get("server_errors") or [])}</span>'
-        f'<span><b>clients alive</b> {_e(report.get("clients_alive"))}</span>'
-        f'<span><b>duration</b> {_e(fmt_ms(report.get("duration_ms")))} ms</span></p>'
+        f'<span><b>server errors</b> {len(report.server_errors)}</span>'
+        f'<span><b>clients alive</b> {_e(report.clients_alive)}</span>'
+        f'<span><b>duration</b> {_e(fmt_ms(report.duration_ms))} ms</span></p>'
         f'<h3>Policy</h3><div>{chips}</div>'
         f'<h3>Timeline</h3>{timeline}{legend_html()}'
         '<p class="note">Hover a span or marker for details (times in ms since the timeline started).</p>'
@@ -198,10 +199,9 @@ def _scenario_section(report: dict[str, Any], index: int) -> str:
         '</section>')
 
 
-def _variant(report: dict[str, Any]) -> str:
-    """The variant chip (``shipped`` / ``fixed``, see :mod:`clientsim.simulator.variants`); reports without one are
-    shipped."""
-    variant = str(report.get('variant') or 'shipped')
+def _variant(report: RunReport) -> str:
+    """The variant chip (``shipped`` / ``fixed``, see :mod:`clientsim.simulator.variants`)."""
+    variant = report.variant
     return f'<span class="variant {_e(variant)}">{_e(variant)}</span>'
 
 
@@ -209,29 +209,26 @@ def _badge(passed: bool) -> str:
     return '<span class="badge pass">PASSED</span>' if passed else '<span class="badge fail">FAILED</span>'
 
 
-def _overview(reports: list[dict[str, Any]]) -> str:
+def _overview(reports: list[RunReport]) -> str:
     rows = []
     for i, r in enumerate(reports):
-        checks = r.get('expectations') or []
-        n_ok = sum(1 for c in checks if c.get('passed'))
-        rows.append(f'<tr><td>{_badge(bool(r.get("passed")))}</td>'
-                    f'<td><a href="#scenario-{i}">{_e(r.get("scenario"))}</a></td><td>{_variant(r)}</td>'
-                    f'<td><code>{_e(r.get("policy_summary"))}</code></td>'
-                    f'<td class="num">{n_ok}/{len(checks)}</td></tr>')
+        rows.append(f'<tr><td>{_badge(r.passed)}</td>'
+                    f'<td><a href="#scenario-{i}">{_e(r.scenario)}</a></td><td>{_variant(r)}</td>'
+                    f'<td><code>{_e(r.policy_summary)}</code></td>'
+                    f'<td class="num">{r.n_passed}/{len(r.expectations)}</td></tr>')
     return ('<section class="card"><table class="overview"><thead><tr><th style="width:90px">result</th>'
             '<th>scenario</th><th>variant</th><th>policy</th><th class="num">expectations</th></tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></section>')
 
 
-def render_html(reports: list[dict[str, Any]]) -> str:
+def render_html(reports: list[RunReport]) -> str:
     """One self-contained HTML page (``str``, UTF-8 text; inline CSS and SVG, no scripts, no external
-    resources) for ``reports`` — a list of player report dicts (see
-    :meth:`clientsim.simulator.player.ScenarioPlayer.report`; reports without ``measurements`` get them computed from
-    their ``events``). All report text is HTML-escaped."""
+    resources) for ``reports`` (:class:`~clientsim.simulator.run_report.RunReport`; reports without
+    ``measurements`` get them computed from their ``events``). All report text is HTML-escaped."""
     reports = list(reports)
-    n_pass = sum(1 for r in reports if r.get('passed'))
+    n_pass = sum(1 for r in reports if r.passed)
     all_ok = n_pass == len(reports)
-    title = TITLE + (f' — {reports[0].get("scenario")}' if len(reports) == 1 else f' — {len(reports)} scenarios')
+    title = TITLE + (f' — {reports[0].scenario}' if len(reports) == 1 else f' — {len(reports)} scenarios')
     verdict = 'PASSED' if all_ok else 'FAILED'
     body = [f'<h1>{_e(TITLE)}</h1>',
             f'<p class="sub"><span class="badge {"pass" if all_ok else "fail"}">{verdict}</span> '

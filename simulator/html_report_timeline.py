@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from .lanes import MARKERS, STATES, fmt_ms, fold, legend
 from .measurements import window_names
+from .run_report import RunReport
 from .timeline import SERVER
 
 
@@ -79,31 +80,30 @@ def _tick_label(t: float, step: float) -> str:
     return f'{t:.{decimals}f}'
 
 
-def end_ms(report: dict[str, Any]) -> float:
+def end_ms(report: RunReport) -> float:
     """The end of the scenario on the timeline (ms): the last event, or start + duration if later."""
-    events = report.get('events') or []
-    last = max((e['t_ms'] for e in events), default=0.0)
-    start = next((e['t_ms'] for e in events if e['kind'] == 'scenario_started'), 0.0)
-    return max(last, start + float(report.get('duration_ms') or 0.0))
+    events = report.events
+    last = max((e.t_ms for e in events), default=0.0)
+    start = next((e.t_ms for e in events if e.kind == 'scenario_started'), 0.0)
+    return max(last, start + report.duration_ms)
 
 
-def zoom_end(report: dict[str, Any]) -> Optional[float]:
+def zoom_end(report: RunReport) -> Optional[float]:
     """End (ms) of a zoomed view that holds all window activity, or None when the full view is enough."""
-    events = report.get('events') or []
-    window_ts = [e['t_ms'] for e in events if e.get('source') != SERVER and e['kind'] != 'window_closed']
+    window_ts = [e.t_ms for e in report.events if e.source != SERVER and e.kind != 'window_closed']
     if not window_ts:
         return None
     zoom = max(window_ts) * 1.08 + 0.5
     return zoom if zoom < 0.4 * end_ms(report) else None
 
 
-def timeline_svg(report: dict[str, Any], t_from: float = 0.0, t_to: Optional[float] = None,
+def timeline_svg(report: RunReport, t_from: float = 0.0, t_to: Optional[float] = None,
                  width: int = 1120) -> str:
     """An inline ``<svg>`` of a report's events between ``t_from`` and ``t_to`` (ms; default: the end of the
     scenario): one lane per window (state spans and markers, see :mod:`clientsim.simulator.lanes`) and a server lane;
     steps are dashed lines. ``width`` is the viewBox width in px (the SVG scales to its container)."""
-    events = sorted(report.get('events') or [], key=lambda e: e['t_ms'])
-    windows = [w['name'] for w in report.get('windows') or []] or window_names(events)
+    events = sorted(report.event_dicts(), key=lambda e: e['t_ms'])
+    windows = [w.name for w in report.windows] or window_names(events)
     windows += [w for w in window_names(events) if w not in windows]
     lanes = fold(events, windows)
     windows = [n for n in lanes.lane_names() if n != SERVER]

@@ -24,6 +24,7 @@ from clientsim.simulator.browser import BrowserContext, Latency, SimulatedBrowse
 from clientsim.simulator.browser.scripts import JavaScriptRules
 
 from . import gcbatches
+from .chromium.window import ChromiumWindow
 from .gcbatches import BatchFreezer
 from .target import ExternalTarget, Target
 from .timeline import Timeline
@@ -56,7 +57,10 @@ class Lab:
 
     ``timeline`` defaults to the server's (or a new one); every window records into it, so server and windows share
     one clock. ``on_window(browser)`` is called for each window the lab creates (the GUI adds a Qt window).
-    ``seed`` seeds the embedded server's random draws (``EmbeddedServer.rng``); None leaves them unseeded.
+    ``seed`` seeds the embedded server's random draws (``EmbeddedServer.rng``) and each window's ``rng``
+    (reconnect jitter, boot time); None leaves them unseeded. Windows boot pages as Chromium does
+    (``default_load = 'chromium'``, :mod:`clientsim.simulator.browser.boot`) against a target and at once on the
+    embedded server (``'instant'``), unless their latency's ``load`` says otherwise.
     ``gc_batches``: keep the garbage collector out of the way while windows open (:mod:`.gcbatches`: freeze after
     every batch of events, a higher young-generation threshold, undone by :meth:`stop`); default on unless
     ``server`` is given (the GUI, which has its own ``GcFreezer``).
@@ -80,6 +84,7 @@ class Lab:
         if server is not None and seed is not None:
             server.rng.seed(seed)  # the run's server draws come from its seed on the GUI's server too
         self.on_window = on_window
+        self.seed = seed  # also seeds each window's rng (reconnect jitter, boot time) as f'{seed}:{name}'
         #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
         self.url: Optional[str] = None
         self._windows: dict[str, SimulatedBrowser] = {}
@@ -158,22 +163,36 @@ class Lab:
         except KeyError:
             raise KeyError(f'no window {name!r} (windows are: {", ".join(self._windows) or "none"})') from None
 
-    def add(self, name: str, latency: LatencyLike = None,
+    def add(self, name: str, latency: LatencyLike = None, *, browser: str = 'simulated',
             context: Union[str, BrowserContext, None] = None) -> SimulatedBrowser:
         """Create the window ``name`` without opening a page (calls ``on_window``). ``latency``: see
-        :data:`LatencyLike` (ms). ``context``: the browser it is a tab of — a name (windows added with the same name
+        :data:`LatencyLike` (ms). ``browser``: ``'simulated'`` or ``'chromium'`` (a real headless Chromium tab,
+        :class:`~clientsim.simulator.chromium.ChromiumWindow`, launched by its first ``open``; no latency).
+        ``context``: the browser context a simulated window is a tab of — a name (windows added with the same name
         share one :class:`BrowserContext`, kept in :attr:`contexts`), a context, or None for a browser of its own.
-        Raises ValueError if the name is taken, TypeError for an unknown latency knob."""
+        Raises ValueError if the name is taken or ``browser`` is unknown, TypeError for an unknown latency knob."""
         if name in self._windows:
             raise ValueError(f'window {name!r} exists already')
+        if browser == 'chromium':
+            return self._adopt(name, ChromiumWindow(name, self.timeline))  # type: ignore[arg-type]
+        if browser != 'simulated':
+            raise ValueError(f"browser must be 'simulated' or 'chromium', got {browser!r}")
         if isinstance(context, str):
             context = self.contexts.setdefault(context, BrowserContext(context))
         browser = SimulatedBrowser(name, self.timeline, _latency(latency), context=context)
         browser.javascript_rules = JavaScriptRules(self.javascript)  # ValueError for a bad regex
         # a real app's windows reconnect on their own, as nicegui.js does (socket.io reconnection)
         browser.auto_reconnect = self.target is not None
+        # windows boot pages as Chromium does against a real app; the embedded server's scenarios set their
+        # timing with latency knobs, so there a window connects at once unless its latency says `load: chromium`
+        browser.default_load = 'chromium' if self.target is not None else 'instant'
+        if self.seed is not None:  # the run's seed decides the window's draws; unseeded runs differ
+            browser.rng.seed(f'{self.seed}:window:{name}')
         browser.on_new_tab = lambda url, opener=browser: opener._tasks.spawn(
             self._open_new_tab(opener, url), name=f'{opener.name} new tab')
+        return self._adopt(name, browser)
+
+    def _adopt(self, name: str, browser: SimulatedBrowser) -> SimulatedBrowser:
         self._windows[name] = browser
         if self.on_window is not None:
             self.on_window(browser)
@@ -210,7 +229,7 @@ class Lab:
         """"Duplicate tab" of the window ``original`` as a new window ``name`` (see
         ``SimulatedBrowser.open_duplicate``). Raises KeyError / ValueError (name taken) / RuntimeError (no page)."""
         source = self.window(original)
-        browser = self.add(name, source.latency, context=source.context)  # a tab of the same browser
+        browser = self.add(name, source.latency, context=getattr(source, 'context', None))  # same browser
         await browser.open_duplicate(source)
         return browser
 

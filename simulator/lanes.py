@@ -1,5 +1,5 @@
-"""Timeline events → per-window lanes: state spans and markers, with one vocabulary, one colour table and one
-legend for every view (no Qt).
+"""Timeline events → per-window lanes: state spans and markers, with one vocabulary and one legend for every
+view (no Qt); the colours come from the one style table, :mod:`clientsim.simulator.outcome`.
 
 The model computes, the views render (as napari's ``components/dims.py`` model and its
 ``_qt/widgets/qt_dims.py`` view): the GUI timeline (:mod:`clientsim.simulator.gui.timeline_view`) feeds :class:`Lanes`
@@ -33,17 +33,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .outcome import FAIL_COLOUR, LANE_STATES, PASS_COLOUR, StateStyle, received
 from .timeline import SERVER, TimelineEvent
 
 PAGE_LOAD, HANDSHAKE_PENDING, HANDSHAKE_DONE = 'page load', 'handshake pending', 'handshake done'
 DISCONNECTED, DELETED, FAILED = 'disconnected', 'deleted', 'failed'
-
-
-@dataclass(frozen=True)
-class StateStyle:
-    """How a span state looks: ``colour`` (``#rrggbb`` fill) and ``label`` (legend text)."""
-    colour: str
-    label: str
 
 
 @dataclass(frozen=True)
@@ -59,28 +53,22 @@ class MarkerStyle:
     across: bool = False
 
 
-#: span state → style, in the order of a page's life (the legend's order).
-STATES: dict[str, StateStyle] = {
-    PAGE_LOAD: StateStyle('#90caf9', 'page load'),
-    HANDSHAKE_PENDING: StateStyle('#ffb74d', 'handshake pending (socket connected)'),
-    HANDSHAKE_DONE: StateStyle('#81c784', 'handshake done'),
-    DISCONNECTED: StateStyle('#cfd8dc', 'disconnected (client waits for reconnect)'),
-    DELETED: StateStyle('#9575cd', 'client deleted'),
-    FAILED: StateStyle('#e57373', 'failed (page load, socket or handshake rejected)'),
-}
+#: span state → style, in the order of a page's life (the legend's order); the table is
+#: :data:`clientsim.simulator.outcome.LANE_STATES`, with every other colour of the project.
+STATES: dict[str, StateStyle] = LANE_STATES  # keys: PAGE_LOAD, HANDSHAKE_PENDING, ..., FAILED above
 
 #: marker kind → style (the legend's order). Window lanes: click, download_event, download_ok, download_failed,
 #: message_dropped, client_deleted (a client the window used before); server lane: the others.
 MARKERS: dict[str, MarkerStyle] = {
     'click': MarkerStyle('t', '#1565c0', 'click', '▼'),
     'download_event': MarkerStyle('o', '#42a5f5', 'download event', '●', 9),
-    'download_ok': MarkerStyle('s', '#2e7d32', 'download GET 200', '■'),
-    'download_failed': MarkerStyle('s', '#c62828', 'download GET failed', '■'),
+    'download_ok': MarkerStyle('s', PASS_COLOUR, 'download GET 200', '■'),
+    'download_failed': MarkerStyle('s', FAIL_COLOUR, 'download GET failed', '■'),
     'message_dropped': MarkerStyle('d', '#ef6c00', 'message dropped', '◆', 9),
-    'server_error': MarkerStyle('x', '#c62828', 'server error', '✕', 14),
-    'server_handshake': MarkerStyle('|', '#2e7d32', 'handshake handled', '|', 12),
+    'server_error': MarkerStyle('x', FAIL_COLOUR, 'server error', '✕', 14),
+    'server_handshake': MarkerStyle('|', PASS_COLOUR, 'handshake handled', '|', 12),
     'server_disconnect': MarkerStyle('|', '#757575', 'disconnect handled', '|', 12),
-    'client_deleted': MarkerStyle('star', '#7e57c2', 'client deleted', '★'),
+    'client_deleted': MarkerStyle('star', '#7e57c2', "deleted: a client the window used before", '★'),
     'server_event': MarkerStyle('|', '#b0b7bf', 'other server event', '|', 8),
     'step': MarkerStyle('|', '#90a4ae', 'scenario step', '┆', 12, across=True),
 }
@@ -122,13 +110,14 @@ class Span:
 class Marker:
     """A marker of ``kind`` (a key of :data:`MARKERS`) on lane ``lane`` at ``t_ms`` for
     ``events[event_index]``; ``tip`` for tooltips; ``since_ms`` for a ``download_ok``/``download_failed``: when
-    the download event it answers arrived (None if none)."""
+    the download event it answers arrived (None if none) and ``status``, the GET's HTTP status (0: failed)."""
     kind: str
     lane: str
     t_ms: float
     event_index: int
     tip: str
     since_ms: Optional[float] = None
+    status: Optional[int] = None
 
 
 @dataclass(slots=True)
@@ -239,9 +228,9 @@ class Lanes:
             status = detail.get('status')
             since = lane.waiting_downloads.popleft() if lane.waiting_downloads else None
             waited = f', {fmt_ms(t_ms - since)} ms after the event' if since is not None else ''
-            self.markers.append(Marker('download_ok' if status == 200 else 'download_failed', source, t_ms, index,
+            self.markers.append(Marker('download_ok' if received(status) else 'download_failed', source, t_ms, index,
                                        f"{source}: GET {detail.get('filename')} answered {status} at "
-                                       f"{fmt_ms(t_ms)} ms{waited}", since))
+                                       f"{fmt_ms(t_ms)} ms{waited}", since, status))
         elif kind in _WINDOW_MARKERS:
             if kind == 'download_event':
                 lane.waiting_downloads.append(t_ms)

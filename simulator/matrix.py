@@ -5,7 +5,8 @@ per version with ``nicegui==VERSION`` from PyPI under :func:`cache_dir` (``venv-
 20-30 s each the first time), plays the scenario with ``{python}`` = that venv's interpreter and ``{port}`` = a
 free port, and prints a table: one column per version, one row per expectation (actual value, ✓/✗), then key
 figures (server errors by type, download statuses, FINALIZED models, clients alive, timing). Without
-``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions.
+``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions. The venvs come from
+:mod:`clientsim.simulator.venvs` (uv when installed, else pip; one cache with ``clientsim bisect``).
 
 Exit codes as for ``play``: 0 when every version behaves as the file says (``bug_in`` versions fail an
 expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 2 for a bad file, a bad
@@ -14,84 +15,23 @@ expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
-from .errors import TargetError
+from .run_report import RunReport
+from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
 
-CACHE_ENV = 'CLIENTSIM_CACHE_DIR'
-"""Environment variable that relocates the venv cache (default: ``~/.cache/clientsim``, see :func:`cache_dir`)."""
-
-INSTALLED_MARKER = '.clientsim-installed'
-
-
-class VenvError(TargetError, RuntimeError):
-    """A NiceGUI venv could not be created (no network, no such version); the message ends with pip's output."""
+# The venv cache is shared with ``clientsim bisect`` (simulator/venvs.py); these names stay importable from here.
+__all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'cmd_matrix']
 
 
-def cache_dir() -> Path:
-    """Where NiceGUI venvs are cached: ``$CLIENTSIM_CACHE_DIR``, else the user's cache folder
-    (``$XDG_CACHE_HOME/clientsim``, default ``~/.cache/clientsim``), so that every checkout and every fresh clone
-    on the machine (CI included) shares one venv per NiceGUI version instead of installing it again (~27 s)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache').expanduser() / 'clientsim'
+def target_extras(scenario: Any) -> str:
+    """The ``nicegui[...]`` extras a target scenario's app needs: ``'redis'`` with ``target: {redis: true}``."""
+    return 'redis' if getattr(scenario.target, 'redis', False) else ''
 
 
-def nicegui_python(version: str, *, timeout_s: float = 600.0) -> str:
-    """The interpreter of a venv with ``nicegui==version``, created on first use under :func:`cache_dir` and
-    reused afterwards (a finished install leaves ``.clientsim-installed`` with its duration). Raises
-    :class:`VenvError` when venv or pip fails or takes longer than ``timeout_s`` **seconds**."""
-    venv = cache_dir() / f'venv-nicegui-{version}'
-    python = venv / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
-    done = venv / INSTALLED_MARKER
-    if done.exists():
-        return str(python)
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(venv.parent / f'venv-nicegui-{version}.lock'):  # two processes must not build one venv at once
-        if done.exists():  # the other process built it while we waited
-            return str(python)
-        return _install(version, venv, python, done, timeout_s)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes (``fcntl.flock``; no lock where fcntl is missing)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: installs of one version must not overlap
-        yield
-        return
-    with open(path, 'w') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _install(version: str, venv: Path, python: Path, done: Path, timeout_s: float) -> str:
-    started = time.perf_counter()
-    try:
-        subprocess.run([sys.executable, '-m', 'venv', '--clear', str(venv)], check=True, capture_output=True,
-                       text=True, timeout=120)
-        subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
-                        f'nicegui=={version}'], check=True, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.CalledProcessError as e:
-        raise VenvError(f'cannot install nicegui=={version} into {venv} (no network? no such version?): '
-                        f'{(e.stderr or "")[-800:]}') from None
-    except (subprocess.TimeoutExpired, OSError) as e:
-        raise VenvError(f'cannot install nicegui=={version} into {venv}: {e}') from None
-    done.write_text(f'{time.perf_counter() - started:.1f} s\n')
-    return str(python)
-
-
-async def play_version(scenario: Any, version: str, python: str) -> dict[str, Any]:
+async def play_version(scenario: Any, version: str, python: str) -> RunReport:
     """Play ``scenario`` (a target scenario) with ``{python}`` = ``python``; returns the report with
     ``nicegui_version`` added. An app that does not come up gives a failed report (not an exception)."""
     from .player import ScenarioPlayer
@@ -101,11 +41,8 @@ async def play_version(scenario: Any, version: str, python: str) -> dict[str, An
     try:
         report = await player.run()
     except (RuntimeError, OSError) as e:
-        report = {'scenario': scenario.name, 'file': scenario.path, 'passed': False, 'windows': [],
-                  'expectations': [{'name': 'the app starts', 'expected': 'ready', 'actual': str(e)[:300],
-                                    'passed': False}], 'server_errors': [], 'events': [], 'duration_ms': 0.0,
-                  'policy_summary': '', 'timing': None, 'clients_alive': None, 'target': None}
-    report['nicegui_version'] = version
+        report = RunReport.failed_to_start(scenario, str(e))
+    report.nicegui_version = version
     return report
 
 
@@ -115,45 +52,44 @@ def expected_outcome(scenario: Any, version: str) -> str:
     return 'bug' if scenario.nicegui is not None and version in scenario.nicegui.bug_in else 'pass'
 
 
-def _figures(report: dict[str, Any]) -> dict[str, str]:
-    errors: dict[str, int] = {}
-    for e in report.get('server_errors') or []:
-        errors[e['type']] = errors.get(e['type'], 0) + 1
+def _figures(report: RunReport) -> dict[str, str]:
+    errors = report.error_counts()
     statuses: dict[str, int] = {}
-    for w in report.get('windows') or []:
-        for d in w.get('downloads') or []:
-            statuses[str(d['status'])] = statuses.get(str(d['status']), 0) + 1
-    finalized = sum(1 for e in report.get('events') or [] if e['kind'] == 'model_finalized')
-    probe = ((report.get('target') or {}).get('probe') or {})
+    for w in report.windows:
+        for d in w.downloads:
+            statuses[str(d.status)] = statuses.get(str(d.status), 0) + 1
+    finalized = sum(1 for e in report.events if e.kind == 'model_finalized')
+    probe = report.target.probe if report.target is not None else None
+    installed, reason = (probe.installed, probe.reason) if probe is not None else (False, None)
     return {
         'server errors': ' '.join(f'{k}:{v}' for k, v in sorted(errors.items())) or '0',
         'downloads': ' '.join(f'{k}:{v}' for k, v in sorted(statuses.items())) or '-',
         'models finalized': str(finalized),
-        'clients alive': str(report.get('clients_alive')),
-        'timing': ('one clock' if probe.get('installed') else f"client side ({probe.get('reason') or 'no probe'})"
-                   if report.get('timing') else 'not run'),
+        'clients alive': str(report.clients_alive),
+        'timing': ('one clock' if installed else f"client side ({reason or 'no probe'})"
+                   if report.timing else 'not run'),
     }
 
 
-def matrix_table(scenario: Any, reports: list[dict[str, Any]]) -> str:
+def matrix_table(scenario: Any, reports: list[RunReport]) -> str:
     """The version × expectations table (plain text, fixed width) for ``reports`` (one per version)."""
     names: list[str] = []
     for r in reports:
-        names += [c['name'] for c in r['expectations'] if c['name'] not in names]
-    rows = [['', *[f"nicegui {r['nicegui_version']}" for r in reports]],
-            ['expected', *['bug shows' if expected_outcome(scenario, r['nicegui_version']) == 'bug' else 'fixed'
+        names += [c.name for c in r.expectations if c.name not in names]
+    rows = [['', *[f'nicegui {r.nicegui_version}' for r in reports]],
+            ['expected', *['bug shows' if expected_outcome(scenario, r.nicegui_version or '') == 'bug' else 'fixed'
                            for r in reports]]]
     for name in names:
         cells = []
         for r in reports:
-            check = next((c for c in r['expectations'] if c['name'] == name), None)
-            cells.append('-' if check is None else f"{check['actual']} {'✓' if check['passed'] else '✗'}"[:40])
-        wanted = next(c['expected'] for r in reports for c in r['expectations'] if c['name'] == name)
+            check = r.expectation(name)
+            cells.append('-' if check is None else f"{check.actual} {'✓' if check.passed else '✗'}"[:40])
+        wanted = next(c.expected for r in reports for c in r.expectations if c.name == name)
         rows.append([f'{name} (want {wanted})'[:60], *cells])
     figures = [_figures(r) for r in reports]
     for key in figures[0] if figures else []:
         rows.append([key, *[f[key][:40] for f in figures]])
-    rows.append(['result', *['PASS' if r['passed'] else 'FAIL' for r in reports]])
+    rows.append(['result', *['PASS' if r.passed else 'FAIL' for r in reports]])
     rows.append(['as expected', *['yes' if as_expected(scenario, r) else 'NO' for r in reports]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
@@ -161,10 +97,10 @@ def matrix_table(scenario: Any, reports: list[dict[str, Any]]) -> str:
     return '\n'.join(lines)
 
 
-def as_expected(scenario: Any, report: dict[str, Any]) -> bool:
+def as_expected(scenario: Any, report: RunReport) -> bool:
     """Whether a version behaved as the file says: failed where ``bug_in`` lists it, passed elsewhere."""
-    bug_expected = expected_outcome(scenario, report['nicegui_version']) == 'bug'
-    return (not report['passed']) if bug_expected else report['passed']
+    bug_expected = expected_outcome(scenario, report.nicegui_version or '') == 'bug'
+    return (not report.passed) if bug_expected else report.passed
 
 
 def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str]) -> int:
@@ -192,13 +128,13 @@ def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str
     reports = []
     for version in versions:
         try:
-            python = nicegui_python(version)
+            python = nicegui_python(version, extras=target_extras(scenario))
         except VenvError as e:
             print(f'error: {e}', file=sys.stderr)
             return 2
         print(f'nicegui {version}: playing {Path(file).name} ...', flush=True)
         report = asyncio.run(play_version(scenario, version, python))
-        report['scenario'] = f"{report['scenario']} [nicegui {version}]"
+        report.scenario = f'{report.scenario} [nicegui {version}]'
         reports.append(report)
     print(f'\n{scenario.name}\n{matrix_table(scenario, reports)}')
     if report_path:

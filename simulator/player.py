@@ -17,15 +17,23 @@ from typing import Any, Callable, Optional
 from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
-from . import gcbatches
-from .checks import Checks, check_expectations, skipped_chunks_shown
+from . import gcbatches, virtual_time
+from .browser.latency import max_lag_ms
+from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
+from .element_checks import wait_elements
 from .fdlimit import is_out_of_files, startup_budget
 from .lab import Lab
+from .loop_lag import LoopLag
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
+from .run_report import RunReport, TargetInfo
 from .scenario import Scenario
 from .steps import Step
 from .timeline import SERVER, Timeline
+from .virtual_time import TimeMode
+
+ELEMENTS_TIMEOUT_S = 10.0
+"""How long the player waits for the expected final elements after ``settle_ms`` (seconds)."""
 
 
 class ScenarioPlayer:
@@ -37,8 +45,9 @@ class ScenarioPlayer:
     scenario with ``target`` then plays against its app and uses only the server's timeline.
     ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
     each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
-    :meth:`run` returns the report dict (see :meth:`report`). Errors in steps (an unknown label, a click
-    on a closed window) fail the scenario with an expectation ``step N`` that says why; they do not raise.
+    :meth:`run` returns the :class:`~clientsim.simulator.run_report.RunReport` (see :meth:`report`). Errors in
+    steps (an unknown label, a click on a closed window) fail the scenario with an expectation ``step N`` that
+    says why; they do not raise.
     It implements :class:`clientsim.simulator.steps.StepRunner` for the step handlers.
     """
 
@@ -66,7 +75,9 @@ class ScenarioPlayer:
         self.rng = random.Random(seed)
         self.step_errors: list[dict[str, Any]] = []
         self.duration_ms = 0.0
-        self.result: Optional[dict[str, Any]] = None
+        self.result: Optional[RunReport] = None
+        #: the event loop's scheduling lag while the steps run; the report's ``loop_lag``
+        self.loop_lag = LoopLag()
 
     @property
     def base_url(self) -> Optional[str]:
@@ -87,7 +98,7 @@ class ScenarioPlayer:
             return list(self.browsers.values())
         return [self.browsers[n] for n in names]
 
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> RunReport:
         """Start (or configure) the server, run every step, settle, check expectations, close windows,
         stop the own server; returns :meth:`report`."""
         started = time.perf_counter()
@@ -96,7 +107,8 @@ class ScenarioPlayer:
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
-                self.lab.add(spec.name, spec.latency.model_dump(), context=spec.context)
+                self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser, context=spec.context)
+            self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:
@@ -110,16 +122,27 @@ class ScenarioPlayer:
                                              'error': f'{type(e).__name__}: {e}{hint}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
+            await self._settle_elements()
+            await self.loop_lag.stop()
             self.duration_ms = (time.perf_counter() - started) * 1000
             with gcbatches.paused():  # every object of the report is kept: no collection while it is built
                 self.result = self.report()
         finally:
+            await self.loop_lag.stop()
             if self.lab.owns_backend:
                 await self.close()
         if self.result is not None and self.target is not None:
-            self.result['target_output'] = self.target.output  # now including the app's shutdown
-            self.result['target'] = self.target.describe()  # with its return code
+            self.result.target_output = self.target.output  # now including the app's shutdown
+            self.result.target = TargetInfo.model_validate(self.target.describe())  # with its return code
+        assert self.result is not None
         return self.result
+
+    async def _settle_elements(self) -> None:
+        """Expected final elements (``expect.windows.W.elements``, simulator.element_checks) may arrive in any
+        order: wait up to :data:`ELEMENTS_TIMEOUT_S` until each window shows them, all windows at once."""
+        waits = [wait_elements(self.browsers[name], w.elements, ELEMENTS_TIMEOUT_S)
+                 for name, w in self.scenario.expect.windows.items() if w.elements and name in self.browsers]
+        await asyncio.gather(*waits)
 
     async def close(self) -> None:
         """Close every window and, if owned, stop the server (or target)."""
@@ -147,15 +170,14 @@ class ScenarioPlayer:
             counts[e['type']] = counts.get(e['type'], 0) + 1
         return counts
 
-    def report(self) -> dict[str, Any]:
-        """The JSON report: ``scenario``, ``file``, ``variant`` (``shipped`` or ``fixed``, see
-        :mod:`clientsim.simulator.variants`), ``policy``, ``passed``, ``expectations``, ``windows``,
-        ``server_errors``, ``events`` (each with ``t_ms``), ``clients_alive``, ``duration_ms``."""
+    def report(self) -> RunReport:
+        """The :class:`~clientsim.simulator.run_report.RunReport` of the run so far (every field described
+        there); the JSON report is its dump."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
         events = self.timeline.to_dicts()  # once, for the report and its measurements
         pages = {w.name: w.page for w in self.scenario.windows}  # a dict: linear in the windows, not quadratic
-        return {
+        return RunReport.model_validate({
             'scenario': self.scenario.name,
             'file': self.scenario.path,
             'variant': self.scenario.variant,
@@ -185,9 +207,15 @@ class ScenarioPlayer:
             'target_output': self.target.output if self.target is not None else None,
             'duration_ms': round(self.duration_ms, 1),
             'events': events,
+            # simulator.virtual_time / simulator.browser.latency: the clock, the worst drawn-vs-achieved latency gap
+            'time_mode': 'virtual' if virtual_time.is_virtual() else 'real',
+            'max_lag_ms': max_lag_ms(events),
+            'sometimes': sometimes_held(self.scenario.expect, self.browsers),
             'measurements': measurements_of(events),
+            # the loop's wake-up lag during the steps: {max_lag_ms, ..., distorted} (simulator.loop_lag)
+            'loop_lag': self.loop_lag.summary(),
             **self._problem_extras(),  # models, jobs, window_extras
-        }
+        })
 
     def _problem_extras(self) -> dict[str, Any]:
         """Report keys for problems 2–5 (embedded server only): ``models`` ({created, alive, finalized}), ``jobs``
@@ -213,11 +241,12 @@ def _scenario_dir(scenario: Scenario) -> Optional[str]:
     return None
 
 
-async def play(scenario: Scenario, **kwargs: Any) -> dict[str, Any]:
+async def play(scenario: Scenario, **kwargs: Any) -> RunReport:
     """Play ``scenario`` in the running loop and return the report (see :class:`ScenarioPlayer`)."""
     return await ScenarioPlayer(scenario, **kwargs).run()
 
 
-def play_headless(scenario: Scenario) -> dict[str, Any]:
-    """Play ``scenario`` on a fresh plain asyncio loop (no Qt) and return the report."""
-    return asyncio.run(play(scenario))
+def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual') -> RunReport:
+    """Play ``scenario`` on a fresh asyncio loop (no Qt) and return the report: on virtual time
+    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target."""
+    return virtual_time.run(play(scenario), 'real' if scenario.target is not None else time_mode)

@@ -1,19 +1,20 @@
 """Writing reports: JSON (``.json``), events as JSON lines (``.jsonl``), and the console table. No Qt.
 
-The JSON report is always ``{"passed": bool, "scenarios": [report, ...]}``: one player report (see
-:meth:`clientsim.simulator.player.ScenarioPlayer.report`) per scenario file and variant, each with ``variant``
-(``shipped`` or
-``fixed``, see :mod:`clientsim.simulator.variants`).
+The JSON report is always ``{"passed": bool, "scenarios": [report, ...]}``
+(:class:`clientsim.simulator.run_report.ReportFile`, JSON Schema in ``docs/run_report.schema.json``): one
+:class:`~clientsim.simulator.run_report.RunReport` per scenario file and variant, each with ``variant``
+(``shipped`` or ``fixed``, see :mod:`clientsim.simulator.variants`).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+
+from .run_report import ReportFile, RunReport
 
 
-def write_report(reports: list[dict[str, Any]], path: str | Path) -> None:
-    """Write ``reports`` (player report dicts) to ``path``: ``.json`` as ``{'passed': bool, 'scenarios': [...]}``
+def write_report(reports: list[RunReport], path: str | Path) -> None:
+    """Write ``reports`` to ``path``: ``.json`` as ``{'passed': bool, 'scenarios': [...]}``
     (``passed``: every report passed), ``.html`` as a self-contained page (see :mod:`clientsim.simulator.html_report`).
     Raises ValueError for another suffix, OSError when the file cannot be written."""
     path = Path(path)
@@ -23,16 +24,16 @@ def write_report(reports: list[dict[str, Any]], path: str | Path) -> None:
         return
     if path.suffix != '.json':
         raise ValueError(f'--report must end in .json or .html, got {path.name}')
-    data = {'passed': all(r['passed'] for r in reports), 'scenarios': reports}
+    data = ReportFile.of(reports).model_dump()
     path.write_text(json.dumps(data, indent=1, default=str), encoding='utf-8')
 
 
-def write_events(reports: list[dict[str, Any]], path: str | Path) -> None:
+def write_events(reports: list[RunReport], path: str | Path) -> None:
     """Every event of every report as JSON lines, each with ``scenario`` and ``variant`` fields. Raises OSError."""
     with open(path, 'w', encoding='utf-8') as f:
         for report in reports:
-            tag = {'scenario': report['scenario'], 'variant': report.get('variant', 'shipped')}
-            for event in report['events']:
+            tag = {'scenario': report.scenario, 'variant': report.variant}
+            for event in report.event_dicts():
                 f.write(json.dumps({**tag, **event}, default=str) + '\n')
 
 
@@ -64,23 +65,22 @@ class ResultTable:
         """The column titles and the dashes under them (two lines)."""
         return self._line(COLUMNS) + '\n' + '  '.join('-' * w for w in self.widths)
 
-    def row(self, report: dict[str, Any]) -> str:
+    def row(self, report: RunReport) -> str:
         """One report's row: file name, variant, policy summary (cut with "…"), expectations passed, duration
         (s), PASS/FAIL."""
-        n_ok = sum(c['passed'] for c in report['expectations'])
-        return self._line((Path(report['file'] or report['scenario']).name, report.get('variant', 'shipped'),
-                           shorten(report['policy_summary'], POLICY_WIDTH), f"{n_ok}/{len(report['expectations'])}",
-                           f"{report['duration_ms'] / 1000:.2f} s", 'PASS' if report['passed'] else 'FAIL'))
+        return self._line((Path(report.file or report.scenario).name, report.variant,
+                           shorten(report.policy_summary, POLICY_WIDTH),
+                           f'{report.n_passed}/{len(report.expectations)}',
+                           f'{report.duration_ms / 1000:.2f} s', 'PASS' if report.passed else 'FAIL'))
 
 
-def summary_table(reports: list[dict[str, Any]]) -> str:
+def summary_table(reports: list[RunReport]) -> str:
     """The whole table at once (see :class:`ResultTable`): scenario file, variant, policy, expectations passed,
     duration, result."""
-    table = ResultTable([(r['file'] or r['scenario'], r['policy_summary']) for r in reports])
+    table = ResultTable([(r.file or r.scenario, r.policy_summary) for r in reports])
     return '\n'.join([table.header(), *(table.row(r) for r in reports)])
 
 
-def failures_text(report: dict[str, Any]) -> str:
+def failures_text(report: RunReport) -> str:
     """The failed expectations of a report, one per line, or '' when it passed."""
-    return '\n'.join(f"  FAILED {c['name']}: expected {c['expected']}, got {c['actual']}"
-                     for c in report['expectations'] if not c['passed'])
+    return '\n'.join(f'  FAILED {c.name}: expected {c.expected}, got {c.actual}' for c in report.failed)

@@ -12,6 +12,7 @@ A scenario is::
     # target: http://127.0.0.1:8080   or   target: {command: [python, app.py, '{port}'], url: 'http://127.0.0.1:{port}'}
     windows:
       - {name: alice, page: /, latency: {download_ms: 0}}       # latency knobs in ms
+      - {name: real, page: /, browser: chromium}                # a real headless Chromium tab
     steps:                                                      # each step is a one-key mapping
       - open: [alice, bob]          # or: open: alice / open: {windows: [alice], page: /private, wait: true}
       - click: {window: bob, label: Download}
@@ -49,7 +50,7 @@ A loaded scenario is its shipped variant; :meth:`Scenario.variants` gives ``[('s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
@@ -62,6 +63,7 @@ from .errors import BadInputError
 from .probe.checks import PROBED_EXPECTATIONS
 from .scenario_yaml import YamlProblem, load_yaml, read_text
 from .steps import STEP_TYPES, Step, StrictModel
+from .suggest import expected_form, fields_at, unknown_name
 from .target import NiceguiVersions, TargetSpec, _check_url
 from .variants import FIXED, SHIPPED, FixSpec, fix_problems, fixed_policy
 from .vary import VaryBlock
@@ -79,19 +81,28 @@ class ScenarioError(BadInputError):
 
 
 class LatencySpec(StrictModel):
-    """Latency knobs of a window, in ms (0 … 60000)."""
+    """Latency knobs of a window, in ms (0 … 60000), and its page load model: ``load`` ``chromium`` (static files
+    and Chromium's measured boot time between page GET and socket connect) or ``instant`` (connect at once); unset:
+    ``chromium`` against a target, ``instant`` on the embedded server. ``boot_ms`` fixes the boot time (ms from
+    the page GET to the socket connect) instead of drawing it (see ``clientsim.simulator.browser.boot``)."""
     page_get_ms: float = Field(0.0, ge=0, le=60000)
     handshake_ms: float = Field(0.0, ge=0, le=60000)
     download_ms: float = Field(0.0, ge=0, le=60000)
+    load: Optional[Literal['chromium', 'instant']] = None
+    boot_ms: Optional[float] = Field(None, ge=0, le=60000)
 
 
 class WindowSpec(StrictModel):
-    """A simulated browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``) and the
-    browser ``context`` it is a tab of (windows with the same name share cookies and connections, like tabs of one
-    browser profile; None: a browser of its own, see :mod:`clientsim.simulator.browser.context`)."""
+    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``,
+    ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
+    (:mod:`clientsim.simulator.chromium`; needs the apt packages ``chromium chromium-driver``; latency knobs do
+    not apply to it), and the browser ``context`` a simulated window is a tab of (windows with the same name share
+    cookies and connections, like tabs of one browser profile; None: a browser of its own, see
+    :mod:`clientsim.simulator.browser.context`)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
     latency: LatencySpec = LatencySpec()
+    browser: Literal['simulated', 'chromium'] = 'simulated'
     context: Optional[str] = Field(None, min_length=1, max_length=64)
 
     @field_validator('page')
@@ -197,18 +208,23 @@ def _loc_text(loc: tuple) -> str:
     return text
 
 
-def _describe(error: dict, prefix: tuple) -> tuple[tuple, str]:
-    loc = prefix + tuple(p for p in error['loc'] if not (isinstance(p, str) and p.startswith('function-')))
+def _describe(error: dict, prefix: tuple, model: Any = None) -> tuple[tuple, str]:
+    own = tuple(p for p in error['loc'] if not (isinstance(p, str) and p.startswith('function-')))
+    loc = prefix + own
     message = error['msg'].removeprefix('Value error, ')
     if error['type'] == 'extra_forbidden':
-        message = f'unknown field {loc[-1]!r}'
+        valid = fields_at(model, own[:-1]) if model is not None else []
+        message = unknown_name('field', loc[-1], valid) if valid else f'unknown field {loc[-1]!r}'
+    elif error['type'] in ('model_type', 'dict_type', 'model_attributes_type') and len(prefix) == 3 and not own:
+        message = f'expected {expected_form(prefix[2])}, got {error.get("input")!r}'
     elif error['type'] == 'missing':
         message = f'field {loc[-1]!r} is required'
     return loc, message
 
 
-def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = ()) -> None:
-    problems = [_describe(e, prefix) for e in error.errors()]
+def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = (),
+                      model: Any = None) -> None:
+    problems = [_describe(e, prefix, model) for e in error.errors()]
     loc, message = problems[0]
     for other_loc, other_message in problems[1:4]:
         line = _node_line(root, other_loc)
@@ -252,7 +268,7 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
     try:
         scenario = Scenario.model_validate({**data, 'steps': []})
     except ValidationError as e:
-        _raise_validation(file, root, e)
+        _raise_validation(file, root, e, model=Scenario)
     names = {w.name for w in scenario.windows}
     if len(names) != len(scenario.windows):
         dup = next(w.name for w in scenario.windows if [x.name for x in scenario.windows].count(w.name) > 1)
@@ -280,13 +296,13 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
                                 line=line, location=f'steps[{i}]')
         kind, value = next(iter(raw.items()))
         if kind not in STEP_TYPES:
-            raise ScenarioError(file, f'unknown step {kind!r} (steps are: {", ".join(STEP_TYPES)})',
+            raise ScenarioError(file, unknown_name('step', kind, STEP_TYPES),
                                 line=line, location=f'steps[{i}]')
         step_type = STEP_TYPES[kind]
         try:
             args = TypeAdapter(step_type.model).validate_python(step_type.normalise(value))
         except ValidationError as e:
-            _raise_validation(file, root, e, prefix=('steps', i, kind))
+            _raise_validation(file, root, e, prefix=('steps', i, kind), model=step_type.model)
         for field_name in ('window', 'windows'):
             refs = getattr(args, field_name, None)
             for ref in ([refs] if isinstance(refs, str) else refs or []):

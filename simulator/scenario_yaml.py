@@ -147,6 +147,20 @@ def _scalars(node: yaml.Node, seen: set[int]) -> list[yaml.ScalarNode]:
     return [s for child in children for s in _scalars(child, seen)]
 
 
+def _syntax_problem(error: yaml.YAMLError) -> YamlProblem:
+    """A :class:`YamlProblem` at the line where the broken construct starts: PyYAML notices an unclosed
+    ``[``/``{``/quote only at a later line (its ``problem_mark``); its ``context_mark`` is where it opened."""
+    mark = getattr(error, 'problem_mark', None)
+    context = getattr(error, 'context_mark', None)
+    problem = getattr(error, 'problem', None) or str(error)
+    if context is not None and mark is not None and context.line < mark.line:
+        what = getattr(error, 'context', None) or 'this'
+        what = what.removeprefix('while parsing ').removeprefix('while scanning ')
+        return YamlProblem(f'not valid YAML: {what} opened here is not closed ({problem} at line {mark.line + 1})',
+                           line=context.line + 1)
+    return YamlProblem(f'not valid YAML: {problem}', line=mark.line + 1 if mark else 1)
+
+
 def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
     """Compose and construct one YAML document; returns ``(root node, data)``. Raises :class:`YamlProblem` for
     invalid YAML, nesting, alias expansion and duplicate keys (see the module docstring); warns
@@ -166,9 +180,7 @@ def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
                               line=root.start_mark.line + 1)
         data = loader.construct_document(root)
     except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        raise YamlProblem(f'not valid YAML: {getattr(e, "problem", None) or e}',
-                          line=mark.line + 1 if mark else 1) from None
+        raise _syntax_problem(e) from None
     except RecursionError:
         raise YamlProblem(f'nested too deeply (at most {MAX_DEPTH} levels)') from None
     finally:

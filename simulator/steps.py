@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .element_checks import CheckStep, run_check
+from .timeline import SERVER
+
 if TYPE_CHECKING:
     from .browser import SimulatedBrowser
 
@@ -61,9 +64,16 @@ class OpenStep(StrictModel):
 
 
 class ClickStep(StrictModel):
-    """Click the element labelled ``label`` in ``window``."""
+    """Click the element labelled ``label`` in ``window`` (or, with ``id``, the element with that id: what
+    ``clientsim record`` writes when no label is unique)."""
     window: str
     label: str = 'Download'
+    id: Optional[str] = None
+
+    @field_validator('id', mode='before')
+    @classmethod
+    def _id_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class TypeStep(StrictModel):
@@ -170,6 +180,13 @@ class GcStep(StrictModel):
     """Run ``gc.collect()`` in the server's process (finalizers of collectable models fire); no fields."""
 
 
+class StallStep(StrictModel):
+    """Hold every byte between a real app and its dependency for ``ms`` milliseconds from now (``target: {redis:
+    true}``: the app's Redis, through :class:`clientsim.simulator.dependency.StallProxy`); the next steps run
+    meanwhile (e.g. ``open``, so a socket connects during the stall — problem 6)."""
+    ms: float = Field(gt=0, le=600000)
+
+
 class WaitProgressStep(StrictModel):
     """Wait until ``window`` shows progress (its ``q-linear-progress`` value, 0..1) ``>= at_least``; the step
     fails after ``timeout_ms``."""
@@ -236,6 +253,12 @@ async def _open(player: StepRunner, args: OpenStep) -> None:
 
 
 async def _click(player: StepRunner, args: ClickStep) -> None:
+    if args.id is not None:
+        browser = player.browsers[args.window]
+        if args.id not in browser.elements:
+            raise LookupError(f'window {args.window!r}: no element with id {args.id}')
+        await browser.click_element(args.id)
+        return
     await player.browsers[args.window].click(args.label)
 
 
@@ -282,7 +305,7 @@ async def _duplicate(player: StepRunner, args: DuplicateStep) -> None:
     source = player.browsers[args.window]
     copy = player.browsers.get(args.as_)
     if copy is None:
-        copy = player.lab.add(args.as_, source.latency, context=source.context)  # a tab of the same browser
+        copy = player.lab.add(args.as_, source.latency, context=getattr(source, 'context', None))  # same browser
     await copy.open_duplicate(source)
 
 
@@ -314,6 +337,14 @@ async def _gc(player: StepRunner, args: GcStep) -> None:
     gc.unfreeze()  # objects a host froze (the GUI's GcFreezer) that became garbage are collectable again
     gc.collect()
     await asyncio.sleep(0.01)  # let deferred ``model_finalized`` events reach the timeline
+
+
+async def _stall(player: StepRunner, args: StallStep) -> None:
+    dependency = getattr(player.target, 'dependency', None)
+    if dependency is None:
+        raise RuntimeError('stall holds the bytes of a target\'s dependency: it needs target: {redis: true}')
+    dependency.proxy.stall(args.ms)
+    player.target.timeline.record(SERVER, 'dependency_stalled', stall_ms=args.ms, dependency='redis')
 
 
 async def _wait_progress(player: StepRunner, args: WaitProgressStep) -> None:
@@ -378,6 +409,10 @@ STEP_TYPES: dict[str, StepType] = {
     'upload': StepType(UploadStep, _same, _upload),
     'duplicate': StepType(DuplicateStep, _same, _duplicate),
     'wait_text': StepType(WaitTextStep, _same, _wait_text),
+    # recorded sessions (clientsim record, issue 21): a page's elements reached their recorded state
+    'check': StepType(CheckStep, _same, run_check),
+    # problem 6: a dependency of a real app stalls (issue 26)
+    'stall': StepType(StallStep, _ms, _stall),
 }
 
 
@@ -392,7 +427,8 @@ class Step(BaseModel):
         """Short text such as ``click bob Download``."""
         fields = self.args.model_dump() if isinstance(self.args, BaseModel) else {}
         return f'{self.kind} ' + ' '.join(
-            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values() if v not in (None, False))
+            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values()
+            if v not in (None, False) and not (isinstance(v, list) and v and isinstance(v[0], dict)))
 
     async def play(self, player: StepRunner) -> None:
         """Run this step's handler. Raises what the handler raises (see :class:`StepType`)."""

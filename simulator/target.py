@@ -37,6 +37,7 @@ from typing import Any, Optional, Union
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .dependency import REDIS_URL_PLACEHOLDER, RedisDependency
 from .errors import TargetError
 from .probe import ProbeReceiver, probe_env
 from .timeline import SERVER, Timeline
@@ -61,6 +62,7 @@ class TargetSpec(BaseModel):
     ``command`` is an argv list (no shell); ``{port}`` in any item or in ``url`` is replaced by one free TCP port
     on 127.0.0.1, ``{python}`` by the interpreter running clientsim (``sys.executable``; the NiceGUI version's
     venv under ``clientsim matrix``). Times in **seconds**. ``probe`` (default true) injects the server-side probe.
+    ``redis`` (default false) starts a redis-server for the app (:class:`~.dependency.RedisDependency`).
     """
     model_config = ConfigDict(extra='forbid')
 
@@ -71,6 +73,12 @@ class TargetSpec(BaseModel):
     cwd: Optional[str] = None
     env: dict[str, str] = {}
     probe: bool = True
+    #: start a throwaway redis-server behind a stall proxy (simulator.dependency); ``{redis_url}`` in ``command``
+    #: and ``env`` is its URL; the ``stall`` step holds its bytes
+    redis: bool = False
+    #: a NiceGUI release: ``{python}`` is then the interpreter of its cached venv (simulator.venvs, built on first
+    #: use, ~30 s) unless the caller gives one (``clientsim matrix`` does, per version)
+    nicegui: Optional[str] = None
 
     @field_validator('url')
     @classmethod
@@ -160,6 +168,7 @@ class ExternalTarget:
         self.spec = target if isinstance(target, TargetSpec) else None
         self.timeline = timeline or Timeline()
         self.python = python or sys.executable  # what ``{python}`` stands for
+        self._python_given = python is not None
         #: the probe's receiver while the app runs (command targets with ``probe: true``); see :attr:`probed`
         self.probe: Optional[ProbeReceiver] = None
         self.url = _check_url(target) if isinstance(target, str) else None
@@ -170,6 +179,8 @@ class ExternalTarget:
         self._chunks: list[bytes] = []
         self._process: Optional[asyncio.subprocess.Process] = None
         self._reader: Optional[asyncio.Task] = None
+        #: the app's Redis behind a stall proxy while it runs (``target: {redis: true}``), else None
+        self.dependency: Optional[RedisDependency] = None
 
     @property
     def started(self) -> bool:
@@ -250,6 +261,10 @@ class ExternalTarget:
             await _check_listening(self.url)
             return self.url
         spec = self.spec
+        if spec.nicegui and not self._python_given and self.python == sys.executable:
+            from .venvs import nicegui_python
+            self.python = await asyncio.to_thread(  # VenvError (a TargetError)
+                nicegui_python, spec.nicegui, extras='redis' if spec.redis else '')
         port = str(free_port()) if any(PORT_PLACEHOLDER in s for s in [spec.url, *spec.command]) else ''
         self.command = [s.replace(PORT_PLACEHOLDER, port).replace(PYTHON_PLACEHOLDER, self.python)
                         for s in spec.command]
@@ -258,6 +273,10 @@ class ExternalTarget:
         # without pytest's variables: NiceGUI 3.x treats PYTEST_CURRENT_TEST as "inside its own screen tests"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')}, 'PYTHONUNBUFFERED': '1',
                **spec.env}
+        if spec.redis:
+            self.dependency = await RedisDependency.start()
+            self.command = [s.replace(REDIS_URL_PLACEHOLDER, self.dependency.url) for s in self.command]
+            env = {k: v.replace(REDIS_URL_PLACEHOLDER, self.dependency.url) for k, v in env.items()}
         if spec.probe:
             self.probe = ProbeReceiver(self.timeline)
             env = probe_env(env, await self.probe.start())
@@ -303,6 +322,9 @@ class ExternalTarget:
     async def _stop_probe(self) -> None:
         if self.probe is not None:
             await self.probe.stop()
+        if self.dependency is not None:
+            await self.dependency.stop()
+            self.dependency = None
 
     async def _check_probe(self, wait_s: float = 1.0) -> None:
         """After the app answered: give the probe ``wait_s`` **seconds** to report NiceGUI hooked, else fall back
@@ -338,8 +360,7 @@ class ExternalTarget:
                 _signal_group(process, signal.SIGKILL)
                 await process.wait()
         self.returncode = process.returncode
-        if self.probe is not None:
-            await self.probe.stop()
+        await self._stop_probe()  # and the app's dependency (redis-server), if any
         if self._reader is not None:
             try:
                 await asyncio.wait_for(self._reader, 2.0)

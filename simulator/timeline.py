@@ -1,12 +1,13 @@
 """One clock for the whole process: every server and window event is a :class:`TimelineEvent`.
 
 The embedded server and every simulated browser live in one process and stamp their events with the same
-``time.perf_counter_ns()``, so there is no clock skew between "handshake sent" (window) and "handshake
-handled" (server). This module is a leaf: it imports nothing from the project and no Qt, so ``server/``
-may use it too.
+``time.perf_counter_ns()`` (or the loop's virtual clock, :func:`now_ns`), so there is no clock skew between
+"handshake sent" (window) and "handshake handled" (server). This module is a leaf: it imports nothing from the
+project and no Qt, so ``server/`` may use it too.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -38,8 +39,26 @@ KINDS = (
 
 
 def now_ns() -> int:
-    """The process-wide clock: ``time.perf_counter_ns()`` (ns, monotonic)."""
-    return time.perf_counter_ns()
+    """The process-wide clock in ns: the running loop's virtual clock when it has one (``virtual_ns()``, see
+    :mod:`clientsim.simulator.virtual_time`), else ``time.perf_counter_ns()`` (monotonic)."""
+    try:
+        clock = getattr(asyncio.get_running_loop(), 'virtual_ns', None)
+    except RuntimeError:  # no running loop in this thread
+        return time.perf_counter_ns()
+    return clock() if clock is not None else time.perf_counter_ns()
+
+
+def is_virtual_clock() -> bool:
+    """Whether the running loop (if any) runs on virtual time (:mod:`clientsim.simulator.virtual_time`)."""
+    try:
+        return hasattr(asyncio.get_running_loop(), 'virtual_ns')
+    except RuntimeError:
+        return False
+
+
+def now_s() -> float:
+    """:func:`now_ns` in seconds (float): the server's ``created`` stamps and age checks use it."""
+    return now_ns() / 1e9
 
 
 @dataclass(slots=True)

@@ -9,7 +9,8 @@ A knob is ``[WINDOW.]NAME=SPEC`` (``clientsim explore --vary``) or ``[WINDOW.]NA
       max_jobs: 1                  # against a target: how many runs may share the app at once (default 1)
 
 ``NAME`` is a latency knob of :class:`clientsim.simulator.scenario.LatencySpec` (``page_get_ms``, ``handshake_ms``,
-``download_ms``, all ms) or ``order``. A window's own knob wins over the one for every window. :func:`draw`
+``download_ms``, ``boot_ms``: page GET → socket connect, all ms) or ``order``. A window's own knob wins over the
+one for every window. :func:`draw`
 takes every value of a run from ``random.Random(seed)`` in a fixed order (windows in file order, knobs in
 :data:`LATENCY_KNOBS` order, then the shuffle), so a seed fixes a run's draws. :func:`apply` writes them into the
 raw YAML mapping of a scenario. A leaf: it imports nothing of the project.
@@ -25,8 +26,11 @@ from pydantic import RootModel, field_validator
 
 from .errors import BadInputError
 
-LATENCY_KNOBS = ('page_get_ms', 'handshake_ms', 'download_ms')
+LATENCY_KNOBS = ('page_get_ms', 'handshake_ms', 'download_ms', 'boot_ms')
 """The latency knobs, in the order they are drawn (ms)."""
+SERVER_KNOBS = ('removal_wake_ms', 'removal_busy_share', 'route_match_ms')
+"""Server policy knobs (:mod:`clientsim.server.removal`), drawn after everything else and written into ``policy:``
+(``--vary removal_wake_ms=0..20`` sweeps a quiet to a busy server)."""
 MAX_MS = 60000.0
 
 
@@ -79,8 +83,11 @@ def parse_knob(key: str, spec: Any) -> Knob:
         if spec != 'shuffle' or window:
             raise VaryError(f'{key}: only "order: shuffle" is known (for every open step), got {spec!r}')
         return Knob(None, 'order', shuffle=True)
-    if name not in LATENCY_KNOBS:
-        raise VaryError(f'{key}: unknown knob {name!r} (knobs are: {", ".join(LATENCY_KNOBS)}, order)')
+    if name in SERVER_KNOBS and window:
+        raise VaryError(f'{key}: {name} is a server knob, not a window one')
+    if name not in LATENCY_KNOBS + SERVER_KNOBS:
+        raise VaryError(f'{key}: unknown knob {name!r} (knobs are: {", ".join(LATENCY_KNOBS + SERVER_KNOBS)}, '
+                        'order)')
     if isinstance(spec, str) and '..' in spec:
         low_text, _, high_text = spec.partition('..')
         low, high = _number(low_text.strip(), key), _number(high_text.strip(), key)
@@ -147,6 +154,7 @@ class Draw:
     seed: int
     latency: dict[str, dict[str, float]] = field(default_factory=dict)
     order: Optional[list[str]] = None
+    policy: dict[str, float] = field(default_factory=dict)
 
 
 def draw(knobs: list[Knob], windows: list[str], seed: int) -> Draw:
@@ -168,6 +176,10 @@ def draw(knobs: list[Knob], windows: list[str], seed: int) -> Draw:
     if (None, 'order') in by_key:
         result.order = list(windows)
         rng.shuffle(result.order)
+    for name in SERVER_KNOBS:
+        knob = by_key.get((None, name))
+        if knob is not None:
+            result.policy[name] = rng.choice(knob.values) if knob.values else round(rng.uniform(knob.low, knob.high), 3)
     return result
 
 
@@ -185,6 +197,8 @@ def apply(raw: dict[str, Any], result: Draw) -> dict[str, Any]:
     """A copy of the raw scenario mapping ``raw`` with the draws written in: each window's ``latency``, and each
     ``open`` step's windows in the drawn order (``all`` expanded). The ``vary`` block is kept."""
     raw = copy.deepcopy(raw)
+    if result.policy:
+        raw['policy'] = {**(raw.get('policy') or {}), **result.policy}
     for spec in raw.get('windows') or []:
         if isinstance(spec, dict) and spec.get('name') in result.latency:
             spec['latency'] = {**(spec.get('latency') or {}), **result.latency[spec['name']]}

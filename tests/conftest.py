@@ -13,7 +13,8 @@ import pytest
 from hypothesis import settings
 
 # Hypothesis profiles for tests/test_hostile_input_fuzz.py: the default keeps each test's own bounded max_examples;
-# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of examples (minutes).
+# `pytest --hypothesis-profile=long tests/test_hostile_input_fuzz.py` runs each fuzz test for thousands of
+# examples (minutes).
 settings.register_profile('long', max_examples=3000, deadline=None)
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
@@ -22,6 +23,48 @@ SCENARIOS = ROOT / 'assets' / 'scenarios'
 PLUGIN = 'clientsim.simulator.pytest_plugin'
 CLI = [sys.executable, '-m', 'clientsim.simulator.cli']
 """``python -m`` the CLI: the checkout's code, as the tests import it (not the venv's ``clientsim`` script)."""
+
+
+STRESS_ENV = 'CLIENTSIM_STRESS'
+"""``CLIENTSIM_STRESS=N pytest ...``: N busy-loop processes run beside the whole session (the stress mode, issue 26)."""
+
+
+def stress_level() -> int:
+    """N of ``CLIENTSIM_STRESS=N`` (0 when unset). Raises pytest.UsageError for a value that is not an int 0..64."""
+    raw = os.environ.get(STRESS_ENV, '').strip() or '0'
+    if not raw.isdigit() or int(raw) > 64:
+        raise pytest.UsageError(f'{STRESS_ENV}={raw!r}: expected a number of busy processes, 0..64')
+    return int(raw)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stress mode: start ``CLIENTSIM_STRESS`` busy processes (tests/stress.py) for the whole session."""
+    from .stress import start_busy
+    n = stress_level()
+    if hasattr(session.config, 'workerinput'):  # a pytest-xdist worker: the controller runs the busy processes
+        n = 0
+    session.config._clientsim_busy = start_busy(n)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stress mode: kill exactly the busy processes :func:`pytest_sessionstart` started."""
+    from .stress import stop_busy
+    stop_busy(getattr(session.config, '_clientsim_busy', []))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``stress`` (minutes of load) run with ``-m stress`` or in stress mode, else they are skipped."""
+    if 'stress' in (config.getoption('-m') or '') or stress_level():
+        return
+    skip = pytest.mark.skip(reason=f'a load test: select it with -m stress or run in stress mode ({STRESS_ENV}=2)')
+    for item in items:
+        if 'stress' in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    n = len(getattr(config, '_clientsim_busy', []))
+    return f'clientsim stress mode: {n} busy processes beside the suite ({STRESS_ENV})' if n else None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +90,19 @@ def qloop(qapp):
     asyncio.set_event_loop(None)
 
 
+async def until(predicate, timeout_s: float = 20.0, poll_s: float = 0.02) -> bool:
+    """Poll ``predicate()`` every ``poll_s`` s until it is true (returns True) or ``timeout_s`` s passed (returns
+    False, so the test's own assert states what was not reached). A deadline, never a fixed sleep that decides a
+    verdict: a busy machine only makes it wait longer."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(poll_s)
+    return True
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m simulator.cli ARGS`` in a subprocess from the project root."""
     return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True, text=True,
@@ -66,7 +122,8 @@ def assert_clean_exit(proc) -> None:
 
 
 def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, **policy) -> dict:
-    """Play the ``variant`` (shipped/fixed) of ``assets/scenarios/NAME`` headless and return the report.
+    """Play the ``variant`` (shipped/fixed) of ``assets/scenarios/NAME`` headless (virtual time, as ``clientsim
+    play --headless``) and return the report.
     ``expect_of``: check the expectations of that other variant instead (the bug/fix difference test);
     ``policy``: ServerPolicy fields changed on top of the variant's."""
     from clientsim.simulator.player import ScenarioPlayer
@@ -77,21 +134,23 @@ def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, *
         scenario = scenario.model_copy(update={'expect': variants[expect_of].expect})
     if policy:
         scenario = scenario.model_copy(update={'policy': scenario.policy.model_copy(update=policy)})
-    return asyncio.run(ScenarioPlayer(scenario).run())
+    from clientsim.simulator import virtual_time
+    return virtual_time.run(ScenarioPlayer(scenario).run(), 'real' if scenario.target is not None else 'virtual')
 
 
 def failed_checks(report: dict) -> list[str]:
     """Names of the expectations a report failed."""
-    return [c['name'] for c in report['expectations'] if not c['passed']]
+    return [c.name for c in report.expectations if not c.passed]
 
 
 # ---- real NiceGUI from PyPI (tests marked ``network``) ---------------------------------------------------------------
-def nicegui_python_or_skip(version: str) -> str:
-    """The interpreter of a cached venv with ``nicegui==version`` (:func:`clientsim.simulator.matrix.nicegui_python`);
-    skips the test with the reason when it cannot be installed (no network)."""
+def nicegui_python_or_skip(version: str, extras: str = '') -> str:
+    """The interpreter of a cached venv with ``nicegui[extras]==version``
+    (:func:`clientsim.simulator.matrix.nicegui_python`); skips the test with the reason when it cannot be installed
+    (no network)."""
     from clientsim.simulator.matrix import VenvError, nicegui_python
     try:
-        return nicegui_python(version)
+        return nicegui_python(version, extras=extras)
     except VenvError as e:
         pytest.skip(str(e))
 

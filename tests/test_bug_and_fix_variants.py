@@ -12,6 +12,7 @@ import pytest
 
 from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.report import POLICY_WIDTH, ResultTable, shorten
+from clientsim.simulator.run_report import Expectation, RunReport
 from clientsim.simulator.scenario import ScenarioError, library_dir, parse_scenario
 from clientsim.simulator.variants import select_variants
 
@@ -127,9 +128,9 @@ def test_long_policy_summaries_end_in_an_ellipsis():
                           disconnect_guard=True, client_lookup_on_disconnect='session')
     summary = ' '.join(f'{k}={v}' for k, v in policy.model_dump(exclude_unset=True).items())
     assert len(summary) > POLICY_WIDTH
-    report = {'file': '/x/long.yaml', 'scenario': 'x', 'variant': 'fixed', 'policy_summary': summary,
-              'expectations': [{'passed': True}], 'duration_ms': 1234.5, 'passed': True}
-    table = ResultTable([(report['file'], summary)])
+    report = RunReport(file='/x/long.yaml', scenario='x', variant='fixed', policy_summary=summary,
+                       expectations=[Expectation(name='e', passed=True)], duration_ms=1234.5, passed=True)
+    table = ResultTable([(report.file, summary)])
     row = table.row(report)
     assert row.split()[:2] == ['long.yaml', 'fixed']
     assert summary[:POLICY_WIDTH - 1].rstrip() + '…' in row and summary not in row

@@ -13,7 +13,7 @@ from clientsim.simulator.lab import Lab
 from clientsim.simulator.player import ScenarioPlayer
 from clientsim.simulator.scenario import ScenarioError, parse_scenario
 
-from .conftest import failed_checks, play
+from .conftest import failed_checks, play, until
 
 FAST = dict(reconnect_timeout_s=0.6, prune_interval_s=0.05, prune_age_s=0.1, ping_interval_s=0.05,
             ping_timeout_s=0.2)
@@ -121,7 +121,8 @@ def test_environ_none_breaks_environ_lookup_only(clientsim, clientsim_lab_factor
     async def run() -> tuple[int, int]:
         windows = await asyncio.gather(*(lab.open(n, '/private') for n in ('alice', 'bob')))
         await asyncio.gather(*(w.close() for w in windows))
-        await asyncio.sleep(0.4)
+        # both disconnects handled and every delayed delete done (a pinned client has none)
+        await until(lambda: len(lab.timeline.of_kind('disconnect_server')) >= 2 and not _delete_pending(server))
         errors = [e for e in server.errors if e['type'] == 'TypeError']
         assert all(e['where'] == 'disconnect' for e in errors)
         return len(errors), sum(1 for c in server.registry.instances.values() if not c.shared)
@@ -142,7 +143,7 @@ def test_registry_delete_twice():
 
 def test_double_delete_scenarios_catch_the_difference():
     fixed_run_shipped_expect = play('double_delete.yaml', 'fixed', expect_of='shipped')
-    assert not fixed_run_shipped_expect['passed']
+    assert not fixed_run_shipped_expect.passed
     shipped_run_fixed_expect = play('double_delete.yaml', 'shipped', expect_of='fixed')
     assert 'server errors KeyError' in failed_checks(shipped_run_fixed_expect)
 
@@ -163,8 +164,8 @@ steps:
   - reconnect: a
 '''
     report = asyncio.run(ScenarioPlayer(parse_scenario(text)).run())
-    errors = [c for c in report['expectations'] if not c['passed']]
-    assert len(errors) == 2 and all('RuntimeError' in str(c['actual']) for c in errors)
+    errors = [c for c in report.expectations if not c.passed]
+    assert len(errors) == 2 and all('RuntimeError' in str(c.actual) for c in errors)
 
 
 def test_bad_steps_are_scenario_errors():

@@ -11,7 +11,8 @@ import shutil
 import pytest
 import yaml
 
-from clientsim.server.downloads import removal_delay_ms
+from clientsim.server.removal import RemovalModel
+from clientsim.simulator import virtual_time
 from clientsim.simulator.explore import Exploration, outcomes, play_many, signature, wilson
 from clientsim.simulator.scenario import library, load_scenario
 from clientsim.simulator.shrink import shrink_to_file
@@ -21,7 +22,7 @@ from .conftest import SCENARIOS, run_cli
 
 
 def test_tie_gives_at_least_two_outcomes():
-    results = asyncio.run(Exploration(SCENARIOS / 'download_race_tie.yaml').run(24, 0, jobs=8))
+    results = virtual_time.run(Exploration(SCENARIOS / 'download_race_tie.yaml').run(24, 0, jobs=8))
     rows = outcomes(results)
     assert len(results) == 24 and sum(r['count'] for r in rows) == 24
     assert len(rows) >= 2, rows
@@ -35,8 +36,9 @@ def test_same_seed_same_draws():
     a, b = exploration.scenario_for(7), exploration.scenario_for(7)
     assert [w.latency for w in a.windows] == [w.latency for w in b.windows]
     assert all(0 <= w.latency.download_ms <= 100 for w in a.windows)
-    assert [removal_delay_ms(random.Random('server:7')) for _ in range(5)] == \
-        [removal_delay_ms(random.Random('server:7')) for _ in range(5)]
+    model = RemovalModel()
+    assert [model.draw_wake_ms(random.Random('server:7')) for _ in range(5)] == \
+        [model.draw_wake_ms(random.Random('server:7')) for _ in range(5)]
     # a window's own knob wins over the one for every window; lists draw one of their values
     exploration = Exploration(SCENARIOS / 'download_race_auto_index.yaml', ['bob.download_ms=5,7'])
     for seed in range(5):
@@ -49,7 +51,7 @@ def test_same_seed_same_draws():
 
 def test_seeded_play_replays_an_explore_run():
     path = SCENARIOS / 'download_race_auto_index.yaml'
-    [run] = asyncio.run(Exploration(path).run(1, 3))
+    [run] = virtual_time.run(Exploration(path).run(1, 3))
     [report] = play_many([load_scenario(path)], seed=3)
     assert signature(report) == run.signature
 
@@ -61,18 +63,25 @@ def test_shrink_writes_a_scenario_that_fails_3_of_3(tmp_path):
     path = tmp_path / 'race.yaml'
     path.write_text(yaml.safe_dump(raw))
     exploration = Exploration(path)
-    failing = next(r for r in asyncio.run(exploration.run(8, 0, jobs=8)) if not r.passed)
-    out = asyncio.run(shrink_to_file(str(path), exploration.raw_for(failing.seed), failing.seed, failing.failed[0],
+    failing = next(r for r in virtual_time.run(exploration.run(8, 0, jobs=8)) if not r.passed)
+    out = virtual_time.run(shrink_to_file(str(path), exploration.raw_for(failing.seed), failing.seed, failing.failed[0],
                                      log=lambda _: None))
     assert out == str(tmp_path / 'race.min.yaml')
     text = (tmp_path / 'race.min.yaml').read_text()
     assert f'explore seed {failing.seed}' in text
     minimal = load_scenario(out)
     assert minimal.fix is None  # the explored (shipped) variant alone: play gives exactly what failed
+    # its own name and a description generated from its content, not the original's "⇄ fix" / "alice wins…"
+    assert minimal.name == f'minimal race: fails "{failing.failed[0]}"'
+    assert f'{len(minimal.windows)} window' in minimal.description and f'seed {failing.seed}' in minimal.description
+    # a second shrink does not overwrite the first
+    again = virtual_time.run(shrink_to_file(str(path), exploration.raw_for(failing.seed), failing.seed,
+                                            failing.failed[0], log=lambda _: None))
+    assert again == str(tmp_path / 'race.min-2.yaml')
     assert len(minimal.windows) < 3 or len(minimal.steps) < 3
     reports = play_many([minimal, minimal, minimal], jobs=3)
-    assert not any(r['passed'] for r in reports)
-    assert all(any(c['name'] == failing.failed[0] and not c['passed'] for c in r['expectations']) for r in reports)
+    assert not any(r.passed for r in reports)
+    assert all(any(c.name == failing.failed[0] and not c.passed for c in r.expectations) for r in reports)
 
 
 def test_jobs_give_the_sequential_library_results():
@@ -82,11 +91,11 @@ def test_jobs_give_the_sequential_library_results():
     assert len(scenarios) >= 5
     parallel = play_many(scenarios, jobs=4)
     sequential = play_many(scenarios, jobs=1)
-    assert [r['file'] for r in parallel] == [s.path for s in scenarios]
-    assert [r['passed'] for r in parallel] == [r['passed'] for r in sequential] == [True] * len(scenarios)
+    assert [r.file for r in parallel] == [s.path for s in scenarios]
+    assert [r.passed for r in parallel] == [r.passed for r in sequential] == [True] * len(scenarios)
     for p, s in zip(parallel, sequential, strict=True):
-        if 'tie' not in s['file']:
-            assert signature(p) == signature(s), s['file']
+        if 'tie' not in s.file:
+            assert signature(p) == signature(s), s.file
 
 
 def test_explore_fixed_variant_plays_the_fix():
@@ -96,7 +105,7 @@ def test_explore_fixed_variant_plays_the_fix():
     shipped = Exploration(SCENARIOS / 'download_race_auto_index.yaml')
     assert fixed.raw_for(3)['policy']['download_target'] == 'sender' and 'fix' not in fixed.raw_for(3)
     assert fixed.draw(3) == shipped.draw(3)  # the same latency draws for both variants
-    fixed_runs = asyncio.run(fixed.run(6, 0, jobs=6))
+    fixed_runs = virtual_time.run(fixed.run(6, 0, jobs=6))
     shipped_runs = asyncio.run(shipped.run(6, 0, jobs=6))
     assert all(r.passed for r in fixed_runs)
     assert not all(r.passed for r in shipped_runs)
@@ -105,11 +114,11 @@ def test_explore_fixed_variant_plays_the_fix():
 
 def test_late_joiner_gets_no_download_event():
     [report] = play_many([load_scenario(SCENARIOS / 'download_late_joiner.yaml')])
-    bob = next(w for w in report['windows'] if w['name'] == 'bob')
-    alice = next(w for w in report['windows'] if w['name'] == 'alice')
-    assert bob['download_events'] == 0 and bob['downloads'] == [] and bob['state'] == 'handshake done'
-    assert [d['status'] for d in alice['downloads']] == [200]
-    assert report['passed']
+    bob = next(w for w in report.windows if w.name == 'bob')
+    alice = next(w for w in report.windows if w.name == 'alice')
+    assert bob.download_events == 0 and bob.downloads == [] and bob.state == 'handshake done'
+    assert [d.status for d in alice.downloads] == [200]
+    assert report.passed
 
 
 def test_wilson_interval():
@@ -144,3 +153,10 @@ def test_explore_exit_codes(tmp_path):
     dead = run_cli('explore', str(target), '--runs', '2')
     assert dead.returncode == 3, dead.stdout + dead.stderr
     assert 'target could not be started' in dead.stderr and 'Traceback' not in dead.stderr
+
+
+def test_a_minimal_scenario_never_goes_into_the_installed_library(tmp_path, monkeypatch):
+    from clientsim.simulator.shrink import minimal_path
+    monkeypatch.chdir(tmp_path)
+    assert minimal_path(SCENARIOS / 'download_race_auto_index.yaml') == tmp_path / 'download_race_auto_index.min.yaml'
+    assert minimal_path(SCENARIOS / 'x.yaml', tmp_path / 'out') == tmp_path / 'out' / 'x.min.yaml'

@@ -12,12 +12,12 @@ from .conftest import SCENARIOS, play
 def test_storm_guard_off_raises_keyerrors_guard_on_none():
     bug = play('fast_navigation_storm.yaml')
     fixed = play('fast_navigation_storm.yaml', 'fixed')
-    key_errors = [e for e in bug['server_errors'] if e['type'] == 'KeyError']
-    assert key_errors and all(e['where'] == 'disconnect' for e in key_errors)
-    assert not [e for e in fixed['server_errors'] if e['type'] == 'KeyError']
-    assert bug['clients_alive'] == fixed['clients_alive'] == 1  # only the auto-index client is left
+    key_errors = [e for e in bug.server_errors if e.type == 'KeyError']
+    assert key_errors and all(e.where == 'disconnect' for e in key_errors)
+    assert not [e for e in fixed.server_errors if e.type == 'KeyError']
+    assert bug.clients_alive == fixed.clients_alive == 1  # only the auto-index client is left
     # each window navigated 5 times after its first load: 50 * 6 sockets
-    assert sum(e['kind'] == 'socket_connected_server' for e in bug['events']) == 300
+    assert sum(e.kind == 'socket_connected_server' for e in bug.events) == 300
 
 
 def test_seed_fixes_the_draws():

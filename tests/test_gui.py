@@ -94,7 +94,7 @@ def test_play_scenario_in_gui_and_filter_log(qtbot, qloop):
         return report, total, errors, kinds, selected_kind, policy_ok
 
     report, total, errors, kinds, selected_kind, policy_ok = qloop.run_until_complete(go())
-    assert report['passed']
+    assert report.passed
     assert total > 20 and errors == 2 and kinds == {'server_error'}
     assert selected_kind == 'server_error'
     assert policy_ok
@@ -147,7 +147,7 @@ def test_models_panel_shows_leak_and_fix(qtbot, qloop):
         labels = []
         for _variant, scenario in load_scenario(SCENARIOS / 'binding_leak.yaml').variants():  # strong, weak
             report = await main.play_scenario(scenario)
-            assert report['passed'], [c for c in report['expectations'] if not c['passed']]
+            assert report.passed, [c for c in report.expectations if not c.passed]
             main.state_panel.refresh()
             labels.append((main.state_panel.models_label.text(), main.tabs.currentWidget() is main.state_panel))
         await main.shutdown()

@@ -37,5 +37,5 @@ def test_explore_tab_distribution_and_replay(qtbot, qloop):
     assert sum(r['count'] for r in view.rows) == 12 and len(view.plot.getPlotItem().items) == 1
     legend = view.legend.text()  # each bar named: its outcome, share and PASS/FAIL
     assert legend.count('<b>#') == min(len(view.rows), 6) and view.rows[0]['signature'].split(' | ')[0] in legend
-    assert report['passed'] and windows == ['alice', 'bob']
+    assert report.passed and windows == ['alice', 'bob']
     assert str(SCENARIOS) in view.exploration.path

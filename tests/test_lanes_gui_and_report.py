@@ -1,8 +1,10 @@
-"""One lane model for the GUI timeline and the HTML report (simulator.lanes): a real scenario played in the GUI
-(real server, real sockets, offscreen Qt) shows the same states, colours, markers and legend in the GUI
-timeline as in the HTML report of the same run."""
+"""One lane model for the GUI timeline and the HTML report (simulator.lanes) and one style table
+(simulator.outcome): a real scenario played in the GUI (real server, real sockets, offscreen Qt) shows the same
+states, colours, markers and legend in the GUI timeline as in the HTML report of the same run, and its tiles and
+verdicts have the HTML report's colours."""
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections import Counter
@@ -12,6 +14,8 @@ import pyqtgraph as pg
 from clientsim.simulator.gui.main_window import MainWindow
 from clientsim.simulator.html_report import render_html
 from clientsim.simulator.lanes import FAILED, MARKERS, STATES, Lanes, legend
+from clientsim.simulator.outcome import FAIL_COLOUR, OUTCOMES, PASS_COLOUR, verdict_colour, window_state_colour
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import load_scenario
 from clientsim.simulator.timeline import SERVER, Timeline
 
@@ -65,7 +69,7 @@ def test_gui_timeline_and_html_report_show_the_same_run(qtbot, qloop):
             report = await main.play_scenario(load_scenario(SCENARIOS / name))
             # the report of this run with every event the GUI folded (late server events such as prune ticks
             # may arrive after the report was taken); no await in between, so both see the same events
-            report = {**report, 'events': main.timeline.to_dicts()}
+            report = RunReport.model_validate({**report.model_dump(), 'events': main.timeline.to_dicts()})
             main.timeline_view.redraw()
             runs.append((name, gui_view(main.timeline_view), report_view(render_html([report]))))
         await main.shutdown()
@@ -112,3 +116,64 @@ def test_folding_one_by_one_is_incremental_and_matches_batch():
         'page load', 'handshake pending', 'handshake done', 'disconnected', 'deleted']
     assert [m.kind for m in live.markers] == ['client_deleted'] * 3
     assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))  # append-only: views draw only what is new
+
+
+def _pixel(image, x: int, y: int) -> str:
+    return image.pixelColor(x, y).name()
+
+
+def test_tiles_and_html_report_share_outcome_and_verdict_colours(qtbot, qloop):
+    """The download race (the GUI's race demo) with its windows as tiles: each tile's border is the colour the
+    HTML report of the same events gives that window's download GET (green 200, red 404), its fill and state dot
+    come from the same table; a played scenario's PASS in the GUI has the HTML report's PASS colour."""
+    main = MainWindow()
+    qtbot.addWidget(main)
+    main.resize(1200, 800)
+    main.workspace.full_limit = 0  # every window a painted tile
+
+    async def go():
+        await main.start()
+        played = await main.play_scenario(load_scenario(SCENARIOS / 'handshake_delay.yaml'))
+        windows = await main.race_demo()
+        await until(lambda: all(w.browser.downloads for w in windows))
+        main.workspace.tiles.touch()
+        await asyncio.sleep(0.1)
+        assert main.workspace.mode == 'tiles'
+        view = main.workspace.tile_view
+        image = view.viewport().grab().toImage()
+        tiles = [(w.browser.name, w.browser.download_outcome, w.browser.state,
+                  view.visualRect(main.workspace.tiles.index(row)))
+                 for row, w in enumerate(main.workspace.tiles.windows)]
+        events = main.timeline.to_dicts()
+        await main.shutdown()
+        return played, image, tiles, events
+
+    played, image, tiles, events = qloop.run_until_complete(go())
+    page = render_html([RunReport(scenario='race demo', passed=True, events=events)])
+    _spans, markers, _legend = report_view(page)
+    html_colour = {lane: colour for lane, kind, colour in markers if kind in ('download_ok', 'download_failed')}
+    assert html_colour == {'alice': PASS_COLOUR, 'bob': FAIL_COLOUR, 'carol': FAIL_COLOUR}
+    dpr = image.devicePixelRatio()
+    seen = {}
+    for name, outcome, state, rect in tiles:
+        style = OUTCOMES[outcome]
+        x0, y0, y_mid = rect.x() + 2, rect.y() + 2, rect.y() + rect.height() // 2
+        border = {_pixel(image, int((x0 + dx) * dpr), int(y_mid * dpr)) for dx in (-1, 0, 1)}
+        assert style.colour in border, (name, border)
+        assert _pixel(image, int((rect.right() - 8) * dpr), int((y0 + 6) * dpr)) == style.background, name
+        assert _pixel(image, int((x0 + 11) * dpr), int((y0 + 11) * dpr)) == window_state_colour(state), name
+        seen[name] = style.colour
+    assert seen == html_colour  # tile border == the HTML report's download marker, per window
+    assert played.passed
+    played_page = render_html([played])
+    assert f'.badge.pass{{background:{verdict_colour(True)}}}' in played_page
+    assert f'.badge.fail{{background:{verdict_colour(False)}}}' in played_page
+    assert f'color:{verdict_colour(True)}">PASS' in main.library.result_label.text()
+
+
+async def until(predicate, timeout_s: float = 10.0) -> None:
+    """Poll ``predicate`` every 20 ms until it holds; AssertionError after ``timeout_s`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, 'timed out'
+        await asyncio.sleep(0.02)

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
 def close_main():
     main = next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow")
-    assert main.last_report is not None and main.last_report["passed"], "scenario did not finish"
+    assert main.last_report is not None and main.last_report.passed, "scenario did not finish"
     print("windows before close:", len(main.windows))
     main.close()
 QTimer.singleShot(4000, close_main)

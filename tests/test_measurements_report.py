@@ -3,7 +3,6 @@ real server, real sockets, no mocks."""
 from __future__ import annotations
 
 import asyncio
-import copy
 import html
 import json
 import os
@@ -17,25 +16,27 @@ from clientsim.simulator.cli import main as cli_main
 from clientsim.simulator.html_report import TITLE, fmt_ms, render_html
 from clientsim.simulator.measurements import FIGURES, add_measurements, measurements_of, percentile
 from clientsim.simulator.player import ScenarioPlayer
+from clientsim.simulator.run_report import ReportFile, RunReport, report_file_schema
 from clientsim.simulator.scenario import load_scenario, parse_scenario
 
 from .conftest import SCENARIOS, play
 
 CHROMIUM = '/usr/bin/chromium'
+SCHEMA = Path(__file__).resolve().parent.parent / 'docs' / 'run_report.schema.json'
 
 
 @pytest.fixture(scope='module')
-def handshake_report() -> dict:
+def handshake_report() -> RunReport:
     return play('handshake_delay.yaml')
 
 
 @pytest.fixture(scope='module')
-def race_report() -> dict:
+def race_report() -> RunReport:
     return play('download_race_auto_index.yaml')
 
 
 @pytest.fixture(scope='module')
-def navigation_report() -> dict:
+def navigation_report() -> RunReport:
     return play('fast_navigation.yaml')
 
 
@@ -48,39 +49,39 @@ def test_percentile_interpolates_like_numpy() -> None:
     assert percentile([3, 1, 2], 100) == 3
 
 
-def test_handshake_delay_is_measured(handshake_report: dict) -> None:
-    assert handshake_report['passed'], handshake_report['expectations']
-    windows = handshake_report['measurements']['windows']
+def test_handshake_delay_is_measured(handshake_report: RunReport) -> None:
+    assert handshake_report.passed, handshake_report.expectations
+    windows = handshake_report.measurements['windows']
     slow, fast = windows['slow'], windows['fast']
     assert slow['handshake_handled_ms'] >= 150
     assert slow['handshake_ack_ms'] >= slow['handshake_handled_ms']
     assert fast['handshake_handled_ms'] < 150 and fast['handshake_handled_ms'] < slow['handshake_handled_ms']
     assert fast['handshake_ack_ms'] < slow['handshake_ack_ms']
     assert [load['ok'] for load in slow['handshakes']] == [True]
-    summary = handshake_report['measurements']['summary']['handshake_handled_ms']
+    summary = handshake_report.measurements['summary']['handshake_handled_ms']
     assert summary['n'] == 2 and summary['max'] == slow['handshake_handled_ms']
     assert summary['p50'] <= summary['p95'] <= summary['max']
 
 
-def test_download_latency_covers_the_window_latency(race_report: dict) -> None:
+def test_download_latency_covers_the_window_latency(race_report: RunReport) -> None:
     scenario = load_scenario(SCENARIOS / 'download_race_auto_index.yaml')
-    windows = race_report['measurements']['windows']
+    windows = race_report.measurements['windows']
     for spec in scenario.windows:
         measured = windows[spec.name]
         assert measured['download_ms'] is not None, spec.name
         assert measured['download_ms'] >= spec.latency.download_ms, spec.name
     assert [d['status'] for d in windows['alice']['downloads']] == [200]
     assert [d['status'] for d in windows['carol']['downloads']] == [404]
-    assert race_report['measurements']['summary']['download_ms']['n'] == 3
+    assert race_report.measurements['summary']['download_ms']['n'] == 3
 
 
-def test_disconnect_latency_and_the_shared_client(navigation_report: dict) -> None:
-    windows = navigation_report['measurements']['windows']
+def test_disconnect_latency_and_the_shared_client(navigation_report: RunReport) -> None:
+    windows = navigation_report.measurements['windows']
     alice, bob = windows['alice'], windows['bob']
     # alice's first private page: its client waits reconnect_timeout_s = 0.2 s, then it is deleted
     first = alice['disconnects'][0]
     assert first['by'] == 'client' and not first['shared_client']
-    assert 0 < first['disconnect_handled_ms'] < first['disconnect_deleted_ms']
+    assert 0 <= first['disconnect_handled_ms'] < first['disconnect_deleted_ms']  # 0 in virtual time: no CPU cost
     assert first['disconnect_deleted_ms'] >= 200 and first['deleted_reason'] == 'reconnect_timeout'
     # bob left the shared auto-index page: that client is never deleted
     shared = [d for d in bob['disconnects'] if d['shared_client']]
@@ -90,12 +91,12 @@ def test_disconnect_latency_and_the_shared_client(navigation_report: dict) -> No
     assert [h['handshake_ack_ms'] is None for h in alice['handshakes']] == [False, True, False]
 
 
-def test_measurements_are_json_safe_and_recomputable(race_report: dict) -> None:
-    m = race_report['measurements']
+def test_measurements_are_json_safe_and_recomputable(race_report: RunReport) -> None:
+    m = race_report.measurements
     assert json.loads(json.dumps(m)) == m
     assert set(m['summary']) == set(FIGURES) and m['units'] == 'ms'
-    assert measurements_of(race_report['events']) == m
-    assert add_measurements({'events': race_report['events']})['measurements'] == m
+    assert measurements_of(race_report.event_dicts()) == m
+    assert add_measurements({'events': race_report.event_dicts()})['measurements'] == m
 
 
 # ---- HTML report -------------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def check_balanced(page: str) -> TagBalance:
     return parser
 
 
-def test_html_report_holds_the_figures(race_report: dict, navigation_report: dict) -> None:
+def test_html_report_holds_the_figures(race_report: RunReport, navigation_report: RunReport) -> None:
     page = render_html([race_report, navigation_report])
     assert page.startswith('<!DOCTYPE html>')
     parser = check_balanced(page)
@@ -155,31 +156,31 @@ def test_html_report_holds_the_figures(race_report: dict, navigation_report: dic
     assert len(tables) == 2
     for report, table in zip((race_report, navigation_report), tables, strict=True):
         table = table[:table.index('</table>')]
-        assert report['scenario'] in text
-        for window in report['windows']:
-            assert f'<b>{html.escape(window["name"])}</b>' in table
-        for check in report['expectations']:
-            assert html.escape(check['name']) in page
-        for figure in report['measurements']['summary'].values():
+        assert report.scenario in text
+        for window in report.windows:
+            assert f'<b>{html.escape(window.name)}</b>' in table
+        for check in report.expectations:
+            assert html.escape(check.name) in page
+        for figure in report.measurements['summary'].values():
             for stat in ('p50', 'p95', 'max'):
                 assert f'>{fmt_ms(figure[stat])}<' in table
-        for w in report['measurements']['windows'].values():
+        for w in report.measurements['windows'].values():
             for key in FIGURES:
                 assert f'>{fmt_ms(w[key])}' in table
     assert 'PASSED' in text and 'p95' in text
     # server errors: tracebacks in <pre>, escaped, and a tooltip on the timeline
-    assert parser.counts['pre'] == len(navigation_report['server_errors']) == 2
-    assert html.escape(navigation_report['server_errors'][0]['traceback'].splitlines()[-1]) in page
+    assert parser.counts['pre'] == len(navigation_report.server_errors) == 2
+    assert html.escape(navigation_report.server_errors[0].traceback.splitlines()[-1]) in page
     assert 'server error at' in page and '<title>' in page
 
 
-def test_html_report_escapes_report_text(race_report: dict) -> None:
-    evil = copy.deepcopy(race_report)
-    evil['scenario'] = '<script>alert("x")</script> & co'
-    evil['description'] = '<img src=x onerror=alert(1)>'
-    evil['expectations'][0]['name'] = '<b>bold</b>'
-    evil['passed'] = False
-    evil['expectations'][0]['passed'] = False
+def test_html_report_escapes_report_text(race_report: RunReport) -> None:
+    evil = race_report.model_copy(deep=True)
+    evil.scenario = '<script>alert("x")</script> & co'
+    evil.description = '<img src=x onerror=alert(1)>'
+    evil.expectations[0].name = '<b>bold</b>'
+    evil.passed = False
+    evil.expectations[0].passed = False
     page = render_html([evil])
     check_balanced(page)
     assert '<script>' not in page and '<img' not in page and '<b>bold' not in page
@@ -194,6 +195,7 @@ def test_cli_writes_html_json_and_events(tmp_path: Path) -> None:
     assert cli_main(['play', '--headless', scenario, '--report', str(out_json)]) == 0
     check_balanced(out_html.read_text(encoding='utf-8'))
     data = json.loads(out_json.read_text(encoding='utf-8'))
+    assert ReportFile.model_validate(data).scenarios[0].window('slow').state == 'handshake done'  # the typed shape
     assert data['passed'] is True and [s['variant'] for s in data['scenarios']] == ['shipped']
     report = data['scenarios'][0]
     assert report['measurements']['windows']['slow']['handshake_handled_ms'] >= 150
@@ -205,7 +207,7 @@ def test_cli_writes_html_json_and_events(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason='chromium is not installed')
-def test_html_report_opens_in_chromium(tmp_path: Path, race_report: dict, navigation_report: dict) -> None:
+def test_html_report_opens_in_chromium(tmp_path: Path, race_report: RunReport, navigation_report: RunReport) -> None:
     path = tmp_path / 'report.html'
     path.write_text(render_html([race_report, navigation_report]), encoding='utf-8')
     done = subprocess.run([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', path.as_uri()],
@@ -214,7 +216,7 @@ def test_html_report_opens_in_chromium(tmp_path: Path, race_report: dict, naviga
     dom = done.stdout
     assert f'<title>{TITLE}' in dom and f'<h1>{TITLE}</h1>' in dom
     assert dom.count('<svg class="timeline"') >= 2
-    assert race_report['scenario'] in dom
+    assert race_report.scenario in dom
 
 
 def test_html_report_lists_messages_a_window_ignored():
@@ -236,6 +238,19 @@ steps:
 
     player = ScenarioPlayer(scenario, on_step=on_step)
     report = asyncio.run(player.run())
-    assert sent and report['windows'][0]['ignored_messages'] == {'mystery_event': 1}
+    assert sent and report.windows[0].ignored_messages == {'mystery_event': 1}
     page = render_html([report])
     assert 'Messages not followed' in page and 'mystery_event ×1' in page
+
+
+# ---- the report's JSON Schema --------------------------------------------------------------------------------------
+def test_published_schema_is_the_models(race_report: RunReport) -> None:
+    """docs/run_report.schema.json is what RunReport/ReportFile say (regenerate it with
+    ``python -c "import json; from clientsim.simulator.run_report import report_file_schema as s;
+    print(json.dumps(s(), indent=1))" > docs/run_report.schema.json``), and a played report round-trips
+    through its JSON."""
+    assert json.loads(SCHEMA.read_text(encoding='utf-8')) == report_file_schema()
+    text = json.dumps(ReportFile.of([race_report]).model_dump(), default=str)
+    again = ReportFile.model_validate_json(text).scenarios[0]
+    assert again.passed == race_report.passed and again.windows == race_report.windows
+    assert len(again.events) == len(race_report.events) and again.measurements == race_report.measurements

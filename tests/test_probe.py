@@ -52,31 +52,31 @@ expect:
 
 def test_probe_puts_the_app_server_on_the_windows_clock(nicegui_2110):
     report = play(parse_scenario(CAUSALITY), nicegui_2110)
-    assert report['passed'], report['expectations']
-    assert report['timing'] == 'one clock: app server and windows'
-    assert report['target']['probe']['installed'] and report['target']['probe']['nicegui'] == '2.11.0'
-    events = report['events']
-    sent = {e['sid']: e['t_ms'] for e in events if e['kind'] == 'handshake_sent'}
-    handled = {e['sid']: e for e in events if e['kind'] == 'handshake_handled' and e['source'] == 'server'}
-    acked = {e['sid']: e['t_ms'] for e in events if e['kind'] == 'handshake_acked' and e['source'] != 'server'}
+    assert report.passed, report.expectations
+    assert report.timing == 'one clock: app server and windows'
+    assert report.target.probe.installed and report.target.probe.nicegui == '2.11.0'
+    events = report.events
+    sent = {e.sid: e.t_ms for e in events if e.kind == 'handshake_sent'}
+    handled = {e.sid: e for e in events if e.kind == 'handshake_handled' and e.source == 'server'}
+    acked = {e.sid: e.t_ms for e in events if e.kind == 'handshake_acked' and e.source != 'server'}
     assert len(sent) == 4 and set(sent) == set(handled) == set(acked)  # alice, bob, carol twice (one left early)
     for sid, t_sent in sent.items():
-        assert t_sent <= handled[sid]['t_ms'] <= acked[sid], (sid, t_sent, handled[sid], acked[sid])
-        assert handled[sid]['window'] in ('alice', 'bob', 'carol')  # the probe named the window from its query
-    [error] = report['server_errors']  # the disconnect before the handshake, logged by python-engineio
-    assert error['type'] == 'KeyError' and error['chain'][-2:] == ['TypeError', 'KeyError'] and error['t_ms'] > 0
-    kinds = {e['kind'] for e in events if e['source'] == 'server'}
+        assert t_sent <= handled[sid].t_ms <= acked[sid], (sid, t_sent, handled[sid], acked[sid])
+        assert handled[sid].window in ('alice', 'bob', 'carol')  # the probe named the window from its query
+    [error] = report.server_errors  # the disconnect before the handshake, logged by python-engineio
+    assert error.type == 'KeyError' and error.chain[-2:] == ['TypeError', 'KeyError'] and error.t_ms > 0
+    kinds = {e.kind for e in events if e.source == 'server'}
     assert {'client_created', 'disconnect_server', 'download_emitted', 'event_handled', 'server_error'} <= kinds
 
 
 def test_gc_step_runs_in_the_app(nicegui_2110, nicegui_2111):
     scenario = load_scenario(str(REAL / 'problem4_bindable_property_leak.yaml'))
     old, fixed = play(scenario, nicegui_2110), play(scenario, nicegui_2111)
-    finalized = [c['actual'] for r in (old, fixed) for c in r['expectations'] if 'finalized' in c['name']]
+    finalized = [c.actual for r in (old, fixed) for c in r.expectations if 'finalized' in c.name]
     assert finalized == [0, 10]  # 2.11.0 keeps every owner in bindable_properties; 2.11.1 (PR #4122) does not
-    assert not old['passed'] and fixed['passed'], fixed['expectations']
-    assert [e['detail']['collected'] > 0 for e in fixed['events'] if e['kind'] == 'gc_done'] == [True]
-    assert fixed['target_output'].count('FINALIZED') == 10
+    assert not old.passed and fixed.passed, fixed.expectations
+    assert [e.detail['collected'] > 0 for e in fixed.events if e.kind == 'gc_done'] == [True]
+    assert fixed.target_output.count('FINALIZED') == 10
 
 
 def test_matrix_problem_3():
@@ -97,12 +97,12 @@ def test_probe_falls_back_and_says_why(nicegui_2110):
     text = (REAL / 'problem3_disconnect_before_handshake.yaml').read_text()
     text = text.replace("command: ['{python}', ", "command: ['{python}', '-I', ").replace('KeyError: 0', 'KeyError: 2')
     report = play(parse_scenario(text, str(REAL / 'fallback.yaml')), nicegui_2110)
-    probe = report['target']['probe']
-    assert not probe['installed'] and 'never connected' in probe['reason']  # python -I ignores PYTHONPATH
-    assert report['timing'] == 'client side only'
-    assert [e['detail']['reason'] for e in report['events'] if e['kind'] == 'probe_fallback'] == [probe['reason']]
-    assert report['passed'], report['expectations']  # KeyErrors counted from the app's output instead
-    assert {e['where'] for e in report['server_errors']} == {'app output'}
+    probe = report.target.probe
+    assert not probe.installed and 'never connected' in probe.reason  # python -I ignores PYTHONPATH
+    assert report.timing == 'client side only'
+    assert [e.detail['reason'] for e in report.events if e.kind == 'probe_fallback'] == [probe.reason]
+    assert report.passed, report.expectations  # KeyErrors counted from the app's output instead
+    assert {e.where for e in report.server_errors} == {'app output'}
 
 
 def readme_example() -> tuple[str, str]:

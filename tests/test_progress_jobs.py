@@ -11,7 +11,7 @@ from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.checks import skipped_chunks_shown
 from clientsim.simulator.lab import Lab
 
-from .conftest import failed_checks, play
+from .conftest import failed_checks, play, until
 
 CHUNK_S = 0.05
 
@@ -36,7 +36,9 @@ async def _close_at_30_and_reopen(lab: Lab, *, choose_again: bool = False, other
     progress_soon = reopened.progress
     if choose_again:
         await reopened.click('Convert sample.txt')
-    await asyncio.sleep(CHUNK_S * 10 + 0.3)
+    # poll (deadline): every job finished or cancelled, and a window that shows progress saw the job's last update
+    await until(lambda: server.jobs.count('running') == 0 and (not choose_again or server.jobs.count('finished'))
+                and not (server.jobs.count('finished') and 0 < (reopened.progress or 0) < 1.0))
     return {'at_open': progress_at_open, 'soon': progress_soon, 'end': reopened.progress,
             'skipped': skipped_chunks_shown(reopened), 'jobs': server.jobs.summary(),
             'kinds': [e.kind for e in server.timeline.events], 'errors': server.errors,
@@ -87,5 +89,5 @@ def test_cancel_on_unload_then_restart_skips_done_chunks(clientsim, clientsim_la
 ])
 def test_progress_scenarios_catch_the_difference(name, variant, expect_of, change):
     report = play(name, variant, expect_of=expect_of, **change)
-    assert not report['passed']
+    assert not report.passed
     assert not [n for n in failed_checks(report) if n.startswith('step ')]

@@ -17,7 +17,7 @@ from clientsim.simulator.browser import HANDSHAKE_DONE
 from clientsim.simulator.player import ScenarioPlayer
 from clientsim.simulator.scenario import parse_scenario
 
-from .conftest import nicegui_python_or_skip
+from .conftest import nicegui_python_or_skip, until
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / 'tests' / 'nicegui_apps' / 'download_app.py'
@@ -40,7 +40,7 @@ def test_auto_index_download_race(nicegui_2110, clientsim, clientsim_app, client
     alice, bob, carol = clientsim_windows(3, app.url + '/', names=['alice', 'bob', 'carol'], download_ms=[0, 50, 100])
     assert {w.client_id for w in (alice, bob, carol)} == {alice.client_id}  # one shared auto-index client
     clientsim.run(bob.click('Download'))
-    clientsim.sleep(400)
+    clientsim.run(until(lambda: all(w.downloads for w in (alice, bob, carol))))  # every GET answered, or a deadline
     assert [w.download_events for w in (alice, bob, carol)] == [1, 1, 1]  # the room gets it
     assert statuses([alice, bob, carol]) == [[200], [404], [404]]  # single-use route: the first GET wins
     assert alice.downloads[0].bytes == (ROOT / 'assets' / 'files' / 'sample.txt').stat().st_size
@@ -53,7 +53,7 @@ def test_private_page_download_goes_to_the_clicker(nicegui_2110, clientsim, clie
     alice, bob, carol = clientsim_windows(3, app.url + '/private', download_ms=[0, 50, 100])
     assert len({w.client_id for w in (alice, bob, carol)}) == 3  # a client per page load
     clientsim.run(bob.click('Download'))
-    clientsim.sleep(400)
+    clientsim.run(until(lambda: bob.downloads))  # the others' events would have come with bob's
     assert [w.download_events for w in (alice, bob, carol)] == [0, 1, 0]
     assert statuses([alice, bob, carol]) == [[], [200], []]
 
@@ -69,7 +69,7 @@ def test_widgets_and_typing(nicegui_2110, clientsim, clientsim_app, clientsim_wi
     assert kinds['label']['label'] == 'clientsim test app (auto-index page)'
     clientsim.run(window.type_text('Name', 'héllo `$x` <b>', per_key_ms=5))
     clientsim.run(window.set_checked('Agree'))
-    clientsim.sleep(300)
+    clientsim.run(until(lambda: 'CHECK True' in app.output.splitlines() and other.value('Agree') is True))
     lines = app.output.splitlines()
     assert 'INPUT héllo `$x` <b>' in lines  # the server json.loads()-ed our stringified args
     assert 'INPUT h' in lines and 'CHECK True' in lines
@@ -104,18 +104,18 @@ def play_against(python: str, keyerrors: str) -> dict:
 
 def test_disconnect_before_handshake_keyerror_in_2110(nicegui_2110):
     report = play_against(nicegui_2110, '1')
-    assert report['passed'], report['expectations']
-    assert report['timing'] == 'one clock: app server and windows' and report['clients_alive'] >= 2  # probed
-    assert "KeyError: '" in report['target_output']
-    assert '_socket_to_document_id.pop(socket_id)' in report['target_output']
-    assert [e['type'] for e in report['server_errors']] == ['KeyError']  # from the probe: one logged exception
-    assert report['target']['returncode'] is not None  # the app was stopped
+    assert report.passed, report.expectations
+    assert report.timing == 'one clock: app server and windows' and report.clients_alive >= 2  # probed
+    assert "KeyError: '" in report.target_output
+    assert '_socket_to_document_id.pop(socket_id)' in report.target_output
+    assert [e.type for e in report.server_errors] == ['KeyError']  # from the probe: one logged exception
+    assert report.target.returncode is not None  # the app was stopped
 
 
 def test_disconnect_before_handshake_fixed_in_2111(nicegui_2111):
     report = play_against(nicegui_2111, '0')
-    assert report['passed'], report['expectations']
-    assert 'KeyError' not in report['target_output']
+    assert report.passed, report.expectations
+    assert 'KeyError' not in report.target_output
 
 
 # ---- the same scenario against the embedded server and real NiceGUI 2.11.0 ------------------------------------------
@@ -144,13 +144,13 @@ def test_embedded_and_real_nicegui_agree(nicegui_2110):
     embedded = asyncio.run(ScenarioPlayer(parse_scenario(RACE % {'target': 'policy: {download_target: room}'})).run())
 
     def outcome(report: dict) -> dict:
-        return {w['name']: ([d['status'] for d in w['downloads']], w['download_events']) for w in report['windows']}
+        return {w.name: ([d.status for d in w.downloads], w.download_events) for w in report.windows}
     assert outcome(real) == outcome(embedded) == {'alice': ([200], 1), 'bob': ([404], 1), 'carol': ([404], 1)}
-    assert real['passed'] and embedded['passed']
-    sha = {d['sha256'] for r in (real, embedded) for w in r['windows'] for d in w['downloads'] if d['status'] == 200}
+    assert real.passed and embedded.passed
+    sha = {d.sha256 for r in (real, embedded) for w in r.windows for d in w.downloads if d.status == 200}
     assert len(sha) == 1  # the same file, byte for byte
-    assert embedded['timing'] == 'one clock: server and windows'
-    assert real['timing'] == 'one clock: app server and windows'  # the probe (simulator.probe)
+    assert embedded.timing == 'one clock: server and windows'
+    assert real.timing == 'one clock: app server and windows'  # the probe (simulator.probe)
 
 
 # ---- NiceGUI 3.x (3.18.0, the version tests/test_nicegui3_real_app.py uses; CLIENTSIM_NICEGUI3=<3.x> picks another) --
@@ -162,7 +162,7 @@ def test_nicegui_3_implicit_handshake(clientsim, clientsim_app, clientsim_lab_fa
     assert alice.client_id != bob.client_id  # 3.x has no shared auto-index page
     clientsim.run(bob.click('Download'))
     clientsim.run(bob.type_text('Name', 'hi'))
-    clientsim.sleep(300)
+    clientsim.run(until(lambda: bob.downloads and 'INPUT hi' in app.output.splitlines()))
     assert statuses([alice, bob]) == [[], [200]]
     assert 'INPUT hi' in app.output.splitlines()
     fast = clientsim_lab_factory(target=app.url).add('fast')

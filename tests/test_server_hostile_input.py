@@ -12,6 +12,7 @@ import pytest
 from clientsim.server.app import EmbeddedServer, host_allowed
 from clientsim.server.downloads import sample_file
 
+from .conftest import until
 from .rawsocket import RawSocket, page_client_id
 
 FAST_DELETE = dict(reconnect_timeout_s=0.2, prune_interval_s=0.05, prune_age_s=0.1, prune_skips_pending_delete=True,
@@ -101,7 +102,7 @@ def test_item3_one_socket_one_client_second_handshake_replaces_the_first(clients
         counts = {i: sum(server.registry.get(i)._num_connections.values()) for i in ids}
         replaced = len(server.timeline.of_kind('handshake_replaced'))
         await sock.close()
-        await asyncio.sleep(0.6)  # reconnect_timeout_s + a prune
+        await until(lambda: not [i for i in ids if i in server.registry.instances])  # reconnect_timeout_s, prune
         return counts, replaced, [i for i in ids if i in server.registry.instances]
     counts, replaced, alive = clientsim.run(run())
     assert counts == {**{i: 0 for i in list(counts)[:2]}, list(counts)[2]: 1}, 'only the last handshake counts'

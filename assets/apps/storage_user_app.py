@@ -7,9 +7,14 @@ of one browser share one user storage, two browsers do not.
 Page ``/``: counts page loads in ``app.storage.user['visits']`` and shows ``user visits: <n>`` in a label.
 Markers: ``READY <port>``; ``USER <client_id> browser=<first 8 chars of the browser id> visits=<n>`` per page load.
 """
+import os
 import sys
+import tempfile
 
-from nicegui import app, ui
+# NiceGUI writes app.storage.user to ./.nicegui by default: keep it out of the scenario folder (the app's cwd)
+os.environ.setdefault('NICEGUI_STORAGE_PATH', tempfile.mkdtemp(prefix='clientsim-storage-user-'))
+
+from nicegui import app, ui  # noqa: E402
 
 PORT = int(sys.argv[1])
 

@@ -13,6 +13,8 @@ module names the NiceGUI file and version it models:
 ``elements``              describe elements, widgets, listeners, ``event`` / ``update`` messages
 ``finding``               find elements by label / content / id (candidates named), values in wire format
 ``downloads``             :class:`Download` and fetching a download (a single-use route)
+``acks``                  nicegui.js's ``ack`` every 3 s, buffered while the socket is down
+``boot``                  the page load model (``chromium``: static files + Chromium's boot time; ``instant``)
 ``messages``              the server messages a window follows (``open``, ``run_javascript`` …) or ignores
 ``connection``            one socket.io connection: connect, handlers, handshake, acks, auto-reconnect, drop
 ``controls``              what a person does: click, set values, type, upload (a mixin of the window)

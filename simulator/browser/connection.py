@@ -7,9 +7,17 @@ query, transports})``, the ``connect`` handler that emits ``handshake`` with an 
 python-socketio's own reconnection is off: a reconnect is an explicit action (``reconnect``), or, with the
 window's ``auto_reconnect`` on, nicegui.js's socket.io-client 4.8.1 reconnection (defaults: delay 1 s doubling to
 at most 5 s, ``randomizationFactor`` 0.5 multiplicative, unlimited attempts; :func:`reconnect_delay_s`) after a
-transport close / error or a dropped network — never after the server's own disconnect (``io server disconnect``).
-On NiceGUI 3.x pages the window also sends ``ack {client_id, next_message_id}`` every 3 s when new messages arrived
-(3.18.0 nicegui.js ``setInterval(ack, 3000)``; the server prunes its outbox history with it).
+transport close / error or a dropped network — never after the server's own disconnect (``io server disconnect``);
+the delays are drawn from the window's ``rng`` (the lab seeds it from the run's seed). On NiceGUI 3.x each failed
+websocket attempt is followed by a polling request, as 3.18.0 nicegui.js's ``tryAllTransports: true`` does.
+
+As in Chromium (measured with headless Chromium 156, issue #18): the websocket gets a TCP connection of its own (a
+browser never runs it over the page GET's keep-alive connection; reusing it let uvicorn's 5 s keep-alive timer cut
+sockets), carries ``Origin`` and a browser ``User-Agent`` and no engine.io ``t`` timestamp; a page unload closes it
+with code 1001 (going away) and no socket.io disconnect packet. Acks follow 2.11.0 and 3.18.0 nicegui.js: from the
+page's start ``ack {client_id, next_message_id}`` every 3 s (the first even without messages, as ``ackedMessageId``
+starts at -1; later ones only when messages arrived; 3.x only once the handshake was done); an ack made while the
+socket is down is buffered by socket.io-client and sent at the next connect, before the handshake (:mod:`.acks`).
 
 Typed against :class:`~.state.WindowView` only: it never imports the window facade.
 """
@@ -24,17 +32,20 @@ from typing import Any, Callable, Optional
 import aiohttp
 import socketio
 
-from clientsim.server.wire import WINDOW_QUERY
+from clientsim.server.wire import WINDOW_HEADER
 
 from ..tasks import complete
 from . import dialect
+from .acks import Acks
+from .boot import USER_AGENT
+from .latency import latency_sleep
 from .page import js_query_value
 from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
 
 CONNECT_TIMEOUT_S = 5
 """Seconds python-socketio waits for the connect (``wait_timeout``) and for the handshake ack."""
-ACK_INTERVAL_S = 3.0
-"""NiceGUI 3.18.0 nicegui.js ``setInterval(ack, 3000)``."""
+GOING_AWAY = 1001
+"""The websocket close code of a page unload (RFC 6455 1001, measured from Chromium 156)."""
 RECONNECT_DELAY_MS, RECONNECT_DELAY_MAX_MS, RANDOMIZATION_FACTOR = 1000, 5000, 0.5
 """socket.io-client 4.8.1 Manager defaults (nicegui.js 3.x sets none of them)."""
 SERVER_DISCONNECT = 'io server disconnect'
@@ -70,15 +81,15 @@ class Connection:
         self._reloaded_after_reject = False  # reload once only, to avoid a reload loop
         self._dropped: list[tuple[socketio.AsyncClient, Any]] = []  # (socket, its websocket) of drop()
         self.reconnect_task: Optional[asyncio.Task] = None  # the auto-reconnect loop, while it runs
-        self._rng: Optional[random.Random] = None  # reconnect jitter (see rng), made on first use: 2.8 KB each
-        self._acked_message_id = 0
+        self._ws_session: Optional[aiohttp.ClientSession] = None  # the websocket's own TCP connections
+        self._sio_generation = 0  # the load generation the current socket belongs to
+        self._refused: Optional[str] = None  # the message of the current connect's connect_error, if any
+        self.acks = Acks(window, lambda: self.sio)  # nicegui.js ack(): per page, across this page's sockets
 
     @property
     def rng(self) -> random.Random:
-        """The reconnect jitter generator, seeded with the window name (the same jitter for the same name)."""
-        if self._rng is None:
-            self._rng = random.Random(self.window.name)
-        return self._rng
+        """The reconnect jitter's random source: the window's ``rng`` (seeded from the run's seed by the lab)."""
+        return self.window.rng
 
     @property
     def connected(self) -> bool:
@@ -94,9 +105,11 @@ class Connection:
         the connect was the handshake. Otherwise, with ``handshake``, the handshake is sent after
         ``latency.handshake_ms`` in a task of the window; with ``wait`` this returns once it was answered."""
         window = self.window
-        if not await self._connect(url):
+        if not await self._connect(url, generation):
             return
+        await self.acks.flush()  # socket.io-client emitBuffered() runs before the connect handler (the handshake)
         if window.implicit_handshake:  # NiceGUI 3.7+: the connect was the handshake (finishHandshake(true))
+            self.acks.did_handshake = True
             window._record('handshake_acked', ok=True, implicit=True)
             window.state = HANDSHAKE_DONE
             window._changed()
@@ -106,21 +119,39 @@ class Connection:
             if wait:
                 await asyncio.gather(self.handshake_task, return_exceptions=True)
 
-    async def _connect(self, url: str) -> bool:
+    def _socket_session(self) -> aiohttp.ClientSession:
+        """The websocket's HTTP session: the window's cookie jar, but never a pooled keep-alive connection
+        (``force_close``), so each socket has a TCP connection of its own, as in Chromium."""
+        window = self.window
+        if self._ws_session is None or self._ws_session.closed:
+            jar = window._session.cookie_jar if window._session is not None else aiohttp.CookieJar(unsafe=True)
+            self._ws_session = aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(force_close=True))
+        return self._ws_session
+
+    async def close_session(self) -> None:
+        """Close the websocket's HTTP session (the window's close)."""
+        session, self._ws_session = self._ws_session, None
+        if session is not None:
+            await session.close()
+
+    async def _connect(self, url: str, generation: int) -> bool:
         window = self.window
         parts = urllib.parse.urlsplit(url)
         base = f'{parts.scheme}://{parts.netloc}'
-        query = urllib.parse.urlencode({k: js_query_value(v) for k, v in dialect.socket_query(window).items()}
-                                       | {WINDOW_QUERY: window.name})
-        self._acked_message_id = 0
-        sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=window._session)
+        # the connect query of nicegui.js only: clientsim's window name travels in a header (WINDOW_HEADER)
+        query = urllib.parse.urlencode({k: js_query_value(v) for k, v in dialect.socket_query(window).items()})
+        headers = {'Origin': base, 'User-Agent': USER_AGENT}
+        if window.tag_requests:
+            headers[WINDOW_HEADER] = window.name
+        sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=self._socket_session(),
+                                   timestamp_requests=False)  # socket.io-client puts no `t` on a websocket URL
         self._install_handlers(sio)
-        self.sio = sio
+        self.sio, self._sio_generation, self._refused = sio, generation, None
         # a task of its own: python-engineio loses the websocket response of a connect cancelled while it waits
         # for the engine.io OPEN packet (nobody closes it: "Unclosed response"), so a cancelled page load lets
         # the connect finish and then closes it (_abandon)
         connecting = asyncio.ensure_future(
-            sio.connect(f'{base}?{query}', socketio_path=dialect.socketio_path(window.prefix),
+            sio.connect(f'{base}?{query}', headers=headers, socketio_path=dialect.socketio_path(window.prefix),
                         transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S))
         try:
             await asyncio.shield(connecting)
@@ -135,18 +166,35 @@ class Connection:
             window._record('socket_connect_failed', error=str(e))
             self.sio = None
             window._changed()
-            if dialect.IMPLICIT_HANDSHAKE_REFUSED in str(e) and not self._reloaded_after_reject:
-                # NiceGUI 3.7+ nicegui.js connect_error: reload once the server refused the implicit handshake
-                self._reloaded_after_reject = True
-                window._tasks.spawn(window.reload(), name=f'{window.name} reload')
+            if self._refused == dialect.IMPLICIT_HANDSHAKE_REFUSED:
+                # NiceGUI 3.7+ nicegui.js connect_error: "reloading because implicit handshake failed" — every
+                # time (a new GET gives a new client_id, so this cannot loop while the server answers)
+                window._record('implicit_handshake_refused')
+                window._tasks.spawn(window.reload(wait=False), name=f'{window.name} reload')
+            elif self._refused is None and dialect.polls_after_websocket(window):
+                await self._polling_attempt(base, query)
             return False
         window.sid = sio.get_sid()
         window.state = CONNECTED
         window._record('socket_connected_client')
         window._changed()
-        if dialect.major_version(window.version) >= 3:
-            window._tasks.spawn(self._ack_loop(sio), name=f'{window.name} ack')
         return True
+
+    async def _polling_attempt(self, base: str, query: str) -> None:
+        """3.18.0 nicegui.js ``tryAllTransports: true``: after the websocket failed, the same attempt tries an
+        engine.io polling request (recorded as ``polling_attempt``; its answer is not used — a server that answers
+        it was down a moment ago and the next attempt's websocket gets through)."""
+        window = self.window
+        path = dialect.socketio_path(window.prefix)
+        url = f'{base}/{path}/?{query}&EIO=4&transport=polling'
+        status = 0
+        try:
+            async with self._socket_session().get(url, headers={'User-Agent': USER_AGENT}) as response:
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+            pass
+        window._record('polling_attempt', status=status)
 
     @staticmethod
     async def _abandon(sio: socketio.AsyncClient, connecting: asyncio.Future) -> None:
@@ -158,30 +206,9 @@ class Connection:
         await asyncio.gather(connecting, return_exceptions=True)
         await sio.disconnect()
 
-    async def _ack_loop(self, sio: socketio.AsyncClient) -> None:
-        """Every 3 s while ``sio`` is the current socket: ``ack {client_id, next_message_id}`` once the handshake is
-        done and messages arrived since the last ack (3.18.0 nicegui.js ``ack()``)."""
-        window = self.window
-        while self.sio is sio:
-            await asyncio.sleep(ACK_INTERVAL_S)
-            if self.sio is not sio or not sio.connected or window.state != HANDSHAKE_DONE:
-                continue
-            if self._acked_message_id >= window.next_message_id:
-                continue
-            data = {'client_id': window.client_id, 'next_message_id': window.next_message_id}
-            window._frame('sent', 'ack', data)
-            try:
-                await sio.emit('ack', data)
-            except socketio.exceptions.BadNamespaceError:
-                continue
-            self._acked_message_id = window.next_message_id
-            window.acks_sent += 1
-            window._changed()
-
     async def _handshake(self, generation: int) -> None:
         window = self.window
-        if window.latency.handshake_ms:
-            await asyncio.sleep(window.latency.handshake_ms / 1000)
+        await latency_sleep(window, 'handshake_ms', window.latency.handshake_ms)
         sio = self.sio
         if sio is None or generation != window._load_generation or not sio.connected:
             return
@@ -201,6 +228,7 @@ class Connection:
         if generation != window._load_generation:
             return
         if ok:
+            self.acks.did_handshake = True
             window.state = HANDSHAKE_DONE
             window._changed()
         elif not self._reloaded_after_reject:  # nicegui.js: window.location.reload()
@@ -213,8 +241,18 @@ class Connection:
     def _install_handlers(self, sio: socketio.AsyncClient) -> None:
         window = self.window
 
+        @sio.on('connect_error')
+        async def _on_connect_error(data: Any = None) -> None:
+            # the CONNECT_ERROR payload; python-socketio's ConnectionError only says "One or more namespaces failed"
+            # a server's refusal is a dict payload; python-socketio passes a transport failure as a string
+            if self.sio is sio and isinstance(data, dict):
+                self._refused = str(data.get('message'))
+                window._record('connect_error', message=self._refused)
+
         @sio.on('disconnect')
         async def _on_disconnect(reason: Any = None) -> None:
+            if self.sio is sio and self._sio_generation != window._load_generation:
+                return  # the page is being replaced (its next GET runs): the old page no longer reacts
             if self.sio is sio and not self._closing:  # the server closed it, or the transport failed
                 window._record('disconnect_client', by='server', reason=str(reason))
                 window.state = DISCONNECTED
@@ -275,23 +313,40 @@ class Connection:
             await asyncio.gather(self.handshake_task, return_exceptions=True)
         self.handshake_task = None
 
-    async def leave(self) -> None:
-        """A page unload: cancel a pending handshake and close the current socket, if any (the window then shows
-        ``disconnected``; ``disconnect_client by=client`` is recorded)."""
+    async def stop_tasks(self) -> None:
+        """Cancel a pending handshake and the reconnect loop (unless this is the loop itself)."""
         await self._cancel_handshake()
         task = self.reconnect_task
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def leave(self) -> None:
+        """A page unload: cancel a pending handshake and close the current socket, if any, with code 1001 (the
+        window then shows ``disconnected``; ``disconnect_client by=client`` is recorded)."""
+        await self.stop_tasks()
         sio, self.sio = self.sio, None
         if sio is not None:
             self._closing = True
             try:
-                self.window._record('disconnect_client', by='client')
-                await complete(sio.disconnect())  # a cancelled page unload still closes its socket
+                self.window._record('disconnect_client', by='client', code=GOING_AWAY)
+                await complete(self._unload(sio))  # a cancelled page unload still closes its socket
             finally:
                 self._closing = False
             self.window.state = DISCONNECTED
+
+    @staticmethod
+    async def _unload(sio: socketio.AsyncClient) -> None:
+        """Close ``sio`` as a page unload does: the browser closes the websocket with 1001 (no socket.io or
+        engine.io close packet: engine.io-client 6's ``closeOnBeforeunload`` is off), then python-socketio
+        forgets the dead socket."""
+        ws = getattr(sio.eio, 'ws', None)
+        if ws is not None and not ws.closed:
+            try:
+                await asyncio.wait_for(ws.close(code=GOING_AWAY), CONNECT_TIMEOUT_S)
+            except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError):
+                pass
+        await sio.disconnect()
 
     async def drop(self, notice_ms: Optional[float] = None, auto_reconnect: Optional[bool] = None) -> None:
         """Network loss (see ``SimulatedBrowser.drop_connection``): stop reading the socket's TCP connection and

@@ -9,6 +9,7 @@ difference                 2.11.0 nicegui.js                           3.x niceg
 =========================  ==========================================  =============================================
 socket.io connect query    the page's ``query`` as is                  plus ``document_id``, ``tab_id``, ``old_tab_id``
 handshake data             its own dict (``client_id``, ``tab_id`` …)  ``options.query`` (the connect query)
+reconnect attempt          websocket only                              websocket, then polling (``tryAllTransports``)
 handshake                  ``emit('handshake', …)`` with an ack        3.7+: the connect itself when the page says
                                                                        ``implicit_handshake``; a refusal is a
                                                                        ``connect_error`` and the page reloads once
@@ -51,6 +52,13 @@ def socket_query(window: WindowView) -> dict[str, Any]:
     if major_version(window.version) >= 3:
         query.update(document_id=window.document_id, tab_id=window.tab_id, old_tab_id=window.old_tab_id)
     return query
+
+
+def polls_after_websocket(window: WindowView) -> bool:
+    """True when a failed websocket attempt is followed by a polling request in the same attempt: 3.x nicegui.js
+    (read in 3.18.0) passes ``tryAllTransports: true`` to ``io()`` when the page's ``transports`` hold ``polling``;
+    2.11.0 nicegui.js does not (socket.io-client then stays on the first transport)."""
+    return major_version(window.version) >= 3 and 'polling' in window.page_transports
 
 
 def handshake_data(window: WindowView) -> dict[str, Any]:

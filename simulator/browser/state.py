@@ -9,6 +9,7 @@ HTML is fetched, the socket connects (``connect``), the handshake is acknowledge
 """
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
@@ -30,13 +31,27 @@ STATES = (CLOSED, LOADING, CONNECTING, CONNECTED, HANDSHAKE_DONE, DISCONNECTED, 
 """Every value of ``SimulatedBrowser.state``, in order of a page's life."""
 
 
+LOAD_PROFILES = ('chromium', 'instant')
+"""How a window boots a page between the page GET's response and the socket connect (:mod:`.boot`)."""
+
+
 @dataclass
 class Latency:
     """Per-window latency knobs in **milliseconds**: before the page GET, before the handshake is sent after
-    the socket connected, and before a download's GET after the ``download`` event arrived."""
+    the socket connected, and before a download's GET after the ``download`` event arrived; and the page load
+    model: ``load`` is ``'chromium'`` (fetch the page's static files, then page GET → socket connect follows
+    Chromium's measured boot time, :mod:`.boot`), ``'instant'`` (connect at once: the speed of load tests) or
+    None (the window's ``default_load``: ``'chromium'``, the lab sets ``'instant'`` on the embedded server).
+    ``boot_ms``, if set, replaces the drawn boot time (ms from the page GET to the socket connect)."""
     page_get_ms: float = 0.0
     handshake_ms: float = 0.0
     download_ms: float = 0.0
+    load: Optional[str] = None
+    boot_ms: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.load is not None and self.load not in LOAD_PROFILES:
+            raise ValueError(f'latency load must be one of {", ".join(LOAD_PROFILES)}, got {self.load!r}')
 
 
 @dataclass(slots=True)
@@ -116,6 +131,7 @@ class WindowView(Protocol):
     prefix: str
     version: str
     page_query: dict[str, Any]
+    page_transports: list[str]
     implicit_handshake: bool
     page_error: Optional[str]
     next_message_id: int
@@ -133,6 +149,11 @@ class WindowView(Protocol):
     javascript_rules: JavaScriptAnswers
     javascript_requests: list[dict[str, Any]]
     reconnects: int
+    rng: random.Random
+    default_load: str
+    tag_requests: bool
+    page_loaded_ns: Optional[int]
+    static_cached: set[str]
     _tasks: TaskGroup
     _closing_window: bool  # True while close() runs: a download message then starts no fetch
     _load_generation: int

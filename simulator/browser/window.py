@@ -25,6 +25,7 @@ by :meth:`SimulatedBrowser.close`.
 from __future__ import annotations
 
 import asyncio
+import random
 import urllib.parse
 import uuid
 from typing import Any, Callable, Optional
@@ -33,14 +34,17 @@ import aiohttp
 
 from clientsim.server.wire import WINDOW_HEADER
 
+from ..outcome import download_outcome
 from ..tasks import TaskGroup, complete
 from ..timeline import Timeline, now_ns
 from . import dialect
 from . import elements as el
+from .boot import USER_AGENT, boot
 from .connection import Connection
 from .context import BrowserContext
 from .controls import ElementControls
 from .downloads import Download, fetch_download
+from .latency import latency_sleep
 from .messages import dispatch
 from .page import PageError, parse_elements_json, parse_page
 from .scripts import JavaScriptRules
@@ -84,6 +88,7 @@ class SimulatedBrowser(ElementControls):
         self.prefix = ''
         self.version = ''
         self.page_query: dict[str, Any] = {}  # the page's socket.io query (parse_page()['query'])
+        self.page_transports: list[str] = ['websocket', 'polling']  # the page's socket.io transports
         self.implicit_handshake = False  # NiceGUI 3.7+: the socket connect carries the handshake
         self.state = CLOSED
         self._elements: dict[str, dict[str, Any]] = {}
@@ -101,6 +106,13 @@ class SimulatedBrowser(ElementControls):
         self.page_loaded_ns: Optional[int] = None  # when the current page's HTML arrived (timeline clock, ns)
         self.auto_reconnect = False
         self.acks_sent = 0
+        self._rng: Optional[random.Random] = None  # see rng: made on first use (a Random is ~2.5 KB, issue 24)
+        #: the load profile when ``latency.load`` is None (:mod:`.boot`): browser-like; the lab sets ``'instant'``
+        #: for windows on the embedded server
+        self.default_load = 'chromium'
+        #: send clientsim's window name (``X-Clientsim-Window`` header) so the server or probe can name sockets
+        self.tag_requests = True
+        self.static_cached: set[str] = set()  # static files already fetched (Chromium's memory cache)
         self.javascript_rules = JavaScriptRules()
         self.javascript_requests: list[dict[str, Any]] = []
         self.ignored: dict[str, int] = {}
@@ -158,12 +170,23 @@ class SimulatedBrowser(ElementControls):
         self._elements, self._elements_json = value, None
 
     @property
+    def rng(self) -> random.Random:
+        """Random source of the window's draws (reconnect jitter, boot time); the lab seeds it from the run's seed.
+        Made on first use."""
+        if self._rng is None:
+            self._rng = random.Random()
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        self._rng = value
+
+    @property
     def download_outcome(self) -> str:
         """``'received'`` if any download got 200, ``'failed'`` if every attempt failed, ``'none'`` if no
-        download was attempted (drives the green/red/neutral window colour)."""
-        if any(d.ok for d in self.downloads):
-            return 'received'
-        return 'failed' if self.downloads else 'none'
+        download was attempted (:func:`clientsim.simulator.outcome.download_outcome`; drives the
+        green/red/neutral window colour)."""
+        return download_outcome(d.status for d in self.downloads)
 
     @property
     def progress(self) -> Optional[float]:
@@ -201,30 +224,35 @@ class SimulatedBrowser(ElementControls):
         return self._load_generation
 
     async def open(self, url: str, *, handshake: bool = True, wait: bool = True, history: str = 'push') -> None:
-        """Load ``url`` (any http URL of a NiceGUI 2.x page), connect its socket and send the handshake after
-        ``latency.handshake_ms``. With ``handshake=False`` the socket connects but no handshake is sent.
-        With ``wait`` it returns once the handshake is acknowledged (or the page failed); otherwise once the
-        socket is connected. HTTP errors and non-NiceGUI pages set ``state = 'load failed'`` and
-        ``page_error``; they do not raise. ``history``: ``'push'`` adds ``url`` to the tab's history (dropping
-        the forward entries), ``'keep'`` (reload, back, forward) leaves it."""
-        generation = await self._begin_load()
+        """Load ``url`` (any http URL of a NiceGUI 2.x/3.x page), boot it (:mod:`.boot`), connect its socket and
+        send the handshake after ``latency.handshake_ms``. With ``handshake=False`` the socket connects but no
+        handshake is sent. With ``wait`` it returns once the handshake is acknowledged (or the page failed);
+        otherwise once the socket is connected. In Chromium's order (headless Chromium 156, issue #18): the new
+        page is fetched first and the old page's socket is closed (code 1001) only after its response.
+        HTTP errors and non-NiceGUI pages set ``state = 'load failed'`` and ``page_error``; they do not raise.
+        ``history``: ``'push'`` adds ``url`` to the tab's history (dropping the forward entries), ``'keep'``
+        (reload, back, forward) leaves it."""
+        self._load_generation += 1
+        generation = self._load_generation
+        await self._connection.stop_tasks()  # the old page's pending handshake and reconnect loop end here
         if self._session is None or self._session.closed:
             if self._session is not None:  # closed under us: give the context its join back before a new one
                 await self.context.leave()
-            self._session = self.context.join()
+            self._session = self.context.join(headers={'User-Agent': USER_AGENT})
         self.url = url
         if history == 'push':
             self.set_history_url(url)
         # nicegui.js 2.5+: OLD_TAB_ID is set only in the first page of a duplicated tab (onbeforeunload clears it)
         self.old_tab_id, self._next_old_tab_id = self._next_old_tab_id, None
         self.state = LOADING
-        self.elements, self.client_id, self.sid, self.page_error, self.page_status = {}, None, None, None, None
+        self.page_error, self.page_status = None, None
         self._changed()
-        if self.latency.page_get_ms:
-            await asyncio.sleep(self.latency.page_get_ms / 1000)
+        await latency_sleep(self, 'page_get_ms', self.latency.page_get_ms)
+        get_sent_ns = now_ns()
         self._record('page_get_sent', url=url)
         try:
-            async with self._session.get(url, headers={WINDOW_HEADER: self.name}) as response:
+            headers = {WINDOW_HEADER: self.name} if self.tag_requests else {}
+            async with self._session.get(url, headers=headers) as response:
                 self.page_status = response.status
                 text = await response.text()
             self._record('page_get_answered', url=url, status=self.page_status)
@@ -232,14 +260,21 @@ class SimulatedBrowser(ElementControls):
                 raise PageError(f'HTTP {self.page_status}: {text.strip()[:200]}')
             config = parse_page(text)
         except (aiohttp.ClientError, PageError, UnicodeDecodeError, asyncio.TimeoutError) as e:
+            if generation == self._load_generation:
+                await self._leave_page()  # Chromium shows its error page: the old page unloads
             self.page_error = str(e) or type(e).__name__
+            self.elements, self.client_id, self.sid = {}, None, None
             self.state = LOAD_FAILED
             self._record('page_load_failed', url=url, error=self.page_error)
             self._changed()
             return
         if generation != self._load_generation:
             return
+        await self._leave_page()  # the old page unloads once the new page's response is there
+        if generation != self._load_generation:
+            return
         self.client_id = config['client_id']
+        self.sid = None
         self.next_message_id = config['next_message_id']
         # parsed once at load (a broken tree fails the load, as parseElements() throws in nicegui.js), then kept as
         # its JSON text (~0.5 KB instead of ~3.5 KB of dicts) until someone reads elements (issue 24)
@@ -247,11 +282,16 @@ class SimulatedBrowser(ElementControls):
         self.prefix = config['prefix']
         self.version = config['version']
         self.page_query = config.get('query') or {}
+        self.page_transports = config.get('transports') or ['websocket']
         self.implicit_handshake = bool(config.get('implicit_handshake'))
         self.document_id = str(uuid.uuid4())
         self.page_loaded_ns = now_ns()
         self.state = CONNECTING
         self._changed()
+        await boot(self, text, get_sent_ns)
+        if generation != self._load_generation:
+            return
+        self._connection.acks.start_page()
         await self._connection.open(url, generation, handshake=handshake, wait=wait)
 
     async def reload(self, *, wait: bool = True) -> None:
@@ -326,6 +366,7 @@ class SimulatedBrowser(ElementControls):
         await self._tasks.cancel_all()
         await self._leave_page()
         await self._connection.discard_dropped()
+        await self._connection.close_session()
         if self._session is not None:
             self._session = None
             await self.context.leave()  # the context's last window closes its HTTP session

@@ -13,6 +13,7 @@ import qasync
 from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, load_scenario
 
 from ..errors import TargetError
@@ -117,7 +118,7 @@ def run_gui(play: Optional[str] = None) -> int:
     return 0
 
 
-def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None) -> list[dict[str, Any]]:
+def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None) -> list[RunReport]:
     """Play ``scenarios`` one after the other in the GUI; with ``screenshot``, tile the windows and save one
     image of the main window and all browser windows at the end. Returns the reports. Raises OSError if the
     screenshot cannot be written; exits (SystemExit 3) after saying what to install when Qt's xcb plugin
@@ -130,7 +131,7 @@ def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None)
     startup_budget()  # raise the open-files limit before the windows open (simulator.fdlimit)
     window = MainWindow()
 
-    async def main() -> list[dict[str, Any]]:
+    async def main() -> list[RunReport]:
         reports = []
         try:
             await window.start()

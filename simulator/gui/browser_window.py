@@ -31,17 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator import browser as b
+from clientsim.simulator.outcome import FAILED, OUTCOMES, RECEIVED, window_state_colour
 from clientsim.simulator.tasks import TaskGroup
 
 from .throttle import Throttle
-
-STATE_COLOURS = {b.CLOSED: '#9e9e9e', b.LOADING: '#f9a825', b.CONNECTING: '#f9a825', b.CONNECTED: '#fb8c00',
-                 b.HANDSHAKE_DONE: '#2e7d32', b.DISCONNECTED: '#757575', b.LOAD_FAILED: '#c62828'}
-OUTCOME_STYLE = {
-    'received': ('#e8f5e9', '#2e7d32'),
-    'failed': ('#ffebee', '#c62828'),
-    'none': ('#fafafa', '#bdbdbd'),
-}
 
 
 class LatencyEditors(QWidget):
@@ -50,16 +43,19 @@ class LatencyEditors(QWidget):
 
     FIELDS = (('page_get_ms', 'GET'), ('handshake_ms', 'handshake'), ('download_ms', 'download'))
 
-    def __init__(self, latency: b.Latency, title: str = 'latency ms') -> None:
+    def __init__(self, latency: b.Latency, title: str = 'latency ms', caption_above: bool = False) -> None:
         super().__init__()
         self.latency = latency
         self.spins: dict[str, QSpinBox] = {}
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(1)
+        row = QHBoxLayout()
         row.setSpacing(3)
         caption = QLabel(title)
         caption.setStyleSheet('color: #616161; font-size: 11px;')
-        row.addWidget(caption)
+        (outer if caption_above else row).addWidget(caption)
+        outer.addLayout(row)
         for field_name, label in self.FIELDS:
             spin = QSpinBox()
             spin.setObjectName(f'latency-{field_name}')
@@ -68,6 +64,8 @@ class LatencyEditors(QWidget):
             spin.setPrefix(f'{label} ')
             spin.setValue(int(getattr(latency, field_name)))
             spin.setToolTip(f'{field_name}: {label} delay in ms')
+            # never clip "download 100": room for the prefix, four digits and the arrows
+            spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance(f'{label} 9999') + 28)
             spin.valueChanged.connect(lambda v, f=field_name: setattr(self.latency, f, float(v)))
             self.spins[field_name] = spin
             row.addWidget(spin, 1)
@@ -203,7 +201,7 @@ class BrowserWindow(QWidget):
     def refresh(self) -> None:
         """Redraw state, ids, outcome, elements and shelf from the browser."""
         br = self.browser
-        colour = STATE_COLOURS.get(br.state, '#757575')
+        colour = window_state_colour(br.state)
         self.state_label.setText(f'<span style="color:{colour}; font-size:14px">●</span> {br.state}')
         self.state_label.setToolTip(br.page_error or '')
         if not self.address.hasFocus():
@@ -217,11 +215,11 @@ class BrowserWindow(QWidget):
     def _refresh_outcome(self) -> None:
         br = self.browser
         outcome = br.download_outcome
-        background, border = OUTCOME_STYLE[outcome]
-        if outcome == 'received':
+        style = OUTCOMES[outcome]
+        if outcome == RECEIVED:
             d = next(d for d in br.downloads if d.ok)
             text = f'✔ received {d.filename} ({_human_bytes(d.bytes)})'
-        elif outcome == 'failed':
+        elif outcome == FAILED:
             d = br.downloads[-1]
             text = f'✘ download failed: {d.status or d.error} ({d.filename})'
         elif br.download_events:
@@ -229,17 +227,18 @@ class BrowserWindow(QWidget):
         elif br.page_error:
             text = br.page_error
         else:
-            text = 'no download'
+            text = style.label
         if br.clicks:
             text += f'  ·  clicked here{f" ×{br.clicks}" if br.clicks > 1 else ""}'
         self.outcome_label.setText(text)
         if self.property('outcome') == outcome:
             return  # restyling re-polishes the whole window: only when the outcome changes
         self.outcome_label.setStyleSheet(
-            f'QLabel#outcome {{ background: {border if outcome != "none" else "#eeeeee"}; color: '
-            f'{"white" if outcome != "none" else "#616161"}; font-weight: 600; padding: 6px; border-radius: 4px; }}')
-        self.setStyleSheet(f'QWidget#BrowserWindow {{ background: {background}; }}'
-                           f'QFrame#page {{ background: white; border: 2px solid {border}; border-radius: 4px; }}')
+            f'QLabel#outcome {{ background: {style.banner}; color: {style.banner_text}; font-weight: 600; '
+            'padding: 6px; border-radius: 4px; }')
+        self.setStyleSheet(f'QWidget#BrowserWindow {{ background: {style.background}; }}'
+                           f'QFrame#page {{ background: white; border: 2px solid {style.colour}; '
+                           'border-radius: 4px; }')
         self.setProperty('outcome', outcome)
 
     def _refresh_shelf(self) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from clientsim.simulator.browser import SimulatedBrowser
+from clientsim.simulator.outcome import FAIL_COLOUR, PASS_COLOUR, verdict_colour, verdict_label
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario
 from clientsim.simulator.timeline import Timeline
 
@@ -40,16 +42,15 @@ def hand_variant(scenario: Scenario, changes: dict[str, Any]) -> tuple[Scenario,
             ('', " (of the file's expectations)"))
 
 
-def result_html(report: dict[str, Any], note: str = '') -> str:
+def result_html(report: RunReport, note: str = '') -> str:
     """PASS/FAIL with the count of expectations held, then ``note`` (after a dash) and each failed one (rich
     text)."""
-    checks = report['expectations']
-    ok = report['passed']
-    lines = [f'<b style="color:{"#2e7d32" if ok else "#c62828"}">{"PASS" if ok else "FAIL"}</b> '
-             f'{sum(c["passed"] for c in checks)}/{len(checks)} expectations'
+    ok = report.passed
+    lines = [f'<b style="color:{verdict_colour(ok)}">{verdict_label(ok)}</b> '
+             f'{report.n_passed}/{len(report.expectations)} expectations'
              + (f' — {html.escape(note.strip())}' if note.strip() else '')]
-    lines += [f'<span style="color:#c62828">✘ {c["name"]}: expected {c["expected"]}, got {c["actual"]}</span>'
-              for c in checks if not c['passed']][:3]
+    lines += [f'<span style="color:{FAIL_COLOUR}">✘ {c.name}: expected {c.expected}, got {c.actual}</span>'
+              for c in report.failed][:3]
     return '<br>'.join(lines)
 
 
@@ -70,7 +71,7 @@ class RunPane(QWidget):
         self.timeline_view = TimelineView()
         self.timeline: Optional[Timeline] = None
         self.base_url: Optional[str] = None
-        self.report: Optional[dict[str, Any]] = None
+        self.report: Optional[RunReport] = None
         body = QSplitter(Qt.Orientation.Vertical)  # tiles above, the lanes below at full width
         body.addWidget(self.workspace)
         body.addWidget(self.timeline_view)
@@ -110,7 +111,7 @@ class CompareView(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.panes = [RunPane('#c62828'), RunPane('#2e7d32')]
+        self.panes = [RunPane(FAIL_COLOUR), RunPane(PASS_COLOUR)]
         self.panes[1].timeline_view.plot.setXLink(self.panes[0].timeline_view.plot)
         self.panes[1].timeline_view.follow = False  # the upper view drives the shared x range
         self.panes[1].timeline_view.legend_area.hide()  # one legend (above) for both
@@ -133,22 +134,25 @@ class CompareView(QWidget):
         await asyncio.gather(*(pane.clear() for pane in self.panes))
 
     async def play(self, scenarios: Sequence[Scenario], labels: Sequence[str] = ('shipped', 'fixed'),
-                   notes: Sequence[str] = ('', '')) -> list[dict[str, Any]]:
+                   notes: Sequence[str] = ('', ''),
+                   on_step: Optional[Callable[[int], None]] = None) -> list[RunReport]:
         """Play ``scenarios[0]`` (above) and ``scenarios[1]`` (below) at the same time, each on its own server
         and timeline; returns both reports in that order. ``labels`` name the runs; ``notes`` follow each
-        PASS/FAIL line. A run that raises (e.g. OSError when no port is free) propagates after both ended."""
+        PASS/FAIL line; ``on_step(index)`` is called before each step of either run (0-based).
+        A run that raises (e.g. OSError when no port is free) propagates after both ended."""
         from clientsim.simulator.player import ScenarioPlayer
         await self.clear()
         self.heading.setText(f'<b>Bug ⇄ fix side by side</b> — {scenarios[0].name}<br>the same steps, two '
                              'policies; both timelines on one axis from the scenario start (t = 0)')
 
-        async def run(pane: RunPane, scenario: Scenario, label: str, note: str) -> dict[str, Any]:
+        async def run(pane: RunPane, scenario: Scenario, label: str, note: str) -> RunReport:
             pane.title.setText(f'<b>{label}</b> — policy: {scenario.policy_summary()}')
             pane.result.setText('playing…')
             pane.timeline = Timeline()  # t0 = this run's start
             pane.timeline_view.title = f'clientsim timeline — {scenario.name}, {label}'
             pane.timeline_view.attach(pane.timeline)
-            player = ScenarioPlayer(scenario, timeline=pane.timeline, on_window=pane.adopt)
+            player = ScenarioPlayer(scenario, timeline=pane.timeline, on_window=pane.adopt,
+                                    on_step=None if on_step is None else lambda _s, i, _n: on_step(i))
             pane.base_url, pane.report = None, None
             report = pane.report = await player.run()
             pane.base_url = player.base_url

@@ -9,11 +9,14 @@ reduces the first failing run (:mod:`clientsim.simulator.shrink`) and adds the `
 from __future__ import annotations
 
 import html
+import os
+from pathlib import Path
 from typing import Any, Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -26,10 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator.explore import Exploration, RunResult, outcomes
+from clientsim.simulator.outcome import verdict_colour, verdict_label, verdict_rgb
 from clientsim.simulator.scenario import ScenarioError
 from clientsim.simulator.vary import VaryError
-
-PASS_BRUSH, FAIL_BRUSH = (46, 160, 67), (207, 34, 46)
 
 
 def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
@@ -39,7 +41,7 @@ def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
     for i, r in enumerate(rows[:most]):
         outcome = html.escape(r['signature'].rsplit(' | ', 1)[0])
         low, high = r['interval']
-        verdict = ('<b style="color:#2e7d32">PASS</b>' if r['passed'] else '<b style="color:#c62828">FAIL</b>')
+        verdict = f'<b style="color:{verdict_colour(r["passed"])}">{verdict_label(r["passed"])}</b>'
         lines.append(f"<b>#{i + 1}</b> {r['share']:.0%} ({low:.0%}–{high:.0%}) {verdict} — {outcome}")
     more = len(rows) - most
     return '<br>'.join(lines) + (f'<br>… and {more} more (hover the chart)' if more > 0 else '')
@@ -57,10 +59,14 @@ class ExploreView(QWidget):
         self.results: list[RunResult] = []
         self.rows: list[dict[str, Any]] = []
         self.runs_box, self.seed_box, self.jobs_box = QSpinBox(), QSpinBox(), QSpinBox()
+        cores = os.cpu_count() or 1
         for box, low, high, value in ((self.runs_box, 1, 100000, 100), (self.seed_box, 0, 2**31 - 1, 0),
-                                      (self.jobs_box, 1, 64, 8)):
+                                      (self.jobs_box, 1, 64, min(8, cores))):
             box.setRange(low, high)
             box.setValue(value)
+        self.jobs_box.setToolTip(f'runs played at once, each on its own embedded server (default: this machine\'s '
+                                 f'{cores} cores, at most 8); more jobs than cores slows every run down and can '
+                                 'change the timing the runs see')
         self.vary_edit = QLineEdit()
         self.vary_edit.setPlaceholderText('knobs, e.g. download_ms=0..100 order=shuffle (adds to the file\'s vary:)')
         self.explore_button, self.stop_button = QPushButton('Explore'), QPushButton('Stop')
@@ -73,6 +79,11 @@ class ExploreView(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat('%v / %m runs')
         self.status = QLabel('Select a scenario in the library and press Explore. Click a bar to replay it.')
+        self.checked_against = QLabel('Checked against the <b>shipped</b> behaviour (the file\'s expectations, '
+                                      'NiceGUI 2.11.0): <b>PASS = the bug reproduced</b>, FAIL = this run did not '
+                                      'show it.')
+        self.checked_against.setWordWrap(True)
+        self.checked_against.setStyleSheet('color: #455a64;')
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget()
         self.plot.setLabel('left', 'runs')
@@ -93,6 +104,7 @@ class ExploreView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addLayout(buttons)
+        layout.addWidget(self.checked_against)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.legend)
         layout.addWidget(self.status)
@@ -155,7 +167,7 @@ class ExploreView(QWidget):
         if not self.rows:
             return
         xs = list(range(len(self.rows)))
-        brushes = [pg.mkBrush(*(PASS_BRUSH if r['passed'] else FAIL_BRUSH)) for r in self.rows]
+        brushes = [pg.mkBrush(*verdict_rgb(r['passed'])) for r in self.rows]
         self.plot.addItem(pg.BarGraphItem(x=xs, height=[r['count'] for r in self.rows], width=0.7, brushes=brushes))
         self.plot.getAxis('bottom').setTicks([[(i, f"#{i + 1} {r['share']:.0%}") for i, r in enumerate(self.rows)]])
         self.plot.setToolTip('\n'.join(f"#{i + 1}: {r['signature']} (seeds {r['seeds'][:5]})"
@@ -188,8 +200,16 @@ class ExploreView(QWidget):
             return None
         self.shrink_button.setEnabled(False)
         self.status.setText(f'shrinking seed {failing.seed} …')
+        out_dir = None
+        from clientsim.simulator.scenario import library_dir
+        if Path(self.exploration.path).resolve().parent == library_dir().resolve():  # never into the library
+            out_dir = QFileDialog.getExistingDirectory(self, 'Folder for the minimal scenario', str(Path.home()))
+            if not out_dir:
+                self.shrink_button.setEnabled(True)
+                self.status.setText('shrink: no folder chosen (a minimal scenario never goes into the library)')
+                return None
         path = await shrink_to_file(self.exploration.path, self.exploration.raw_for(failing.seed), failing.seed,
-                                    failing.failed[0], log=self.status.setText)
+                                    failing.failed[0], log=self.status.setText, out_dir=out_dir)
         if path is not None:
             item = QListWidgetItem(path.rsplit('/', 1)[-1].removesuffix('.yaml'))
             item.setData(Qt.ItemDataRole.UserRole, path)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator.browser import SimulatedBrowser
+from clientsim.simulator.outcome import FAIL_COLOUR, PASS_COLOUR, WARN_COLOUR
 
 COLUMNS = ('dir', 'time (ms)', 'event', 'note', 'payload')
 
@@ -75,9 +76,9 @@ class FrameModel(QAbstractTableModel):
             return ('↑' if f.direction == 'sent' else '↓', f'{(f.t_ns - self.browser.timeline.t0_ns) / 1e6:.1f}',
                     f.event, f.note, json.dumps(f.payload, default=str)[:200])[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
-            return QBrush(QColor('#2e7d32' if f.direction == 'sent' else '#c62828'))
+            return QBrush(QColor(PASS_COLOUR if f.direction == 'sent' else FAIL_COLOUR))
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3 and f.note:
-            return QBrush(QColor('#ef6c00'))  # a message the window did not follow (simulator.browser.messages)
+            return QBrush(QColor(WARN_COLOUR))  # a message the window did not follow (simulator.browser.messages)
         return None
 
 
@@ -106,6 +107,9 @@ class FrameInspector(QDialog):
         top.addWidget(QLabel('Event:'))
         top.addWidget(self.filter)
         top.addStretch(1)
+        self.arrows = QLabel('↑ sent by this window to the server · ↓ received from the server')  # the legend
+        self.arrows.setStyleSheet('color: #616161;')
+        top.addWidget(self.arrows)
         split = QSplitter()
         split.setOrientation(Qt.Orientation.Vertical)
         split.addWidget(self.table)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator.measurements import measurements_of
+from clientsim.simulator.outcome import PASS_COLOUR
 from clientsim.simulator.timeline import Timeline
 
 from .throttle import Throttle
@@ -57,6 +58,13 @@ class MeasurementsPanel(QWidget):
     def detach(self) -> None:
         """Stop listening to the timeline."""
         self._unsubscribe()
+
+    def attach(self, timeline: Timeline) -> None:
+        """Show ``timeline`` instead (a new session) and refresh."""
+        self._unsubscribe()
+        self.timeline = timeline
+        self._unsubscribe = timeline.subscribe(lambda _e: self._throttle() if self.isVisible() else None)
+        self.refresh()
 
     def refresh(self) -> None:
         """Recompute from the timeline and fill the table."""
@@ -104,7 +112,7 @@ class ServerStatePanel(QWidget):
         self.plot.getAxis('bottom').enableAutoSIPrefix(False)
         self.plot.setMouseEnabled(y=False)
         self.curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen('#6a1b9a', width=2))
-        self.finalized_curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen('#2e7d32', width=2,
+        self.finalized_curve = self.plot.plot([], [], stepMode='right', pen=pg.mkPen(PASS_COLOUR, width=2,
                                                                                       style=Qt.PenStyle.DashLine))
         self.plot.setMinimumHeight(140)
         self.jobs_table = QTableWidget(0, 6)
@@ -150,6 +158,14 @@ class ServerStatePanel(QWidget):
         """Stop listening to the timeline."""
         self._unsubscribe()
 
+    def attach(self, timeline: Timeline) -> None:
+        """Show ``timeline`` instead (a new session): the plot starts over."""
+        self._unsubscribe()
+        self.timeline = timeline
+        self._seen = len(timeline.events) + 1  # refresh() sees "fewer events": starts over
+        self._unsubscribe = timeline.subscribe(self._on_event)
+        self.refresh()
+
     def refresh(self) -> None:
         """Fold new ``models`` events into the plot and redraw the jobs table."""
         events = self.timeline.events
@@ -168,7 +184,7 @@ class ServerStatePanel(QWidget):
             self.curve.setData(t, np.array(self._alive + self._alive[-1:]))
             self.finalized_curve.setData(t, np.array(self._finalized + self._finalized[-1:]))
             self.models_label.setText(f'alive: <b style="color:#6a1b9a">{int(self._alive[-1])}</b> · finalized: '
-                                      f'<b style="color:#2e7d32">{int(self._finalized[-1])}</b>')
+                                      f'<b style="color:{PASS_COLOUR}">{int(self._finalized[-1])}</b>')
         else:
             self.curve.setData([], [])
             self.finalized_curve.setData([], [])

@@ -3,7 +3,7 @@ with ⚠ and its error as tooltip), Play, the step progress and the result of th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from clientsim.simulator.outcome import FAIL_COLOUR, verdict_colour, verdict_label
+from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, ScenarioError, library, load_scenario
 
 
@@ -110,26 +112,23 @@ class ScenarioLibrary(QGroupBox):
 
     def show_error(self, message: str) -> None:
         """Show ``message`` (e.g. a :class:`ScenarioError`) in red."""
-        self.result_label.setText(f'<span style="color:#c62828">{message}</span>')
+        self.result_label.setText(f'<span style="color:{FAIL_COLOUR}">{message}</span>')
 
-    def show_result(self, report: dict[str, Any], second: Optional[dict[str, Any]] = None,
+    def show_result(self, report: RunReport, second: Optional[RunReport] = None,
                     labels: Sequence[str] = ('shipped', 'fixed')) -> None:
         """PASS/FAIL, the count of expectations met and each failed one; every expectation as tooltip. With
         ``second`` (a side-by-side run): one line per run, named by ``labels``."""
         if second is not None:
-            lines = [f'<b style="color:{"#2e7d32" if r["passed"] else "#c62828"}">{"PASS" if r["passed"] else "FAIL"}'
-                     f'</b> {label}: {sum(c["passed"] for c in r["expectations"])}/{len(r["expectations"])}'
+            lines = [f'<b style="color:{verdict_colour(r.passed)}">{verdict_label(r.passed)}'
+                     f'</b> {label}: {r.n_passed}/{len(r.expectations)}'
                      for r, label in zip((report, second), labels, strict=False)]
             self.result_label.setText('<br>'.join(lines))
             return
-        ok = report['passed']
-        checks = report['expectations']
-        lines = [f'<b style="color:{"#2e7d32" if ok else "#c62828"}">{"PASS" if ok else "FAIL"}</b> '
-                 f'{sum(c["passed"] for c in checks)}/{len(checks)} expectations — {report["scenario"]}']
-        for c in checks:
-            if not c['passed']:
-                lines.append(f'<span style="color:#c62828">✘ {c["name"]}: expected {c["expected"]}, '
-                             f'got {c["actual"]}</span>')
+        ok = report.passed
+        checks = report.expectations
+        lines = [f'<b style="color:{verdict_colour(ok)}">{verdict_label(ok)}</b> '
+                 f'{report.n_passed}/{len(checks)} expectations — {report.scenario}']
+        for c in report.failed:
+            lines.append(f'<span style="color:{FAIL_COLOUR}">✘ {c.name}: expected {c.expected}, got {c.actual}</span>')
         self.result_label.setText('<br>'.join(lines))
-        self.result_label.setToolTip('\n'.join(f'{"✔" if c["passed"] else "✘"} {c["name"]}: {c["actual"]}'
-                                               for c in checks))
+        self.result_label.setToolTip('\n'.join(f'{"✔" if c.passed else "✘"} {c.name}: {c.actual}' for c in checks))

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout
 
 from clientsim.server.app import EmbeddedServer
+from clientsim.simulator.outcome import PASS_COLOUR, verdict_colour
 
 
 class ServerBox(QGroupBox):
@@ -32,11 +33,11 @@ class ServerBox(QGroupBox):
     def show_server(self, server: EmbeddedServer) -> None:
         """Show whether ``server`` runs, its URL, its errors (count and types) and its clients alive."""
         self.setTitle('Embedded server')
-        self.state_label.setText('<span style="color:#2e7d32">●</span> running' if server.running
+        self.state_label.setText(f'<span style="color:{PASS_COLOUR}">●</span> running' if server.running
                                  else '<span style="color:#9e9e9e">●</span> stopped')
         self.url_label.setText(server.url or '—')
         n_err = len(server.errors)
-        self.errors_label.setText(f'server errors: <b style="color:{"#c62828" if n_err else "#2e7d32"}">{n_err}</b>'
+        self.errors_label.setText(f'server errors: <b style="color:{verdict_colour(not n_err)}">{n_err}</b>'
                                   + (f' ({", ".join(sorted({e["type"] for e in server.errors}))})' if n_err else '')
                                   + f'  ·  clients alive: {len(server.registry.instances)}')
 
@@ -48,7 +49,7 @@ class ServerBox(QGroupBox):
         self.setTitle('Target app (real server; the embedded one is idle)')
         rc = target.get('returncode')
         if playing:
-            state = ('<span style="color:#2e7d32">●</span> running' if target.get('ready_ms') is not None
+            state = (f'<span style="color:{PASS_COLOUR}">●</span> running' if target.get('ready_ms') is not None
                      else '<span style="color:#f9a825">●</span> starting')
         else:
             state = '<span style="color:#9e9e9e">●</span> stopped'
@@ -63,5 +64,5 @@ class ServerBox(QGroupBox):
                                   f'<b>{"—" if rc is None else rc}</b>'
                                   + ('' if target.get('ready_ms') is None
                                      else f' · ready after {target["ready_ms"]} ms')
-                                  + f'<br>server errors: <b style="color:{"#c62828" if n_err else "#2e7d32"}">'
+                                  + f'<br>server errors: <b style="color:{verdict_colour(not n_err)}">'
                                   f'{n_err}</b>' + (f' ({counts})' if n_err else ''))

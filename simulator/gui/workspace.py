@@ -27,13 +27,16 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator import browser as b
+from clientsim.simulator.outcome import OUTCOMES, window_state_colour
 
-from .browser_window import OUTCOME_STYLE, STATE_COLOURS, BrowserWindow
+from .browser_window import BrowserWindow
 from .throttle import Throttle
 
 #: more windows than this show as compact tiles
 FULL_LIMIT = 12
 TILE_SIZE = QSize(150, 54)
+#: a window in full needs this height (px); less room and the windows show as tiles
+FULL_MIN_HEIGHT = 230
 
 
 def last_status(browser: b.SimulatedBrowser) -> str:
@@ -45,7 +48,9 @@ def last_status(browser: b.SimulatedBrowser) -> str:
     if browser.page_error:
         return browser.page_error[:40]
     path = urllib.parse.urlsplit(browser.url).path if browser.url else ''
-    return f'{browser.state} {path}'.strip()
+    if browser.state == 'closed':
+        return f'closed, no download{f" (was on {path})" if path else ""}'
+    return f'{browser.state} on {path}' if path else browser.state
 
 
 class TileModel(QAbstractListModel):
@@ -101,15 +106,15 @@ class TileDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         window: BrowserWindow = index.data(Qt.ItemDataRole.UserRole)
         br = window.browser
-        background, border = OUTCOME_STYLE[br.download_outcome]
+        style = OUTCOMES[br.download_outcome]
         rect = option.rect.adjusted(2, 2, -2, -2)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(border), 3 if option.state & QStyle.StateFlag.State_Selected else 2))
-        painter.setBrush(QColor(background))
+        painter.setPen(QPen(QColor(style.colour), 3 if option.state & QStyle.StateFlag.State_Selected else 2))
+        painter.setBrush(QColor(style.background))
         painter.drawRoundedRect(rect, 4, 4)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(STATE_COLOURS.get(br.state, '#757575')))
+        painter.setBrush(QColor(window_state_colour(br.state)))
         painter.drawEllipse(QRect(rect.x() + 6, rect.y() + 8, 10, 10))
         font = QFont(option.font)
         font.setBold(True)
@@ -120,7 +125,7 @@ class TileDelegate(QStyledItemDelegate):
         font.setBold(False)
         font.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.9))
         painter.setFont(font)
-        painter.setPen(QColor(border if br.download_outcome != 'none' else '#424242'))
+        painter.setPen(QColor(style.status_text))
         status = painter.fontMetrics().elidedText(last_status(br), Qt.TextElideMode.ElideRight, rect.width() - 10)
         painter.drawText(QRect(rect.x() + 6, rect.y() + 24, rect.width() - 10, 22),
                          int(Qt.AlignmentFlag.AlignVCenter), status)
@@ -249,9 +254,17 @@ class Workspace(QWidget):
         fit = max(1, (self.scroll.viewport().width() or self.width()) // 230)
         return max(1, min(n, fit, math.ceil(math.sqrt(n * 2))))
 
+    def _fits(self, n: int) -> bool:
+        """Whether ``n`` windows in full fit the area's height (else they show as tiles, all in view)."""
+        if n == 0 or not self.isVisible():
+            return True
+        rows = math.ceil(n / self.columns(n))
+        room = self.stack.height() or self.height()
+        return rows * (FULL_MIN_HEIGHT + self.grid.spacing()) <= room
+
     def _relayout(self) -> None:
         docked = [w for w in self.windows if w not in self.detached]
-        mode = 'tiles' if len(self.windows) > self.full_limit else 'full'
+        mode = 'tiles' if len(self.windows) > self.full_limit or not self._fits(len(docked)) else 'full'
         self.mode = mode
         while self.grid.count():
             self.grid.takeAt(0)
@@ -272,11 +285,16 @@ class Workspace(QWidget):
             self.tiles.touch()
         self._update_header()
 
+    def _why_tiles(self) -> str:
+        if not self.full_limit:
+            return ''
+        return f' (more than {self.full_limit})' if len(self.windows) > self.full_limit else ' (no room in full)'
+
     def _update_header(self) -> None:
         n, mode = len(self.windows), self.mode
         detached = f' · {len(self.detached)} detached (Dock brings them back)' if self.detached else ''
         how = ('in full' if mode == 'full' else
-               f'as tiles{f" (more than {self.full_limit})" if self.full_limit else ""}: colour = download '
+               f'as tiles{self._why_tiles()}: colour = download '
                'outcome, dot = connection; '
                'double-click a tile to open it in full')
         self.header.setText(f'<b>{self._title or "Windows"}</b> — {n} window{"s" if n != 1 else ""} {how}{detached}'
@@ -284,9 +302,10 @@ class Workspace(QWidget):
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if self.mode == 'full' and self.windows:
-            docked = [w for w in self.windows if w not in self.detached]
-            if docked and self.columns(len(docked)) != self._current_columns():
+        docked = [w for w in self.windows if w not in self.detached]
+        if len(self.windows) <= self.full_limit and docked:
+            wanted = 'full' if self._fits(len(docked)) else 'tiles'
+            if wanted != self.mode or (wanted == 'full' and self.columns(len(docked)) != self._current_columns()):
                 self._relayout()
 
     def _current_columns(self) -> int:

@@ -39,6 +39,7 @@ from typing import Any, Callable, Optional
 import socketio
 
 from clientsim.simulator.browser import Latency, SimulatedBrowser
+from clientsim.simulator.outcome import received
 from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
@@ -95,7 +96,8 @@ class LoadEngine:
         does = [rng.random() < step.share for step in load.steps]
         latency = Latency(page_get_ms=draw_ms(load.latency.page_get_ms, rng),
                           handshake_ms=draw_ms(load.latency.handshake_ms, rng),
-                          download_ms=draw_ms(load.latency.download_ms, rng))
+                          download_ms=draw_ms(load.latency.download_ms, rng),
+                          load='instant')  # a load test's users connect at once (no static files, no boot time)
         name = f'{self.prefix}u{number}'
         self.windows[name] = _Window(SimulatedBrowser(name, Timeline(), latency), does, rng)
         return name
@@ -204,7 +206,7 @@ class LoadEngine:
             elif kind == 'page_get_answered' and w.t_get_ns is not None:
                 status = detail.get('status')
                 out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6,
-                                  None if status == 200 else f'HTTP {status}'))
+                                  None if received(status) else f'HTTP {status}'))
                 w.t_get_ns, w.t_connect_ns, w.clicks_pending = None, t, 0
             elif kind == 'page_load_failed' and w.t_get_ns is not None:
                 out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6, str(detail.get('error'))))
@@ -231,7 +233,7 @@ class LoadEngine:
             elif kind == 'download_get' and w.t_download_ns:
                 t_event, asked = w.t_download_ns.pop(0)
                 status = detail.get('status')
-                error = None if status == 200 else f'HTTP {status} for the download of this window\'s click'
+                error = None if received(status) else f'HTTP {status} for the download of this window\'s click'
                 if not asked:
                     error = f'a download this window did not ask for (HTTP {status}): sent to the whole room'
                 out.append(report('http', 'download', (t - t_event) / 1e6, error, int(detail.get('bytes') or 0)))

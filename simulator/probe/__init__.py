@@ -51,6 +51,8 @@ class ProbeReceiver:
         self.errors: list[dict[str, Any]] = []
         self.clients: dict[str, bool] = {}
         self.models_finalized = 0
+        #: client_id → {sid: document_id} of handshakes Client.handle_handshake counted and handle_disconnect did not
+        self.handshaken: dict[str, dict[str, Optional[str]]] = {}
         self._server: Optional[asyncio.AbstractServer] = None
         self._writer: Optional[asyncio.StreamWriter] = None
         self._replies: dict[int, asyncio.Future] = {}
@@ -139,10 +141,29 @@ class ProbeReceiver:
             self.clients[client_id] = bool(event.get('shared'))
         elif kind == 'client_deleted' and client_id:
             self.clients.pop(client_id, None)
+            self.handshaken.pop(client_id, None)
+        elif kind == 'client_handshake' and client_id and sid:
+            self.handshaken.setdefault(client_id, {})[sid] = event.get('document_id')
+        elif kind == 'client_disconnect' and client_id and sid:
+            self.handshaken.get(client_id, {}).pop(sid, None)
         elif kind == 'model_finalized':
             self.models_finalized += 1
         self.timeline.record(SERVER, kind, window=window, sid=sid, client_id=client_id, t_ns=t_ns, probe=True,
                              **event)
+
+    def pinned(self) -> list[dict[str, Any]]:
+        """Clients alive in the app whose counted handshakes were never disconnected, once every window closed
+        (problem 6): ``[{client_id, connections: {document_id: n}, stale_sids: [sid, ...]}]``, the shape of
+        :func:`clientsim.simulator.checks.pinned_clients`. Read after the windows closed and the app settled: a
+        socket still open also counts here."""
+        pinned = []
+        for client_id, sids in self.handshaken.items():
+            if client_id in self.clients and not self.clients[client_id] and sids:
+                connections: dict[str, int] = {}
+                for document_id in sids.values():
+                    connections[str(document_id)] = connections.get(str(document_id), 0) + 1
+                pinned.append({'client_id': client_id, 'connections': connections, 'stale_sids': list(sids)})
+        return pinned
 
     def error_counts(self) -> dict[str, int]:
         """Exceptions the app logged, by type name (one per logged exception; its chain is in ``chain``)."""

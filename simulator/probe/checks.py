@@ -1,5 +1,5 @@
-"""Server-side expectations against a probed ``target:`` app: ``clients_alive``, ``private_clients_alive`` and
-``models_finalized`` read from the probe's events (``server_errors`` go through
+"""Server-side expectations against a probed ``target:`` app: ``clients_alive``, ``private_clients_alive``,
+``models_finalized`` and ``pinned_clients`` read from the probe's events (``server_errors`` go through
 :meth:`clientsim.simulator.target.ExternalTarget.error_counts`). Called by
 ``clientsim.simulator.player.ScenarioPlayer.check_expectations``; it takes the player duck-typed (``.target``,
 ``.scenario``) so that it imports nothing from the player. No Qt import.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import describe_pinned
+
 #: expectations a probed target can answer besides ``windows`` and ``server_errors``
-PROBED_EXPECTATIONS = {'clients_alive', 'private_clients_alive', 'models_finalized'}
+PROBED_EXPECTATIONS = {'clients_alive', 'private_clients_alive', 'models_finalized', 'pinned_clients'}
 
 
 def check_probed_target(player: Any) -> list[dict[str, Any]]:
@@ -22,7 +24,8 @@ def check_probed_target(player: Any) -> list[dict[str, Any]]:
     expect = player.scenario.expect
     wanted = {'clients alive': (expect.clients_alive, lambda: target.clients_alive()),
               'private clients alive': (expect.private_clients_alive, lambda: target.clients_alive(private_only=True)),
-              'models finalized (FINALIZED lines)': (expect.models_finalized, lambda: target.models_finalized)}
+              'models finalized (FINALIZED lines)': (expect.models_finalized, lambda: target.models_finalized),
+              'pinned clients': (expect.pinned_clients, lambda: target.probe.pinned())}
     checks = []
     for name, (count, read) in wanted.items():
         if count is None:
@@ -33,6 +36,10 @@ def check_probed_target(player: Any) -> list[dict[str, Any]]:
                            'actual': f'not probed: {reason}', 'passed': False})
             continue
         actual = read()
+        if isinstance(actual, list):  # pinned clients: the count decides, the report names each one
+            checks.append({'name': f'{name} (app server)', 'expected': str(count), 'actual': describe_pinned(actual),
+                           'passed': bool(count.check(len(actual)))})
+            continue
         checks.append({'name': f'{name} (app server)', 'expected': str(count), 'actual': actual,
                        'passed': bool(count.check(actual))})
     return checks

@@ -163,7 +163,8 @@ def _learn_socket(sid, environ=None):
             from nicegui import core
             environ = core.sio.get_environ(sid)
         query = _query_of(environ)
-        _probe.windows[sid] = query.get(_WINDOW_QUERY, [None])[0]
+        # clientsim windows name themselves in the X-Clientsim-Window header (older ones: the query parameter)
+        _probe.windows[sid] = environ.get('HTTP_X_CLIENTSIM_WINDOW') or query.get(_WINDOW_QUERY, [None])[0]
         if query.get('client_id'):
             _probe.clients[sid] = query['client_id'][0]
     except Exception:
@@ -261,7 +262,12 @@ def _hook_client(module):
 
     def handshake(client, args, when):
         if when == 'after':
-            _probe.send('client_handshake', sid=args[0] if args else None, client_id=client.id)
+            try:  # 2.x (socket_id, document_id, ...); 3.x (socket_id, tab_id, old_tab_id, document_id, ...)
+                document_id = handshake_signature.bind_partial(client, *args).arguments.get('document_id')
+            except TypeError:
+                document_id = None
+            _probe.send('client_handshake', sid=args[0] if args else None, client_id=client.id,
+                        document_id=document_id)
 
     def disconnect(client, args, when):
         if when == 'before':
@@ -277,11 +283,42 @@ def _hook_client(module):
         if when == 'after':
             _probe.send('download_emitted', client_id=client.id, url=str(args[0])[:300] if args else None)
 
+    handshake_signature = inspect.signature(Client.handle_handshake)
+    if os.environ.get('CLIENTSIM_PROBE_PATCH') == 'handshake_socket_check':
+        _patch_handshake_socket_check(Client)
     wrap('__init__', created)
     wrap('handle_handshake', handshake)
     wrap('handle_disconnect', disconnect)
     wrap('delete', delete)
     wrap('download', download)
+
+
+def _socket_alive(sid):
+    """Whether engine.io still holds the socket of socket.io ``sid``."""
+    from nicegui import core
+    eio_sid = core.sio.manager.eio_sid_from_sid(sid, '/')
+    eio_socket = core.sio.eio.sockets.get(eio_sid) if eio_sid else None
+    return eio_socket is not None and not eio_socket.closed and not eio_socket.closing
+
+
+def _patch_handshake_socket_check(Client):
+    """The problem 6 fix, injected (``CLIENTSIM_PROBE_PATCH=handshake_socket_check``): when the socket is gone
+    after ``handle_handshake``'s awaits (engine.io ended it while the connect handler waited for tab storage; its
+    disconnect was dropped by python-socketio), the handshake is dropped again (``handle_disconnect``), so the
+    client does not keep a connection nobody will count down."""
+    original = Client.handle_handshake
+    if not inspect.iscoroutinefunction(original):
+        return
+
+    @functools.wraps(original)
+    async def handle_handshake(self, socket_id, *args, **kwargs):
+        result = await original(self, socket_id, *args, **kwargs)
+        if not _socket_alive(socket_id) and socket_id in getattr(self, '_socket_to_document_id', {}):
+            _probe.send('handshake_dropped', sid=socket_id, client_id=self.id, reason='socket gone')
+            self.handle_disconnect(socket_id)
+        return result
+    Client.handle_handshake = handle_handshake
+    _probe.hooks.append('patch:handshake_socket_check')
 
 
 class _Finder(importlib.abc.MetaPathFinder):
