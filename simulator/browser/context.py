@@ -78,15 +78,16 @@ class BrowserContext:
     def __repr__(self) -> str:
         return f'BrowserContext({self.name!r}, tabs={self.tabs})'
 
-    def join(self) -> aiohttp.ClientSession:
+    def join(self, headers: Optional[dict[str, str]] = None) -> aiohttp.ClientSession:
         """A window (tab) of this context starts loading pages: returns the context's open HTTP session (made on
-        first use, with the context's cookie jar and the loop's shared pool). Must run inside an event loop."""
+        first use, with the context's cookie jar, the loop's shared pool and ``headers`` as default headers, e.g.
+        the browser's ``User-Agent``). Must run inside an event loop."""
         self.tabs += 1
         if self.session is None or self.session.closed:
             if self.cookie_jar is None:
                 self.cookie_jar = aiohttp.CookieJar(unsafe=True)
             self.session = aiohttp.ClientSession(cookie_jar=self.cookie_jar, connector=_SharedPool.acquire(),
-                                                 connector_owner=False)
+                                                 connector_owner=False, headers=headers)
         return self.session
 
     async def leave(self) -> None:
