@@ -89,7 +89,7 @@ def test_real_nicegui_storage_user_is_per_browser(tmp_path):
     python = nicegui_python_or_skip('3.18.0')
     path = ROOT / 'assets' / 'scenarios' / 'real' / 'browser_context_storage_user.yaml'
     report = asyncio.run(play_version(load_scenario(path), '3.18.0', python))
-    assert report['passed'], failed_checks(report)
+    assert report.passed, failed_checks(report)
     apart = tmp_path / 'apart.yaml'
     apart.write_text(path.read_text().replace(', context: alice}', '}').replace(', context: bob}', '}')
                      .replace('../../apps/', str(ROOT / 'assets' / 'apps') + '/'))

@@ -14,7 +14,7 @@ from .conftest import play
 def test_equal_on_library_runs():
     for name in ('download_race_auto_index.yaml', 'double_delete.yaml', 'fast_navigation.yaml',
                  'download_private_pages.yaml'):
-        events = play(name)['events']
+        events = play(name).model_dump(mode='json')['events']
         assert len(events) > 20
         assert measurements_of(events) == reference.measurements_of(events), name
 
