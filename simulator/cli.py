@@ -35,6 +35,7 @@ from .commands import play as play_command
 from .commands import serve as serve_command
 from .errors import ClientsimError
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .fdlimit import startup_budget
 from .scenario import library_dir
 
 __all__ = ['EXIT_BAD_INPUT', 'EXIT_FAILED', 'EXIT_OK', 'EXIT_TARGET', 'LOG_LEVELS', 'configure_logging', 'main']
@@ -121,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     printing ``error: <message>`` on stderr."""
     args = _parser().parse_args(argv)
     configure_logging('DEBUG' if args.verbose else args.log_level)
+    budget = startup_budget()  # the soft open-files limit raised to the hard one (simulator.fdlimit)
+    logging.getLogger('clientsim').info(budget.message())
     command = COMMANDS.get(args.command or 'gui')
     if args.command is None:
         args.play = None

@@ -17,10 +17,11 @@ from typing import Any, Callable, Optional
 from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
-from . import virtual_time
+from . import gcbatches, virtual_time
 from .browser.latency import max_lag_ms
 from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
 from .element_checks import wait_elements
+from .fdlimit import is_out_of_files, startup_budget
 from .lab import Lab
 from .loop_lag import LoopLag
 from .measurements import measurements_of
@@ -107,7 +108,7 @@ class ScenarioPlayer:
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
-                self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser)
+                self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser, context=spec.context)
             self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
             steps = self.scenario.parsed_steps
             for step in steps:
@@ -117,14 +118,16 @@ class ScenarioPlayer:
                 try:
                     await step.play(self)
                 except (LookupError, RuntimeError, ValueError, OSError) as e:
+                    hint = f' ({startup_budget().message()})' if is_out_of_files(e) else ''
                     self.step_errors.append({'index': step.index, 'step': step.describe(), 'line': step.line,
-                                             'error': f'{type(e).__name__}: {e}'})
+                                             'error': f'{type(e).__name__}: {e}{hint}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
             await self._settle_elements()
             await self.loop_lag.stop()
             self.duration_ms = (time.perf_counter() - started) * 1000
-            self.result = self.report()
+            with gcbatches.paused():  # every object of the report is kept: no collection while it is built
+                self.result = self.report()
         finally:
             await self.loop_lag.stop()
             if self.lab.owns_backend:
@@ -173,7 +176,8 @@ class ScenarioPlayer:
         there); the JSON report is its dump."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
-        events = self.timeline.to_dicts()
+        events = self.timeline.to_dicts()  # once, for the report and its measurements
+        pages = {w.name: w.page for w in self.scenario.windows}  # a dict: linear in the windows, not quadratic
         return RunReport.model_validate({
             'scenario': self.scenario.name,
             'file': self.scenario.path,
@@ -185,7 +189,7 @@ class ScenarioPlayer:
             'passed': all(c['passed'] for c in checks),
             'expectations': checks,
             'windows': [{
-                'name': name, 'page': _page_of(self.scenario, name), 'url': b.url, 'client_id': b.client_id,
+                'name': name, 'page': pages.get(name), 'url': b.url, 'client_id': b.client_id,
                 'sid': b.sid, 'state': b.state, 'download_events': b.download_events,
                 'downloads': [d.to_dict() for d in b.downloads],
                 # nicegui.js 3.x behaviour (simulator.browser.messages / connection)
@@ -229,14 +233,6 @@ class ScenarioPlayer:
                                      'reconnects': b.reconnects, 'skipped_chunks': skipped_chunks_shown(b)}
                               for name, b in self.browsers.items()},
         }
-
-
-def _page_of(scenario: Scenario, name: str) -> Optional[str]:
-    """The window's declared page; None for a window a step added (a duplicate, a new tab)."""
-    try:
-        return scenario.window(name).page
-    except KeyError:
-        return None
 
 
 def _scenario_dir(scenario: Scenario) -> Optional[str]:

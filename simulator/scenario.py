@@ -93,14 +93,17 @@ class LatencySpec(StrictModel):
 
 
 class WindowSpec(StrictModel):
-    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``
-    and ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
+    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``,
+    ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
     (:mod:`clientsim.simulator.chromium`; needs the apt packages ``chromium chromium-driver``; latency knobs do
-    not apply to it)."""
+    not apply to it), and the browser ``context`` a simulated window is a tab of (windows with the same name share
+    cookies and connections, like tabs of one browser profile; None: a browser of its own, see
+    :mod:`clientsim.simulator.browser.context`)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
     latency: LatencySpec = LatencySpec()
     browser: Literal['simulated', 'chromium'] = 'simulated'
+    context: Optional[str] = Field(None, min_length=1, max_length=64)
 
     @field_validator('page')
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from ..console import PlayConsole
 from ..errors import BadInputError
 from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..fdlimit import startup_budget, too_many_windows
 from ..report import failures_text, write_events, write_report
 from ..run_report import RunReport
 from ..scenario import Scenario, ScenarioError, library_dir, load_scenario
@@ -143,6 +144,10 @@ def play_files(files: list[str], *, variant: str = 'both', headless: bool = Fals
         print(f'note: {s.path}: no fix: block, no fixed variant to play', file=sys.stderr)
     if not scenarios:
         raise BadInputError('nothing to play (--variant fixed and no file has a fix: block)')
+    for scenario in scenarios:  # warn before a run that would fail with "Too many open files"
+        warning = too_many_windows(len(scenario.windows), startup_budget())
+        if warning:
+            print(f'warning: {scenario.path or scenario.name}: {warning}', file=sys.stderr)
     console = PlayConsole(scenarios)
     console.start()
     try:

@@ -17,6 +17,7 @@ from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, load_scenario
 
 from ..errors import TargetError
+from ..fdlimit import startup_budget
 from .main_window import MainWindow
 from .screenshot import save_screenshot
 
@@ -101,6 +102,8 @@ def run_gui(play: Optional[str] = None) -> int:
     async def main() -> None:
         await window.start()
         window.show()
+        # the soft open-files limit raised to the hard one, and how many windows that allows (simulator.fdlimit)
+        window.statusBar().showMessage(startup_budget().message(), 10000)
         if play:
             window.tasks.spawn(window.play_scenario(load_scenario(play)), name='play scenario')
         await window.closed.wait()
@@ -118,6 +121,7 @@ def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None,
     scenario finishes (the console prints its row). Returns the reports. Raises OSError if the screenshot cannot
     be written and :class:`QtPlatformError` (naming what to install) when Qt's xcb plugin cannot load."""
     _app, loop = make_loop()
+    startup_budget()  # raise the open-files limit before the windows open (simulator.fdlimit)
     window = MainWindow()
 
     async def main() -> list[RunReport]:

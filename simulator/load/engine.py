@@ -169,7 +169,7 @@ class LoadEngine:
         out: list[dict[str, Any]] = []
         if step.kind == 'click':  # what the click's reply is measured from (see _await_reply)
             browser = window.browser
-            window.frames, window.downloads, window.events = len(browser.frames), len(browser.downloads), \
+            window.frames, window.downloads, window.events = browser.frames.appended, len(browser.downloads), \
                 browser.download_events
             window.clicks_pending += 1
         t0 = time.perf_counter()
@@ -188,7 +188,7 @@ class LoadEngine:
         GET (the ``event`` and ``download`` reports measure them)."""
         browser = window.browser
         try:
-            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames[window.frames:]),
+            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames.since(window.frames)),
                                    react_ms / 1000)
             await browser.wait_for(lambda b: b.download_events == window.events or len(b.downloads) > window.downloads,
                                    react_ms / 1000 + 5)
