@@ -10,11 +10,12 @@ from __future__ import annotations
 import gc
 import operator
 import re
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_serializer
 
 from .element_checks import ElementExpect, element_diffs
+from .event_kinds import EventKind
 from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
@@ -41,6 +42,11 @@ class Count(BaseModel):
 
     def __str__(self) -> str:
         return str(self.value) if self.op == '==' else f'{self.op} {self.value}'
+
+    @model_serializer
+    def _as_written(self) -> Union[int, str]:
+        """Dumped as a scenario file writes it (``3`` or ``"> 0"``), so a dumped scenario reads back."""
+        return self.value if self.op == '==' else str(self)
 
 
 def parse_count(value: Any) -> Count:
@@ -172,7 +178,7 @@ def sometimes_held(expect: Expectations, browsers: dict[str, SimulatedBrowser]) 
 def first_client_id(timeline: Timeline, window: str) -> Optional[str]:
     """The client_id of ``window``'s first accepted handshake (from the timeline), or None."""
     for event in timeline.events:
-        if event.source == window and event.kind == 'handshake_acked' and event.detail.get('ok'):
+        if event.source == window and event.kind == EventKind.HANDSHAKE_ACKED and event.detail.get('ok'):
             return event.client_id
     return None
 

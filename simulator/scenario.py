@@ -93,14 +93,17 @@ class LatencySpec(StrictModel):
 
 
 class WindowSpec(StrictModel):
-    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``
-    and ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
+    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``,
+    ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
     (:mod:`clientsim.simulator.chromium`; needs the apt packages ``chromium chromium-driver``; latency knobs do
-    not apply to it)."""
+    not apply to it), and the browser ``context`` a simulated window is a tab of (windows with the same name share
+    cookies and connections, like tabs of one browser profile; None: a browser of its own, see
+    :mod:`clientsim.simulator.browser.context`)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
     latency: LatencySpec = LatencySpec()
     browser: Literal['simulated', 'chromium'] = 'simulated'
+    context: Optional[str] = Field(None, min_length=1, max_length=64)
 
     @field_validator('page')
     @classmethod
@@ -166,6 +169,20 @@ class Scenario(StrictModel):
             'policy': fixed_policy(self.policy, self.fix), 'expect': self.fix.expect, 'variant': FIXED,
             'description': self.fix.description or self.description})
         return [(SHIPPED, self), (FIXED, fixed)]
+
+    def to_mapping(self) -> dict[str, Any]:
+        """This scenario as the YAML mapping :func:`parse_scenario` reads back as it (what ``clientsim explore
+        --shrink`` writes to ``.min.yaml``): fields left at their defaults out, steps in their ``{kind: fields}``
+        form, the variant folded in (no ``fix:`` block; ``path`` and ``variant`` are not file fields)."""
+        data = self.model_dump(mode='json', exclude_defaults=True, by_alias=True,
+                               exclude={'steps', 'fix', 'path', 'variant', 'policy', 'windows'})
+        policy = self.policy.model_dump(mode='json', exclude_unset=True)
+        windows = [w.model_dump(mode='json', exclude_defaults=True) for w in self.windows]
+        steps = [{step.kind: step.args.model_dump(mode='json', exclude_defaults=True, by_alias=True)}
+                 for step in self.parsed_steps]
+        head = {'name': self.name, **({'description': self.description} if self.description else {})}
+        return {**head, **({'policy': policy} if policy else {}), 'windows': windows, 'steps': steps,
+                **{k: v for k, v in data.items() if k not in head}}
 
     def policy_summary(self) -> str:
         """The bug/fix switches the file sets, as ``a=b c=d`` (timing knobs left out, see

@@ -115,13 +115,17 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     return total
 
 
-def cut_by_comment(text: str, node: yaml.ScalarNode) -> bool:
+def cut_by_comment(text: str, node: yaml.ScalarNode, lines: Optional[list[str]] = None) -> bool:
     """Whether the plain scalar ``node`` probably lost its end to a comment: it is followed on its line by
-    `` #`` and either the ``#`` is glued to the next word (``#4304``) or the scalar leaves a bracket open."""
+    `` #`` and either the ``#`` is glued to the next word (``#4304``) or the scalar leaves a bracket open.
+    ``lines``: ``text.split('\\n')``, computed once by a caller that checks many scalars (linear, not quadratic,
+    in the file's size); the node's end mark gives the line."""
     if node.style is not None or node.tag != 'tag:yaml.org,2002:str':
         return False
     end = node.end_mark
-    line = text.split('\n', end.line + 1)[end.line] if end.line < text.count('\n') + 1 else ''
+    if lines is None:
+        lines = text.split('\n')
+    line = lines[end.line] if end.line < len(lines) else ''
     rest = line[end.column:]
     stripped = rest.lstrip(' \t')
     if not stripped.startswith('#') or stripped == rest:
@@ -181,8 +185,9 @@ def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
         raise YamlProblem(f'nested too deeply (at most {MAX_DEPTH} levels)') from None
     finally:
         loader.dispose()
+    lines = text.split('\n')
     for scalar in _scalars(root, set()):
-        if cut_by_comment(text, scalar):
+        if cut_by_comment(text, scalar, lines):
             warnings.warn(ScenarioWarning(f'line {scalar.start_mark.line + 1}: {str(scalar.value)[:80]!r} ends where '
                                           "a ' #' comment begins; quote the value if the '#' belongs to it"),
                           stacklevel=2)

@@ -305,7 +305,7 @@ async def _duplicate(player: StepRunner, args: DuplicateStep) -> None:
     source = player.browsers[args.window]
     copy = player.browsers.get(args.as_)
     if copy is None:
-        copy = player.lab.add(args.as_, source.latency)
+        copy = player.lab.add(args.as_, source.latency, context=getattr(source, 'context', None))  # same browser
     await copy.open_duplicate(source)
 
 

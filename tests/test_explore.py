@@ -64,8 +64,8 @@ def test_shrink_writes_a_scenario_that_fails_3_of_3(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     exploration = Exploration(path)
     failing = next(r for r in virtual_time.run(exploration.run(8, 0, jobs=8)) if not r.passed)
-    out = virtual_time.run(shrink_to_file(str(path), exploration.raw_for(failing.seed), failing.seed, failing.failed[0],
-                                     log=lambda _: None))
+    out = virtual_time.run(shrink_to_file(str(path), exploration.scenario_for(failing.seed), failing.seed,
+                                          failing.failed[0], log=lambda _: None))
     assert out == str(tmp_path / 'race.min.yaml')
     text = (tmp_path / 'race.min.yaml').read_text()
     assert f'explore seed {failing.seed}' in text
@@ -75,7 +75,7 @@ def test_shrink_writes_a_scenario_that_fails_3_of_3(tmp_path):
     assert minimal.name == f'minimal race: fails "{failing.failed[0]}"'
     assert f'{len(minimal.windows)} window' in minimal.description and f'seed {failing.seed}' in minimal.description
     # a second shrink does not overwrite the first
-    again = virtual_time.run(shrink_to_file(str(path), exploration.raw_for(failing.seed), failing.seed,
+    again = virtual_time.run(shrink_to_file(str(path), exploration.scenario_for(failing.seed), failing.seed,
                                             failing.failed[0], log=lambda _: None))
     assert again == str(tmp_path / 'race.min-2.yaml')
     assert len(minimal.windows) < 3 or len(minimal.steps) < 3

@@ -229,8 +229,9 @@ class ExploreView(QWidget):
                 self.shrink_button.setEnabled(True)
                 self.status.setText('shrink: no folder chosen (a minimal scenario never goes into the library)')
                 return None
-        path = await shrink_to_file(self.exploration.path, self.exploration.raw_for(failing.seed), failing.seed,
-                                    failing.failed[0], log=self.status.setText, out_dir=out_dir)
+        run = self.exploration.scenario_for(failing.seed)
+        path = await shrink_to_file(self.exploration.path, run, failing.seed, failing.failed[0],
+                                    log=self.status.setText, out_dir=out_dir)
         if path is not None:
             item = QListWidgetItem(path.rsplit('/', 1)[-1].removesuffix('.yaml'))
             item.setData(Qt.ItemDataRole.UserRole, path)

@@ -30,6 +30,7 @@ class FrameModel(QAbstractTableModel):
     def __init__(self, browser: SimulatedBrowser) -> None:
         super().__init__()
         self.browser = browser
+        browser.frames.keep_all()  # rows are positions in frames: no trimming from now on (FrameRing)
         self.event_filter: str | None = None
         self._rows: list[int] = []
         self._seen = 0
