@@ -14,9 +14,11 @@ from .conftest import ROOT, assert_clean_exit
 STORM = r'''
 import asyncio, gc, json, random, sys, time
 from clientsim.server.policy import ServerPolicy
+from clientsim.simulator import virtual_time
 from clientsim.simulator.lab import Lab
 
 WINDOWS, SEED = int(sys.argv[1]), int(sys.argv[2])
+TIME_MODE = sys.argv[3] if len(sys.argv) > 3 else 'real'  # 'virtual': sleeps cost no wall time, load changes nothing
 FIX = ServerPolicy(disconnect_guard=True, idempotent_delete=True, prune_skips_pending_delete=True,
                    client_lookup_on_disconnect='session', download_target='sender', download_binding='session',
                    reconnect_timeout_s=0.3, prune_interval_s=0.2, prune_age_s=0.5, ping_interval_s=0.3,
@@ -64,8 +66,8 @@ async def main():
     await asyncio.gather(*(w.close() for w in windows))
     await asyncio.sleep(FIX.reconnect_timeout_s + FIX.prune_interval_s + FIX.prune_age_s)  # the least it takes
     settled = lambda: not server.sids and list(server.registry.instances.values()) == [server._shared_clients['/']]
-    deadline = time.perf_counter() + 30  # then poll: a busy machine settles later; a real leak stays and fails
-    while not settled() and time.perf_counter() < deadline:
+    deadline = loop.time() + 30  # then poll: a busy machine settles later; a real leak stays and fails
+    while not settled() and loop.time() < deadline:
         await asyncio.sleep(0.05)
     gc.collect()
     figures = {
@@ -84,9 +86,10 @@ async def main():
     gc.collect()
     figures['unhandled'] = unhandled
     figures['total_s'] = round(time.perf_counter() - started, 1)
+    figures['time_mode'] = TIME_MODE
     print(json.dumps(figures))
 
-asyncio.run(main())
+virtual_time.run(main(), TIME_MODE)
 '''
 
 
