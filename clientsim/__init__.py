@@ -30,6 +30,7 @@ _EXPORTS = {
     'TimelineEvent': 'clientsim.simulator.timeline',
     'SimulatedBrowser': 'clientsim.simulator.browser',
     'Latency': 'clientsim.simulator.browser',
+    'BrowserContext': 'clientsim.simulator.browser',
     'Lab': 'clientsim.simulator.lab',
     'Scenario': 'clientsim.simulator.scenario',
     'ScenarioError': 'clientsim.simulator.scenario',
@@ -45,6 +46,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    'BrowserContext',
     'ClientsimError',
     'EmbeddedServer',
     'Lab',

@@ -383,6 +383,8 @@ class SocketHandlers:
             return web.Response(status=500, text=f'500: {type(e).__name__}: {e}', content_type='text/plain')
         server.timeline.record(SERVER, 'page_served', window=window, client_id=client.id, path=path, status=200)
         response = web.Response(text=body, content_type='text/html', headers={'Cache-Control': 'no-store'})
-        if browser_of_cookie_header(request.headers.get('Cookie')) is None:  # the browser session (download_binding)
+        # the browser session, for policy.download_binding 'session' only (no cookie work where none is needed)
+        binding = server.policy.download_binding == 'session'
+        if binding and browser_of_cookie_header(request.headers.get('Cookie')) is None:
             response.set_cookie(BROWSER_COOKIE, uuid.uuid4().hex, httponly=True, samesite='Strict')
         return response

@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import operator
 import re
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Union
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_serializer
 
+from .element_checks import ElementExpect, element_diffs
+from .event_kinds import EventKind
 from .outcome import RECEIVED, download_outcome
 from .steps import StrictModel
 
@@ -40,6 +42,11 @@ class Count(BaseModel):
 
     def __str__(self) -> str:
         return str(self.value) if self.op == '==' else f'{self.op} {self.value}'
+
+    @model_serializer
+    def _as_written(self) -> Union[int, str]:
+        """Dumped as a scenario file writes it (``3`` or ``"> 0"``), so a dumped scenario reads back."""
+        return self.value if self.op == '==' else str(self)
 
 
 def parse_count(value: Any) -> Count:
@@ -87,6 +94,8 @@ class WindowExpect(StrictModel):
     progress_max: Optional[float] = Field(None, ge=0.0, le=1.0)
     progress_at_open: Optional[ProgressAtOpen] = None
     skipped_chunks: Optional[Count] = None
+    #: the final page's elements (text / value), as ``clientsim record`` derives them (simulator.element_checks)
+    elements: list[ElementExpect] = []
 
     @field_validator('download_events', 'handshakes_rejected', 'skipped_chunks', mode='before')
     @classmethod
@@ -169,7 +178,7 @@ def sometimes_held(expect: Expectations, browsers: dict[str, SimulatedBrowser]) 
 def first_client_id(timeline: Timeline, window: str) -> Optional[str]:
     """The client_id of ``window``'s first accepted handshake (from the timeline), or None."""
     for event in timeline.events:
-        if event.source == window and event.kind == 'handshake_acked' and event.detail.get('ok'):
+        if event.source == window and event.kind == EventKind.HANDSHAKE_ACKED and event.detail.get('ok'):
             return event.client_id
     return None
 
@@ -238,7 +247,8 @@ def check_expectations(expect: Expectations, browsers: dict[str, SimulatedBrowse
         finished = sum(len(b.downloads) for b in browsers.values())
         checks.add('every download event ended in a finished GET', events, finished, finished >= events)
     for exc_type, count in expect.server_errors.items():
-        actual = error_counts.get(exc_type, 0)
+        # 'Exception' counts every exception type (as ``except Exception`` would catch them)
+        actual = sum(error_counts.values()) if exc_type == 'Exception' else error_counts.get(exc_type, 0)
         checks.add(f'server errors {exc_type}', str(count), actual, count.check(actual))
     if server is not None:  # an external target has no registry (rejected at load time)
         alive = len(server.registry.instances)
@@ -274,6 +284,10 @@ def _check_windows(checks: Checks, expect: Expectations, browsers: dict[str, Sim
             add(f'{name}: download statuses', w.downloads, statuses, statuses == w.downloads)
         if w.state is not None:
             add(f'{name}: state', w.state, b.state, b.state == w.state)
+        if w.elements:
+            diffs = element_diffs(b, w.elements)
+            add(f'{name}: elements as recorded', f'{len(w.elements)} elements', '\n'.join(diffs) or 'as expected',
+                not diffs)
 
 
 def _check_windows_problems(checks: Checks, expect: Expectations, browsers: dict[str, SimulatedBrowser],

@@ -1,9 +1,9 @@
 """What ``clientsim play`` prints while it plays: the result table row by row, as each scenario variant finishes,
 and on a terminal a progress line (``[2/6] fast_navigation.yaml (fixed) step 3/5: close …``) that is redrawn in
-place and cleared before each row. No Qt import here.
+place (a transient :class:`rich.live.Live` display) and cleared before each row. No Qt import here.
 
 The progress line goes to ``stderr`` and only when it is a terminal (``isatty()``), so piped or captured output
-holds the table alone.
+holds the table alone; the table is coloured (PASS/FAIL) only when ``stdout`` is a terminal.
 """
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, TextIO
 
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
 from .report import ResultTable, shorten
+from .terminal import is_terminal
 
 if TYPE_CHECKING:
     from .run_report import RunReport
@@ -34,15 +39,16 @@ class PlayConsole:
         self.scenarios = scenarios
         self.out = out or sys.stdout
         self.progress = progress or sys.stderr
-        self.live = bool(getattr(self.progress, 'isatty', lambda: False)())
+        self.live = is_terminal(self.progress)
+        self.colour = is_terminal(self.out)
         self.table = ResultTable([(s.path or s.name, s.policy_summary()) for s in scenarios])
         self.done = 0
         self._label = ''
-        self._shown = False
+        self._display: Optional[Live] = None
 
     def start(self) -> None:
         """Print the table header."""
-        print(self.table.header(), file=self.out, flush=True)
+        print(self.table.header(self.colour), file=self.out, flush=True)
 
     def playing(self, scenario: Scenario) -> None:
         """``scenario`` starts: show ``[i/n] file (variant)`` on the progress line."""
@@ -58,20 +64,23 @@ class PlayConsole:
         """Print ``report``'s row now (clearing the progress line first)."""
         self.done += 1
         self._clear()
-        print(self.table.row(report), file=self.out, flush=True)
+        print(self.table.row(report, self.colour), file=self.out, flush=True)
 
     def close(self) -> None:
         """Clear the progress line."""
         self._clear()
 
     def _show(self, text: str) -> None:
-        if self.live:
-            self.progress.write('\r\x1b[K' + shorten(text, PROGRESS_WIDTH))
-            self.progress.flush()
-            self._shown = True
+        if not self.live:
+            return
+        line = Text(shorten(text, PROGRESS_WIDTH), no_wrap=True, overflow='ellipsis')
+        if self._display is None:
+            self._display = Live(line, console=Console(file=self.progress, highlight=False), transient=True,
+                                 auto_refresh=False, redirect_stdout=False, redirect_stderr=False)
+            self._display.start()
+        self._display.update(line, refresh=True)
 
     def _clear(self) -> None:
-        if self._shown:
-            self.progress.write('\r\x1b[K')
-            self.progress.flush()
-            self._shown = False
+        if self._display is not None:
+            self._display.stop()  # transient: the line is erased
+            self._display = None

@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Iterable
 
-RACING = {'download_get': ('download_served', 'download_get_sent'), 'handshake': ('handshake_handled',)}
+from .event_kinds import EventKind
+
+RACING = {'download_get': (EventKind.DOWNLOAD_SERVED, EventKind.DOWNLOAD_GET_SENT),
+          'handshake': (EventKind.HANDSHAKE_HANDLED,)}
 """Racing event kinds → the timeline kinds that stamp them, best first."""
 LAG_TOLERANCE_MS = 5.0
 """Default lag tolerance, ms: a run whose worst latency lag is larger is distorted."""
@@ -46,7 +49,7 @@ def width_and_size(events: Iterable[dict[str, Any]]) -> tuple[int, int]:
     """A run's measured ``(width, size)`` for the PCT bound: windows with a racing event (chains) and racing
     events in all (download GETs sent plus handshakes handled)."""
     events = list(events)
-    kinds = {'download_get_sent', 'handshake_handled'}
+    kinds = {EventKind.DOWNLOAD_GET_SENT, EventKind.HANDSHAKE_HANDLED}
     racing = [e for e in events if e.get('kind') in kinds]
     windows = {e.get('window') or e.get('source') for e in racing} - {None, 'server'}
     return len(windows), len(racing)

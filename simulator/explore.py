@@ -1,6 +1,7 @@
 """The race explorer: play a scenario many times with seeded draws and count the distinct outcomes.
 
-``clientsim explore FILE --runs N --seed S [--vary KNOB=SPEC ...] [--jobs J] [--shrink] [--report OUT.json]``:
+The engine of ``clientsim explore FILE --runs N --seed S [--vary KNOB=SPEC ...] [--jobs J] [--shrink]
+[--report OUT.json]`` (the command, its options and printing: :mod:`clientsim.simulator.commands.explore`):
 run ``i`` (0-based) draws its knobs (:mod:`clientsim.simulator.vary`: the file's ``vary:`` block, then ``--vary``) from
 seed ``S + i`` and plays with the server's draws seeded by it too (``ScenarioPlayer(seed=S + i)``), so
 ``clientsim play FILE --seed S+i`` replays it. Each run gets an outcome :func:`signature` (per window the
@@ -9,33 +10,29 @@ each distinct outcome's count, share with a 95 % Wilson interval, PASS/FAIL and 
 
 ``--jobs J`` plays J runs at once in one asyncio loop, each with its own embedded server. Against a real app
 (``target:``) the app is started once and reused, and runs are sequential unless the ``vary:`` block sets
-``max_jobs``. Exit codes: 0 every run passed, 1 some failed, 2 bad file or knob, 3 the target did not start.
+``max_jobs``. Raises :class:`clientsim.simulator.scenario.ScenarioError` / :class:`clientsim.simulator.vary.VaryError`
+for a bad file or knob and :class:`clientsim.simulator.target.TargetStartError` when the target does not start.
 No Qt import here.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import math
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
-
 from . import virtual_time
 from .console import PlayConsole
-from .coverage import LAG_TOLERANCE_MS, Coverage, describe, extras, orderings, width_and_size
-from .exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .coverage import LAG_TOLERANCE_MS, extras, orderings, width_and_size
 from .pct import pct_draw
 from .player import ScenarioPlayer
 from .run_report import RunReport
-from .scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from .scenario import Scenario, load_scenario
 from .target import ExternalTarget
-from .vary import Draw, Knob, VaryError, apply, draw, merge, parse_cli
+from .terminal import render, verdict
+from .terminal import table as terminal_table
+from .vary import Draw, Knob, apply_model, draw, merge, parse_cli
 from .virtual_time import TimeMode
 
 
@@ -93,8 +90,9 @@ class Exploration:
         self.strategy, self.depth, self.lag_tolerance_ms = strategy, depth, lag_tolerance_ms
         self.path = str(path)
         self.variant = variant
-        self.base: Scenario = _with_variant(load_scenario(path), variant)
-        self.raw: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
+        #: the file as loaded (its shipped variant, with its fix: block), validated against the embedded pages
+        self.shipped: Scenario = load_scenario(path, known_pages=_embedded_pages())
+        self.base: Scenario = _with_variant(self.shipped, variant)
         file_knobs = self.base.vary.knobs() if self.base.vary else []
         self.knobs: list[Knob] = merge(file_knobs, parse_cli(list(cli_vary)))
         self.window_names = [w.name for w in self.base.windows]
@@ -114,18 +112,18 @@ class Exploration:
         return draw(self.knobs, self.window_names, seed)
 
     def raw_for(self, seed: int) -> dict[str, Any]:
-        """The raw YAML mapping of run ``seed``: the file with its draws written in, as the explored variant alone
-        (no ``fix:`` block; for ``fixed`` its policy fields and expectations are folded in), so that a shrunk
-        ``.min.yaml`` plays exactly what was explored."""
-        return _as_variant(apply(self.raw, self.draw(seed)), self.variant)
+        """The YAML mapping of run ``seed`` (:meth:`scenario_for` dumped with :meth:`Scenario.to_mapping`): the
+        explored variant alone, its draws written in, no ``fix:`` block, so that a ``.min.yaml`` written from it
+        plays exactly what was explored."""
+        return self.scenario_for(seed).to_mapping()
 
     def scenario_for(self, seed: int) -> Scenario:
-        """The scenario of run ``seed`` (validated; its ``path`` is the file's)."""
-        scenario = parse_scenario(yaml.safe_dump(self.raw_for(seed), sort_keys=False), self.path,
-                                  known_pages=_known_pages(self.base))
-        scenario = scenario.model_copy(update={'variant': self.variant})  # raw_for folded the variant in
+        """The scenario of run ``seed``, built as models: the draws written into the file's shipped scenario
+        (:func:`clientsim.simulator.vary.apply_model`), then its variant taken (:meth:`Scenario.variants`, the one
+        ``fix:`` merge, so a fixed run keeps the fix's policy over drawn fields); its ``path`` is the file's."""
+        scenario = _with_variant(apply_model(self.shipped, self.draw(seed)), self.variant)
         if self.target is not None:
-            scenario.target = _ReusedTarget(self.target)  # type: ignore[assignment]  # one app for every run
+            scenario = scenario.model_copy(update={'target': _ReusedTarget(self.target)})  # one app for every run
         return scenario
 
     async def play(self, seed: int) -> tuple[RunResult, RunReport]:
@@ -142,7 +140,8 @@ class Exploration:
     async def run(self, runs: int, seed: int, jobs: int = 1,
                   on_result: Callable[[RunResult, int], None] | None = None) -> list[RunResult]:
         """Play runs ``seed .. seed + runs - 1``, ``jobs`` at once (at most ``max_jobs`` against a target, which is
-        started once here and stopped at the end; RuntimeError/OSError when it does not come up). Calls
+        started once here and stopped at the end; :class:`clientsim.simulator.target.TargetStartError` when it does
+        not come up). Calls
         ``on_result(result, done)`` after each run; stops early when :attr:`stop_requested` is set. Results are in
         seed order."""
         if self.base.target is not None:
@@ -188,9 +187,8 @@ class _ReusedTarget(ExternalTarget):
         return None
 
 
-def _known_pages(scenario: Scenario) -> Optional[set[str]]:
-    if scenario.target is not None:
-        return None
+def _embedded_pages() -> set[str]:
+    """The embedded server's pages (a ``target:`` file's pages are not checked: parse_scenario ignores them)."""
     from clientsim.server.pages import DEFAULT_PAGES
     return {p.route for p in DEFAULT_PAGES}
 
@@ -213,15 +211,17 @@ def outcomes(results: list[RunResult]) -> list[dict[str, Any]]:
     return rows
 
 
-def table(rows: list[dict[str, Any]], total: int) -> str:
-    """The outcome table as text (count, share, 95 % interval, result, first seeds, outcome)."""
-    lines = [f"{'count':>5}  {'share':>6}  {'95% interval':<13}  {'result':<6}  {'first seeds':<18}  outcome"]
+def table(rows: list[dict[str, Any]], total: int, colour: bool = False) -> str:
+    """The outcome table (count, share, 95 % interval, result, first seeds, outcome), rendered with rich
+    (:mod:`clientsim.simulator.terminal`; PASS/FAIL coloured with ``colour``)."""
+    cells = []
     for row in rows:
         low, high = row['interval']
         seeds = ','.join(map(str, row['seeds'][:4])) + (',…' if len(row['seeds']) > 4 else '')
-        lines.append(f"{row['count']:>5}  {row['share']:>6.1%}  {f'{low:.0%}–{high:.0%}':<13}  "
-                     f"{'PASS' if row['passed'] else 'FAIL':<6}  {seeds:<18}  {row['signature'].rsplit(' | ', 1)[0]}")
-    return '\n'.join(lines)
+        cells.append([str(row['count']), f"{row['share']:.1%}", f'{low:.0%}–{high:.0%}', verdict(row['passed']),
+                      seeds, row['signature'].rsplit(' | ', 1)[0]])
+    return render(terminal_table(['count', 'share', '95% interval', 'result', 'first seeds', 'outcome'], cells,
+                                 right=(0, 1)), colour)
 
 
 def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal: Optional[str],
@@ -238,94 +238,7 @@ def json_report(results: list[RunResult], seed: int, knobs: list[Knob], minimal:
                      e.depth if e else 2)}
 
 
-# ---- the command line ---------------------------------------------------------------------------------------------
-def add_parser(sub: Any) -> None:
-    """Add ``clientsim explore`` to the ``clientsim`` subparsers."""
-    p = sub.add_parser('explore', help='play a scenario many times with seeded draws; count the outcomes')
-    p.add_argument('file', metavar='FILE', help='a scenario YAML file (its vary: block sets default knobs)')
-    p.add_argument('--runs', type=int, default=50, help='how many runs (default 50)')
-    p.add_argument('--seed', type=int, default=0, help='run i draws from seed S+i (default 0)')
-    p.add_argument('--vary', action='append', default=[], metavar='KNOB=SPEC',
-                   help='download_ms=0..100, handshake_ms=0,10,30, order=shuffle, bob.download_ms=0..100')
-    p.add_argument('--jobs', type=int, default=1, help='runs at once, each on its own embedded server')
-    p.add_argument('--shrink', action='store_true', help='reduce the first failing run to FILE.min.yaml')
-    p.add_argument('--report', metavar='OUT.json', help='write the JSON report')
-    p.add_argument('--variant', choices=('shipped', 'fixed'), default='shipped',
-                   help="which variant of a file with a fix: block to explore (default: shipped)")
-    p.add_argument('--strategy', choices=('random', 'pct'), default='random',
-                   help='random latencies (default) or pct: PCT priorities and change points on the deliveries')
-    p.add_argument('--depth', type=int, default=2, help='pct: the bug depth d (d - 1 change points; default 2)')
-    p.add_argument('--until-covered', action='store_true',
-                   help='stop (at most --runs) once every racing pair was seen in both orders and, with pct, the '
-                        'runs for 95 %% confidence of its bound are done')
-    p.add_argument('--lag-tolerance-ms', type=float, default=LAG_TOLERANCE_MS,
-                   help=f'a run whose latency lag exceeds this is distorted (default {LAG_TOLERANCE_MS:g} ms)')
-    p.add_argument('--time', choices=virtual_time.TIME_MODES, default='virtual',
-                   help='virtual (default on the embedded server: every sleep is instant, see '
-                        'simulator.virtual_time) or real time; a target: file always runs in real time')
-
-
-def cmd_explore(args: argparse.Namespace) -> int:
-    """``clientsim explore``; returns the exit code (see the module docstring)."""
-    if args.runs < 1 or args.jobs < 1:
-        print('error: --runs and --jobs must be >= 1', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        exploration = Exploration(args.file, args.vary, getattr(args, 'variant', 'shipped'),
-                                  getattr(args, 'strategy', 'random'), max(1, getattr(args, 'depth', 2)),
-                                  getattr(args, 'lag_tolerance_ms', LAG_TOLERANCE_MS))
-    except (ScenarioError, VaryError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return EXIT_BAD_INPUT
-    knob_text = ' '.join(k.describe() for k in exploration.knobs) or 'nothing (every run the same)'
-    print(f'exploring {args.file}: {args.runs} runs from seed {args.seed}, {args.jobs} at once; varying {knob_text}')
-    started = time.perf_counter()
-    coverage, until = Coverage(), getattr(args, 'until_covered', False)
-
-    def progress(result: RunResult, done: int) -> None:
-        coverage.add(result.pairs)
-        if until and coverage.complete():
-            from .pct import bound, runs_for_confidence
-            need = (runs_for_confidence(bound(result.width, result.size, exploration.depth))
-                    if exploration.strategy == 'pct' else 0)
-            exploration.stop_requested = done >= need
-        if done == args.runs or done % max(1, args.runs // 10) == 0:
-            print(f'  {done}/{args.runs} runs, {time.perf_counter() - started:.1f} s', flush=True)
-    try:
-        results = virtual_time.run(exploration.run(args.runs, args.seed, args.jobs, progress),
-                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
-    except (RuntimeError, OSError) as e:
-        if exploration.base.target is None:
-            raise
-        print(f'error: the target could not be started: {str(e).splitlines()[0]}', file=sys.stderr)
-        return EXIT_TARGET
-    rows = outcomes(results)
-    print(table(rows, len(results)))
-    extra = extras(results, exploration.lag_tolerance_ms, exploration.strategy, exploration.depth)
-    print('\n'.join(describe(extra)))
-    failing = [r for r in results if not r.passed]
-    elapsed = time.perf_counter() - started
-    print(f'{len(results)} runs in {elapsed:.1f} s ({len(results) / elapsed:.1f} runs/s); '
-          f'failing: {len(failing)}/{len(results)} ({len(failing) / len(results):.1%})')
-    minimal = None
-    if failing and args.shrink:
-        from .shrink import shrink_to_file
-        run = failing[0]
-        minimal = virtual_time.run(shrink_to_file(exploration.path, exploration.raw_for(run.seed), run.seed,
-                                                  run.failed[0], log=print),
-                                   exploration.time_mode(getattr(args, 'time', 'virtual')))
-    if args.report:
-        try:
-            data = json_report(results, args.seed, exploration.knobs, minimal, exploration)
-            Path(args.report).write_text(json.dumps(data, indent=2), encoding='utf-8')
-        except OSError as e:
-            print(f'error: {e}', file=sys.stderr)
-            return EXIT_BAD_INPUT
-        print(f'report: {args.report}')
-    return EXIT_FAILED if failing else EXIT_OK
-
-
-# ---- clientsim play --seed S --jobs J -----------------------------------------------------------------------------
+# ---- play --seed S --jobs J --------------------------------------------------------------------------------------
 def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int = 1,
               console: Optional[PlayConsole] = None, time_mode: TimeMode = 'virtual') -> list[RunReport]:
     """Play ``scenarios`` headless, ``jobs`` at once (each on its own embedded server; a target scenario runs on
@@ -363,34 +276,6 @@ def play_many(scenarios: list[Scenario], seed: Optional[int] = None, jobs: int =
     return virtual_time.run(run_all(), mode)
 
 
-def _as_variant(raw: dict[str, Any], variant: str) -> dict[str, Any]:
-    """A scenario mapping without its ``fix:`` block: as it is (``shipped``), or with the block's policy fields,
-    expectations and description in place of the file's (``fixed``; see :mod:`clientsim.simulator.variants`)."""
-    raw = dict(raw)
-    fix = raw.pop('fix', None)
-    if variant == 'fixed' and isinstance(fix, dict):
-        raw['policy'] = {**(raw.get('policy') or {}), **(fix.get('policy') or {})}
-        raw['expect'] = fix.get('expect') or {}
-        if fix.get('description'):
-            raw['description'] = fix['description']
-    return raw
-
-
 def _with_variant(scenario: Scenario, variant: str) -> Scenario:
     """``scenario``'s variant named ``variant`` (``shipped`` or ``fixed``; see :meth:`Scenario.variants`)."""
     return dict(scenario.variants()).get(variant, scenario)
-
-
-def play_seeded(scenarios: list[Scenario], args: argparse.Namespace,
-                console: Optional[PlayConsole] = None) -> Optional[list[RunReport]]:
-    """``clientsim play --headless`` with its ``--seed`` / ``--jobs`` options: :func:`play_many`; None (after
-    printing the error) for a bad knob or ``--jobs`` below 1."""
-    jobs, seed = getattr(args, 'jobs', 1) or 1, getattr(args, 'seed', None)
-    if jobs < 1:
-        print('error: --jobs must be >= 1', file=sys.stderr)
-        return None
-    try:
-        return play_many(scenarios, seed, jobs, console, time_mode=getattr(args, 'time', 'virtual'))
-    except VaryError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return None

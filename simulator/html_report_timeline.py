@@ -4,12 +4,19 @@ It renders what :mod:`clientsim.simulator.lanes` computes from a report's events
 model): one lane per window with its state spans and markers, a server lane below, scenario steps as dashed
 lines across every lane. Each span carries ``data-state`` and ``data-lane``, each marker ``data-marker`` (its
 kind) and ``data-lane``, with a ``<title>`` tooltip. All times are in **ms** on the one timeline clock.
+
+The markup is the Jinja2 templates ``templates/timeline.svg.j2`` and ``templates/legend.html.j2``
+(:func:`environment`: autoescape on); this module computes the geometry. Marker symbols (:func:`shape`) hold only
+numbers and colours from the style tables, so they are passed to the templates as markup.
 """
 from __future__ import annotations
 
-import html
 import math
-from typing import Any, Optional
+from functools import lru_cache
+from typing import Optional
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from .lanes import MARKERS, STATES, fmt_ms, fold, legend
 from .measurements import window_names
@@ -17,14 +24,21 @@ from .run_report import RunReport
 from .timeline import SERVER
 
 
-def escape(value: Any) -> str:
-    """HTML-escape ``str(value)`` (quotes too, so it is safe in attributes); None is ``''``."""
-    return html.escape('' if value is None else str(value), quote=True)
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The Jinja2 environment of the HTML reports: templates from ``clientsim.simulator``'s ``templates/`` folder
+    (package data), autoescape on for every template, undefined names an error."""
+    return Environment(loader=PackageLoader('clientsim.simulator', 'templates'), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=False)
 
 
-def shape(symbol: str, colour: str, cx: float, cy: float, size: float) -> str:
+def shape(symbol: str, colour: str, cx: float, cy: float, size: float) -> Markup:
     """SVG for one marker symbol (the pyqtgraph names of :class:`clientsim.simulator.lanes.MarkerStyle`) centred on
-    ``(cx, cy)``, ``size`` px across."""
+    ``(cx, cy)``, ``size`` px across (markup: numbers and a colour from the style table, no report text)."""
+    return Markup(_shape(symbol, str(escape(colour)), cx, cy, size))
+
+
+def _shape(symbol: str, colour: str, cx: float, cy: float, size: float) -> str:
     r = size / 2
     edge = 'stroke="#fff" stroke-width="1.2"'
     if symbol == 't':  # triangle pointing down
@@ -50,23 +64,19 @@ def shape(symbol: str, colour: str, cx: float, cy: float, size: float) -> str:
             f'stroke-width="2"/>')  # '|'
 
 
-def legend_html() -> str:
+def legend_html() -> Markup:
     """The legend (:func:`clientsim.simulator.lanes.legend`): a swatch per state, the marker's symbol per marker
-    kind."""
+    kind (``templates/legend.html.j2``)."""
     items = []
     for entry in legend():
-        if entry.what == 'state':
-            items.append(f'<span data-state="{escape(entry.key)}"><i class="sw" style="background:{entry.colour}">'
-                         f'</i>{escape(entry.label)}</span>')
-            continue
-        if MARKERS[entry.key].across:
-            icon = (f'<line x1="7" y1="0" x2="7" y2="14" stroke="{entry.colour}" stroke-width="2" '
-                    'stroke-dasharray="3 2"/>')
-        else:
-            icon = shape(entry.symbol, entry.colour, 7, 7, 12)
-        items.append(f'<span data-marker="{escape(entry.key)}"><svg width="14" height="14" viewBox="0 0 14 14" '
-                     f'aria-hidden="true">{icon}</svg>{escape(entry.label)}</span>')
-    return f'<div class="legend">{"".join(items)}</div>'
+        icon = None
+        if entry.what != 'state':
+            icon = (Markup(f'<line x1="7" y1="0" x2="7" y2="14" stroke="{escape(entry.colour)}" stroke-width="2" '
+                           'stroke-dasharray="3 2"/>') if MARKERS[entry.key].across
+                    else shape(entry.symbol, entry.colour, 7, 7, 12))
+        items.append({'state': entry.what == 'state', 'key': entry.key, 'colour': entry.colour,
+                      'label': entry.label, 'icon': icon})
+    return Markup(environment().get_template('legend.html.j2').render(items=items))
 
 
 def _nice_step(span: float, target: int = 9) -> float:
@@ -98,7 +108,7 @@ def zoom_end(report: RunReport) -> Optional[float]:
 
 
 def timeline_svg(report: RunReport, t_from: float = 0.0, t_to: Optional[float] = None,
-                 width: int = 1120) -> str:
+                 width: int = 1120) -> Markup:
     """An inline ``<svg>`` of a report's events between ``t_from`` and ``t_to`` (ms; default: the end of the
     scenario): one lane per window (state spans and markers, see :mod:`clientsim.simulator.lanes`) and a server lane;
     steps are dashed lines. ``width`` is the viewBox width in px (the SVG scales to its container)."""
@@ -127,58 +137,48 @@ def timeline_svg(report: RunReport, t_from: float = 0.0, t_to: Optional[float] =
     def mid(name: str) -> float:
         return top + row_of[name] * lane_h + lane_h / 2
 
-    out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" role="img" aria-label="timeline {escape(fmt_ms(t_from))} to '
-           f'{escape(fmt_ms(end))} ms">']
-    for i, lane in enumerate(rows):  # lanes background and names
-        y = top + i * lane_h
-        out.append(f'<rect x="0" y="{y}" width="{width}" height="{lane_h}" fill="{"#f7f8fa" if i % 2 else "#fff"}"/>')
-        out.append(f'<text x="{left - 10}" y="{y + lane_h / 2 + 4:.1f}" text-anchor="end" font-size="13" '
-                   f'font-weight="{"400" if lane == SERVER else "600"}" '
-                   f'fill="{"#5b6570" if lane == SERVER else "#1d2329"}">{escape(lane)}</text>')
+    lane_rows = [{'y': top + i * lane_h, 'fill': '#f7f8fa' if i % 2 else '#fff', 'name': lane,
+                  'text_y': top + i * lane_h + lane_h / 2 + 4, 'weight': '400' if lane == SERVER else '600',
+                  'colour': '#5b6570' if lane == SERVER else '#1d2329'} for i, lane in enumerate(rows)]
     step = _nice_step(end - t_from)  # grid and axis
-    tick = math.ceil(t_from / step) * step
+    ticks, tick = [], math.ceil(t_from / step) * step
     while tick <= end + 1e-9:
-        gx = x(tick)
-        out.append(f'<line x1="{gx:.1f}" y1="{top}" x2="{gx:.1f}" y2="{axis_y}" stroke="#e3e7eb"/>')
-        out.append(f'<text x="{gx:.1f}" y="{axis_y + 16}" text-anchor="middle" font-size="11" fill="#5b6570">'
-                   f'{escape(_tick_label(tick, step))}</text>')
+        ticks.append({'x': x(tick), 'label': _tick_label(tick, step)})
         tick += step
-    out.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#9aa3ad"/>')
-    out.append(f'<text x="{left + plot_w}" y="{top - 10}" text-anchor="end" font-size="11" fill="#5b6570">'
-               f'time (ms)</text>')
-    out.append(f'<line x1="{left}" y1="{mid(SERVER):.1f}" x2="{left + plot_w}" y2="{mid(SERVER):.1f}" '
-               f'stroke="#e0e4e8"/>')
+    spans = []
     for name in windows:  # state spans
         for s in lanes.spans_of(name, scenario_end):
             if s.t1_ms < t_from or s.t0_ms > end:
                 continue
             x0, x1 = x(s.t0_ms), x(s.t1_ms)
-            out.append(f'<rect data-state="{escape(s.state)}" data-lane="{escape(name)}" x="{x0:.1f}" '
-                       f'y="{mid(name) - 8:.1f}" width="{max(x1 - x0, 1.0):.1f}" height="16" rx="2" '
-                       f'fill="{STATES[s.state].colour}"><title>'
-                       f'{escape(f"{name}: {s.tip} ({fmt_ms(s.t0_ms)}–{fmt_ms(s.t1_ms)} ms)")}</title></rect>')
+            spans.append({'state': s.state, 'lane': name, 'x': x0, 'y': mid(name) - 8, 'w': max(x1 - x0, 1.0),
+                          'colour': STATES[s.state].colour,
+                          'tip': f'{name}: {s.tip} ({fmt_ms(s.t0_ms)}–{fmt_ms(s.t1_ms)} ms)'})
+    markers = []
     for m in lanes.markers:
         if not inside(m.t_ms):
             continue
         style, mx, my = MARKERS[m.kind], x(m.t_ms), mid(m.lane)
-        before = ''
+        before, status = Markup(''), None
+        colour = str(escape(style.colour))
         if style.across:
-            body = (f'<line x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" y2="{axis_y}" stroke="{style.colour}" '
-                    f'stroke-dasharray="3 3"/><rect x="{mx - 3:.1f}" y="{top - 8}" width="6" height="6" '
-                    f'fill="{style.colour}"/>')
+            body = Markup(f'<line x1="{mx:.1f}" y1="{top - 4}" x2="{mx:.1f}" y2="{axis_y}" stroke="{colour}" '
+                          f'stroke-dasharray="3 3"/><rect x="{mx - 3:.1f}" y="{top - 8}" width="6" height="6" '
+                          f'fill="{colour}"/>')
         else:
             if m.kind == 'click':
                 my -= 12  # above the span, pointing at it
             body = shape(style.symbol, style.colour, mx, my, style.size)
             if m.kind in ('download_ok', 'download_failed'):
                 status = (events[m.event_index].get('detail') or {}).get('status')
+                status = '' if status is None else status
                 if m.since_ms is not None:  # the wait from the download event to the GET's answer
-                    before = (f'<line x1="{x(m.since_ms):.1f}" y1="{my:.1f}" x2="{mx:.1f}" y2="{my:.1f}" '
-                              f'stroke="{MARKERS["download_event"].colour}" stroke-width="2" stroke-dasharray="4 2"/>')
-                body += (f'<text x="{mx + 9:.1f}" y="{my - 9:.1f}" font-size="11" font-weight="700" '
-                         f'fill="{style.colour}">{escape(status)}</text>')
-        out.append(f'{before}<g data-marker="{m.kind}" data-lane="{escape(m.lane)}"><title>{escape(m.tip)}</title>'
-                   f'{body}</g>')
-    out.append('</svg>')
-    return ''.join(out)
+                    before = Markup(f'<line x1="{x(m.since_ms):.1f}" y1="{my:.1f}" x2="{mx:.1f}" y2="{my:.1f}" '
+                                    f'stroke="{escape(MARKERS["download_event"].colour)}" stroke-width="2" '
+                                    'stroke-dasharray="4 2"/>')
+        markers.append({'kind': m.kind, 'lane': m.lane, 'tip': m.tip, 'body': body, 'before': before,
+                        'status': status, 'text_x': mx + 9, 'text_y': my - 9, 'colour': style.colour})
+    return Markup(environment().get_template('timeline.svg.j2').render(
+        width=width, height=height, t_from=t_from, t_to=end, fmt_ms=fmt_ms, lanes=lane_rows, lane_h=lane_h,
+        left=left, top=top, axis_y=axis_y, plot_w=plot_w, server_y=mid(SERVER), ticks=ticks, spans=spans,
+        markers=markers))

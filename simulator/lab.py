@@ -20,10 +20,12 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 from clientsim.server.app import EmbeddedServer
 from clientsim.server.policy import ServerPolicy
-from clientsim.simulator.browser import Latency, SimulatedBrowser
+from clientsim.simulator.browser import BrowserContext, Latency, SimulatedBrowser
 from clientsim.simulator.browser.scripts import JavaScriptRules
 
+from . import gcbatches
 from .chromium.window import ChromiumWindow
+from .gcbatches import BatchFreezer
 from .target import ExternalTarget, Target
 from .timeline import Timeline
 
@@ -59,6 +61,9 @@ class Lab:
     (reconnect jitter, boot time); None leaves them unseeded. Windows boot pages as Chromium does
     (``default_load = 'chromium'``, :mod:`clientsim.simulator.browser.boot`) against a target and at once on the
     embedded server (``'instant'``), unless their latency's ``load`` says otherwise.
+    ``gc_batches``: keep the garbage collector out of the way while windows open (:mod:`.gcbatches`: freeze after
+    every batch of events, a higher young-generation threshold, undone by :meth:`stop`); default on unless
+    ``server`` is given (the GUI, which has its own ``GcFreezer``).
     Raises ValueError when both ``server`` and ``target`` are given.
     """
 
@@ -66,7 +71,7 @@ class Lab:
                  target: Union[Target, ExternalTarget, None] = None, target_dir: Union[str, Path, None] = None,
                  timeline: Optional[Timeline] = None,
                  on_window: Optional[Callable[[SimulatedBrowser], None]] = None, seed: Any = None,
-                 javascript: Optional[Mapping[str, Any]] = None) -> None:
+                 javascript: Optional[Mapping[str, Any]] = None, gc_batches: Optional[bool] = None) -> None:
         if server is not None and target is not None:
             raise ValueError('a lab has the embedded server or a target, not both')
         self.timeline: Timeline = timeline or (server.timeline if server is not None else Timeline())
@@ -83,10 +88,17 @@ class Lab:
         #: base URL of the server or target (``http://127.0.0.1:<port>``) once started, else None
         self.url: Optional[str] = None
         self._windows: dict[str, SimulatedBrowser] = {}
+        #: named browser contexts (``context:`` of a scenario's windows, :meth:`add`); unnamed ones are per window
+        self.contexts: dict[str, BrowserContext] = {}
         #: JavaScript rules (regex → result) every window answers ``run_javascript`` with (simulator.browser.scripts)
         self.javascript: dict[str, Any] = dict(javascript or {})
         self._given_server = server is not None
         self._started_server = False
+        # the GC out of the way while windows open (simulator.gcbatches); default on unless a host (the GUI) hands
+        # in its server, as the GUI keeps the collector short with its own GcFreezer
+        self._gc_batches = (server is None) if gc_batches is None else gc_batches
+        self._gc_freezer: Optional[BatchFreezer] = None
+        self._gc_unsubscribe: Optional[Callable[[], None]] = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------------
     @property
@@ -99,6 +111,11 @@ class Lab:
 
         Raises OSError when the port cannot be bound, RuntimeError when a target app does not come up (the
         message carries its output)."""
+        if self._gc_batches and self._gc_unsubscribe is None:
+            gcbatches.activate()
+            timeline = self.timeline
+            self._gc_freezer = BatchFreezer(lambda: len(timeline.events))
+            self._gc_unsubscribe = timeline.subscribe(self._gc_freezer.note)
         if self.target is not None:
             self.url = await self.target.start()
         else:
@@ -116,6 +133,10 @@ class Lab:
         """Close every window (errors ignored), then stop the target or the server if the lab owns it.
         Safe to call twice. The windows stay in :attr:`windows` (closed) for reports."""
         await asyncio.gather(*(w.close() for w in self._windows.values()), return_exceptions=True)
+        if self._gc_unsubscribe is not None:
+            self._gc_unsubscribe()
+            self._gc_unsubscribe, self._gc_freezer = None, None
+            gcbatches.deactivate()
         if self.target is not None:
             await self.target.stop()
         elif self.server is not None and self.owns_backend:
@@ -142,10 +163,13 @@ class Lab:
         except KeyError:
             raise KeyError(f'no window {name!r} (windows are: {", ".join(self._windows) or "none"})') from None
 
-    def add(self, name: str, latency: LatencyLike = None, *, browser: str = 'simulated') -> SimulatedBrowser:
+    def add(self, name: str, latency: LatencyLike = None, *, browser: str = 'simulated',
+            context: Union[str, BrowserContext, None] = None) -> SimulatedBrowser:
         """Create the window ``name`` without opening a page (calls ``on_window``). ``latency``: see
         :data:`LatencyLike` (ms). ``browser``: ``'simulated'`` or ``'chromium'`` (a real headless Chromium tab,
         :class:`~clientsim.simulator.chromium.ChromiumWindow`, launched by its first ``open``; no latency).
+        ``context``: the browser context a simulated window is a tab of — a name (windows added with the same name
+        share one :class:`BrowserContext`, kept in :attr:`contexts`), a context, or None for a browser of its own.
         Raises ValueError if the name is taken or ``browser`` is unknown, TypeError for an unknown latency knob."""
         if name in self._windows:
             raise ValueError(f'window {name!r} exists already')
@@ -153,7 +177,9 @@ class Lab:
             return self._adopt(name, ChromiumWindow(name, self.timeline))  # type: ignore[arg-type]
         if browser != 'simulated':
             raise ValueError(f"browser must be 'simulated' or 'chromium', got {browser!r}")
-        browser = SimulatedBrowser(name, self.timeline, _latency(latency))
+        if isinstance(context, str):
+            context = self.contexts.setdefault(context, BrowserContext(context))
+        browser = SimulatedBrowser(name, self.timeline, _latency(latency), context=context)
         browser.javascript_rules = JavaScriptRules(self.javascript)  # ValueError for a bad regex
         # a real app's windows reconnect on their own, as nicegui.js does (socket.io reconnection)
         browser.auto_reconnect = self.target is not None
@@ -196,14 +222,14 @@ class Lab:
         n = 1
         while f'{opener.name}+{n}' in self._windows:
             n += 1
-        browser = self.add(f'{opener.name}+{n}', opener.latency)
+        browser = self.add(f'{opener.name}+{n}', opener.latency, context=opener.context)  # same browser
         await browser.open(url, wait=False)
 
     async def duplicate(self, original: str, name: str) -> SimulatedBrowser:
         """"Duplicate tab" of the window ``original`` as a new window ``name`` (see
         ``SimulatedBrowser.open_duplicate``). Raises KeyError / ValueError (name taken) / RuntimeError (no page)."""
         source = self.window(original)
-        browser = self.add(name, source.latency)
+        browser = self.add(name, source.latency, context=getattr(source, 'context', None))  # same browser
         await browser.open_duplicate(source)
         return browser
 

@@ -33,6 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .event_kinds import EventKind
 from .outcome import FAIL_COLOUR, LANE_STATES, PASS_COLOUR, StateStyle, received
 from .timeline import SERVER, TimelineEvent
 
@@ -68,14 +69,17 @@ MARKERS: dict[str, MarkerStyle] = {
     'server_error': MarkerStyle('x', FAIL_COLOUR, 'server error', '✕', 14),
     'server_handshake': MarkerStyle('|', PASS_COLOUR, 'handshake handled', '|', 12),
     'server_disconnect': MarkerStyle('|', '#757575', 'disconnect handled', '|', 12),
-    'client_deleted': MarkerStyle('star', '#7e57c2', 'client deleted', '★'),
+    'client_deleted': MarkerStyle('star', '#7e57c2', "deleted: a client the window used before", '★'),
     'server_event': MarkerStyle('|', '#b0b7bf', 'other server event', '|', 8),
     'step': MarkerStyle('|', '#90a4ae', 'scenario step', '┆', 12, across=True),
 }
 
-_WINDOW_MARKERS = {'event_sent': 'click', 'download_event': 'download_event', 'message_dropped': 'message_dropped'}
-_SERVER_MARKERS = {'handshake_handled': 'server_handshake', 'disconnect_server': 'server_disconnect',
-                   'server_error': 'server_error', 'client_deleted': 'client_deleted', 'step': 'step'}
+#: event kind → the marker kind (a key of MARKERS) it draws
+_WINDOW_MARKERS = {EventKind.EVENT_SENT: 'click', EventKind.DOWNLOAD_EVENT: 'download_event',
+                   EventKind.MESSAGE_DROPPED: 'message_dropped'}
+_SERVER_MARKERS = {EventKind.HANDSHAKE_HANDLED: 'server_handshake', EventKind.DISCONNECT_SERVER: 'server_disconnect',
+                   EventKind.SERVER_ERROR: 'server_error', EventKind.CLIENT_DELETED: 'client_deleted',
+                   EventKind.STEP: 'step'}
 
 
 @dataclass(frozen=True)
@@ -209,22 +213,22 @@ class Lanes:
         if client_id and client_id != lane.client_id:
             lane.client_id = client_id
             self._windows_of_client.setdefault(client_id, {})[source] = None
-        if kind == 'page_get_sent':
+        if kind == EventKind.PAGE_GET_SENT:
             self._set_state(lane, PAGE_LOAD, t_ms, f"page load {detail.get('url', '')}")
-        elif kind == 'socket_connected_client':
+        elif kind == EventKind.SOCKET_CONNECTED_CLIENT:
             self._set_state(lane, HANDSHAKE_PENDING, t_ms, f'socket {sid} connected, handshake pending')
-        elif kind == 'handshake_acked':
+        elif kind == EventKind.HANDSHAKE_ACKED:
             if detail.get('ok'):
                 self._set_state(lane, HANDSHAKE_DONE, t_ms, f'handshake done (client {lane.client_id})')
             else:
                 self._set_state(lane, FAILED, t_ms, 'handshake rejected (the server does not know the client_id)')
-        elif kind == 'disconnect_client':
+        elif kind == EventKind.DISCONNECT_CLIENT:
             self._set_state(lane, DISCONNECTED, t_ms, f"disconnected by {detail.get('by', '?')}")
-        elif kind in ('page_load_failed', 'socket_connect_failed'):
+        elif kind in (EventKind.PAGE_LOAD_FAILED, EventKind.SOCKET_CONNECT_FAILED):
             self._set_state(lane, FAILED, t_ms, f"{kind.replace('_', ' ')}: {detail.get('error', '')}")
-        elif kind == 'window_closed':
+        elif kind == EventKind.WINDOW_CLOSED:
             self._set_state(lane, None, t_ms, '')
-        elif kind == 'download_get':
+        elif kind == EventKind.DOWNLOAD_GET:
             status = detail.get('status')
             since = lane.waiting_downloads.popleft() if lane.waiting_downloads else None
             waited = f', {fmt_ms(t_ms - since)} ms after the event' if since is not None else ''
@@ -232,10 +236,10 @@ class Lanes:
                                        f"{source}: GET {detail.get('filename')} answered {status} at "
                                        f"{fmt_ms(t_ms)} ms{waited}", since, status))
         elif kind in _WINDOW_MARKERS:
-            if kind == 'download_event':
+            if kind == EventKind.DOWNLOAD_EVENT:
                 lane.waiting_downloads.append(t_ms)
                 tip = f'{source} receives the download event at {fmt_ms(t_ms)} ms'
-            elif kind == 'event_sent':
+            elif kind == EventKind.EVENT_SENT:
                 tip = f"{source} clicks {detail.get('label') or detail.get('element')} at {fmt_ms(t_ms)} ms"
             else:
                 tip = f"{source}: dropped {detail.get('event')} _id {detail.get('message_id')} at {fmt_ms(t_ms)} ms"
@@ -251,16 +255,16 @@ class Lanes:
     def _server_event(self, index: int, t_ms: float, kind: str, client_id: Optional[str], detail: dict,
                       sid: Optional[str], window: Optional[str]) -> None:
         marker = _SERVER_MARKERS.get(kind, 'server_event')
-        if kind == 'server_error':
+        if kind == EventKind.SERVER_ERROR:
             tip = (f"server error at {fmt_ms(t_ms)} ms in {detail.get('where', '?')}: {detail.get('type', '')}: "
                    f"{detail.get('message', '')}")
-        elif kind == 'step':
+        elif kind == EventKind.STEP:
             tip = f"step {detail.get('index', '')}: {detail.get('step', '')} at {fmt_ms(t_ms)} ms"
         else:
             tip = (f'{kind} at {fmt_ms(t_ms)} ms' + (f' ({window or sid})' if window or sid else '')
                    + ''.join(f'\n{k}: {v}' for k, v in detail.items() if k != 'traceback'))
         self.markers.append(Marker(marker, SERVER, t_ms, index, tip))
-        if kind == 'client_deleted' and client_id:
+        if kind == EventKind.CLIENT_DELETED and client_id:
             reason = detail.get('reason', '')
             for name in self._windows_of_client.get(client_id, ()):
                 lane = self.lanes[name]

@@ -8,22 +8,25 @@ figures (server errors by type, download statuses, FINALIZED models, clients ali
 ``--nicegui`` it plays the file's ``nicegui: {bug_in, fixed_in}`` versions. The venvs come from
 :mod:`clientsim.simulator.venvs` (uv when installed, else pip; one cache with ``clientsim bisect``).
 
-Exit codes as for ``play``: 0 when every version behaves as the file says (``bug_in`` versions fail an
-expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 2 for a bad file, a bad
-``--report`` or a version that cannot be installed. No Qt import.
+The command (:mod:`clientsim.simulator.commands.matrix`) exits 0 when every version behaves as the file says
+(``bug_in`` versions fail an expectation, ``fixed_in`` and unlisted versions pass all), 1 when one does not, 2 for
+a bad file or ``--report``, 3 for a version that cannot be installed. No Qt import.
 """
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from .errors import BadInputError, TargetError
+from .event_kinds import EventKind
+from .outcome import verdict_colour
 from .run_report import RunReport
+from .terminal import render, styled, table, verdict
 from .venvs import CACHE_ENV, VenvError, cache_dir, nicegui_python
 
 # The venv cache is shared with ``clientsim bisect`` (simulator/venvs.py); these names stay importable from here.
-__all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'cmd_matrix']
+__all__ = ['CACHE_ENV', 'VenvError', 'cache_dir', 'nicegui_python', 'play_version', 'matrix_table', 'versions_of',
+           'as_expected']
 
 
 def target_extras(scenario: Any) -> str:
@@ -40,7 +43,7 @@ async def play_version(scenario: Any, version: str, python: str) -> RunReport:
     player.target.python = python
     try:
         report = await player.run()
-    except (RuntimeError, OSError) as e:
+    except TargetError as e:  # the app did not start or answer (TargetStartError)
         report = RunReport.failed_to_start(scenario, str(e))
     report.nicegui_version = version
     return report
@@ -58,7 +61,7 @@ def _figures(report: RunReport) -> dict[str, str]:
     for w in report.windows:
         for d in w.downloads:
             statuses[str(d.status)] = statuses.get(str(d.status), 0) + 1
-    finalized = sum(1 for e in report.events if e.kind == 'model_finalized')
+    finalized = sum(1 for e in report.events if e.kind == EventKind.MODEL_FINALIZED)
     probe = report.target.probe if report.target is not None else None
     installed, reason = (probe.installed, probe.reason) if probe is not None else (False, None)
     return {
@@ -71,30 +74,30 @@ def _figures(report: RunReport) -> dict[str, str]:
     }
 
 
-def matrix_table(scenario: Any, reports: list[RunReport]) -> str:
-    """The version × expectations table (plain text, fixed width) for ``reports`` (one per version)."""
+def matrix_table(scenario: Any, reports: list[RunReport], colour: bool = False) -> str:
+    """The version × expectations table for ``reports`` (one per version), rendered with rich
+    (:mod:`clientsim.simulator.terminal`): plain text, or with ``colour`` ✓/✗ and PASS/FAIL in the outcome colours."""
     names: list[str] = []
     for r in reports:
         names += [c.name for c in r.expectations if c.name not in names]
-    rows = [['', *[f'nicegui {r.nicegui_version}' for r in reports]],
-            ['expected', *['bug shows' if expected_outcome(scenario, r.nicegui_version or '') == 'bug' else 'fixed'
-                           for r in reports]]]
+    header = ['', *[f'nicegui {r.nicegui_version}' for r in reports]]
+    rows: list[list[Any]] = [['expected', *['bug shows' if expected_outcome(scenario, r.nicegui_version or '') == 'bug'
+                                            else 'fixed' for r in reports]]]
     for name in names:
-        cells = []
+        cells: list[Any] = []
         for r in reports:
             check = r.expectation(name)
-            cells.append('-' if check is None else f"{check.actual} {'✓' if check.passed else '✗'}"[:40])
+            cells.append('-' if check is None else styled(f"{check.actual} {'✓' if check.passed else '✗'}"[:40],
+                                                         verdict_colour(check.passed)))
         wanted = next(c.expected for r in reports for c in r.expectations if c.name == name)
         rows.append([f'{name} (want {wanted})'[:60], *cells])
     figures = [_figures(r) for r in reports]
     for key in figures[0] if figures else []:
         rows.append([key, *[f[key][:40] for f in figures]])
-    rows.append(['result', *['PASS' if r.passed else 'FAIL' for r in reports]])
-    rows.append(['as expected', *['yes' if as_expected(scenario, r) else 'NO' for r in reports]])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ['  '.join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return '\n'.join(lines)
+    rows.append(['result', *[verdict(r.passed) for r in reports]])
+    rows.append(['as expected', *[styled('yes' if as_expected(scenario, r) else 'NO',
+                                         verdict_colour(as_expected(scenario, r))) for r in reports]])
+    return render(table(header, rows), colour)
 
 
 def as_expected(scenario: Any, report: RunReport) -> bool:
@@ -103,45 +106,30 @@ def as_expected(scenario: Any, report: RunReport) -> bool:
     return (not report.passed) if bug_expected else report.passed
 
 
-def cmd_matrix(file: str, versions_arg: Optional[str], report_path: Optional[str]) -> int:
-    """``clientsim matrix``; returns the exit code (0 as expected, 1 not, 2 bad input)."""
-    from .report import write_report
-    from .scenario import ScenarioError, load_scenario
-    try:
-        scenario = load_scenario(file)
-    except ScenarioError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+def versions_of(scenario: Any, file: str, versions_arg: Optional[str]) -> list[str]:
+    """The versions to play: ``versions_arg`` (``'2.11.0,2.11.1'``) or the file's ``nicegui: bug_in, fixed_in``.
+    Raises :class:`BadInputError` when ``scenario`` has no target or no version is named."""
     if scenario.target is None or isinstance(scenario.target, str):
-        print(f'error: {file}: clientsim matrix needs a target: {{command: [...], url: ...}} scenario '
-              "(its command uses '{python}')", file=sys.stderr)
-        return 2
+        raise BadInputError(f'{file}: clientsim matrix needs a target: {{command: [...], url: ...}} scenario '
+                            "(its command uses '{python}')")
     versions = [v.strip() for v in versions_arg.split(',') if v.strip()] if versions_arg else (
         [*scenario.nicegui.bug_in, *scenario.nicegui.fixed_in] if scenario.nicegui else [])
     if not versions:
-        print(f'error: {file}: no versions: pass --nicegui 2.11.0,2.11.1 or set nicegui: {{bug_in, fixed_in}}',
-              file=sys.stderr)
-        return 2
-    if report_path and Path(report_path).suffix not in ('.json', '.html'):
-        print(f'error: --report must end in .json or .html, got {report_path}', file=sys.stderr)
-        return 2
+        raise BadInputError(f'{file}: no versions: pass --nicegui 2.11.0,2.11.1 or set nicegui: {{bug_in, fixed_in}}')
+    return versions
+
+
+def play_matrix(scenario: Any, versions: list[str],
+                on_version: Optional[Callable[[str], None]] = None) -> list[RunReport]:
+    """Play the target ``scenario`` on each NiceGUI release of ``versions`` (one cached venv each); returns one
+    report per version, its ``scenario`` suffixed ``[nicegui V]``. ``on_version(version)`` is called before each.
+    Raises :class:`VenvError` (a TargetError) when a release cannot be installed."""
     reports = []
     for version in versions:
-        try:
-            python = nicegui_python(version, extras=target_extras(scenario))
-        except VenvError as e:
-            print(f'error: {e}', file=sys.stderr)
-            return 2
-        print(f'nicegui {version}: playing {Path(file).name} ...', flush=True)
+        python = nicegui_python(version, extras=target_extras(scenario))
+        if on_version is not None:
+            on_version(version)
         report = asyncio.run(play_version(scenario, version, python))
         report.scenario = f'{report.scenario} [nicegui {version}]'
         reports.append(report)
-    print(f'\n{scenario.name}\n{matrix_table(scenario, reports)}')
-    if report_path:
-        try:
-            write_report(reports, report_path)
-        except (OSError, ValueError) as e:
-            print(f'error: {e}', file=sys.stderr)
-            return 2
-        print(f'report: {report_path}')
-    return 0 if all(as_expected(scenario, r) for r in reports) else 1
+    return reports

@@ -24,8 +24,12 @@ with linear interpolation between closest ranks (as ``numpy.percentile``'s defau
 """
 from __future__ import annotations
 
+import bisect
+import collections
 import math
 from typing import Any, Iterable, Optional
+
+from .event_kinds import EventKind
 
 #: figure key → human label (the column order of tables).
 FIGURES: dict[str, str] = {
@@ -70,28 +74,48 @@ def _diff(start: Optional[dict], end: Optional[dict]) -> Optional[float]:
 def window_names(events: list[dict[str, Any]]) -> list[str]:
     """Names of the windows that recorded events, in order of their first event (``source`` other than
     ``'server'``)."""
-    names: list[str] = []
+    names: dict[str, None] = {}
     for e in events:
         source = e.get('source')
         if source and source != 'server' and source not in names:
-            names.append(source)
-    return names
+            names[source] = None
+    return list(names)
 
 
-def _first(events: list[dict], after_ms: float, **match: Any) -> Optional[dict]:
-    for e in events:
-        if e['t_ms'] >= after_ms and all(e.get(k) == v for k, v in match.items()):
-            return e
-    return None
+class _Index:
+    """The events of one scenario indexed once (linear): the first event per ``(kind, sid)`` (server and per
+    window) and the server's ``client_deleted`` events per client_id, in time order."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.own: dict[str, list[dict]] = {}
+        self.first: dict[tuple[Any, ...], dict] = {}  # (source, kind, sid) -> first event
+        self.deleted: dict[Any, tuple[list[float], list[dict]]] = {}  # client_id -> (t_ms list, events)
+        for e in events:
+            source = e.get('source')
+            kind = e.get('kind')
+            self.first.setdefault((source, kind, e.get('sid')), e)
+            if source == 'server':
+                if kind == EventKind.CLIENT_DELETED:
+                    times, found = self.deleted.setdefault(e.get('client_id'), ([], []))
+                    times.append(e['t_ms'])
+                    found.append(e)
+            elif source:
+                self.own.setdefault(source, []).append(e)
+
+    def deleted_after(self, client_id: Any, t_ms: float) -> Optional[dict]:
+        """The first ``client_deleted`` of ``client_id`` at or after ``t_ms``, or None."""
+        times, found = self.deleted.get(client_id, ((), ()))
+        i = bisect.bisect_left(times, t_ms)
+        return found[i] if i < len(found) else None
 
 
-def _handshakes(window: str, own: list[dict], server: list[dict]) -> list[dict[str, Any]]:
+def _handshakes(window: str, own: list[dict], index: _Index) -> list[dict[str, Any]]:
     loads = []
-    for connected in (e for e in own if e['kind'] == 'socket_connected_client'):
+    for connected in (e for e in own if e['kind'] == EventKind.SOCKET_CONNECTED_CLIENT):
         sid = connected.get('sid')
         # a sid is unique per socket, so the match is by sid (the server records its window from the query too)
-        handled = next((e for e in server if e['kind'] == 'handshake_handled' and e.get('sid') == sid), None)
-        acked = next((e for e in own if e['kind'] == 'handshake_acked' and e.get('sid') == sid), None)
+        handled = index.first.get(('server', EventKind.HANDSHAKE_HANDLED, sid))
+        acked = index.first.get((window, EventKind.HANDSHAKE_ACKED, sid))
         loads.append({
             'sid': sid, 'client_id': connected.get('client_id'), 'connected_t_ms': connected['t_ms'],
             'handshake_handled_ms': _diff(connected, handled), 'handshake_ack_ms': _diff(connected, acked),
@@ -100,13 +124,12 @@ def _handshakes(window: str, own: list[dict], server: list[dict]) -> list[dict[s
     return loads
 
 
-def _disconnects(window: str, own: list[dict], server: list[dict], shared: set[str]) -> list[dict[str, Any]]:
+def _disconnects(own: list[dict], index: _Index, shared: set[str]) -> list[dict[str, Any]]:
     out = []
-    for closed in (e for e in own if e['kind'] == 'disconnect_client' and e.get('sid')):
+    for closed in (e for e in own if e['kind'] == EventKind.DISCONNECT_CLIENT and e.get('sid')):
         sid, client_id = closed.get('sid'), closed.get('client_id')
-        handled = next((e for e in server if e['kind'] == 'disconnect_server' and e.get('sid') == sid), None)
-        deleted = None if client_id in shared else _first(server, closed['t_ms'], kind='client_deleted',
-                                                          client_id=client_id)
+        handled = index.first.get(('server', EventKind.DISCONNECT_SERVER, sid))
+        deleted = None if client_id in shared else index.deleted_after(client_id, closed['t_ms'])
         out.append({
             'sid': sid, 'client_id': client_id, 'closed_t_ms': closed['t_ms'],
             'by': (closed.get('detail') or {}).get('by'), 'shared_client': client_id in shared,
@@ -117,14 +140,15 @@ def _disconnects(window: str, own: list[dict], server: list[dict], shared: set[s
 
 
 def _downloads(own: list[dict]) -> list[dict[str, Any]]:
-    out, pending = [], []
+    out: list[dict[str, Any]] = []
+    pending: collections.deque[dict[str, Any]] = collections.deque()
     for e in own:
-        if e['kind'] == 'download_event':
+        if e['kind'] == EventKind.DOWNLOAD_EVENT:
             item = {'event_t_ms': e['t_ms'], 'get_t_ms': None, 'status': None, 'download_ms': None}
             out.append(item)
             pending.append(item)
-        elif e['kind'] == 'download_get' and pending:  # a window answers its download events in FIFO order
-            item = pending.pop(0)
+        elif e['kind'] == EventKind.DOWNLOAD_GET and pending:  # a window answers its download events in FIFO order
+            item = pending.popleft()
             item['get_t_ms'] = e['t_ms']
             item['status'] = (e.get('detail') or {}).get('status')
             item['download_ms'] = _ms(e['t_ms'] - item['event_t_ms'])
@@ -167,15 +191,15 @@ def measurements_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     part of the disconnect figures.
     """
     events = sorted((e for e in events if isinstance(e, dict) and 't_ms' in e), key=lambda e: e['t_ms'])
-    server = [e for e in events if e.get('source') == 'server']
-    shared = {e.get('client_id') for e in server
-              if e['kind'] == 'client_created' and (e.get('detail') or {}).get('page') == 'auto_index'}
+    shared = {e.get('client_id') for e in events if e.get('source') == 'server'
+              and e['kind'] == EventKind.CLIENT_CREATED and (e.get('detail') or {}).get('page') == 'auto_index'}
+    index = _Index(events)  # one pass: the figures below look events up instead of rescanning (linear in events)
     windows: dict[str, Any] = {}
     pooled: dict[str, list[float]] = {key: [] for key in FIGURES}
     for name in window_names(events):
-        own = [e for e in events if e.get('source') == name]
-        samples = {'handshakes': _handshakes(name, own, server),
-                   'disconnects': _disconnects(name, own, server, shared),
+        own = index.own[name]
+        samples = {'handshakes': _handshakes(name, own, index),
+                   'disconnects': _disconnects(own, index, shared),
                    'downloads': _downloads(own)}
         entry: dict[str, Any] = {}
         last: dict[str, Any] = {}

@@ -17,10 +17,13 @@ from typing import Any, Callable, Optional
 from clientsim.server.app import EmbeddedServer
 from clientsim.simulator.browser import SimulatedBrowser
 
-from . import virtual_time
+from . import gcbatches, virtual_time
 from .browser.latency import max_lag_ms
 from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_held
+from .element_checks import wait_elements
+from .fdlimit import is_out_of_files, startup_budget
 from .lab import Lab
+from .loop_lag import LoopLag
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
 from .run_report import RunReport, TargetInfo
@@ -28,6 +31,9 @@ from .scenario import Scenario
 from .steps import Step
 from .timeline import SERVER, Timeline
 from .virtual_time import TimeMode
+
+ELEMENTS_TIMEOUT_S = 10.0
+"""How long the player waits for the expected final elements after ``settle_ms`` (seconds)."""
 
 
 class ScenarioPlayer:
@@ -38,7 +44,8 @@ class ScenarioPlayer:
     ``target``) and stops it at the end; with one, it sets the policy on it and leaves it running (the GUI); a
     scenario with ``target`` then plays against its app and uses only the server's timeline.
     ``on_window(browser)`` is called for each window before the first step; ``on_step(step, index, total)`` before
-    each step; ``seed`` (int, default the scenario's ``seed``) seeds every random draw of the run.
+    each step; ``seed`` (int, default the scenario's ``seed``, else 0) seeds every random draw of the run, so
+    a file plays the same way every time (``clientsim explore`` and ``play --seed`` vary it).
     :meth:`run` returns the :class:`~clientsim.simulator.run_report.RunReport` (see :meth:`report`). Errors in
     steps (an unknown label, a click on a closed window) fail the scenario with an expectation ``step N`` that
     says why; they do not raise.
@@ -50,7 +57,7 @@ class ScenarioPlayer:
                  on_window: Callable[[SimulatedBrowser], None] | None = None,
                  on_step: Callable[[Step, int, int], None] | None = None, seed: int | None = None) -> None:
         self.scenario = scenario
-        seed = scenario.seed if seed is None else seed
+        seed = (scenario.seed if scenario.seed is not None else 0) if seed is None else seed
         # scenario.target: a real app (simulator.target) instead of the embedded server; then there is no server
         # (a server handed in, the GUI's, only lends its timeline: the app's events go on the same clock)
         if scenario.target is not None and server is not None:
@@ -70,6 +77,8 @@ class ScenarioPlayer:
         self.step_errors: list[dict[str, Any]] = []
         self.duration_ms = 0.0
         self.result: Optional[RunReport] = None
+        #: the event loop's scheduling lag while the steps run; the report's ``loop_lag``
+        self.loop_lag = LoopLag()
 
     @property
     def base_url(self) -> Optional[str]:
@@ -99,7 +108,8 @@ class ScenarioPlayer:
                              policy=self.scenario.policy_summary())
         try:
             for spec in self.scenario.windows:
-                self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser)
+                self.lab.add(spec.name, spec.latency.model_dump(), browser=spec.browser, context=spec.context)
+            self.loop_lag.start()  # is the steps' timing the scenario's? (simulator.loop_lag)
             steps = self.scenario.parsed_steps
             for step in steps:
                 if self.on_step:
@@ -108,13 +118,18 @@ class ScenarioPlayer:
                 try:
                     await step.play(self)
                 except (LookupError, RuntimeError, ValueError, OSError) as e:
+                    hint = f' ({startup_budget().message()})' if is_out_of_files(e) else ''
                     self.step_errors.append({'index': step.index, 'step': step.describe(), 'line': step.line,
-                                             'error': f'{type(e).__name__}: {e}'})
+                                             'error': f'{type(e).__name__}: {e}{hint}'})
                     self.timeline.record(SERVER, 'step_failed', index=step.index, error=str(e))
             await asyncio.sleep(self.scenario.settle_ms / 1000)
+            await self._settle_elements()
+            await self.loop_lag.stop()
             self.duration_ms = (time.perf_counter() - started) * 1000
-            self.result = self.report()
+            with gcbatches.paused():  # every object of the report is kept: no collection while it is built
+                self.result = self.report()
         finally:
+            await self.loop_lag.stop()
             if self.lab.owns_backend:
                 await self.close()
         if self.result is not None and self.target is not None:
@@ -122,6 +137,13 @@ class ScenarioPlayer:
             self.result.target = TargetInfo.model_validate(self.target.describe())  # with its return code
         assert self.result is not None
         return self.result
+
+    async def _settle_elements(self) -> None:
+        """Expected final elements (``expect.windows.W.elements``, simulator.element_checks) may arrive in any
+        order: wait up to :data:`ELEMENTS_TIMEOUT_S` until each window shows them, all windows at once."""
+        waits = [wait_elements(self.browsers[name], w.elements, ELEMENTS_TIMEOUT_S)
+                 for name, w in self.scenario.expect.windows.items() if w.elements and name in self.browsers]
+        await asyncio.gather(*waits)
 
     async def close(self) -> None:
         """Close every window and, if owned, stop the server (or target)."""
@@ -154,7 +176,8 @@ class ScenarioPlayer:
         there); the JSON report is its dump."""
         checks = self.check_expectations()
         t0 = self.timeline.t0_ns
-        events = self.timeline.to_dicts()
+        events = self.timeline.to_dicts()  # once, for the report and its measurements
+        pages = {w.name: w.page for w in self.scenario.windows}  # a dict: linear in the windows, not quadratic
         return RunReport.model_validate({
             'scenario': self.scenario.name,
             'file': self.scenario.path,
@@ -166,7 +189,7 @@ class ScenarioPlayer:
             'passed': all(c['passed'] for c in checks),
             'expectations': checks,
             'windows': [{
-                'name': name, 'page': _page_of(self.scenario, name), 'url': b.url, 'client_id': b.client_id,
+                'name': name, 'page': pages.get(name), 'url': b.url, 'client_id': b.client_id,
                 'sid': b.sid, 'state': b.state, 'download_events': b.download_events,
                 'downloads': [d.to_dict() for d in b.downloads],
                 # nicegui.js 3.x behaviour (simulator.browser.messages / connection)
@@ -190,6 +213,8 @@ class ScenarioPlayer:
             'max_lag_ms': max_lag_ms(events),
             'sometimes': sometimes_held(self.scenario.expect, self.browsers),
             'measurements': measurements_of(events),
+            # the loop's wake-up lag during the steps: {max_lag_ms, ..., distorted} (simulator.loop_lag)
+            'loop_lag': self.loop_lag.summary(),
             **self._problem_extras(),  # models, jobs, window_extras
         })
 
@@ -210,14 +235,6 @@ class ScenarioPlayer:
         }
 
 
-def _page_of(scenario: Scenario, name: str) -> Optional[str]:
-    """The window's declared page; None for a window a step added (a duplicate, a new tab)."""
-    try:
-        return scenario.window(name).page
-    except KeyError:
-        return None
-
-
 def _scenario_dir(scenario: Scenario) -> Optional[str]:
     """The folder of the scenario file (relative ``target.cwd`` resolves against it), None for in-memory ones."""
     if scenario.path and not scenario.path.startswith('<'):
@@ -230,7 +247,10 @@ async def play(scenario: Scenario, **kwargs: Any) -> RunReport:
     return await ScenarioPlayer(scenario, **kwargs).run()
 
 
-def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual') -> RunReport:
+def play_headless(scenario: Scenario, time_mode: TimeMode = 'virtual',
+                  on_step: Optional[Callable[[Step, int, int], None]] = None) -> RunReport:
     """Play ``scenario`` on a fresh asyncio loop (no Qt) and return the report: on virtual time
-    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target."""
-    return virtual_time.run(play(scenario), 'real' if scenario.target is not None else time_mode)
+    (:mod:`clientsim.simulator.virtual_time`) unless ``time_mode`` is ``'real'`` or the scenario has a target.
+    ``on_step(step, index, total)`` is called before each step (the console's progress line). Raises
+    :class:`clientsim.simulator.errors.TargetError` when the scenario's target app cannot start."""
+    return virtual_time.run(play(scenario, on_step=on_step), 'real' if scenario.target is not None else time_mode)

@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict, dataclass, field
-from html import escape
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .bisect_model import Tally, bounds_differ, next_release, posterior
 from .errors import BadInputError
-from .outcome import verdict_label
+from .outcome import FAIL_COLOUR, NEUTRAL_COLOUR, PASS_COLOUR, WARN_COLOUR, verdict_label
 from .run_report import RunReport
+from .terminal import render, styled, table
 from .venvs import Releases, VenvError, nicegui_python, releases, version_key
 
 Progress = Callable[[str, 'Tally'], None]
@@ -51,18 +51,19 @@ class BisectResult:
     yanked: list[str] = field(default_factory=list)
     reason: str = ''
 
-    def table(self) -> str:
-        """One line per release: version, runs, runs with the new outcome, and the verdict's marks."""
-        lines = [f'{"release":<10} {"runs":>4} {self.new + " runs":>16} {"other":>6}  ']
+    def table(self, colour: bool = False) -> str:
+        """One line per release: version, runs, runs with the new outcome, and the verdict's marks (rendered with
+        rich, :mod:`clientsim.simulator.terminal`; coloured with ``colour``)."""
+        rows: list[list[Any]] = []
         for t in self.tallies:
-            mark = ' ← first with ' + self.new if t.version == self.culprit else ''
             if t.skipped:
-                lines.append(f'{t.version:<10} {"-":>4} {"-":>16} {"-":>6}  skipped: {t.skipped}')
+                rows.append([t.version, '-', '-', '-', f'skipped: {t.skipped}'])
             elif t.runs:
-                lines.append(f'{t.version:<10} {t.runs:>4} {t.new:>16} {t.runs - t.new:>6}{mark}')
+                mark = styled(f'← first with {self.new}', 'bold') if t.version == self.culprit else ''
+                rows.append([t.version, str(t.runs), str(t.new), str(t.runs - t.new), mark])
             else:
-                lines.append(f'{t.version:<10} {"":>4} {"not played":>16}')
-        return '\n'.join(lines)
+                rows.append([t.version, '', 'not played', '', ''])
+        return render(table(['release', 'runs', f'{self.new} runs', 'other', ''], rows, right=(1, 2, 3)), colour)
 
     def verdict(self) -> str:
         """The one-line answer."""
@@ -196,17 +197,13 @@ def write_bisect_report(result: BisectResult, path: str) -> None:
         return
     if suffix != '.html':
         raise BadInputError(f'--report must end in .json or .html, got {path}')
-    cells = []
-    for t in result.tallies:
-        colour = ('#9e9e9e' if t.skipped or not t.runs else '#d63b30' if t.new == t.runs
-                  else '#1c9a47' if t.new == 0 else '#f0a020')
-        border = 'outline:3px solid #000;' if t.version == result.culprit else ''
-        cells.append(f'<td style="background:{colour};{border}color:#fff;padding:4px 8px">{escape(t.version)}<br>'
-                     f'{t.new}/{t.runs}</td>')
-    Path(path).write_text(f'<!doctype html><meta charset="utf-8"><title>clientsim bisect</title>'
-                          f'<h1>{escape(Path(result.file).name)}</h1><p>{escape(result.verdict())}</p>'
-                          f'<p>red: every run {escape(result.new)}; green: none; amber: some; grey: not played</p>'
-                          f'<table><tr>{"".join(cells)}</tr></table><pre>{escape(result.table())}</pre>\n')
+    cells = [{'version': t.version, 'new': t.new, 'runs': t.runs, 'culprit': t.version == result.culprit,
+              'colour': (NEUTRAL_COLOUR if t.skipped or not t.runs else FAIL_COLOUR if t.new == t.runs
+                         else PASS_COLOUR if t.new == 0 else WARN_COLOUR)} for t in result.tallies]
+    from .html_report_timeline import environment  # Jinja2, autoescape on
+    page = environment().get_template('bisect.html.j2').render(
+        name=Path(result.file).name, verdict=result.verdict(), new=result.new, cells=cells, table=result.table())
+    Path(path).write_text(page + '\n', encoding='utf-8')
 
 
 def load_target_scenario(file: str) -> Any:

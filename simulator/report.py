@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from .run_report import ReportFile, RunReport
+from .terminal import render, table, verdict
 
 
 def write_report(reports: list[RunReport], path: str | Path) -> None:
@@ -50,35 +51,33 @@ def shorten(text: str, width: int) -> str:
 
 class ResultTable:
     """The console table, printable row by row as scenarios finish: :meth:`header` first, then :meth:`row` per
-    report. Column widths come from ``known`` — ``(file_or_name, policy_summary)`` of every row to come — so rows
-    line up without waiting for the last one; expectations and duration have fixed widths."""
+    report (rendered with rich, :mod:`clientsim.simulator.terminal`). Column widths come from ``known`` —
+    ``(file_or_name, policy_summary)`` of every row to come — so rows line up without waiting for the last one;
+    expectations and duration have fixed widths. ``colour=True`` colours PASS/FAIL (for a terminal)."""
 
     def __init__(self, known: list[tuple[str, str]]) -> None:
         self.widths = [max([len(COLUMNS[0]), *(len(Path(f).name) for f, _p in known)]), len('shipped'),
                        max([len(COLUMNS[2]), *(len(shorten(p, POLICY_WIDTH)) for _f, p in known)]),
                        len(COLUMNS[3]), len('9999.99 s'), len(COLUMNS[5])]
 
-    def _line(self, cells: tuple[str, ...]) -> str:
-        return '  '.join(cell.ljust(w) for cell, w in zip(cells, self.widths, strict=True)).rstrip()
-
-    def header(self) -> str:
+    def header(self, colour: bool = False) -> str:
         """The column titles and the dashes under them (two lines)."""
-        return self._line(COLUMNS) + '\n' + '  '.join('-' * w for w in self.widths)
+        return render(table(COLUMNS, widths=self.widths), colour)
 
-    def row(self, report: RunReport) -> str:
+    def row(self, report: RunReport, colour: bool = False) -> str:
         """One report's row: file name, variant, policy summary (cut with "…"), expectations passed, duration
         (s), PASS/FAIL."""
-        return self._line((Path(report.file or report.scenario).name, report.variant,
-                           shorten(report.policy_summary, POLICY_WIDTH),
-                           f'{report.n_passed}/{len(report.expectations)}',
-                           f'{report.duration_ms / 1000:.2f} s', 'PASS' if report.passed else 'FAIL'))
+        cells = (Path(report.file or report.scenario).name, report.variant,
+                 shorten(report.policy_summary, POLICY_WIDTH), f'{report.n_passed}/{len(report.expectations)}',
+                 f'{report.duration_ms / 1000:.2f} s', verdict(report.passed))
+        return render(table(COLUMNS, [cells], widths=self.widths, show_header=False), colour)
 
 
-def summary_table(reports: list[RunReport]) -> str:
+def summary_table(reports: list[RunReport], colour: bool = False) -> str:
     """The whole table at once (see :class:`ResultTable`): scenario file, variant, policy, expectations passed,
     duration, result."""
-    table = ResultTable([(r.file or r.scenario, r.policy_summary) for r in reports])
-    return '\n'.join([table.header(), *(table.row(r) for r in reports)])
+    t = ResultTable([(r.file or r.scenario, r.policy_summary) for r in reports])
+    return '\n'.join([t.header(colour), *(t.row(r, colour) for r in reports)])
 
 
 def failures_text(report: RunReport) -> str:

@@ -163,7 +163,9 @@ class RunReport(_Model):
     embedded server adds ``models``, ``jobs`` and ``window_extras`` (None for a target app);
     ``clientsim matrix`` sets ``nicegui_version``. Timing: ``time_mode`` (``virtual`` or ``real``,
     :mod:`clientsim.simulator.virtual_time`), ``max_lag_ms`` (the worst gap between a drawn and an achieved
-    latency, ms) and ``sometimes`` (``[{window, property, held}]`` for the scenario's ``sometimes:`` properties).
+    latency, ms), ``sometimes`` (``[{window, property, held}]`` for the scenario's ``sometimes:`` properties) and
+    ``loop_lag`` (the loop's wake-up lag during the steps; ``distorted`` past its tolerance: the verdict is not
+    trusted, :mod:`clientsim.simulator.loop_lag`).
     """
     scenario: str
     file: Optional[str] = None
@@ -190,6 +192,9 @@ class RunReport(_Model):
     time_mode: str = 'real'
     max_lag_ms: float = 0.0
     sometimes: list[dict[str, Any]] = Field(default_factory=list)
+    #: the event loop's wake-up lag while the steps ran (:class:`clientsim.simulator.loop_lag.LoopLag` summary:
+    #: ``max_lag_ms``, ``p95_lag_ms``, ``wakeups``, ``tolerance_ms``, ``distorted``); None for an old report
+    loop_lag: Optional[dict[str, Any]] = None
 
     @property
     def failed(self) -> list[Expectation]:

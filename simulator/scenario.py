@@ -63,6 +63,7 @@ from .errors import BadInputError
 from .probe.checks import PROBED_EXPECTATIONS
 from .scenario_yaml import YamlProblem, load_yaml, read_text
 from .steps import STEP_TYPES, Step, StrictModel
+from .suggest import expected_form, fields_at, unknown_name
 from .target import NiceguiVersions, TargetSpec, _check_url
 from .variants import FIXED, SHIPPED, FixSpec, fix_problems, fixed_policy
 from .vary import VaryBlock
@@ -92,14 +93,17 @@ class LatencySpec(StrictModel):
 
 
 class WindowSpec(StrictModel):
-    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``
-    and ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
+    """A browser window: ``name``, the ``page`` it opens (a path on the target, default ``/``), its ``latency``,
+    ``browser``: ``simulated`` (default) or ``chromium``, a real headless Chromium tab
     (:mod:`clientsim.simulator.chromium`; needs the apt packages ``chromium chromium-driver``; latency knobs do
-    not apply to it)."""
+    not apply to it), and the browser ``context`` a simulated window is a tab of (windows with the same name share
+    cookies and connections, like tabs of one browser profile; None: a browser of its own, see
+    :mod:`clientsim.simulator.browser.context`)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
     latency: LatencySpec = LatencySpec()
     browser: Literal['simulated', 'chromium'] = 'simulated'
+    context: Optional[str] = Field(None, min_length=1, max_length=64)
 
     @field_validator('page')
     @classmethod
@@ -166,6 +170,20 @@ class Scenario(StrictModel):
             'description': self.fix.description or self.description})
         return [(SHIPPED, self), (FIXED, fixed)]
 
+    def to_mapping(self) -> dict[str, Any]:
+        """This scenario as the YAML mapping :func:`parse_scenario` reads back as it (what ``clientsim explore
+        --shrink`` writes to ``.min.yaml``): fields left at their defaults out, steps in their ``{kind: fields}``
+        form, the variant folded in (no ``fix:`` block; ``path`` and ``variant`` are not file fields)."""
+        data = self.model_dump(mode='json', exclude_defaults=True, by_alias=True,
+                               exclude={'steps', 'fix', 'path', 'variant', 'policy', 'windows'})
+        policy = self.policy.model_dump(mode='json', exclude_unset=True)
+        windows = [w.model_dump(mode='json', exclude_defaults=True) for w in self.windows]
+        steps = [{step.kind: step.args.model_dump(mode='json', exclude_defaults=True, by_alias=True)}
+                 for step in self.parsed_steps]
+        head = {'name': self.name, **({'description': self.description} if self.description else {})}
+        return {**head, **({'policy': policy} if policy else {}), 'windows': windows, 'steps': steps,
+                **{k: v for k, v in data.items() if k not in head}}
+
     def policy_summary(self) -> str:
         """The bug/fix switches the file sets, as ``a=b c=d`` (timing knobs left out, see
         ``clientsim.server.policy.TIMING_FIELDS``), the fields a ``fix:`` block switches first; ``defaults (NiceGUI
@@ -204,18 +222,23 @@ def _loc_text(loc: tuple) -> str:
     return text
 
 
-def _describe(error: dict, prefix: tuple) -> tuple[tuple, str]:
-    loc = prefix + tuple(p for p in error['loc'] if not (isinstance(p, str) and p.startswith('function-')))
+def _describe(error: dict, prefix: tuple, model: Any = None) -> tuple[tuple, str]:
+    own = tuple(p for p in error['loc'] if not (isinstance(p, str) and p.startswith('function-')))
+    loc = prefix + own
     message = error['msg'].removeprefix('Value error, ')
     if error['type'] == 'extra_forbidden':
-        message = f'unknown field {loc[-1]!r}'
+        valid = fields_at(model, own[:-1]) if model is not None else []
+        message = unknown_name('field', loc[-1], valid) if valid else f'unknown field {loc[-1]!r}'
+    elif error['type'] in ('model_type', 'dict_type', 'model_attributes_type') and len(prefix) == 3 and not own:
+        message = f'expected {expected_form(prefix[2])}, got {error.get("input")!r}'
     elif error['type'] == 'missing':
         message = f'field {loc[-1]!r} is required'
     return loc, message
 
 
-def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = ()) -> None:
-    problems = [_describe(e, prefix) for e in error.errors()]
+def _raise_validation(file: str, root: Optional[yaml.Node], error: ValidationError, prefix: tuple = (),
+                      model: Any = None) -> None:
+    problems = [_describe(e, prefix, model) for e in error.errors()]
     loc, message = problems[0]
     for other_loc, other_message in problems[1:4]:
         line = _node_line(root, other_loc)
@@ -259,7 +282,7 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
     try:
         scenario = Scenario.model_validate({**data, 'steps': []})
     except ValidationError as e:
-        _raise_validation(file, root, e)
+        _raise_validation(file, root, e, model=Scenario)
     names = {w.name for w in scenario.windows}
     if len(names) != len(scenario.windows):
         dup = next(w.name for w in scenario.windows if [x.name for x in scenario.windows].count(w.name) > 1)
@@ -287,13 +310,13 @@ def parse_scenario(text: str, file: str = '<string>', known_pages: set[str] | No
                                 line=line, location=f'steps[{i}]')
         kind, value = next(iter(raw.items()))
         if kind not in STEP_TYPES:
-            raise ScenarioError(file, f'unknown step {kind!r} (steps are: {", ".join(STEP_TYPES)})',
+            raise ScenarioError(file, unknown_name('step', kind, STEP_TYPES),
                                 line=line, location=f'steps[{i}]')
         step_type = STEP_TYPES[kind]
         try:
             args = TypeAdapter(step_type.model).validate_python(step_type.normalise(value))
         except ValidationError as e:
-            _raise_validation(file, root, e, prefix=('steps', i, kind))
+            _raise_validation(file, root, e, prefix=('steps', i, kind), model=step_type.model)
         for field_name in ('window', 'windows'):
             refs = getattr(args, field_name, None)
             for ref in ([refs] if isinstance(refs, str) else refs or []):

@@ -115,13 +115,17 @@ def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
     return total
 
 
-def cut_by_comment(text: str, node: yaml.ScalarNode) -> bool:
+def cut_by_comment(text: str, node: yaml.ScalarNode, lines: Optional[list[str]] = None) -> bool:
     """Whether the plain scalar ``node`` probably lost its end to a comment: it is followed on its line by
-    `` #`` and either the ``#`` is glued to the next word (``#4304``) or the scalar leaves a bracket open."""
+    `` #`` and either the ``#`` is glued to the next word (``#4304``) or the scalar leaves a bracket open.
+    ``lines``: ``text.split('\\n')``, computed once by a caller that checks many scalars (linear, not quadratic,
+    in the file's size); the node's end mark gives the line."""
     if node.style is not None or node.tag != 'tag:yaml.org,2002:str':
         return False
     end = node.end_mark
-    line = text.split('\n', end.line + 1)[end.line] if end.line < text.count('\n') + 1 else ''
+    if lines is None:
+        lines = text.split('\n')
+    line = lines[end.line] if end.line < len(lines) else ''
     rest = line[end.column:]
     stripped = rest.lstrip(' \t')
     if not stripped.startswith('#') or stripped == rest:
@@ -143,6 +147,20 @@ def _scalars(node: yaml.Node, seen: set[int]) -> list[yaml.ScalarNode]:
     return [s for child in children for s in _scalars(child, seen)]
 
 
+def _syntax_problem(error: yaml.YAMLError) -> YamlProblem:
+    """A :class:`YamlProblem` at the line where the broken construct starts: PyYAML notices an unclosed
+    ``[``/``{``/quote only at a later line (its ``problem_mark``); its ``context_mark`` is where it opened."""
+    mark = getattr(error, 'problem_mark', None)
+    context = getattr(error, 'context_mark', None)
+    problem = getattr(error, 'problem', None) or str(error)
+    if context is not None and mark is not None and context.line < mark.line:
+        what = getattr(error, 'context', None) or 'this'
+        what = what.removeprefix('while parsing ').removeprefix('while scanning ')
+        return YamlProblem(f'not valid YAML: {what} opened here is not closed ({problem} at line {mark.line + 1})',
+                           line=context.line + 1)
+    return YamlProblem(f'not valid YAML: {problem}', line=mark.line + 1 if mark else 1)
+
+
 def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
     """Compose and construct one YAML document; returns ``(root node, data)``. Raises :class:`YamlProblem` for
     invalid YAML, nesting, alias expansion and duplicate keys (see the module docstring); warns
@@ -162,15 +180,14 @@ def load_yaml(text: str) -> tuple[Optional[yaml.Node], Any]:
                               line=root.start_mark.line + 1)
         data = loader.construct_document(root)
     except yaml.YAMLError as e:
-        mark = getattr(e, 'problem_mark', None)
-        raise YamlProblem(f'not valid YAML: {getattr(e, "problem", None) or e}',
-                          line=mark.line + 1 if mark else 1) from None
+        raise _syntax_problem(e) from None
     except RecursionError:
         raise YamlProblem(f'nested too deeply (at most {MAX_DEPTH} levels)') from None
     finally:
         loader.dispose()
+    lines = text.split('\n')
     for scalar in _scalars(root, set()):
-        if cut_by_comment(text, scalar):
+        if cut_by_comment(text, scalar, lines):
             warnings.warn(ScenarioWarning(f'line {scalar.start_mark.line + 1}: {str(scalar.value)[:80]!r} ends where '
                                           "a ' #' comment begins; quote the value if the '#' belongs to it"),
                           stacklevel=2)

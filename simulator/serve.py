@@ -1,4 +1,5 @@
-"""``clientsim serve``: the embedded server, headless, until Ctrl+C (SIGINT) or SIGTERM.
+"""The engine of ``clientsim serve`` (the command: :mod:`clientsim.simulator.commands.serve`): the embedded server,
+headless, until Ctrl+C (SIGINT) or SIGTERM.
 
 ``clientsim serve [--policy FILE.yaml] [--set FIELD=VALUE ...] [--host 127.0.0.1] [--port P]`` prints
 ``clientsim serve: http://host:port`` once it listens and, on exit, a summary: clients created and alive,
@@ -16,13 +17,11 @@ done with the windows it closed.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
-import sys
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 from pydantic import ValidationError
@@ -32,6 +31,7 @@ from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.timeline import Timeline, TimelineEvent
 
 from .errors import BadInputError
+from .event_kinds import EventKind
 
 ERROR_FEED_NAMESPACE = '/clientsim'
 _MAX_SIDS = 100_000  # sid → window names kept for attributing errors (oldest forgotten first)
@@ -77,11 +77,11 @@ def install_error_feed(server: EmbeddedServer) -> list[dict[str, Any]]:
     sid_windows: OrderedDict[str, Optional[str]] = OrderedDict()
 
     def on_event(event: TimelineEvent) -> None:
-        if event.kind == 'socket_connected_server' and event.sid:
+        if event.kind == EventKind.SOCKET_CONNECTED_SERVER and event.sid:
             sid_windows[event.sid] = event.window
             if len(sid_windows) > _MAX_SIDS:
                 sid_windows.popitem(last=False)
-        elif event.kind == 'server_error':
+        elif event.kind == EventKind.SERVER_ERROR:
             pending.append({'type': event.detail.get('type'), 'message': event.detail.get('message'),
                             'where': event.detail.get('where'), 'window': sid_windows.get(event.sid or '')})
     server.timeline.subscribe(on_event)
@@ -113,17 +113,19 @@ async def _trim(timeline: Timeline, interval_s: float = 2.0) -> None:
 
 
 async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
-                stop: Optional[asyncio.Event] = None) -> dict[str, Any]:
-    """Run the server until ``stop`` is set (or SIGINT/SIGTERM); return the summary
+                stop: Optional[asyncio.Event] = None,
+                on_listening: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+    """Run the server until ``stop`` is set (or SIGINT/SIGTERM); ``on_listening(url)`` is called once it listens
+    (``clientsim serve`` prints the URL). Returns the summary
     ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}}``. Raises OSError if the port is taken."""
     timeline = Timeline()
     server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port)
     created, errors = Counter[str](), Counter[str]()
 
     def count(event: TimelineEvent) -> None:
-        if event.kind == 'client_created':
+        if event.kind == EventKind.CLIENT_CREATED:
             created['clients'] += 1
-        elif event.kind == 'server_error':
+        elif event.kind == EventKind.SERVER_ERROR:
             errors[str(event.detail.get('type'))] += 1
     timeline.subscribe(count)
     stop = stop or asyncio.Event()
@@ -134,7 +136,8 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
     trim = asyncio.ensure_future(_trim(timeline))
     try:
         install_error_feed(server)
-        print(f'clientsim serve: {url}', flush=True)
+        if on_listening is not None:
+            on_listening(url)
         await stop.wait()
     finally:
         trim.cancel()
@@ -151,28 +154,3 @@ def summary_text(summary: dict[str, Any]) -> str:
     errors = ', '.join(f'{k} {v}' for k, v in sorted(summary['errors'].items())) or 'none'
     return (f"clientsim serve stopped: clients created {summary['clients_created']}, alive at exit "
             f"{summary['clients_alive']}; server errors: {errors}")
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``clientsim serve`` on the CLI's subparsers."""
-    p = sub.add_parser('serve', help='run the embedded server headless until Ctrl+C')
-    p.add_argument('--policy', metavar='FILE.yaml', help='ServerPolicy fields, or a scenario with a policy: block')
-    p.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', help='override a policy field')
-    p.add_argument('--host', default='127.0.0.1')
-    p.add_argument('--port', type=int, default=0, help='0: a free port')
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    """``clientsim serve``; returns the exit code (2 for a bad policy or a port that cannot be bound)."""
-    try:
-        policy = read_policy(args.policy, args.set)
-    except PolicyError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    try:
-        summary = asyncio.run(serve(policy, args.host, args.port))
-    except OSError as e:
-        print(f'error: cannot listen on {args.host}:{args.port}: {e.strerror or e}', file=sys.stderr)
-        return 2
-    print(summary_text(summary), flush=True)
-    return 0

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .element_checks import CheckStep, run_check
 from .timeline import SERVER
 
 if TYPE_CHECKING:
@@ -63,9 +64,16 @@ class OpenStep(StrictModel):
 
 
 class ClickStep(StrictModel):
-    """Click the element labelled ``label`` in ``window``."""
+    """Click the element labelled ``label`` in ``window`` (or, with ``id``, the element with that id: what
+    ``clientsim record`` writes when no label is unique)."""
     window: str
     label: str = 'Download'
+    id: Optional[str] = None
+
+    @field_validator('id', mode='before')
+    @classmethod
+    def _id_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class TypeStep(StrictModel):
@@ -245,6 +253,12 @@ async def _open(player: StepRunner, args: OpenStep) -> None:
 
 
 async def _click(player: StepRunner, args: ClickStep) -> None:
+    if args.id is not None:
+        browser = player.browsers[args.window]
+        if args.id not in browser.elements:
+            raise LookupError(f'window {args.window!r}: no element with id {args.id}')
+        await browser.click_element(args.id)
+        return
     await player.browsers[args.window].click(args.label)
 
 
@@ -291,7 +305,7 @@ async def _duplicate(player: StepRunner, args: DuplicateStep) -> None:
     source = player.browsers[args.window]
     copy = player.browsers.get(args.as_)
     if copy is None:
-        copy = player.lab.add(args.as_, source.latency)
+        copy = player.lab.add(args.as_, source.latency, context=getattr(source, 'context', None))  # same browser
     await copy.open_duplicate(source)
 
 
@@ -395,6 +409,8 @@ STEP_TYPES: dict[str, StepType] = {
     'upload': StepType(UploadStep, _same, _upload),
     'duplicate': StepType(DuplicateStep, _same, _duplicate),
     'wait_text': StepType(WaitTextStep, _same, _wait_text),
+    # recorded sessions (clientsim record, issue 21): a page's elements reached their recorded state
+    'check': StepType(CheckStep, _same, run_check),
     # problem 6: a dependency of a real app stalls (issue 26)
     'stall': StepType(StallStep, _ms, _stall),
 }
@@ -411,7 +427,8 @@ class Step(BaseModel):
         """Short text such as ``click bob Download``."""
         fields = self.args.model_dump() if isinstance(self.args, BaseModel) else {}
         return f'{self.kind} ' + ' '.join(
-            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values() if v not in (None, False))
+            ','.join(map(str, v)) if isinstance(v, list) else str(v) for v in fields.values()
+            if v not in (None, False) and not (isinstance(v, list) and v and isinstance(v[0], dict)))
 
     async def play(self, player: StepRunner) -> None:
         """Run this step's handler. Raises what the handler raises (see :class:`StepType`)."""

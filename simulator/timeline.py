@@ -3,39 +3,35 @@
 The embedded server and every simulated browser live in one process and stamp their events with the same
 ``time.perf_counter_ns()`` (or the loop's virtual clock, :func:`now_ns`), so there is no clock skew between
 "handshake sent" (window) and "handshake handled" (server). This module is a leaf: it imports nothing from the
-project and no Qt, so ``server/`` may use it too.
+project but the event-kind vocabulary (:mod:`clientsim.simulator.event_kinds`, a leaf too) and no Qt, so
+``server/`` may use it too.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
+from .event_kinds import KIND_VALUES, EventKind
+
 SERVER = 'server'
 """The ``source`` of events recorded by the embedded server."""
 
-#: Event kinds, in the order of a page's life. Documented here so the GUI, the report and tests agree.
-KINDS = (
-    'page_get_sent', 'page_get_answered',
-    'socket_connected_client', 'socket_connected_server',
-    'handshake_sent', 'handshake_handled', 'handshake_acked',
-    'event_sent', 'event_handled',
-    'message_received', 'message_dropped', 'update_received', 'notify_received',
-    'download_event', 'download_get',
-    'disconnect_client', 'disconnect_server',
-    'client_created', 'client_deleted', 'prune',
-    'server_error', 'window_opened', 'window_closed', 'step',
-    # connection loss and reconnect (problem 2)
-    'connection_dropped', 'reconnect_started', 'client_delete_skipped',
-    # per-client models (problem 4): models {alive, finalized, created}; model_finalized {model_id}
-    'models', 'model_finalized',
-    # long jobs (problem 5): window progress_changed {value}; server job_* {job_id, ...}
-    'progress_changed', 'job_started', 'job_progress', 'job_chunks_skipped', 'job_attached', 'job_busy',
-    'job_cancelled', 'job_finished',
-)
+#: every event kind's value (the members of :class:`clientsim.simulator.event_kinds.EventKind`)
+KINDS: tuple[str, ...] = tuple(k.value for k in EventKind)
+
+#: reject kinds not in :class:`EventKind` in :meth:`Timeline.record` (``CLIENTSIM_STRICT_EVENT_KINDS=1`` at
+#: import; tests/conftest.py sets it for the suite and its subprocesses). Off by default: a library user's
+#: recording never fails on a kind.
+strict_kinds: bool = os.environ.get('CLIENTSIM_STRICT_EVENT_KINDS', '') not in ('', '0')
+
+
+class UnknownEventKind(ValueError):
+    """A :meth:`Timeline.record` of a kind that is not an :class:`EventKind` member (strict checking only)."""
 
 
 def now_ns() -> int:
@@ -66,9 +62,11 @@ class TimelineEvent:
     """One stamped event.
 
     ``t_ns`` is ``perf_counter_ns()`` at the moment of the event; ``source`` is a window name or ``'server'``;
-    ``kind`` is one of :data:`KINDS` (others are allowed); ``window``/``sid``/``client_id`` name what it is
-    about (``None`` when unknown, e.g. the server cannot tell which window a socket belongs to);
-    ``detail`` holds JSON-safe extras (status codes, exception text, ...).
+    ``kind`` is an :class:`~clientsim.simulator.event_kinds.EventKind` value (see :data:`strict_kinds`);
+    ``window``/``sid``/``client_id`` name what it is about (``None`` when unknown, e.g. the server cannot tell
+    which window a socket belongs to);
+    ``detail`` holds JSON-safe extras (status codes, exception text, ...); read-only (events without extras share
+    one empty dict).
     """
     t_ns: int
     source: str
@@ -91,6 +89,10 @@ class TimelineEvent:
         return ' '.join(f'{k}={v}' for k, v in self.detail.items() if k != 'traceback')
 
 
+_NO_DETAIL: dict = {}
+"""The shared ``detail`` of events recorded without extras (never mutate an event's ``detail``)."""
+
+
 class Timeline:
     """An append-only list of :class:`TimelineEvent` with listeners.
 
@@ -108,8 +110,13 @@ class Timeline:
 
     def record(self, source: str, kind: str, *, window: str | None = None, sid: str | None = None,
                client_id: str | None = None, t_ns: int | None = None, **detail: Any) -> TimelineEvent:
-        """Stamp and append one event; returns it. ``t_ns`` defaults to :func:`now_ns`."""
-        event = TimelineEvent(now_ns() if t_ns is None else t_ns, source, kind, window, sid, client_id, detail)
+        """Stamp and append one event; returns it. ``t_ns`` defaults to :func:`now_ns`. ``kind``: an
+        :class:`EventKind` (or its value); with :data:`strict_kinds` another kind raises :class:`UnknownEventKind`."""
+        if strict_kinds and kind not in KIND_VALUES:
+            raise UnknownEventKind(f'unknown event kind {kind!r}: add it to clientsim.simulator.event_kinds.EventKind')
+        # events without extras share one empty detail dict (read-only by convention): 64 B less per event
+        event = TimelineEvent(now_ns() if t_ns is None else t_ns, source, kind, window, sid, client_id,
+                              detail or _NO_DETAIL)
         with self._lock:
             self.events.append(event)
         for listener in list(self._listeners):

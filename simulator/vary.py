@@ -215,3 +215,34 @@ def apply(raw: dict[str, Any], result: Draw) -> dict[str, Any]:
             value = step['open']
             step['open'] = {**value, 'windows': ordered} if isinstance(value, dict) else ordered
     return raw
+
+
+def apply_model(scenario: Any, result: Draw) -> Any:
+    """A copy of ``scenario`` (a :class:`clientsim.simulator.scenario.Scenario`) with the draws written in, as
+    :func:`apply` does for a raw mapping: drawn policy fields on top of its ``policy``, each window's drawn
+    ``latency`` knobs, and each ``open`` step's windows in the drawn order (``all`` expanded); validated by the same
+    models, no YAML in between. The ``vary`` block is kept; ``scenario`` is not changed."""
+    update: dict[str, Any] = {}
+    if result.policy:
+        policy = scenario.policy
+        update['policy'] = type(policy).model_validate({**policy.model_dump(exclude_unset=True), **result.policy})
+    windows = []
+    for window in scenario.windows:
+        drawn = result.latency.get(window.name)
+        if drawn:
+            latency = window.latency
+            window = window.model_copy(update={'latency': type(latency).model_validate(
+                {**latency.model_dump(exclude_unset=True), **drawn})})
+        windows.append(window)
+    update['windows'] = windows
+    if result.order is not None:
+        names = [w.name for w in scenario.windows]
+        steps = []
+        for step in scenario.steps:
+            if step.kind == 'open':
+                opened = names if 'all' in step.args.windows else step.args.windows
+                ordered = [n for n in result.order if n in opened]
+                step = step.model_copy(update={'args': step.args.model_copy(update={'windows': ordered})})
+            steps.append(step)
+        update['steps'] = steps
+    return scenario.model_copy(update=update)

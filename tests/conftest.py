@@ -18,6 +18,12 @@ from hypothesis import settings
 settings.register_profile('long', max_examples=3000, deadline=None)
 
 os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
+# Timeline.record rejects event kinds that are not in clientsim.simulator.event_kinds.EventKind: in this process
+# (the flag; the pytest plugin may have imported the timeline already) and in every CLI/app subprocess (the env).
+os.environ['CLIENTSIM_STRICT_EVENT_KINDS'] = '1'
+from clientsim.simulator import timeline as _timeline  # noqa: E402
+
+_timeline.strict_kinds = True
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / 'assets' / 'scenarios'
 PLUGIN = 'clientsim.simulator.pytest_plugin'

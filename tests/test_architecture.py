@@ -62,3 +62,16 @@ def test_ruff_clean() -> None:
                            'clientsim', 'server', 'simulator', 'tests', 'benchmarks', 'assets'], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+
+
+def test_timeline_rejects_unknown_event_kinds_in_tests():
+    """One event-kind vocabulary: the suite records in strict mode, so a kind missing from EventKind fails."""
+    from clientsim.simulator.event_kinds import EventKind
+    from clientsim.simulator.timeline import KINDS, Timeline, UnknownEventKind, strict_kinds
+    assert strict_kinds, 'tests/conftest.py turns strict event kinds on'
+    timeline = Timeline()
+    assert timeline.record('server', EventKind.DOWNLOAD_GET).kind == 'download_get'  # the values are the strings
+    assert timeline.record('server', 'download_get').kind is not None
+    with pytest.raises(UnknownEventKind, match="unknown event kind 'download_gotten'"):
+        timeline.record('server', 'download_gotten')
+    assert set(KINDS) == {k.value for k in EventKind} and len(KINDS) == len(EventKind)

@@ -216,9 +216,10 @@ def test_progress_line_on_a_terminal(tmp_path):
         os.close(master)
     text = progress.decode()
     assert proc.returncode == 0, proc.stdout + text
-    assert '\r\x1b[K[1/2] s.yaml (shipped) step 2/3: click' in text
-    assert '\r\x1b[K[2/2] s.yaml (fixed)' in text
-    assert text.endswith('\r\x1b[K')  # cleared at the end
+    # rich's transient live line: each update erases the line (ESC[2K) and redraws it in place
+    assert '\r\x1b[2K[1/2] s.yaml (shipped) step 2/3: click' in text
+    assert '[2/2] s.yaml (fixed)' in text
+    assert text.endswith('\x1b[2K')  # erased at the end
     assert '\x1b' not in proc.stdout and len(rows(proc.stdout)) == 2
 
 

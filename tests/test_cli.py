@@ -74,7 +74,7 @@ def test_bad_policy_value(tmp_path):
 
 
 def test_headless_imports_no_qt():
-    code = ('import sys; from simulator.cli import main; '
+    code = ('import sys; from clientsim.simulator.cli import main; '
             f'rc = main(["play", "--headless", r"{SCENARIOS / "download_private_pages.yaml"}"]); '
             'qt = sorted(m for m in sys.modules '
             'if m.split(".")[0] in ("PySide6", "qasync", "shiboken6", "pyqtgraph")); '

@@ -64,13 +64,20 @@ def test_shrink_writes_a_scenario_that_fails_3_of_3(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     exploration = Exploration(path)
     failing = next(r for r in virtual_time.run(exploration.run(8, 0, jobs=8)) if not r.passed)
-    out = virtual_time.run(shrink_to_file(str(path), exploration.raw_for(failing.seed), failing.seed, failing.failed[0],
-                                     log=lambda _: None))
+    out = virtual_time.run(shrink_to_file(str(path), exploration.scenario_for(failing.seed), failing.seed,
+                                          failing.failed[0], log=lambda _: None))
     assert out == str(tmp_path / 'race.min.yaml')
     text = (tmp_path / 'race.min.yaml').read_text()
     assert f'explore seed {failing.seed}' in text
     minimal = load_scenario(out)
     assert minimal.fix is None  # the explored (shipped) variant alone: play gives exactly what failed
+    # its own name and a description generated from its content, not the original's "⇄ fix" / "alice wins…"
+    assert minimal.name == f'minimal race: fails "{failing.failed[0]}"'
+    assert f'{len(minimal.windows)} window' in minimal.description and f'seed {failing.seed}' in minimal.description
+    # a second shrink does not overwrite the first
+    again = virtual_time.run(shrink_to_file(str(path), exploration.scenario_for(failing.seed), failing.seed,
+                                            failing.failed[0], log=lambda _: None))
+    assert again == str(tmp_path / 'race.min-2.yaml')
     assert len(minimal.windows) < 3 or len(minimal.steps) < 3
     reports = play_many([minimal, minimal, minimal], jobs=3)
     assert not any(r.passed for r in reports)
@@ -146,3 +153,10 @@ def test_explore_exit_codes(tmp_path):
     dead = run_cli('explore', str(target), '--runs', '2')
     assert dead.returncode == 3, dead.stdout + dead.stderr
     assert 'target could not be started' in dead.stderr and 'Traceback' not in dead.stderr
+
+
+def test_a_minimal_scenario_never_goes_into_the_installed_library(tmp_path, monkeypatch):
+    from clientsim.simulator.shrink import minimal_path
+    monkeypatch.chdir(tmp_path)
+    assert minimal_path(SCENARIOS / 'download_race_auto_index.yaml') == tmp_path / 'download_race_auto_index.min.yaml'
+    assert minimal_path(SCENARIOS / 'x.yaml', tmp_path / 'out') == tmp_path / 'out' / 'x.min.yaml'

@@ -29,6 +29,7 @@ are imported from their modules.
 """
 from __future__ import annotations
 
+from .context import BrowserContext
 from .downloads import Download
 from .elements import VALUE_EVENTS, WIDGET_KINDS, describe_element, stringify_event_args
 from .page import PageError, js_query_value, parse_page
@@ -47,7 +48,7 @@ from .state import (
 from .window import SimulatedBrowser
 
 __all__ = [
-    'SimulatedBrowser', 'Latency', 'Download', 'Frame', 'PageError',
+    'SimulatedBrowser', 'BrowserContext', 'Latency', 'Download', 'Frame', 'PageError',
     'CLOSED', 'LOADING', 'CONNECTING', 'CONNECTED', 'HANDSHAKE_DONE', 'DISCONNECTED', 'LOAD_FAILED', 'STATES',
     'parse_page', 'js_query_value', 'VALUE_EVENTS', 'WIDGET_KINDS', 'describe_element', 'stringify_event_args',
 ]

@@ -155,11 +155,15 @@ def find_value_element(elements: Elements, label: str, window_name: str) -> tupl
     raise LookupError(f'window {window_name!r}: no input labelled {label!r} (inputs: {", ".join(have) or "none"})')
 
 
+PROGRESS_TAG = 'q-linear-progress'
+"""The tag of the element :func:`progress_of` reads (a page whose elements JSON lacks it has no progress)."""
+
+
 def progress_of(elements: Elements) -> Optional[float]:
     """``props.value`` (0.0 … 1.0) of the first ``q-linear-progress`` element (the ``/convert`` page's bar);
     0.0 when it has no value, None when there is no such element or its value is not a number."""
     for element in elements.values():
-        if isinstance(element, dict) and element.get('tag') == 'q-linear-progress':
+        if isinstance(element, dict) and element.get('tag') == PROGRESS_TAG:
             value = (element.get('props') or {}).get('value')
             try:
                 return float(value) if value is not None else 0.0

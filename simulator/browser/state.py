@@ -54,7 +54,7 @@ class Latency:
             raise ValueError(f'latency load must be one of {", ".join(LOAD_PROFILES)}, got {self.load!r}')
 
 
-@dataclass
+@dataclass(slots=True)
 class Frame:
     """One socket.io message as the browser saw it: ``t_ns`` on the timeline clock (ns), ``direction``
     ``'sent'`` or ``'received'``, the socket.io ``event`` name and its ``payload`` as decoded JSON."""
@@ -63,6 +63,42 @@ class Frame:
     event: str
     payload: Any
     note: str = ''  # e.g. 'ignored: ...' for a message the window does not follow (simulator.browser.messages)
+
+
+FRAME_HISTORY = 256
+"""Frames a window keeps by default (:class:`FrameRing`); older ones are dropped unless an inspector asked for all."""
+
+
+class FrameRing(list):
+    """A window's frame history: a list that keeps the last ``limit`` frames (None: all). ``appended`` counts every
+    frame ever appended (a position that survives trimming: :meth:`since`). :meth:`keep_all` makes it keep every
+    frame from then on (the GUI's frame inspector calls it when it opens). Trimming drops the oldest frame per
+    append beyond the limit (a ``memmove`` of at most ``limit`` pointers)."""
+
+    __slots__ = ('limit', 'appended')
+
+    def __init__(self, limit: Optional[int] = FRAME_HISTORY) -> None:
+        super().__init__()
+        self.limit, self.appended = limit, 0
+
+    def append(self, frame: 'Frame') -> None:  # type: ignore[override]
+        """Add ``frame``; beyond ``limit`` the oldest one goes."""
+        super().append(frame)
+        self.appended += 1
+        if self.limit is not None and len(self) > self.limit:
+            del self[0]
+
+    def keep_all(self) -> None:
+        """Keep every frame from now on (frames already dropped stay dropped)."""
+        self.limit = None
+
+    def since(self, appended: int) -> list['Frame']:
+        """The frames appended after the ``appended`` count was read (those still kept)."""
+        return list(self[max(0, len(self) - (self.appended - appended)):]) if self.appended > appended else []
+
+    def clear(self) -> None:
+        """Drop every frame (``appended`` keeps counting)."""
+        del self[:]
 
 
 class JavaScriptAnswers(Protocol):

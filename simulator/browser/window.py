@@ -5,8 +5,9 @@ the window's state and listeners, loads pages (:mod:`.page`), and delegates the 
 the 2.x/3.x differences to :mod:`.dialect`, element lookup and ``event`` messages to :mod:`.elements` and
 downloads to :mod:`.downloads`.
 
-Each window has its own ``aiohttp.ClientSession`` (its own cookie jar) and, per page load, its own
-``socketio.AsyncClient`` — a page load in a real browser opens a new socket. As nicegui.js does:
+Each window belongs to a :class:`~.context.BrowserContext` (cookie jar and HTTP connection pool; by default a
+context of its own, like a separate browser) and has, per page load, its own ``socketio.AsyncClient`` — a page
+load in a real browser opens a new socket. As nicegui.js does:
 
 * the page's config (client_id, next_message_id, elements) is read from the HTML (see ``protocol.md`` §1);
 * on connect it emits ``handshake {client_id, document_id, tab_id, old_tab_id, next_message_id}`` with an ack;
@@ -40,13 +41,14 @@ from . import dialect
 from . import elements as el
 from .boot import USER_AGENT, boot
 from .connection import Connection
+from .context import BrowserContext
 from .controls import ElementControls
 from .downloads import Download, fetch_download
 from .latency import latency_sleep
 from .messages import dispatch
-from .page import PageError, parse_page
+from .page import PageError, parse_elements_json, parse_page
 from .scripts import JavaScriptRules
-from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, Latency
+from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, FrameRing, Latency
 
 
 class SimulatedBrowser(ElementControls):
@@ -56,7 +58,8 @@ class SimulatedBrowser(ElementControls):
     :meth:`open`, :meth:`click`, :meth:`reload`, :meth:`navigate`, :meth:`close`, :meth:`drop_connection`,
     :meth:`reconnect`. State: ``url``, ``elements``
     (element id → dict), ``client_id``, ``sid``, ``state`` (one of :data:`STATES`), ``downloads``
-    (list of :class:`Download`), ``download_events`` (count), ``frames`` (list of :class:`Frame`),
+    (list of :class:`Download`), ``download_events`` (count), ``frames`` (the last
+    :data:`~.state.FRAME_HISTORY` :class:`Frame` s, a :class:`~.state.FrameRing`; ``frames.keep_all()`` keeps all),
     ``progress`` (the page's ``q-linear-progress`` value 0..1 or None) with ``progress_history``
     (``(t_ns, value)``), ``handshakes_rejected`` and ``reconnects`` (counts); NiceGUI 3.x behaviour:
     ``auto_reconnect`` (socket.io reconnection, off by default, on for windows of a target), ``acks_sent``,
@@ -64,11 +67,14 @@ class SimulatedBrowser(ElementControls):
     ``run_javascript``: ``{code, request_id, answered, result}``), ``ignored`` (event name → count of messages the
     window does not follow, :mod:`.messages`), ``new_tabs`` (URLs ``open`` asked for in a new tab; ``on_new_tab(url)``
     opens them), ``history`` (the URLs of this tab) and ``uploads`` (``{element, files, status, sha256}``).
+    ``context``: the :class:`~.context.BrowserContext` (browser profile) the window is a tab of; None: its own.
     Must be used inside a running asyncio loop; call :meth:`close` to release sockets and the HTTP session.
     """
 
-    def __init__(self, name: str, timeline: Timeline | None = None, latency: Latency | None = None) -> None:
+    def __init__(self, name: str, timeline: Timeline | None = None, latency: Latency | None = None,
+                 context: BrowserContext | None = None) -> None:
         self.name = name
+        self.context = context or BrowserContext()  # the browser profile: cookie jar and HTTP pool (context.py)
         self.timeline = timeline or Timeline()
         self.latency = latency or Latency()
         self.tab_id = str(uuid.uuid4())
@@ -85,13 +91,14 @@ class SimulatedBrowser(ElementControls):
         self.page_transports: list[str] = ['websocket', 'polling']  # the page's socket.io transports
         self.implicit_handshake = False  # NiceGUI 3.7+: the socket connect carries the handshake
         self.state = CLOSED
-        self.elements: dict[str, dict[str, Any]] = {}
+        self._elements: dict[str, dict[str, Any]] = {}
+        self._elements_json: Optional[str] = None  # the page's element tree as text until someone reads elements
         self.next_message_id = 0
         self.downloads: list[Download] = []
         self.download_events = 0
         self.clicks = 0  # click events this window sent (all pages)
         self.notifications: list[str] = []
-        self.frames: list[Frame] = []
+        self.frames = FrameRing()  # the last FRAME_HISTORY frames; frames.keep_all() keeps every one
         self.listeners: list[Callable[['SimulatedBrowser'], None]] = []
         self.handshakes_rejected = 0  # handshake acks that were false (the server no longer knew the client_id)
         self.reconnects = 0  # reconnect() calls: new socket, same document_id
@@ -99,8 +106,7 @@ class SimulatedBrowser(ElementControls):
         self.page_loaded_ns: Optional[int] = None  # when the current page's HTML arrived (timeline clock, ns)
         self.auto_reconnect = False
         self.acks_sent = 0
-        #: random source of the window's draws (reconnect jitter, boot time); the lab seeds it from the run's seed
-        self.rng = random.Random()
+        self._rng: Optional[random.Random] = None  # see rng: made on first use (a Random is ~2.5 KB, issue 24)
         #: the load profile when ``latency.load`` is None (:mod:`.boot`): browser-like; the lab sets ``'instant'``
         #: for windows on the embedded server
         self.default_load = 'chromium'
@@ -120,7 +126,7 @@ class SimulatedBrowser(ElementControls):
         self._tasks = TaskGroup(f'window {name}')
         self._closing_window = False
         self._connection = Connection(self, self._handle_message)
-        self._changed_event = asyncio.Event()
+        self._changed_event: Optional[asyncio.Event] = None  # made by wait_for only (an Event is ~0.7 KB)
         self._load_generation = 0
 
     # ---- observation ----------------------------------------------------------------------------------------
@@ -132,8 +138,9 @@ class SimulatedBrowser(ElementControls):
 
     def _changed(self) -> None:
         self._track_progress()
-        self._changed_event.set()
-        self._changed_event = asyncio.Event()
+        if self._changed_event is not None:  # someone waits (wait_for): wake them, the next wait makes a new one
+            self._changed_event.set()
+            self._changed_event = None
         for listener in list(self.listeners):
             try:
                 listener(self)
@@ -144,8 +151,35 @@ class SimulatedBrowser(ElementControls):
         """Wait until ``predicate(self)`` is true. ``timeout`` in **seconds**; raises asyncio.TimeoutError."""
         async def _wait() -> None:
             while not predicate(self):
+                if self._changed_event is None:
+                    self._changed_event = asyncio.Event()
                 await self._changed_event.wait()
         await asyncio.wait_for(_wait(), timeout)
+
+    @property
+    def elements(self) -> dict[str, dict[str, Any]]:
+        """The page's element tree: element id (str) → element dict (``tag``, ``text``, ``props``, ``children``
+        …), as nicegui.js ``parseElements()`` builds it and ``update`` messages change it."""
+        if self._elements_json is not None:
+            text, self._elements_json = self._elements_json, None
+            self._elements = parse_elements_json(text)
+        return self._elements
+
+    @elements.setter
+    def elements(self, value: dict[str, dict[str, Any]]) -> None:
+        self._elements, self._elements_json = value, None
+
+    @property
+    def rng(self) -> random.Random:
+        """Random source of the window's draws (reconnect jitter, boot time); the lab seeds it from the run's seed.
+        Made on first use."""
+        if self._rng is None:
+            self._rng = random.Random()
+        return self._rng
+
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        self._rng = value
 
     @property
     def download_outcome(self) -> str:
@@ -157,6 +191,8 @@ class SimulatedBrowser(ElementControls):
     @property
     def progress(self) -> Optional[float]:
         """``props.value`` (0.0 … 1.0) of the page's first ``q-linear-progress`` element, None if it has none."""
+        if self._elements_json is not None and el.PROGRESS_TAG not in self._elements_json:
+            return None  # no progress bar on the page: the element tree can stay text
         return el.progress_of(self.elements)
 
     def _track_progress(self) -> None:
@@ -200,8 +236,9 @@ class SimulatedBrowser(ElementControls):
         generation = self._load_generation
         await self._connection.stop_tasks()  # the old page's pending handshake and reconnect loop end here
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                                  headers={'User-Agent': USER_AGENT})
+            if self._session is not None:  # closed under us: give the context its join back before a new one
+                await self.context.leave()
+            self._session = self.context.join(headers={'User-Agent': USER_AGENT})
         self.url = url
         if history == 'push':
             self.set_history_url(url)
@@ -239,7 +276,9 @@ class SimulatedBrowser(ElementControls):
         self.client_id = config['client_id']
         self.sid = None
         self.next_message_id = config['next_message_id']
-        self.elements = config['elements']
+        # parsed once at load (a broken tree fails the load, as parseElements() throws in nicegui.js), then kept as
+        # its JSON text (~0.5 KB instead of ~3.5 KB of dicts) until someone reads elements (issue 24)
+        self._elements, self._elements_json = {}, config['elements_json']
         self.prefix = config['prefix']
         self.version = config['version']
         self.page_query = config.get('query') or {}
@@ -329,8 +368,8 @@ class SimulatedBrowser(ElementControls):
         await self._connection.discard_dropped()
         await self._connection.close_session()
         if self._session is not None:
-            await self._session.close()
             self._session = None
+            await self.context.leave()  # the context's last window closes its HTTP session
         if self.state != CLOSED:
             self.state = CLOSED
             self._record('window_closed')

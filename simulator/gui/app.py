@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import PySide6  # noqa: F401  (before qasync)
 import qasync
@@ -17,6 +17,7 @@ from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, load_scenario
 
 from ..errors import TargetError
+from ..fdlimit import startup_budget
 from .main_window import MainWindow
 from .screenshot import save_screenshot
 
@@ -93,18 +94,16 @@ async def _drain(loop: asyncio.AbstractEventLoop) -> None:
 
 def run_gui(play: Optional[str] = None) -> int:
     """Open the main window and run until it is closed; returns the exit code (0).
-    ``play``: a scenario file to play once the server is up. When Qt's xcb plugin cannot load, prints what to
-    install and returns 3."""
-    try:
-        _app, loop = make_loop()
-    except QtPlatformError as e:
-        sys.stderr.write(f'{e}\n')
-        return 3
+    ``play``: a scenario file to play once the server is up. Raises :class:`QtPlatformError` (naming what to
+    install) when Qt's xcb plugin cannot load."""
+    _app, loop = make_loop()
     window = MainWindow()
 
     async def main() -> None:
         await window.start()
         window.show()
+        # the soft open-files limit raised to the hard one, and how many windows that allows (simulator.fdlimit)
+        window.statusBar().showMessage(startup_budget().message(), 10000)
         if play:
             window.tasks.spawn(window.play_scenario(load_scenario(play)), name='play scenario')
         await window.closed.wait()
@@ -115,16 +114,14 @@ def run_gui(play: Optional[str] = None) -> int:
     return 0
 
 
-def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None) -> list[RunReport]:
+def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None,
+                on_report: Optional[Callable[[RunReport], None]] = None) -> list[RunReport]:
     """Play ``scenarios`` one after the other in the GUI; with ``screenshot``, tile the windows and save one
-    image of the main window and all browser windows at the end. Returns the reports. Raises OSError if the
-    screenshot cannot be written; exits (SystemExit 3) after saying what to install when Qt's xcb plugin
-    cannot load."""
-    try:
-        _app, loop = make_loop()
-    except QtPlatformError as e:
-        sys.stderr.write(f'{e}\n')
-        raise SystemExit(3) from None
+    image of the main window and all browser windows at the end. ``on_report(report)`` is called as each
+    scenario finishes (the console prints its row). Returns the reports. Raises OSError if the screenshot cannot
+    be written and :class:`QtPlatformError` (naming what to install) when Qt's xcb plugin cannot load."""
+    _app, loop = make_loop()
+    startup_budget()  # raise the open-files limit before the windows open (simulator.fdlimit)
     window = MainWindow()
 
     async def main() -> list[RunReport]:
@@ -134,6 +131,8 @@ def play_in_gui(scenarios: list[Scenario], screenshot: str | Path | None = None)
             window.show()
             for scenario in scenarios:
                 reports.append(await window.play_scenario(scenario))
+                if on_report is not None:
+                    on_report(reports[-1])
             if screenshot:
                 window.tile_windows()
                 await asyncio.sleep(0.15)  # let throttled views redraw

@@ -43,16 +43,19 @@ class LatencyEditors(QWidget):
 
     FIELDS = (('page_get_ms', 'GET'), ('handshake_ms', 'handshake'), ('download_ms', 'download'))
 
-    def __init__(self, latency: b.Latency, title: str = 'latency ms') -> None:
+    def __init__(self, latency: b.Latency, title: str = 'latency ms', caption_above: bool = False) -> None:
         super().__init__()
         self.latency = latency
         self.spins: dict[str, QSpinBox] = {}
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(1)
+        row = QHBoxLayout()
         row.setSpacing(3)
         caption = QLabel(title)
         caption.setStyleSheet('color: #616161; font-size: 11px;')
-        row.addWidget(caption)
+        (outer if caption_above else row).addWidget(caption)
+        outer.addLayout(row)
         for field_name, label in self.FIELDS:
             spin = QSpinBox()
             spin.setObjectName(f'latency-{field_name}')
@@ -61,6 +64,8 @@ class LatencyEditors(QWidget):
             spin.setPrefix(f'{label} ')
             spin.setValue(int(getattr(latency, field_name)))
             spin.setToolTip(f'{field_name}: {label} delay in ms')
+            # never clip "download 100": room for the prefix, four digits and the arrows
+            spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance(f'{label} 9999') + 28)
             spin.valueChanged.connect(lambda v, f=field_name: setattr(self.latency, f, float(v)))
             self.spins[field_name] = spin
             row.addWidget(spin, 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
@@ -134,10 +134,12 @@ class CompareView(QWidget):
         await asyncio.gather(*(pane.clear() for pane in self.panes))
 
     async def play(self, scenarios: Sequence[Scenario], labels: Sequence[str] = ('shipped', 'fixed'),
-                   notes: Sequence[str] = ('', '')) -> list[RunReport]:
+                   notes: Sequence[str] = ('', ''),
+                   on_step: Optional[Callable[[int], None]] = None) -> list[RunReport]:
         """Play ``scenarios[0]`` (above) and ``scenarios[1]`` (below) at the same time, each on its own server
         and timeline; returns both reports in that order. ``labels`` name the runs; ``notes`` follow each
-        PASS/FAIL line. A run that raises (e.g. OSError when no port is free) propagates after both ended."""
+        PASS/FAIL line; ``on_step(index)`` is called before each step of either run (0-based).
+        A run that raises (e.g. OSError when no port is free) propagates after both ended."""
         from clientsim.simulator.player import ScenarioPlayer
         await self.clear()
         self.heading.setText(f'<b>Bug ⇄ fix side by side</b> — {scenarios[0].name}<br>the same steps, two '
@@ -149,7 +151,8 @@ class CompareView(QWidget):
             pane.timeline = Timeline()  # t0 = this run's start
             pane.timeline_view.title = f'clientsim timeline — {scenario.name}, {label}'
             pane.timeline_view.attach(pane.timeline)
-            player = ScenarioPlayer(scenario, timeline=pane.timeline, on_window=pane.adopt)
+            player = ScenarioPlayer(scenario, timeline=pane.timeline, on_window=pane.adopt,
+                                    on_step=None if on_step is None else lambda _s, i, _n: on_step(i))
             pane.base_url, pane.report = None, None
             report = pane.report = await player.run()
             pane.base_url = player.base_url

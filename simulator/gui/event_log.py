@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTabl
 from clientsim.simulator.outcome import FAIL_COLOUR, PASS_COLOUR, WARN_COLOUR
 from clientsim.simulator.timeline import Timeline, TimelineEvent
 
+from ..event_kinds import EventKind
 from .throttle import Throttle
 
 ALL = 'all'
@@ -24,9 +25,10 @@ COLUMN_TIPS = ('ms since t = 0: the start of the scenario or of the manual sessi
                'who recorded the event: a window name or "server"', 'event kind (see docs/architecture.md)',
                'socket.io session id of the socket', 'NiceGUI client_id (first 8 characters)',
                'the event\'s details; hover a row for all of them')
-KIND_COLOURS = {'server_error': FAIL_COLOUR, 'download_get': '#1565c0', 'download_event': '#1565c0',
-                'message_dropped': WARN_COLOUR, 'handshake_acked': PASS_COLOUR, 'client_deleted': '#6a1b9a',
-                'bad_message': WARN_COLOUR, 'step_failed': FAIL_COLOUR}
+KIND_COLOURS = {EventKind.SERVER_ERROR: FAIL_COLOUR, EventKind.DOWNLOAD_GET: '#1565c0',
+                EventKind.DOWNLOAD_EVENT: '#1565c0', EventKind.MESSAGE_DROPPED: WARN_COLOUR,
+                EventKind.HANDSHAKE_ACKED: PASS_COLOUR, EventKind.CLIENT_DELETED: '#6a1b9a',
+                EventKind.BAD_MESSAGE: WARN_COLOUR, EventKind.STEP_FAILED: FAIL_COLOUR}
 
 
 class EventLogModel(QAbstractTableModel):
@@ -190,7 +192,7 @@ class EventLogModel(QAbstractTableModel):
                 return (event.client_id or '')[:8]
             return event.summary()
         if role == Qt.ItemDataRole.ToolTipRole:
-            if event.kind == 'server_error':
+            if event.kind == EventKind.SERVER_ERROR:
                 return event.detail.get('traceback', '')
             return f'{event.kind}\nwindow: {event.window}\nsid: {event.sid}\nclient_id: {event.client_id}\n' + \
                 '\n'.join(f'{k}: {v}' for k, v in event.detail.items())
@@ -232,6 +234,7 @@ class EventLogView(QWidget):
             combo.setToolTip(tip)
         self._window_set: tuple[str, ...] = ()
         model.sources_changed.connect(self._sources_changed)
+        self.kind_filter.setProperty('sorted', True)
         model.kinds_changed.connect(lambda: self._sync_combo(self.kind_filter, sorted(model.kinds)))
         self.window_filter.currentTextChanged.connect(self._apply_filter)
         self.kind_filter.currentTextChanged.connect(self._apply_filter)
@@ -271,10 +274,15 @@ class EventLogView(QWidget):
 
     @staticmethod
     def _sync_combo(combo: QComboBox, values: list[str]) -> None:
-        have = {combo.itemText(i) for i in range(combo.count())}
+        """Add the new ``values``; the kind box stays sorted (a new kind goes to its place)."""
+        have = [combo.itemText(i) for i in range(1, combo.count())]
         for v in values:
             if v not in have:
-                combo.addItem(v)
+                at = len(have)
+                if combo.property('sorted'):
+                    at = next((i for i, h in enumerate(have) if h > v), len(have))
+                combo.insertItem(at + 1, v)
+                have.insert(at, v)
 
     def _apply_filter(self) -> None:
         w, k = self.window_filter.currentText(), self.kind_filter.currentText()

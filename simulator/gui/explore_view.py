@@ -9,11 +9,14 @@ reduces the first failing run (:mod:`clientsim.simulator.shrink`) and adds the `
 from __future__ import annotations
 
 import html
+import os
+from pathlib import Path
 from typing import Any, Optional
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -56,10 +59,14 @@ class ExploreView(QWidget):
         self.results: list[RunResult] = []
         self.rows: list[dict[str, Any]] = []
         self.runs_box, self.seed_box, self.jobs_box = QSpinBox(), QSpinBox(), QSpinBox()
+        cores = os.cpu_count() or 1
         for box, low, high, value in ((self.runs_box, 1, 100000, 100), (self.seed_box, 0, 2**31 - 1, 0),
-                                      (self.jobs_box, 1, 64, 8)):
+                                      (self.jobs_box, 1, 64, min(8, cores))):
             box.setRange(low, high)
             box.setValue(value)
+        self.jobs_box.setToolTip(f'runs played at once, each on its own embedded server (default: this machine\'s '
+                                 f'{cores} cores, at most 8); more jobs than cores slows every run down and can '
+                                 'change the timing the runs see')
         self.vary_edit = QLineEdit()
         self.vary_edit.setPlaceholderText('knobs, e.g. download_ms=0..100 order=shuffle (adds to the file\'s vary:)')
         self.explore_button, self.stop_button = QPushButton('Explore'), QPushButton('Stop')
@@ -72,6 +79,11 @@ class ExploreView(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat('%v / %m runs')
         self.status = QLabel('Select a scenario in the library and press Explore. Click a bar to replay it.')
+        self.checked_against = QLabel('Checked against the <b>shipped</b> behaviour (the file\'s expectations, '
+                                      'NiceGUI 2.11.0): <b>PASS = the bug reproduced</b>, FAIL = this run did not '
+                                      'show it.')
+        self.checked_against.setWordWrap(True)
+        self.checked_against.setStyleSheet('color: #455a64;')
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget()
         self.plot.setLabel('left', 'runs')
@@ -92,6 +104,7 @@ class ExploreView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addLayout(buttons)
+        layout.addWidget(self.checked_against)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.legend)
         layout.addWidget(self.status)
@@ -187,8 +200,17 @@ class ExploreView(QWidget):
             return None
         self.shrink_button.setEnabled(False)
         self.status.setText(f'shrinking seed {failing.seed} …')
-        path = await shrink_to_file(self.exploration.path, self.exploration.raw_for(failing.seed), failing.seed,
-                                    failing.failed[0], log=self.status.setText)
+        out_dir = None
+        from clientsim.simulator.scenario import library_dir
+        if Path(self.exploration.path).resolve().parent == library_dir().resolve():  # never into the library
+            out_dir = QFileDialog.getExistingDirectory(self, 'Folder for the minimal scenario', str(Path.home()))
+            if not out_dir:
+                self.shrink_button.setEnabled(True)
+                self.status.setText('shrink: no folder chosen (a minimal scenario never goes into the library)')
+                return None
+        run = self.exploration.scenario_for(failing.seed)
+        path = await shrink_to_file(self.exploration.path, run, failing.seed, failing.failed[0],
+                                    log=self.status.setText, out_dir=out_dir)
         if path is not None:
             item = QListWidgetItem(path.rsplit('/', 1)[-1].removesuffix('.yaml'))
             item.setData(Qt.ItemDataRole.UserRole, path)

@@ -30,6 +30,7 @@ class FrameModel(QAbstractTableModel):
     def __init__(self, browser: SimulatedBrowser) -> None:
         super().__init__()
         self.browser = browser
+        browser.frames.keep_all()  # rows are positions in frames: no trimming from now on (FrameRing)
         self.event_filter: str | None = None
         self._rows: list[int] = []
         self._seen = 0
@@ -106,6 +107,9 @@ class FrameInspector(QDialog):
         top.addWidget(QLabel('Event:'))
         top.addWidget(self.filter)
         top.addStretch(1)
+        self.arrows = QLabel('↑ sent by this window to the server · ↓ received from the server')  # the legend
+        self.arrows.setStyleSheet('color: #616161;')
+        top.addWidget(self.arrows)
         split = QSplitter()
         split.setOrientation(Qt.Orientation.Vertical)
         split.addWidget(self.table)

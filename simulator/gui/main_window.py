@@ -6,14 +6,16 @@ Its menu shortcuts are application-wide (``Qt.ApplicationShortcut``): Ctrl+N wor
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.parse
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QGroupBox,
+    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -29,17 +31,19 @@ from clientsim.simulator.browser import Latency, SimulatedBrowser
 from clientsim.simulator.lab import Lab
 from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.tasks import TaskGroup
-from clientsim.simulator.timeline import Timeline, now_ns
+from clientsim.simulator.timeline import Timeline
 
 from .browser_window import BrowserWindow
 from .compare_view import CompareView
 from .event_log import EventLogModel, EventLogView
 from .frame_inspector import FrameInspector
-from .panels import MeasurementsPanel, ServerStatePanel, export_events_dialog, export_timeline_dialog
+from .menus import build_menus
+from .panels import MeasurementsPanel, ServerStatePanel, export_timeline_dialog
 from .playback import ScenarioPlayback
 from .policy_panel import PolicyPanel
 from .scenario_library import ScenarioLibrary
 from .server_box import ServerBox
+from .sessions import RunRecord, RunsPanel, verdict_text
 from .throttle import GcFreezer, Throttle
 from .timeline_pane import TimelinePane
 from .windows_box import WindowsBox, race_demo
@@ -56,7 +60,9 @@ class MainWindow(ScenarioPlayback, QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle('clientsim — multi-client web UI lab')
-        self.resize(1500, 940)
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        self.resize(min(1500, room.width()) if room else 1500, min(940, room.height()) if room else 940)
         self.setMinimumWidth(900)
         self.timeline = Timeline()
         self.server = EmbeddedServer(ServerPolicy(), self.timeline)
@@ -69,9 +75,12 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self.tasks = TaskGroup('main window', on_error=self._task_failed)
         self._closing = TaskGroup('main window shutdown', on_error=self._task_failed)  # not cancelled by shutdown
         self._window_counter = 0
+        self._pending_closes: set[asyncio.Future] = set()
         self.last_report: Optional[RunReport] = None
         self.playing = False
         self.target: Any = None  # the ExternalTarget of the last scenario with ``target:`` (target mode)
+        #: the current session (see simulator.gui.sessions): its title, wall-clock start and verdict
+        self.session_title, self.session_started, self.session_verdict = 'no session yet', time.time(), ''
         self._build()
 
     # ---- layout ---------------------------------------------------------------------------------------------
@@ -97,10 +106,14 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         top_scroll.setWidgetResizable(True)
         top_scroll.setWidget(top_left)
         top_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # never sideways: the pane is as wide as its widest row needs (plus a vertical scrollbar)
+        top_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        top_scroll.setMinimumWidth(top_left.minimumSizeHint().width()
+                                   + top_scroll.verticalScrollBar().sizeHint().width() + 4)
         left.addWidget(top_scroll)
         left.addWidget(policy_box)
         left.setSizes([560, 340])
-        left.setMinimumWidth(300)
+        self.left_pane, self.left_scroll = left, top_scroll
         self.workspace = Workspace('Windows')
 
         self.timeline_pane = TimelinePane(lambda: export_timeline_dialog(self, self.timeline_view))
@@ -125,66 +138,47 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         from .explore_view import ExploreView  # the race explorer (simulator.explore)
         self.explore_view = ExploreView(self)
         self.tabs.addTab(self.explore_view, 'Explore')
+        self.runs_panel = RunsPanel(lambda: f'{self.session_title} {self.session_verdict}')
+        self.tabs.addTab(self.runs_panel, 'Runs')
+        self.run_header = QLabel()  # the current session and its verdict, above the windows
+        self.run_header.setTextFormat(Qt.TextFormat.RichText)
+        self.run_header.setWordWrap(True)
+        self.run_header.setStyleSheet('padding: 2px 4px; background: #eceff1; border-radius: 3px;')
 
-        live = QSplitter(Qt.Orientation.Vertical)
-        live.addWidget(self.workspace)
-        live.addWidget(self.timeline_pane)
-        live.addWidget(self.tabs)
-        live.setSizes([420, 300, 220])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.workspace)
+        split.addWidget(self.timeline_pane)
+        split.addWidget(self.tabs)
+        self.timeline_pane.setMinimumHeight(230)  # the lanes stay readable at 1024×700
+        split.setSizes([420, 300, 220])
         for i, stretch in enumerate((4, 3, 2)):
-            live.setStretchFactor(i, stretch)
+            split.setStretchFactor(i, stretch)
+        live = QWidget()
+        live_layout = QVBoxLayout(live)
+        live_layout.setContentsMargins(0, 0, 0, 0)
+        live_layout.addWidget(self.run_header)
+        live_layout.addWidget(split, 1)
+        self._show_run_header()
         self.compare = CompareView()
         self.compare.back_button.clicked.connect(self.show_live)
         self.right = QStackedWidget()
         self.right.addWidget(live)
         self.right.addWidget(self.compare)
-        self.right.setMinimumWidth(560)
+        self.right.setMinimumWidth(400)
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(self.right)
-        main.setSizes([480, 1020])
+        main.setSizes([max(380, self.width() // 3), self.width() - max(380, self.width() // 3)])
         main.setStretchFactor(1, 1)
         main.setChildrenCollapsible(False)
         self.setCentralWidget(main)
 
         self._gc_freezer = GcFreezer(lambda: len(self.timeline.events), self)
-        self.timeline.subscribe(lambda _e: self._gc_freezer.note())
         self._status_throttle = Throttle(self._update_status, 200, self)
-        self.timeline.subscribe(lambda _e: self._status_throttle())
-        self._build_menu()
+        self._unsubscribe = self._subscribe_main(self.timeline)
+        build_menus(self)  # File, Windows, Scenario, Policy, View, Help (simulator.gui.menus)
         self._update_status()
-
-    def _build_menu(self) -> None:
-        menu = self.menuBar()
-        menu.setNativeMenuBar(False)
-        file_menu = menu.addMenu('&File')
-        file_menu.addAction('Open scenario…', QKeySequence.StandardKey.Open, self._open_scenario_file)
-        file_menu.addAction('Export timeline (PNG/SVG)…', QKeySequence('Ctrl+E'),
-                            lambda: export_timeline_dialog(self, self.timeline_view))
-        file_menu.addAction('Export events (JSON lines)…', QKeySequence('Ctrl+Shift+E'),
-                            lambda: export_events_dialog(self, self.timeline))
-        file_menu.addSeparator()
-        file_menu.addAction('Quit', QKeySequence.StandardKey.Quit, self.close)
-        win_menu = menu.addMenu('&Windows')
-        win_menu.addAction('Open on the auto-index', QKeySequence('Ctrl+N'), lambda: self.open_window('/'))
-        win_menu.addAction('Open on a private page', QKeySequence('Ctrl+Shift+N'),
-                           lambda: self.open_window('/private'))
-        win_menu.addAction('Open Chromium window (headless, on the target app)', self.open_chromium_window)
-        win_menu.addAction('Race demo (alice, bob, carol: download 0/50/100 ms)', QKeySequence('Ctrl+R'),
-                           lambda: self.tasks.spawn(self.race_demo(), name='race demo'))
-        win_menu.addAction('Dock all windows', QKeySequence('Ctrl+T'), self.tile_windows)
-        win_menu.addAction('Close all windows', QKeySequence('Ctrl+Shift+W'),
-                           lambda: self.tasks.spawn(self.close_all_windows()))
-        scen_menu = menu.addMenu('&Scenario')
-        scen_menu.addAction('Play selected', QKeySequence('Ctrl+P'), self.play_selected)
-        scen_menu.addAction('Play selected: shipped ⇄ my policy changes', QKeySequence('Ctrl+Shift+P'),
-                            self.play_selected_side_by_side)
-        scen_menu.addAction('Clear timeline', QKeySequence('Ctrl+K'), self.clear_timeline)
-        scen_menu.addAction('Bisect NiceGUI releases…', QKeySequence('Ctrl+B'), self.open_bisect)
-        for sub in (file_menu, win_menu, scen_menu):  # shortcuts from any clientsim window (issue 10)
-            for action in sub.actions():
-                action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
 
     def open_bisect(self) -> QDialog:
         """Scenario ▸ Bisect NiceGUI releases…: the dialog, on the library's selected file (a target scenario)."""
@@ -219,7 +213,9 @@ class MainWindow(ScenarioPlayback, QMainWindow):
             self.server_box.show_server(self.server)
             n_errors = len(self.server.errors)
         self.event_log.show_count()
-        self.statusBar().showMessage(f'{len(self.windows)} windows · {len(self.timeline.events)} events · '
+        compared = sum(len(p.workspace.windows) for p in self.compare.panes)  # side by side's own windows
+        shown = f'{len(self.windows)} windows' + (f' live · {compared} side by side' if compared else '')
+        self.statusBar().showMessage(f'{shown} · {len(self.timeline.events)} events · '
                                      f'{n_errors} server errors'
                                      + (' (target app)' if self.target is not None else ''))
 
@@ -230,23 +226,73 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._update_status()
         return url
 
-    async def restart_server(self, policy: ServerPolicy) -> None:
-        """Stop the server, clear the timeline, start again with ``policy`` (a fresh client registry)."""
+    async def restart_server(self, policy: ServerPolicy, title: str = 'scenario run') -> None:
+        """Stop the server, start a new session called ``title`` (:meth:`new_session`: the current one goes to
+        the run list), start again with ``policy`` (a fresh client registry)."""
         await self.server.stop()
         self.server.errors.clear()
-        self.clear_timeline()
+        self.new_session(title)
         self.server.policy = policy.model_copy()
         self.lab.url = await self.server.start()
         self.policy_panel.refresh()
         self._update_status()
 
     def clear_timeline(self) -> None:
-        """Empty the timeline, the log and the timeline view."""
+        """Empty the timeline, the log, the timeline view and Measurements (Ctrl+K; not archived)."""
         self.timeline.clear()
         self.log_model.refilter()
         self.timeline_view.reset()
         self.timeline_view.redraw()
         self.state_panel.refresh()
+        self.measurements_panel.refresh()
+
+    def _subscribe_main(self, timeline: Timeline) -> Any:
+        gc_off = timeline.subscribe(lambda _e: self._gc_freezer.note())
+        status_off = timeline.subscribe(lambda _e: self._status_throttle())
+        return lambda: (gc_off(), status_off())
+
+    def new_session(self, title: str) -> None:
+        """Archive the current session in the run list (when it has events), then start session ``title``
+        on a NEW timeline (t = 0 = now) that the server, the lab and every view follow: the timeline, lanes, log
+        and Measurements show only it, and what the earlier session's windows still record while they close
+        goes to that session's own (archived) timeline."""
+        old = self.timeline
+        if old.events:
+            self.runs_panel.add(RunRecord(self.session_title, self.session_started, old.t0_ns, old.events,
+                                          self.session_verdict))
+        self.session_title, self.session_started, self.session_verdict = title, time.time(), ''
+        self.show_timeline(Timeline())
+        self.runs_panel.refresh()
+        self._show_run_header()
+        self._update_status()
+
+    def show_timeline(self, timeline: Timeline) -> None:
+        """Make ``timeline`` the live one: the server and the lab record into it, every view shows it."""
+        self._unsubscribe()
+        self.timeline = self.server.timeline = self.lab.timeline = timeline
+        self._unsubscribe = self._subscribe_main(timeline)
+        self.log_model.attach(timeline)
+        self.timeline_view.attach(timeline)
+        self.measurements_panel.attach(timeline)
+        self.state_panel.attach(timeline)
+
+    def set_verdict(self, report: Optional[dict[str, Any]]) -> None:
+        """The current session's verdict (:func:`~simulator.gui.sessions.verdict_text` of ``report``) in the run
+        header and the run list."""
+        self.set_verdict_text(verdict_text(report))
+
+    def set_verdict_text(self, verdict: str) -> None:
+        """Show ``verdict`` (``PASS 4/4``, ``TIMING DISTORTED …``, ``''``) in the run header and run list."""
+        self.session_verdict = verdict
+        self.runs_panel.refresh()
+        self._show_run_header()
+
+    def _show_run_header(self) -> None:
+        verdict = self.session_verdict
+        colour = ('#ef6c00' if verdict.startswith('TIMING') else '#2e7d32' if verdict.startswith('PASS')
+                  else '#c62828')
+        shown = f' — <b style="color:{colour}">{verdict}</b>' if verdict else ''
+        self.run_header.setText(f'<b>Run:</b> {self.session_title}{shown}')
 
     # ---- windows --------------------------------------------------------------------------------------------
     def _next_name(self) -> str:
@@ -267,11 +313,13 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._update_status()
         return window
 
-    def open_window(self, page: str, name: Optional[str] = None, latency: Optional[Latency] = None) -> BrowserWindow:
+    def open_window(self, page: str, name: Optional[str] = None, latency: Optional[Latency] = None, *,
+                    fresh_session: bool = True) -> BrowserWindow:
         """Open a new simulated browser window on ``page`` (``/`` or ``/private``) of the embedded server, named
         ``name`` (else the next free name), with ``latency`` (ms; else the defaults of the windows box). The first
-        window of a manual session moves the timeline's t = 0 to now."""
-        if not self.windows and not self.playing:
+        window after all were closed starts a new manual session (t = 0 = now; the previous session goes to the
+        run list) unless ``fresh_session`` is False (a loaded session reopening its windows)."""
+        if not self.windows and not self.playing and fresh_session:
             self._start_manual_session()
         defaults = self.windows_box.default_latency
         latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
@@ -297,13 +345,13 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         return self.windows[browser.name]
 
     def _start_manual_session(self) -> None:
-        """t = 0 of the timeline becomes now (earlier events get negative times), Follow live goes on."""
+        """A new session (:meth:`new_session`; the previous one goes to the run list) whose t = 0 is now;
+        Follow live goes on."""
         self.target = None  # back from target mode: the embedded server serves the windows again
         self.policy_panel.set_disabled_reason(None)
-        self.timeline.t0_ns = now_ns()
+        self.new_session('manual session')
+        self.timeline_view.from_first_action = True
         self.timeline_view.title = 'clientsim timeline — manual session'
-        self.timeline_view.reset()
-        self.log_model.refilter()
         self.follow_box.setChecked(True)
         self.timeline_view.redraw()
 
@@ -345,8 +393,12 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         for w in windows:
             w.close_programmatically()
             w.setParent(None)  # out of the windows area; Python frees it with the last reference
-        await asyncio.gather(*(self._close_window(w) for w in windows), return_exceptions=True)
-        self._window_counter = 0
+        closing = asyncio.ensure_future(asyncio.gather(*(self._close_window(w) for w in windows),
+                                                       return_exceptions=True))
+        self._pending_closes.add(closing)
+        closing.add_done_callback(self._pending_closes.discard)
+        await asyncio.gather(*self._pending_closes, return_exceptions=True)  # earlier closes too: a new session
+        self._window_counter = 0                                             # starts after the old one ended
         self._update_status()
 
     def tile_windows(self) -> None:
@@ -369,6 +421,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
             inspector.close()
         await self.close_all_windows()
         await self.compare.clear()
+        self.runs_panel.close_viewers()
         await self.tasks.cancel_all()  # shutdown itself runs outside self.tasks (see closeEvent)
         await self.server.stop()
         self.log_model.detach()

@@ -59,6 +59,13 @@ class MeasurementsPanel(QWidget):
         """Stop listening to the timeline."""
         self._unsubscribe()
 
+    def attach(self, timeline: Timeline) -> None:
+        """Show ``timeline`` instead (a new session) and refresh."""
+        self._unsubscribe()
+        self.timeline = timeline
+        self._unsubscribe = timeline.subscribe(lambda _e: self._throttle() if self.isVisible() else None)
+        self.refresh()
+
     def refresh(self) -> None:
         """Recompute from the timeline and fill the table."""
         self.data = m = measurements_of(self.timeline.to_dicts())
@@ -150,6 +157,14 @@ class ServerStatePanel(QWidget):
     def detach(self) -> None:
         """Stop listening to the timeline."""
         self._unsubscribe()
+
+    def attach(self, timeline: Timeline) -> None:
+        """Show ``timeline`` instead (a new session): the plot starts over."""
+        self._unsubscribe()
+        self.timeline = timeline
+        self._seen = len(timeline.events) + 1  # refresh() sees "fewer events": starts over
+        self._unsubscribe = timeline.subscribe(self._on_event)
+        self.refresh()
 
     def refresh(self) -> None:
         """Fold new ``models`` events into the plot and redraw the jobs table."""

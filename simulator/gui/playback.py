@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, ScenarioError, load_scenario
@@ -24,8 +25,19 @@ class ScenarioPlayback:
         try:
             return load_scenario(path)
         except ScenarioError as e:
-            self.library.show_error(str(e))
+            self.show_load_error(str(e))
             return None
+
+    def show_load_error(self, message: str) -> None:
+        """A scenario that cannot load: ``message`` (``file:line: location: message``, as ``clientsim play``
+        prints it) in a dialog, under Play and in the event log (a ``load_error`` event of source ``clientsim``)."""
+        self.library.show_error(message)
+        self.timeline.record('clientsim', 'load_error', message=message)
+        box = QMessageBox(QMessageBox.Icon.Critical, 'Scenario cannot be loaded', message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()  # not modal to the loop: playing windows keep running
+        self.load_error_box = box
 
     def _selected(self) -> Optional[Scenario]:
         """The scenario selected in the library, loaded; None when nothing is selected, a scenario is playing or
@@ -73,6 +85,8 @@ class ScenarioPlayback:
         path, _ = QFileDialog.getOpenFileName(self, 'Open scenario', '', 'Scenarios (*.yaml *.yml)')
         if not path:
             return
+        from .session_file import add_recent
+        add_recent(path)
         scenario = self._load(path)
         if scenario is None:
             return
@@ -94,9 +108,11 @@ class ScenarioPlayback:
             notice = play_notice(scenario, closed, kept, overridden)
             if kept:
                 scenario = scenario.model_copy(update={'policy': policy})
-            await self.restart_server(policy)
+            title = f'{scenario.name} ({scenario.policy_summary()})'
+            await self.restart_server(policy, title)
+            self.timeline_view.from_first_action = False  # a scenario: from its t = 0
             self.follow_box.setChecked(True)  # Follow live is back on at every Play
-            self.timeline_view.title = f'clientsim timeline — {scenario.name} ({scenario.policy_summary()})'
+            self.timeline_view.title = f'clientsim timeline — {title}'
             steps = scenario.parsed_steps
             self.library.start(scenario.name, scenario.path, len(steps),
                                notice)
@@ -111,6 +127,7 @@ class ScenarioPlayback:
             progress.setValue(len(steps))
             self.last_report = report
             self.library.show_result(report)
+            self.set_verdict(report)
             if any(e.kind == 'models' or e.kind.startswith('job_') for e in self.timeline.events):
                 self.tabs.setCurrentWidget(self.state_panel)  # problems 4 and 5 show their evidence there
             return report
@@ -134,15 +151,19 @@ class ScenarioPlayback:
         self.playing = True
         self.library.play_button.setEnabled(False)
         try:
-            await self.close_all_windows()
             self.right.setCurrentWidget(self.compare)
-            self.library.start(shipped.name, shipped.path, 1, 'side by side: the same steps with two policies, '
-                               'each on its own server; the live server and windows are untouched')
-            reports = await self.compare.play([shipped, fixed], labels, notes)
-            self.library.scenario_progress.setValue(1)
+            steps = len(shipped.parsed_steps)
+            self.library.start(shipped.name, shipped.path, steps, 'side by side: the same steps with two policies, '
+                               'each on its own server; the live server and its windows keep running behind '
+                               '(← Back to live shows them)')
+            reports = await self.compare.play([shipped, fixed], labels, notes,
+                                              on_step=lambda i: self.library.scenario_progress.setValue(
+                                                  max(self.library.scenario_progress.value(), i)))
+            self.library.scenario_progress.setValue(steps)
             self.library.show_result(reports[0], reports[1], labels)
             self.last_report = reports[0]
             return reports
         finally:
             self.playing = False
             self.library.play_button.setEnabled(True)
+            self._update_status()

@@ -166,6 +166,18 @@ class PolicyPanel(QScrollArea):
         self.hand_changes.clear()
         return scenario_policy, {}, overridden
 
+    def reset_to_shipped(self) -> None:
+        """Every field back to shipped NiceGUI 2.11.0 (``ServerPolicy()``) on the live server; hand changes
+        and scenario marks are forgotten."""
+        shipped = type(self._get_policy())()
+        for name in self._editors:
+            if getattr(self._get_policy(), name) != getattr(shipped, name):
+                self._set_field(name, getattr(shipped, name))
+        self.hand_changes.clear()
+        self.scenario_fields = set()
+        self.refresh()
+        self.message.emit('policy: reset to shipped NiceGUI 2.11.0')
+
     def set_disabled_reason(self, reason: str | None) -> None:
         """Disable every control with ``reason`` shown above them (target mode), or enable them (None)."""
         self.reason.setText(reason or '')

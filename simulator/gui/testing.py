@@ -29,6 +29,7 @@ class GuiSession:
         asyncio.set_event_loop(self.loop)
         self.main = MainWindow()
         self.url: str = self.run(self.main.start())
+        self.main.resize(1500, 940)  # offscreen's screen is 800×600; the tests assume a desktop-sized window
         self.main.show()
         asyncio._set_running_loop(self.loop)  # see run()
 

@@ -37,9 +37,9 @@ class TimelinePane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        title = QLabel('<b>Timeline</b> — one lane per window; wheel zooms, drag pans, click a marker for its '
-                       'log row')
-        title.setWordWrap(True)
+        title = QLabel('<b>Timeline</b> — one lane per window')
+        title.setToolTip('Wheel zooms, drag pans, click a marker for its log row; t = 0 is the start of the '
+                         'scenario or of the manual session')
         row.addWidget(title, 1)
         row.addWidget(self.lanes_button)
         row.addWidget(self.follow_box)

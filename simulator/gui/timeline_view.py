@@ -67,6 +67,7 @@ class TimelineView(QWidget):
         self.plot.setLabel('bottom', 'time since start of scenario / session', units='ms')
         self.plot.getAxis('bottom').enableAutoSIPrefix(False)
         self.plot.getAxis('left').setWidth(150)
+        self.plot.setMinimumHeight(90)
         self.legend = QLabel(legend_html())
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
@@ -101,6 +102,7 @@ class TimelineView(QWidget):
         self._count_labels: list[pg.TextItem] = []
         self.timeline: Optional[Timeline] = None
         self.follow = True
+        self.from_first_action = False  # follow live from shortly before the first click (manual sessions)
         self.grouping = 'auto'
         self.expanded: set[str] = set()
         self.page_of: Callable[[str], str] = lambda _lane: 'page ?'
@@ -309,8 +311,11 @@ class TimelineView(QWidget):
             bar.setOpts(x0=np.array(x0 + [s.t0_ms for s in now], dtype=float),
                         x1=np.array(x1 + [s.t1_ms for s in now], dtype=float),
                         y=rows[lane_idx] if len(lane_idx) else np.zeros(0), height=SPAN_HEIGHT)
-        if self.follow:
-            self.plot.setXRange(0.0, max(lanes.last_ms, 10.0) * 1.03, padding=0)
+        if self.follow:  # a manual session (from_first_action): from shortly before its first click, not t = 0
+            clicks = self._marker_points['click'][0]
+            first = float(clicks.array.min()) if self.from_first_action and len(clicks) else 0.0
+            start = max(0.0, first - max(300.0, 0.25 * (lanes.last_ms - first))) if first else 0.0
+            self.plot.setXRange(start, max(lanes.last_ms, start + 10.0) * 1.03, padding=0)
         self._draw_markers(rows)
         self._draw_labels(labels)
 
@@ -361,7 +366,7 @@ class TimelineView(QWidget):
             label.hide()
 
     def _draw_labels(self, labels: list[str]) -> None:
-        height_px = max(self.plot.getViewBox().height(), 50.0)
+        height_px = max(self.plot.getViewBox().height(), 1.0)  # the real height: labels never overlap
         step = max(1, math.ceil(15 / (height_px / max(len(labels), 1))))  # ≥ 15 px per shown label
         ticks = [(i, label if len(label) <= 22 else label[:21] + '…') for i, label in enumerate(labels)
                  if i % step == 0 or label[:1] in '▸▾']

@@ -39,7 +39,7 @@ class WindowsBox(QGroupBox):
         self.close_all_button = QPushButton('Close all (Ctrl+Shift+W)')
         self.close_all_button.clicked.connect(close_all)
         self.default_latency = Latency()
-        self.latency_editors = LatencyEditors(self.default_latency, 'new windows, ms')
+        self.latency_editors = LatencyEditors(self.default_latency, 'new windows, ms', caption_above=True)
         self.latency_editors.setToolTip('Latency of windows opened from now on (page GET, handshake, download, '
                                         'in ms); each window has its own boxes too')
         layout = QVBoxLayout(self)

@@ -35,6 +35,8 @@ from .throttle import Throttle
 #: more windows than this show as compact tiles
 FULL_LIMIT = 12
 TILE_SIZE = QSize(150, 54)
+#: a window in full needs this height (px); less room and the windows show as tiles
+FULL_MIN_HEIGHT = 230
 
 
 def last_status(browser: b.SimulatedBrowser) -> str:
@@ -46,7 +48,9 @@ def last_status(browser: b.SimulatedBrowser) -> str:
     if browser.page_error:
         return browser.page_error[:40]
     path = urllib.parse.urlsplit(browser.url).path if browser.url else ''
-    return f'{browser.state} {path}'.strip()
+    if browser.state == 'closed':
+        return f'closed, no download{f" (was on {path})" if path else ""}'
+    return f'{browser.state} on {path}' if path else browser.state
 
 
 class TileModel(QAbstractListModel):
@@ -250,9 +254,17 @@ class Workspace(QWidget):
         fit = max(1, (self.scroll.viewport().width() or self.width()) // 230)
         return max(1, min(n, fit, math.ceil(math.sqrt(n * 2))))
 
+    def _fits(self, n: int) -> bool:
+        """Whether ``n`` windows in full fit the area's height (else they show as tiles, all in view)."""
+        if n == 0 or not self.isVisible():
+            return True
+        rows = math.ceil(n / self.columns(n))
+        room = self.stack.height() or self.height()
+        return rows * (FULL_MIN_HEIGHT + self.grid.spacing()) <= room
+
     def _relayout(self) -> None:
         docked = [w for w in self.windows if w not in self.detached]
-        mode = 'tiles' if len(self.windows) > self.full_limit else 'full'
+        mode = 'tiles' if len(self.windows) > self.full_limit or not self._fits(len(docked)) else 'full'
         self.mode = mode
         while self.grid.count():
             self.grid.takeAt(0)
@@ -273,11 +285,16 @@ class Workspace(QWidget):
             self.tiles.touch()
         self._update_header()
 
+    def _why_tiles(self) -> str:
+        if not self.full_limit:
+            return ''
+        return f' (more than {self.full_limit})' if len(self.windows) > self.full_limit else ' (no room in full)'
+
     def _update_header(self) -> None:
         n, mode = len(self.windows), self.mode
         detached = f' · {len(self.detached)} detached (Dock brings them back)' if self.detached else ''
         how = ('in full' if mode == 'full' else
-               f'as tiles{f" (more than {self.full_limit})" if self.full_limit else ""}: colour = download '
+               f'as tiles{self._why_tiles()}: colour = download '
                'outcome, dot = connection; '
                'double-click a tile to open it in full')
         self.header.setText(f'<b>{self._title or "Windows"}</b> — {n} window{"s" if n != 1 else ""} {how}{detached}'
@@ -285,9 +302,10 @@ class Workspace(QWidget):
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802
         super().resizeEvent(event)
-        if self.mode == 'full' and self.windows:
-            docked = [w for w in self.windows if w not in self.detached]
-            if docked and self.columns(len(docked)) != self._current_columns():
+        docked = [w for w in self.windows if w not in self.detached]
+        if len(self.windows) <= self.full_limit and docked:
+            wanted = 'full' if self._fits(len(docked)) else 'tiles'
+            if wanted != self.mode or (wanted == 'full' and self.columns(len(docked)) != self._current_columns()):
                 self._relayout()
 
     def _current_columns(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import socket
 import subprocess  # gevent's, once Locust has patched it: reads and writes yield to other greenlets
@@ -26,6 +27,9 @@ from gevent.event import AsyncResult
 from gevent.lock import Semaphore
 
 from ..errors import ClientsimError
+
+#: CLIENTSIM_LOAD_DEBUG=1: engine start and shutdown lines (Locust logs them to stderr)
+log = logging.getLogger(__name__)
 
 ReportSink = Callable[[list[dict[str, Any]]], None]
 
@@ -54,7 +58,7 @@ class EngineProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._reader = gevent.spawn(self._read)
         if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
-            print(f'clientsim: engine {self.process.pid} started by {os.getpid()}', file=sys.stderr, flush=True)
+            log.warning('clientsim: engine %s started by %s', self.process.pid, os.getpid())
         self.closed = False
         self.closing = False  # shutdown() began: calls of users still running may fail with EngineError
 
@@ -107,9 +111,8 @@ class EngineProcess:
             totals = self.call('shutdown', timeout_s=timeout_s)
             self.on_reports(totals.get('reports') or [])
             if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
-                print(f"clientsim: engine {self.process.pid}: {totals.get('handshakes')} handshakes, "
-                      f"{totals.get('failures')} failures, {len(totals.get('reports') or [])} at shutdown",
-                      file=sys.stderr, flush=True)
+                log.warning('clientsim: engine %s: %s handshakes, %s failures, %s at shutdown', self.process.pid,
+                            totals.get('handshakes'), totals.get('failures'), len(totals.get('reports') or []))
         except EngineError:
             pass
         self.closed = True

@@ -43,13 +43,15 @@ from clientsim.simulator.outcome import received
 from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
-from .spec import ClickParams, LoadScenario, NavigateParams, OpenParams, TypeParams, draw_ms
+from ..event_kinds import EventKind
+from ..steps import STEP_TYPES, WaitStep
+from .spec import USER, LoadScenario, draw_ms
 
 log = logging.getLogger('clientsim.load')
 
 ERROR_FEED_NAMESPACE = '/clientsim'
 SOCKETIO_PATH = '_nicegui_ws/socket.io'
-_REPLIES = ('download_event', 'update_received', 'notify_received', 'message_received')
+_REPLIES = (EventKind.DOWNLOAD_EVENT, EventKind.UPDATE_RECEIVED, EventKind.NOTIFY_RECEIVED, EventKind.MESSAGE_RECEIVED)
 
 
 def report(type_: str, name: str, ms: float, error: Optional[str] = None, length: int = 0) -> dict[str, Any]:
@@ -68,7 +70,32 @@ class _Window:
     t_event_ns: Optional[int] = None
     t_download_ns: list[tuple[int, bool]] = field(default_factory=list)  # (t_ns, asked for) per download
     clicks_pending: int = 0
+    frames: int = 0                       # before the last click: frames, downloads and download events seen
+    downloads: int = 0
+    events: int = 0
     pending: list[dict[str, Any]] = field(default_factory=list)  # reports of the iteration running now
+
+
+class _UserRunner:
+    """The :class:`clientsim.simulator.steps.StepRunner` of one Locust user: its one window is :data:`USER`, pages
+    are paths on the engine's ``base_url`` (``open: {}`` opens ``load.page``), draws come from the user's rng."""
+
+    def __init__(self, engine: LoadEngine, window: _Window) -> None:
+        self.browsers = {USER: window.browser}
+        self.rng = window.rng
+        self.target = None
+        self.lab = None  # `duplicate` is not a load step
+        self._engine = engine
+
+    def windows(self, names: list[str]) -> list[SimulatedBrowser]:
+        return [self.browsers[name] for name in names]
+
+    def url_for(self, page: str) -> str:
+        return page if page.startswith(('http://', 'https://')) else urllib.parse.urljoin(
+            self._engine.base_url + '/', page)
+
+    def page_of(self, window: str) -> str:
+        return self._engine.scenario.load.page
 
 
 class LoadEngine:
@@ -136,45 +163,35 @@ class LoadEngine:
         step = self.scenario.load.steps[index]
         if not window.does[index]:
             return []
-        if step.kind == 'wait':
-            await asyncio.sleep(draw_ms(step.wait_ms, window.rng) / 1000)
+        if step.kind == 'wait':  # the player's wait, of a duration drawn per run
+            await STEP_TYPES['wait'].handler(_UserRunner(self, window), WaitStep(ms=draw_ms(step.wait_ms, window.rng)))
             return self._scan(window)
         out: list[dict[str, Any]] = []
-        browser, params = window.browser, step.params
+        if step.kind == 'click':  # what the click's reply is measured from (see _await_reply)
+            browser = window.browser
+            window.frames, window.downloads, window.events = browser.frames.appended, len(browser.downloads), \
+                browser.download_events
+            window.clicks_pending += 1
         t0 = time.perf_counter()
-        try:
-            if isinstance(params, OpenParams):
-                await browser.open(urllib.parse.urljoin(self.base_url + '/', params.page or self.scenario.load.page),
-                                   wait=params.wait)
-            elif isinstance(params, ClickParams):
-                await self._click(window, params)
-            elif isinstance(params, TypeParams):
-                await browser.type_text(params.label, params.text, per_key_ms=params.per_key_ms)
-            elif isinstance(params, NavigateParams):
-                await browser.navigate(params.url, before_handshake=params.before_handshake)
-            elif step.kind == 'reload':
-                await browser.reload()
-            elif step.kind == 'drop':
-                await browser.drop_connection()
-            elif step.kind == 'reconnect':
-                await browser.reconnect()
+        try:  # the player's handler of this step (steps.STEP_TYPES) on this user's window
+            await STEP_TYPES[step.kind].handler(_UserRunner(self, window), step.args)
+            if step.kind == 'click':
+                await self._await_reply(window, step.extras.react_ms)
             elif step.kind == 'close':
-                await browser.close()
                 out.append(report('socket.io', 'disconnect', (time.perf_counter() - t0) * 1000))
         except (LookupError, RuntimeError, OSError, asyncio.TimeoutError) as e:
             out.append(report('step', step.kind, (time.perf_counter() - t0) * 1000, f'{type(e).__name__}: {e}'))
         return self._scan(window) + out
 
-    async def _click(self, window: _Window, params: ClickParams) -> None:
+    async def _await_reply(self, window: _Window, react_ms: float) -> None:
+        """After a click: wait up to ``react_ms`` for the server's first reply and, when it is a download, its
+        GET (the ``event`` and ``download`` reports measure them)."""
         browser = window.browser
-        frames, downloads, events = len(browser.frames), len(browser.downloads), browser.download_events
-        window.clicks_pending += 1
-        await browser.click(params.label)
         try:
-            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames[frames:]),
-                                   params.react_ms / 1000)
-            await browser.wait_for(lambda b: b.download_events == events or len(b.downloads) > downloads,
-                                   params.react_ms / 1000 + 5)
+            await browser.wait_for(lambda b: any(f.direction == 'received' for f in b.frames.since(window.frames)),
+                                   react_ms / 1000)
+            await browser.wait_for(lambda b: b.download_events == window.events or len(b.downloads) > window.downloads,
+                                   react_ms / 1000 + 5)
         except asyncio.TimeoutError:
             pass
 
@@ -201,46 +218,46 @@ class LoadEngine:
         events = w.browser.timeline.events
         for ev in events[w.cursor:]:
             kind, detail, t = ev.kind, ev.detail, ev.t_ns
-            if kind == 'page_get_sent':
+            if kind == EventKind.PAGE_GET_SENT:
                 w.t_get_ns = t
-            elif kind == 'page_get_answered' and w.t_get_ns is not None:
+            elif kind == EventKind.PAGE_GET_ANSWERED and w.t_get_ns is not None:
                 status = detail.get('status')
                 out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6,
                                   None if received(status) else f'HTTP {status}'))
                 w.t_get_ns, w.t_connect_ns, w.clicks_pending = None, t, 0
-            elif kind == 'page_load_failed' and w.t_get_ns is not None:
+            elif kind == EventKind.PAGE_LOAD_FAILED and w.t_get_ns is not None:
                 out.append(report('http', 'page_get', (t - w.t_get_ns) / 1e6, str(detail.get('error'))))
                 w.t_get_ns = None
-            elif kind == 'reconnect_started':
+            elif kind == EventKind.RECONNECT_STARTED:
                 w.t_connect_ns = t
-            elif kind == 'handshake_acked' and w.t_connect_ns is not None:
+            elif kind == EventKind.HANDSHAKE_ACKED and w.t_connect_ns is not None:
                 ok = bool(detail.get('ok'))
                 self.handshakes += ok
                 out.append(report('socket.io', 'handshake', (t - w.t_connect_ns) / 1e6,
                                   None if ok else 'handshake rejected: the server does not know this client_id'))
                 w.t_connect_ns = None
-            elif kind in ('handshake_failed', 'socket_connect_failed') and w.t_connect_ns is not None:
+            elif kind in (EventKind.HANDSHAKE_FAILED, EventKind.SOCKET_CONNECT_FAILED) and w.t_connect_ns is not None:
                 out.append(report('socket.io', 'handshake', (t - w.t_connect_ns) / 1e6, str(detail.get('error'))))
                 w.t_connect_ns = None
-            elif kind == 'event_sent':
+            elif kind == EventKind.EVENT_SENT:
                 w.t_event_ns = t
             elif kind in _REPLIES and w.t_event_ns is not None:
                 out.append(report('socket.io', 'event', (t - w.t_event_ns) / 1e6))
                 w.t_event_ns = None
-            if kind == 'download_event':
+            if kind == EventKind.DOWNLOAD_EVENT:
                 w.t_download_ns.append((t, w.clicks_pending > 0))
                 w.clicks_pending = max(0, w.clicks_pending - 1)
-            elif kind == 'download_get' and w.t_download_ns:
+            elif kind == EventKind.DOWNLOAD_GET and w.t_download_ns:
                 t_event, asked = w.t_download_ns.pop(0)
                 status = detail.get('status')
                 error = None if received(status) else f'HTTP {status} for the download of this window\'s click'
                 if not asked:
                     error = f'a download this window did not ask for (HTTP {status}): sent to the whole room'
                 out.append(report('http', 'download', (t - t_event) / 1e6, error, int(detail.get('bytes') or 0)))
-            elif kind == 'message_dropped':
+            elif kind == EventKind.MESSAGE_DROPPED:
                 out.append(report('socket.io', 'message_dropped', 0.0, f"message {detail.get('message_id')} "
                                   f"dropped (next_message_id {detail.get('next_message_id')})"))
-            elif kind == 'disconnect_client' and detail.get('by') == 'server':
+            elif kind == EventKind.DISCONNECT_CLIENT and detail.get('by') == 'server':
                 out.append(report('socket.io', 'disconnected by server', 0.0, f"reason: {detail.get('reason')}"))
         del events[:]
         w.cursor = 0
@@ -384,7 +401,7 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if not await engine.connect_error_feed() and os.environ.get('CLIENTSIM_LOAD_DEBUG'):
-        print(f'clientsim: engine {os.getpid()}: no error feed at {base_url}', file=sys.stderr, flush=True)
+        logging.getLogger(__name__).warning('clientsim: engine %s: no error feed at %s', os.getpid(), base_url)
     out = _Out()
     tasks = TaskGroup('load engine')
     shutdown: dict[str, Any] = {}
@@ -417,8 +434,10 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
 
 
 def main() -> None:
-    """``python -m simulator.load.engine BASE_URL SCENARIO_FILE PREFIX``."""
+    """``python -m clientsim.simulator.load.engine BASE_URL SCENARIO_FILE PREFIX``."""
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr, format='%(levelname)s %(name)s: %(message)s')
+    if os.environ.get('CLIENTSIM_LOAD_DEBUG'):
+        logging.getLogger(__name__).setLevel(logging.WARNING)  # serve_pipe's debug lines
     base_url, scenario_file, prefix = sys.argv[1:4]
     asyncio.run(serve_pipe(base_url, scenario_file, prefix))
 

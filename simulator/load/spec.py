@@ -29,14 +29,16 @@ one anonymous window running the same steps)::
         - wait: 500                         # ms, or [min, max]
         - close: {}
 
-Every step but ``wait`` takes ``share`` (0 … 1, default 1): the fraction of users that run it, drawn once per
-user. :func:`load_load_scenario` raises :class:`LoadScenarioError` naming file, step and field.
+Every step but ``wait`` is the player's step of that name (:data:`clientsim.simulator.steps.STEP_TYPES`: the same
+model validates it and the same handler plays it) on the user's own window, so it names no window. Every step but
+``wait`` also takes ``share`` (0 … 1, default 1): the fraction of users that run it, drawn once per user; ``click``
+takes ``react_ms``. :func:`load_load_scenario` raises :class:`LoadScenarioError` naming file, step and field.
 """
 from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -45,6 +47,7 @@ from clientsim import assets
 from clientsim.server.policy import ServerPolicy
 
 from ..errors import BadInputError
+from ..steps import STEP_TYPES
 
 #: ``scenarios/load/`` of the package data (``assets/scenarios/load/`` in a checkout): the shipped load scenarios.
 LOAD_LIBRARY = assets.path('scenarios', 'load')
@@ -88,55 +91,33 @@ class LoadLatency(_Strict):
     _range = field_validator('page_get_ms', 'handshake_ms', 'download_ms', mode='before')(_check_range)
 
 
-class _Shared(_Strict):
+#: the one window of a Locust user, as the player's step models name it (the load engine maps it to the user's window)
+USER = 'user'
+#: the steps a load scenario may use: the player's steps (:data:`clientsim.simulator.steps.STEP_TYPES`) that act on
+#: one window, plus ``wait`` (ms, or ``[min, max]`` drawn per run)
+LOAD_STEP_KINDS = ('open', 'click', 'type', 'navigate', 'reload', 'drop', 'reconnect', 'close', 'wait')
+
+
+class LoadExtras(_Strict):
+    """What a load step adds to the player's step: ``share`` (0 … 1) of the users that run it, drawn once per
+    user; ``react_ms`` (click only): how long the user waits for the server's first reply and the download."""
     share: float = Field(1.0, ge=0.0, le=1.0)
-
-
-class OpenParams(_Shared):
-    """Open ``page`` (default: ``load.page``); ``wait`` for the handshake ack."""
-    page: Optional[str] = None
-    wait: bool = True
-
-
-class ClickParams(_Shared):
-    """Click the element labelled ``label``; wait up to ``react_ms`` for the server's first reply (and, when it
-    is a download, for its GET)."""
-    label: str = 'Download'
     react_ms: float = Field(2000.0, ge=0, le=60000)
 
 
-class TypeParams(_Shared):
-    """Type ``text`` into the input labelled ``label`` (``per_key_ms``: one change per character)."""
-    label: str
-    text: str
-    per_key_ms: Optional[float] = Field(None, ge=0, le=10000)
-
-
-class NavigateParams(_Shared):
-    """Navigate to ``url``; ``before_handshake``: close the new page's socket before its handshake (#4304)."""
-    url: str
-    before_handshake: bool = False
-
-
-class PlainParams(_Shared):
-    """A step without parameters (reload, drop, reconnect, close)."""
-
-
-STEP_KINDS: dict[str, type[_Shared]] = {
-    'open': OpenParams, 'click': ClickParams, 'type': TypeParams, 'navigate': NavigateParams,
-    'reload': PlainParams, 'drop': PlainParams, 'reconnect': PlainParams, 'close': PlainParams}
-
-
 class LoadStep(BaseModel):
-    """One parsed step: ``kind`` (a key of :data:`STEP_KINDS` or ``wait``), its params, or ``wait_ms``."""
+    """One parsed step: ``kind`` (one of :data:`LOAD_STEP_KINDS`), ``args`` (the player's step model of that kind,
+    :data:`clientsim.simulator.steps.STEP_TYPES`, on the window :data:`USER`; None for ``wait``), ``extras``
+    (share, react_ms) or ``wait_ms`` (ms, or a ``[min, max]`` range)."""
     kind: str
-    params: Optional[_Shared] = None
+    args: Any = None  # a steps.STEP_TYPES model instance (kept as it is)
+    extras: LoadExtras = LoadExtras()
     wait_ms: Millis = 0.0
 
     @property
     def share(self) -> float:
         """The fraction of users that run this step (1 for ``wait``)."""
-        return self.params.share if self.params is not None else 1.0
+        return self.extras.share
 
 
 class LoadSpec(BaseModel):
@@ -168,6 +149,8 @@ def _loc(loc: tuple) -> str:
 
 
 def _parse_step(file: str, index: int, raw: Any) -> LoadStep:
+    """One step of ``load.steps``: its load extras split off, the rest validated by the player's step model with
+    the user's window filled in (``open: {page: /x}`` is the player's ``open: {windows: [user], page: /x}``)."""
     where = f'load.steps[{index}]'
     if not isinstance(raw, dict) or len(raw) != 1:
         raise LoadScenarioError(file, f'a step is a one-key mapping such as "open: {{}}", got {raw!r}', where)
@@ -177,11 +160,21 @@ def _parse_step(file: str, index: int, raw: Any) -> LoadStep:
             return LoadStep(kind='wait', wait_ms=_check_range(params))
         except ValueError as e:
             raise LoadScenarioError(file, str(e), f'{where}.wait') from None
-    model = STEP_KINDS.get(kind)
-    if model is None:
-        raise LoadScenarioError(file, f'unknown step {kind!r} (steps: {", ".join([*STEP_KINDS, "wait"])})', where)
+    if kind not in LOAD_STEP_KINDS:
+        raise LoadScenarioError(file, f'unknown step {kind!r} (steps: {", ".join(LOAD_STEP_KINDS)})', where)
+    if params is not None and not isinstance(params, dict):
+        raise LoadScenarioError(file, f'expected a mapping of fields, got {params!r}', f'{where}.{kind}')
+    fields = dict(params or {})
+    extras = {k: fields.pop(k) for k in ('share', 'react_ms') if k in fields and (k == 'share' or kind == 'click')}
+    step_type = STEP_TYPES[kind]
+    window_field = 'windows' if 'windows' in step_type.model.model_fields else 'window'
+    if window_field in fields:
+        raise LoadScenarioError(file, f'a load step acts on the user\'s own window: no {window_field!r}',
+                                f'{where}.{kind}.{window_field}')
+    fields[window_field] = [USER] if window_field == 'windows' else USER
     try:
-        return LoadStep(kind=kind, params=model.model_validate(params or {}))
+        return LoadStep(kind=kind, args=step_type.model.model_validate(step_type.normalise(fields)),
+                        extras=LoadExtras.model_validate(extras))
     except ValidationError as e:
         err = e.errors()[0]
         raise LoadScenarioError(file, err['msg'], f'{where}.{kind}' + ('.' + _loc(err['loc']) if err['loc'] else '')
