@@ -144,6 +144,36 @@ def play(name: str, variant: str = 'shipped', *, expect_of: str | None = None, *
     return virtual_time.run(ScenarioPlayer(scenario).run(), 'real' if scenario.target is not None else 'virtual')
 
 
+def play_headless(scenario) -> 'RunReport':  # noqa: F821 (clientsim.simulator.run_report.RunReport)
+    """Play a loaded ``Scenario`` headless, as ``clientsim play --headless`` does (virtual time on the embedded
+    server), on a loop of its own in a worker thread: callable between the steps of a Qt test whose qasync loop
+    stays the thread's current loop."""
+    import concurrent.futures
+
+    from clientsim.simulator import virtual_time
+    from clientsim.simulator.player import ScenarioPlayer
+    mode = 'real' if scenario.target is not None else 'virtual'
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: virtual_time.run(ScenarioPlayer(scenario).run(), mode)).result(timeout=300)
+
+
+def assert_gui_verdict_as_headless(report, scenario) -> bool:
+    """A scenario played in the GUI (real time on qasync: load stretches its latencies) must give the verdict of the
+    same scenario played headless (virtual time: load changes nothing) — the same pass/fail and the same failed
+    expectations — unless the GUI run is marked "timing distorted" (``report.loop_lag``, #19), which is the
+    honest answer on a busy machine. Never a bare PASS that load can flip. Returns True when the run was
+    distorted (the caller then skips checks of timing-made outcomes)."""
+    from clientsim.simulator.loop_lag import distortion_of
+    if distortion_of(report):
+        return True
+    headless = play_headless(scenario)
+    assert (report.passed, [c.name for c in report.failed]) == (headless.passed, [c.name for c in headless.failed]), (
+        f'GUI verdict differs from headless without a timing distortion (loop_lag {report.loop_lag}): '
+        f'GUI failed {[(c.name, c.actual) for c in report.failed]}, '
+        f'headless failed {[c.name for c in headless.failed]}')
+    return False
+
+
 def failed_checks(report: dict) -> list[str]:
     """Names of the expectations a report failed."""
     return [c.name for c in report.expectations if not c.passed]

@@ -20,6 +20,12 @@ from .conftest import nicegui_python_or_skip, run_cli
 pytestmark = [pytest.mark.network,
               pytest.mark.skipif(missing_reason() is not None, reason=f'real Chromium: {missing_reason()}')]
 TIMING_ROW = 'page GET → handshake (median)'
+TIMING_ROWS = (TIMING_ROW, 'navigation timing', 'reload timing')
+"""Rows that compare durations with the Chromium measured in the same run (the others compare what was sent)."""
+CHROMIUM_IDLE_HANDSHAKE_MS = {'2.11.0': 1434.0, '3.18.0': 575.0}
+"""The slowest page GET → handshake of real Chromium 156 on an idle 2-core machine (measured: 787-1434 ms on 2.11.0,
+436-575 ms on 3.18.0). A run whose Chromium median is over twice that was slowed by load: its durations are no
+reference, so the timing rows are not judged (the rest still are)."""
 
 
 def _ratio(text: str) -> float:
@@ -34,12 +40,16 @@ def test_windows_conform_to_chromium(version, tmp_path):
     result = asyncio.run(conform_version(version, seed=1))
     table = '\n'.join(f"{r['check']}: Chromium {r['chromium']} | clientsim {r['clientsim']}"
                       for r in result['rows'])
-    different = [r['check'] for r in result['rows'] if not r['same'] and r['check'] != TIMING_ROW]
-    assert not different, f'{different} differ from Chromium:\n{table}'
-    # the median rule (0.5-2x) is the CLI's; Chromium's own load time doubles on a busy 2-core machine while the
-    # modelled boot does not, so the test allows 0.25-4x (the clientsim side is still ~100x off without the model)
     timing = next(r for r in result['rows'] if r['check'] == TIMING_ROW)
-    assert 0.25 <= _ratio(timing['clientsim']) <= 4.0, table
+    chromium_ms = float(re.match(r'([\d.]+) ms', timing['chromium']).group(1))
+    chromium_loaded = chromium_ms > 2 * CHROMIUM_IDLE_HANDSHAKE_MS[version]
+    different = [r['check'] for r in result['rows'] if not r['same'] and r['check'] != TIMING_ROW
+                 and not (chromium_loaded and r['check'] in TIMING_ROWS)]
+    assert not different, f'{different} differ from Chromium:\n{table}'
+    if not chromium_loaded:
+        # the median rule (0.5-2x) is the CLI's; Chromium's own load time doubles on a busy 2-core machine while
+        # the modelled boot does not, so the test allows 0.25-4x (clientsim is still ~100x off without the model)
+        assert 0.25 <= _ratio(timing['clientsim']) <= 4.0, table
     assert not [w for w in result['warnings'] if 'clock' in w], result['warnings']
     out = tmp_path / 'conform.json'
     write_report([result], str(out))

@@ -101,15 +101,14 @@ def test_drop_is_noticed_by_ping_timeout_not_at_once(clientsim, clientsim_lab):
         await window.drop_connection()
         assert window.state == 'disconnected'
         dropped = timeline.of_kind('connection_dropped')[0]
-        for _ in range(100):
-            if timeline.of_kind('disconnect_server'):
-                break
-            await asyncio.sleep(0.02)
+        assert await until(lambda: timeline.of_kind('disconnect_server'))
         seen = timeline.of_kind('disconnect_server')[0]
         return (seen.t_ns - dropped.t_ns) / 1e9, seen.detail['reason']
     delay, reason = clientsim.run(run())
     assert reason == 'ping timeout'
-    assert 0.15 <= delay <= 1.5
+    # not at once: at least most of ping interval + timeout (0.4 s); the upper bound only says it was noticed at all
+    # (~0.4 s idle; a busy machine delays the server's ping task, never makes it earlier)
+    assert 0.15 <= delay <= 15
 
 
 @pytest.mark.parametrize('lookup, type_errors, alive', [('environ', 1, 1), ('session', 0, 0)])

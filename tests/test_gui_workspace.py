@@ -12,10 +12,9 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from clientsim.simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
 from clientsim.simulator.gui import app as gui_app
 from clientsim.simulator.gui.compare_view import policy_variant
-from clientsim.simulator.loop_lag import distortion_of
 from clientsim.simulator.scenario import load_scenario, parse_scenario
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, assert_gui_verdict_as_headless
 
 
 def download_button(window) -> QPushButton:
@@ -73,8 +72,9 @@ def test_event_log_count_and_filter_reset(clientsim_gui):
     rows = main.log_model.rowCount()
     assert 0 < rows < len(main.timeline.events)
     assert main.event_log.log_count.text().startswith(f'{rows} of {len(main.timeline.events)} events')
-    report = gui.run(main.play_scenario(load_scenario(SCENARIOS / 'fast_navigation_storm.yaml')))
-    assert report.passed or distortion_of(report), report.loop_lag  # a busy machine: "timing distorted"
+    storm = load_scenario(SCENARIOS / 'fast_navigation_storm.yaml')
+    report = gui.run(main.play_scenario(storm), timeout_s=180)  # real time: a busy machine stretches it
+    assert_gui_verdict_as_headless(report, storm)  # or "timing distorted"
     main.log_model.flush()
     assert main.window_filter.currentText() == 'all'  # bob is not in the storm: the filter went back to all
     assert main.log_model.rowCount() == len(main.timeline.events)
@@ -132,15 +132,19 @@ def test_bug_and_fix_side_by_side(clientsim_gui):
     library.setCurrentRow(row)
     gui.main.play_selected()
     gui.run(gui.until(lambda: gui.main.playing))
-    gui.run(gui.until(lambda: not gui.main.playing), timeout_s=60)
+    gui.run(gui.until(lambda: not gui.main.playing), timeout_s=180)
     gui.settle()
     top, bottom = gui.main.compare.panes
     assert [pane.report.variant for pane in (top, bottom)] == ['shipped', 'fixed']
-    assert top.report.passed and bottom.report.passed  # each variant against its own expectations
+    # each variant against its own expectations: the headless verdict (both pass), or "timing distorted"
+    variants = dict(load_scenario(SCENARIOS / 'download_race_auto_index.yaml').variants())
+    distorted = [assert_gui_verdict_as_headless(pane.report, variants[pane.report.variant]) for pane in (top, bottom)]
     assert top.workspace.mode == bottom.workspace.mode == 'tiles'  # painted from the browser's download outcome
     outcomes = [{w.browser.name: w.browser.download_outcome for w in pane.workspace.windows} for pane in (top, bottom)]
-    assert outcomes[0] == {'alice': 'received', 'bob': 'failed', 'carol': 'failed'}
-    assert outcomes[1] == {'alice': 'none', 'bob': 'received', 'carol': 'none'}
+    if not distorted[0]:  # the outcomes are the race's: a distorted run's latencies did not play as drawn
+        assert outcomes[0] == {'alice': 'received', 'bob': 'failed', 'carol': 'failed'}
+    if not distorted[1]:
+        assert outcomes[1] == {'alice': 'none', 'bob': 'received', 'carol': 'none'}
     # one time axis from each run's start
     top_range = top.timeline_view.plot.getViewBox().viewRange()[0]
     assert top_range[0] == 0 and top_range[1] > 300  # the whole run from the scenario start
@@ -154,8 +158,10 @@ def test_hand_changes_side_by_side_without_fix_block(clientsim_gui):
     gui = clientsim_gui
     scenario = load_scenario(SCENARIOS / 'download_race_grace.yaml')
     fixed = policy_variant(scenario, {'single_use_grace_s': 0.0})
-    shipped_report, fixed_report = gui.run(gui.main.play_side_by_side(scenario, fixed))
-    assert shipped_report.passed and not fixed_report.passed
+    shipped_report, fixed_report = gui.run(gui.main.play_side_by_side(scenario, fixed), timeout_s=180)
+    # as headless (shipped passes, the hand-fixed run fails the shipped expectations), or "timing distorted"
+    assert_gui_verdict_as_headless(shipped_report, scenario)
+    assert_gui_verdict_as_headless(fixed_report, fixed)
 
 
 def test_readme_example_click_and_colour(clientsim_gui, qtbot):

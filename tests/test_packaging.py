@@ -119,5 +119,7 @@ def test_installed_demo_finds_its_files(installed, tmp_path):
     proc = subprocess.run([str(bin_ / 'clientsim'), 'demo', '--screenshot', str(shot)], cwd=tmp_path,
                           capture_output=True, text=True, timeout=180, env=_env(tmp_path))
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-3000:]
+    # the demo plays the race in real time (GUI mode): its verdict can be load's (exit 1, a FAIL row); what this test
+    # proves is that the installed package finds its scenario and assets and exits cleanly with a screenshot
+    assert proc.returncode == 0 or (proc.returncode == 1 and 'FAIL' in proc.stdout), out[-3000:]
     assert shot.stat().st_size > 10_000 and 'Traceback' not in out

@@ -12,6 +12,8 @@ import socketio
 from clientsim.server.app import SOCKETIO_PATH
 from clientsim.simulator.browser import HANDSHAKE_DONE, parse_page
 
+from .conftest import until
+
 
 async def raw_client(url: str, client_id: str) -> socketio.AsyncClient:
     sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
@@ -64,10 +66,8 @@ def test_malformed_messages_do_not_break_the_server(clientsim, clientsim_lab):
         await sio.emit('event', 'not a dict')
         await sio.emit('event', {'client_id': 42, 'listener_id': None})
         await sio.emit('no_such_event', {'x': 1})
-        for _ in range(50):  # emits are fire-and-forget: wait until the server has seen them
-            if len(timeline.of_kind('bad_message')) >= 4:
-                break
-            await asyncio.sleep(0.02)
+        # emits are fire-and-forget: wait (deadline) until the server has seen them
+        await until(lambda: len(timeline.of_kind('bad_message')) >= 4)
         await sio.disconnect()  # a socket without handshake and an unknown client_id: no client, no error
         await asyncio.sleep(0.1)
         await browser.click('Download')  # still serving

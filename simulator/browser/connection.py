@@ -41,6 +41,7 @@ from .boot import USER_AGENT
 from .latency import latency_sleep
 from .page import js_query_value
 from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
+from .ws_attempts import TrackedWebSocket, attempt, close_orphans
 
 CONNECT_TIMEOUT_S = 5
 """Seconds python-socketio waits for the connect (``wait_timeout``) and for the handshake ack."""
@@ -125,7 +126,8 @@ class Connection:
         window = self.window
         if self._ws_session is None or self._ws_session.closed:
             jar = window._session.cookie_jar if window._session is not None else aiohttp.CookieJar(unsafe=True)
-            self._ws_session = aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(force_close=True))
+            self._ws_session = aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(force_close=True),
+                                                     ws_response_class=TrackedWebSocket)  # see .ws_attempts
         return self._ws_session
 
     async def close_session(self) -> None:
@@ -149,18 +151,20 @@ class Connection:
         self.sio, self._sio_generation, self._refused = sio, generation, None
         # a task of its own: python-engineio loses the websocket response of a connect cancelled while it waits
         # for the engine.io OPEN packet (nobody closes it: "Unclosed response"), so a cancelled page load lets
-        # the connect finish and then closes it (_abandon)
-        connecting = asyncio.ensure_future(
-            sio.connect(f'{base}?{query}', headers=headers, socketio_path=dialect.socketio_path(window.prefix),
-                        transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S))
+        # the connect finish and then closes it (_abandon); a websocket it opened but did not keep is closed too
+        with attempt() as opened:
+            connecting = asyncio.ensure_future(
+                sio.connect(f'{base}?{query}', headers=headers, socketio_path=dialect.socketio_path(window.prefix),
+                            transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S))
         try:
             await asyncio.shield(connecting)
         except asyncio.CancelledError:
             if self.sio is sio:
                 self.sio = None
-            await complete(self._abandon(sio, connecting))
+            await complete(self._abandon(sio, connecting, opened))
             raise
         except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+            await complete(close_orphans(opened))
             window.page_error = f'socket connect failed: {e}'
             window.state = LOAD_FAILED
             window._record('socket_connect_failed', error=str(e))
@@ -197,14 +201,16 @@ class Connection:
         window._record('polling_attempt', status=status)
 
     @staticmethod
-    async def _abandon(sio: socketio.AsyncClient, connecting: asyncio.Future) -> None:
+    async def _abandon(sio: socketio.AsyncClient, connecting: asyncio.Future, opened: list) -> None:
         """Close the socket of a page load that was cancelled while it connected: wait for the connect (at most
-        ``2 * CONNECT_TIMEOUT_S``; a connect still hanging then is cancelled) and disconnect what it opened."""
+        ``2 * CONNECT_TIMEOUT_S``; a connect still hanging then is cancelled), disconnect what it opened and close
+        the websockets of the attempt (``opened``, :mod:`.ws_attempts`) engine.io left open."""
         done, _ = await asyncio.wait({connecting}, timeout=2 * CONNECT_TIMEOUT_S)
         if not done:
             connecting.cancel()
         await asyncio.gather(connecting, return_exceptions=True)
         await sio.disconnect()
+        await close_orphans(opened)
 
     async def _handshake(self, generation: int) -> None:
         window = self.window

@@ -156,6 +156,11 @@ def _query_of(environ):
     return urllib.parse.parse_qs(query or '')
 
 
+def _socket_id(value):
+    """``value`` when it is a socket.io sid (a str), else None (an older NiceGUI passed something else there)."""
+    return value if isinstance(value, str) else None
+
+
 def _learn_socket(sid, environ=None):
     """Remember the window name and client_id of socket ``sid`` from its connect query."""
     try:
@@ -263,15 +268,16 @@ def _hook_client(module):
     def handshake(client, args, when):
         if when == 'after':
             try:  # 2.x (socket_id, document_id, ...); 3.x (socket_id, tab_id, old_tab_id, document_id, ...)
-                document_id = handshake_signature.bind_partial(client, *args).arguments.get('document_id')
+                arguments = handshake_signature.bind_partial(client, *args).arguments
             except TypeError:
-                document_id = None
-            _probe.send('client_handshake', sid=args[0] if args else None, client_id=client.id,
-                        document_id=document_id)
+                arguments = {}
+            # <= 2.10 has no socket_id argument (its first one is next_message_id, an int): no sid then
+            _probe.send('client_handshake', sid=_socket_id(arguments.get('socket_id')), client_id=client.id,
+                        document_id=arguments.get('document_id'))
 
     def disconnect(client, args, when):
         if when == 'before':
-            _probe.send('client_disconnect', sid=args[0] if args else None, client_id=client.id)
+            _probe.send('client_disconnect', sid=_socket_id(args[0] if args else None), client_id=client.id)
 
     def delete(client, args, when):
         if when == 'before' and _called_from('prune_instances'):
