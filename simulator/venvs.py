@@ -147,7 +147,8 @@ class Releases:
 
 def releases(package: str = 'nicegui', *, timeout_s: float = 120.0) -> Releases:
     """Ask the package index (through this interpreter's pip and its configuration) which releases of
-    ``package`` it serves. Pre-releases are left out. Raises :class:`ReleaseError` when pip cannot tell."""
+    ``package`` it serves. Pre-releases are left out. Raises :class:`ReleaseError` when pip cannot tell, or when
+    this interpreter has no pip (a uv-made venv), saying so."""
     env = {**os.environ, 'PIP_DISABLE_PIP_VERSION_CHECK': '1'}
     try:
         listed = subprocess.run([sys.executable, '-m', 'pip', 'index', 'versions', package], capture_output=True,
@@ -157,6 +158,9 @@ def releases(package: str = 'nicegui', *, timeout_s: float = 120.0) -> Releases:
     except (subprocess.TimeoutExpired, OSError) as e:
         raise ReleaseError(f'cannot list the releases of {package}: {e}') from None
     match = re.search(r'Available versions: (.*)', listed.stdout)
+    if not match and 'No module named pip' in listed.stderr:
+        raise ReleaseError(f'cannot list the releases of {package}: {sys.executable} has no pip (a venv made by '
+                           f'uv?); install it there with `uv pip install pip` or `python -m ensurepip`')
     if not match:
         raise ReleaseError(f'cannot list the releases of {package} (no network?): '
                            f'{(listed.stderr or listed.stdout)[-500:]}')

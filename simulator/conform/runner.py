@@ -213,26 +213,38 @@ async def _download(run: Run, side: str, tab: Tab) -> None:
     }
 
 
+def _down_attempts(proxy: RecordingProxy, since_ns: int) -> list[Request]:
+    """Requests the proxy refused because the app was down (websocket upgrades and polling GETs)."""
+    return [r for r in proxy.requests if r.t_ns >= since_ns and r.upstream_down]
+
+
 async def _restart(run: Run, tabs: dict[str, Tab]) -> None:
+    """Kill the app, keep it down until each side has retried at least once (and 0.5 s more for a fallback
+    transport), then start it again. Every figure is taken relative to the kill and to the proxy's own
+    ``upstream_down`` flag, not to the app's readiness probe, which lags on a busy machine."""
     t_kill = now_ns()
     await run.app.kill()
+
+    def tried() -> bool:
+        firsts = [_down_attempts(run.proxies[side], t_kill) for side in SIDES]
+        return all(f and now_ns() - f[0].t_ns >= 500_000_000 for f in firsts)
+
     await asyncio.sleep(0.5)
+    await until(tried, 8.0)
     await run.app.start()
-    ready = run.app.ready_ns
-    back = await asyncio.gather(*(until(lambda tab=tabs[side]: tab.handshake_done_after(ready), 15.0)
+    back = await asyncio.gather(*(until(lambda tab=tabs[side]: tab.handshake_done_after(t_kill), 15.0)
                                   for side in SIDES))
     for side, done in zip(SIDES, back, strict=False):
         proxy = run.proxies[side]
-        first_attempt = next((r for r in sockets(proxy, ready) if not r.upstream_down), None)
+        first_attempt = next((r for r in sockets(proxy, t_kill) if not r.upstream_down), None)
+        down = _down_attempts(proxy, t_kill)
         run.obs[side]['restart'] = {
             'back': done is not None,
-            'reloaded': bool(gets(proxy, '/private', ready)),
+            'reloaded': bool(gets(proxy, '/private', t_kill)),
             'back_after_first_attempt_ms': round((done - first_attempt.t_ns) / 1e6, 1)
             if done and first_attempt else None,
-            'polling_attempts_while_down': sum(1 for r in proxy.requests if t_kill <= r.t_ns < ready
-                                               and 'transport=polling' in r.target),
-            'websocket_attempts_while_down': sum(1 for r in proxy.requests if t_kill <= r.t_ns < ready
-                                                 and r.websocket),
+            'polling_attempts_while_down': sum(1 for r in down if 'transport=polling' in r.target),
+            'websocket_attempts_while_down': sum(1 for r in down if r.websocket),
         }
 
 
