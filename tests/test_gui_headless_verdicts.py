@@ -7,16 +7,22 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from clientsim.simulator.loop_lag import distortion_of
 from clientsim.simulator.scenario import library, load_scenario
 
 from .conftest import CLI
 
+PARTS = 3  # the library in three parts, so pytest-xdist plays them on different workers
 
-def test_every_library_scenario_same_verdict_in_gui_and_headless(clientsim_gui, tmp_path):
+
+@pytest.mark.parametrize('part', range(PARTS))
+def test_every_library_scenario_same_verdict_in_gui_and_headless(clientsim_gui, tmp_path, part):
     gui = clientsim_gui
     main = gui.main
-    files = [str(p) for p in library()]
+    files = [str(p) for p in library()][part::PARTS]
+    assert files
     report_path = tmp_path / 'headless.json'
     started = time.perf_counter()
     # headless in a subprocess while the GUI plays: the test takes the longer of the two, not the sum

@@ -21,6 +21,8 @@ from clientsim.simulator.scenario import load_scenario, parse_scenario
 
 from .conftest import SCENARIOS, play
 
+pytestmark = pytest.mark.xdist_group('measurements_report')  # its module-scoped runs are built once
+
 CHROMIUM = '/usr/bin/chromium'
 SCHEMA = Path(__file__).resolve().parent.parent / 'docs' / 'run_report.schema.json'
 

@@ -23,7 +23,7 @@ from .conftest import nicegui_python_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / 'assets' / 'apps' / 'elements_app.py'
-pytestmark = pytest.mark.network
+pytestmark = [pytest.mark.network, pytest.mark.xdist_group('nicegui3_real_app')]
 
 
 class App:

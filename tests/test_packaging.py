@@ -21,7 +21,8 @@ import pytest
 from .conftest import ROOT, nicegui_python_or_skip
 from .test_probe import readme_example
 
-pytestmark = pytest.mark.network  # the fresh venv's dependencies come from the package index (or uv's cache)
+# the fresh venv's dependencies come from the package index (or uv's cache); one worker builds the wheel once
+pytestmark = [pytest.mark.network, pytest.mark.xdist_group('packaging')]
 
 IGNORED = shutil.ignore_patterns('.venv', '.git', 'build', '*.egg-info', '__pycache__', '.pytest_cache', '.cache',
                                  '*.png', 'docs')
