@@ -148,10 +148,14 @@ class SocketHandlers:
 
     async def _on_any(self, *args: Any) -> None:
         """python-socketio's catch-all: ``(event, sid, *data)`` for an unknown event, but ``(sid, *data)`` for
-        an event literally named ``*``. Both become ``bad_message``."""
-        if len(args) >= 2 and args[1] in self.sids:
+        an event literally named ``*``. Both become ``bad_message``, whatever the payload (a dict or list
+        payload is unhashable, so a sid is only looked up when it is a string)."""
+        def known(value: Any) -> bool:
+            return isinstance(value, str) and value in self.sids
+
+        if len(args) >= 2 and known(args[1]):
             self.bad_message(args[1], str(args[0]), list(args[2:]), 'unknown event')
-        elif args and args[0] in self.sids:
+        elif args and known(args[0]):
             self.bad_message(args[0], '*', list(args[1:]), 'unknown event')
         else:
             self.bad_message(None, '*', list(args), 'unknown event')
