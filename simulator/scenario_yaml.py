@@ -8,6 +8,9 @@ PyYAML's ``SafeLoader`` accepts things a scenario file must not do; :func:`read_
 * a document whose nodes, with every alias expanded, exceed :data:`MAX_EXPANDED_NODES` is an error (an alias
   bomb costs nothing to parse, PyYAML shares the aliased objects, but validating or printing it is exponential);
 * a duplicate key in a mapping is an error naming both lines (PyYAML keeps the last value silently);
+* a number written in a YAML 1.1 form other than plain decimal is an error naming its field, line and column:
+  PyYAML reads ``0b101`` as 5, ``1:20`` (sexagesimal) as 80, ``0x10`` as 16, ``017`` (octal) as 15 and ``1_000``
+  as 1000, so a latency written ``1:20`` silently became 80 ms (issue 20, item 8);
 * a plain scalar cut short by YAML's `` #`` comment rule (``name: fix (PR #4304)`` reads ``fix (PR``) gives a
   :class:`ScenarioWarning` (see :func:`cut_by_comment`).
 
@@ -16,6 +19,7 @@ Errors are :class:`YamlProblem` (``message``, 1-based ``line``); :mod:`clientsim
 """
 from __future__ import annotations
 
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -67,8 +71,29 @@ def read_text(path: Path) -> str:
         raise YamlProblem(f'cannot read: not UTF-8 text ({e.reason} at byte {e.start})') from None
 
 
+_PLAIN_INT = re.compile(r'[-+]?(0|[1-9][0-9]*)')
+_PLAIN_FLOAT = re.compile(r'[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)')
+_INT_TAG, _FLOAT_TAG = 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float'
+
+
+def _number_form_problem(node: yaml.ScalarNode, field: Optional[str]) -> Optional[YamlProblem]:
+    """A :class:`YamlProblem` when ``node`` is a plain scalar that YAML 1.1 reads as a number but that is not a
+    plain decimal (``0b101``, ``0x10``, ``017``, ``1:20``, ``1_000``, ``1_0.5``); None otherwise."""
+    if node.style or node.tag not in (_INT_TAG, _FLOAT_TAG):
+        return None
+    text = str(node.value)
+    if (_PLAIN_INT if node.tag == _INT_TAG else _PLAIN_FLOAT).fullmatch(text):
+        return None
+    mark = node.start_mark
+    where = f'{field}: ' if field else ''
+    return YamlProblem(f'{where}{text!r} (column {mark.column + 1}) is a YAML 1.1 number form that reads as '
+                       f'{yaml.safe_load(text)!r}; write a plain decimal number, or quote it if it is text',
+                       line=mark.line + 1)
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with a nesting limit in the composer and duplicate keys as errors in the constructor."""
+    """SafeLoader with a nesting limit in the composer, duplicate keys as errors in the constructor, and numbers
+    only in plain decimal form (:func:`_number_form_problem`)."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -86,7 +111,11 @@ class _Loader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node, value_node in node.value:
+            if isinstance(value_node, yaml.ScalarNode):
+                problem = _number_form_problem(value_node, str(getattr(key_node, 'value', ''))[:60])
+                if problem:
+                    raise problem
             key = self.construct_object(key_node, deep=True) if isinstance(key_node, yaml.ScalarNode) else None
             try:
                 if key in seen:
@@ -97,6 +126,13 @@ class _Loader(yaml.SafeLoader):
             except TypeError:  # an unhashable key: PyYAML reports it below
                 pass
         return super().construct_mapping(node, deep=deep)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            problem = _number_form_problem(node, None)  # in a list or a key; a mapping's value names its key above
+            if problem:
+                raise problem
+        return super().construct_object(node, deep=deep)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:

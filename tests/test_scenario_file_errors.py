@@ -154,3 +154,31 @@ def test_item9_download_arriving_during_close_starts_no_fetch(clientsim, clients
     gc.collect()
     assert seen == [], seen[:3]
     assert ignored > 0
+
+
+@pytest.mark.parametrize('form, reads_as', [('0b101', 5), ('1:20', 80), ('0x10', 16), ('017', 15), ('1_000', 1000),
+                                            ('1:20.5', 80.5)])
+def test_yaml_11_number_forms_are_located_errors(tmp_path, form, reads_as):
+    """Issue 20, item 8: a latency written ``1:20`` was 80 ms. Every YAML 1.1 number form that is not plain
+    decimal is an error naming the file, line, field and column, through the real CLI (exit 2)."""
+    path = tmp_path / 'latency.yaml'
+    path.write_text((SCENARIOS / 'handshake_delay.yaml').read_text().replace('handshake_ms: 150',
+                                                                            f'handshake_ms: {form}'))
+    proc = run_cli('play', str(path))
+    assert proc.returncode == 2, proc.stderr
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if form in text)
+    assert f'{path}:{line}: handshake_ms: {form!r} (column ' in proc.stderr, proc.stderr
+    assert f'reads as {reads_as!r}' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_plain_and_quoted_numbers_still_load():
+    data = parse_scenario(textwrap.dedent('''
+        name: plain numbers
+        windows:
+          - {name: a, page: /private, latency: {handshake_ms: 80, download_ms: 1.5}}
+          - {name: b, page: /private, latency: {handshake_ms: 0}}
+        steps:
+          - open: [a, b]
+          - wait: 10
+        '''))
+    assert data.windows[0].latency.handshake_ms == 80 and data.windows[0].latency.download_ms == 1.5
