@@ -33,6 +33,7 @@ from .commands import load as load_command
 from .commands import matrix as matrix_command
 from .commands import play as play_command
 from .commands import serve as serve_command
+from .commands import trust as trust_command
 from .errors import ClientsimError
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
 from .fdlimit import startup_budget
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     add_conform_parser(sub)  # clientsim conform
     from .record.command import add_parser as add_record_parser
     add_record_parser(sub)  # clientsim record
+    trust_command.add_parser(sub)
     return parser
 
 
@@ -83,6 +85,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     'locustfile': load_command.run_locustfile,
     'conform': lambda args: _conform(args),
     'record': lambda args: _record(args),
+    'trust': trust_command.run,
 }
 
 

@@ -129,6 +129,7 @@ class EventKind(StrEnum):
     STEP = 'step'
     STEP_FAILED = 'step_failed'
     LOAD_ERROR = 'load_error'
+    SCENARIO_TRUSTED = 'scenario_trusted'  # the GUI's trust question answered yes (simulator.trust)
 
 
 #: every kind's value, for a fast membership test

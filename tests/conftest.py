@@ -7,6 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
 # Timeline.record rejects event kinds that are not in clientsim.simulator.event_kinds.EventKind: in this process
 # (the flag; the pytest plugin may have imported the timeline already) and in every CLI/app subprocess (the env).
 os.environ['CLIENTSIM_STRICT_EVENT_KINDS'] = '1'
+# the trust store of `clientsim trust` (simulator.trust): one throwaway file per test session, never the user's
+os.environ['CLIENTSIM_TRUST_STORE'] = os.path.join(tempfile.mkdtemp(prefix='clientsim-trust-'), 'trusted.json')
 from clientsim.simulator import timeline as _timeline  # noqa: E402
 
 _timeline.strict_kinds = True

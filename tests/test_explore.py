@@ -150,7 +150,7 @@ def test_explore_exit_codes(tmp_path):
         'name': 'an app that does not start',
         'target': {'command': ['{python}', '-c', 'raise SystemExit(4)'], 'url': 'http://127.0.0.1:{port}/'},
         'windows': [{'name': 'alice'}], 'steps': [{'open': 'alice'}]}))
-    dead = run_cli('explore', str(target), '--runs', '2')
+    dead = run_cli('explore', str(target), '--runs', '2', '--trust')
     assert dead.returncode == 3, dead.stdout + dead.stderr
     assert 'target could not be started' in dead.stderr and 'Traceback' not in dead.stderr
 

@@ -98,8 +98,11 @@ def update_order(frames, ids: tuple[str, str]) -> str:
     return ','.join(seen)
 
 
-def play(path: Path, windows: int) -> tuple[int, str]:
-    proc = subprocess.run([*CLI, 'play', '--headless', str(path), '--windows', str(windows)], cwd=ROOT,
+def play(path: Path, windows: int, trust: bool = False) -> tuple[int, str]:
+    """``clientsim play PATH --windows N`` (a recording written by ``clientsim record --target`` is trusted;
+    an edited copy needs ``trust``)."""
+    proc = subprocess.run([*CLI, 'play', '--headless', str(path), '--windows', str(windows),
+                           *(['--trust'] if trust else [])], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -179,7 +182,7 @@ def test_changed_app_fails_with_a_diff_and_reordered_updates_still_pass(tmp_path
     changed = yaml.safe_load((tmp_path / 'rec.yaml').read_text())
     changed['target']['env'] = {'RECORDER_APP_GREETING': 'Hi', 'RECORDER_APP_NAME_LABEL': 'Your name'}
     (tmp_path / 'changed.yaml').write_text(yaml.safe_dump(changed, sort_keys=False))
-    code, output = play(tmp_path / 'changed.yaml', 2)
+    code, output = play(tmp_path / 'changed.yaml', 2, trust=True)  # edited after recording: not trusted
     assert code == 1, output
     assert "w01: element 'Name' not found on the page" in output, output
     assert ("w02: element #8 (was 'no answer yet') text: expected 'Hello, bob! agree=True fruit=banana', "

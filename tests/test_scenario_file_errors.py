@@ -125,7 +125,7 @@ def test_item8_cli_exit_3_without_traceback(tmp_path):
     url_file = tmp_path / 'url_target.yaml'
     url_file.write_text('name: nothing listens\ntarget: http://127.0.0.1:9\nwindows: [{name: a}]\n')
     for path, needle in ((file, 'code 4'), (url_file, 'nothing answers')):
-        proc = run_cli('play', '--headless', str(path))
+        proc = run_cli('play', '--headless', '--trust', str(path))
         assert proc.returncode == EXIT_TARGET, proc.stdout + proc.stderr
         assert needle in proc.stderr and 'Traceback' not in proc.stdout + proc.stderr
 

@@ -22,6 +22,7 @@ from ..explore import Exploration, RunResult, json_report, outcomes, replay_line
 from ..explore_pool import processes_for
 from ..terminal import is_terminal
 from ..virtual_time import TimeMode
+from .play import add_trust_flag
 
 EXIT_INTERRUPTED = 130
 """Ctrl+C (as ``clientsim record``)."""
@@ -49,13 +50,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         'runs for 95 %% confidence of its bound are done')
     p.add_argument('--lag-tolerance-ms', type=float, default=LAG_TOLERANCE_MS,
                    help=f'a run whose latency lag exceeds this is distorted (default {LAG_TOLERANCE_MS:g} ms)')
+    add_trust_flag(p)
     p.add_argument('--time', choices=virtual_time.TIME_MODES, default='virtual',
                    help='virtual (default on the embedded server: every sleep is instant, see '
                         'simulator.virtual_time) or real time; a target: file always runs in real time')
 
 
 def run(args: argparse.Namespace) -> int:
-    """``clientsim explore``; see :func:`explore_file`."""
+    """``clientsim explore``; see :func:`explore_file`. An untrusted ``target.command`` is refused first
+    (simulator.trust)."""
+    from ..scenario import load_scenario
+    from ..trust import require_trusted
+    require_trusted([load_scenario(args.file)], args.trust)
     return explore_file(args.file, runs=args.runs, seed=args.seed, vary=args.vary, jobs=args.jobs,
                         shrink=args.shrink, report=args.report, variant=args.variant, strategy=args.strategy,
                         depth=args.depth, until_covered=args.until_covered, lag_tolerance_ms=args.lag_tolerance_ms,

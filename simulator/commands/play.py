@@ -21,6 +21,7 @@ from ..fdlimit import startup_budget, too_many_windows
 from ..report import failures_text, write_events, write_report
 from ..run_report import RunReport
 from ..scenario import Scenario, ScenarioError, library_dir, load_scenario
+from ..trust import require_trusted
 from ..variants import VARIANT_CHOICES, select_variants
 from ..virtual_time import TIME_MODES, TimeMode
 
@@ -56,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction, epilog: str) -> None:
     play.add_argument('--time', choices=TIME_MODES, default='virtual',
                       help='headless on the embedded server: virtual time (sleeps are instant, default) or real '
                            'time; real targets and the GUI always play in real time')
+    add_trust_flag(play)
     play.add_argument('--windows', type=int, metavar='N', help='play a one-window scenario (a recorded session) in N '
                       'windows at once, w01..wNN (clientsim.simulator.record.replay)')
     gui = sub.add_parser('gui', help='open the GUI (the default)')
@@ -87,6 +89,12 @@ def in_library(file: str) -> str:
         return file
     shipped = library_dir() / file
     return str(shipped) if shipped.is_file() else file
+
+
+def add_trust_flag(parser: argparse.ArgumentParser) -> None:
+    """``--trust``: run a scenario's ``target.command`` although its file is not trusted (simulator.trust)."""
+    parser.add_argument('--trust', action='store_true', help="run a file's target.command although the file is not "
+                        'in the library and not trusted (this run only; `clientsim trust FILE` remembers it)')
 
 
 def load_all(files: list[str]) -> list[Scenario]:
@@ -134,15 +142,18 @@ def finish(reports: list[RunReport], report: Optional[str], events: Optional[str
 def play_files(files: list[str], *, variant: str = 'both', headless: bool = False, report: Optional[str] = None,
                events: Optional[str] = None, screenshot: Optional[str] = None, seed: Optional[int] = None,
                jobs: int = 1, time_mode: TimeMode = 'virtual', windows: Optional[int] = None,
-               strategy: str = 'random', depth: int = 2, vary: list[str] | tuple[str, ...] = ()) -> int:
+               strategy: str = 'random', depth: int = 2, vary: list[str] | tuple[str, ...] = (),
+               trust: bool = False) -> int:
     """``clientsim play``: 0 when every expectation holds, 1 when one fails. With ``seed``, ``strategy``,
     ``depth`` and ``vary`` are explore's (so the same ones replay its run ``seed``). Raises :class:`BadInputError` (bad
     file, option or report path) and :class:`clientsim.simulator.errors.TargetError` (a target app that cannot
-    start)."""
+    start). A file with an untrusted ``target.command`` raises :class:`~..trust.UntrustedScenarioError` (exit 2)
+    unless ``trust`` (``--trust``)."""
     check_report_path(report)
     if jobs < 1:
         raise BadInputError('--jobs must be >= 1')
     loaded = load_all(files)
+    require_trusted(loaded, trust)  # before anything runs (simulator.trust)
     if windows is not None:  # a recorded one-window session, replayed in N windows (raises BadInputError)
         from ..record.replay import multiply
         loaded = [multiply(s, windows) for s in loaded]
@@ -197,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     return play_files(args.files, variant=args.variant, headless=args.headless, report=args.report,
                       events=args.events, screenshot=args.screenshot, seed=args.seed, jobs=args.jobs,
                       time_mode=args.time, windows=args.windows, strategy=args.strategy, depth=args.depth,
-                      vary=args.vary)
+                      vary=args.vary, trust=args.trust)
 
 
 def run_demo(screenshot: str) -> int:

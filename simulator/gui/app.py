@@ -14,7 +14,7 @@ from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from clientsim.simulator.run_report import RunReport
-from clientsim.simulator.scenario import Scenario, load_scenario
+from clientsim.simulator.scenario import Scenario
 
 from ..errors import TargetError
 from ..fdlimit import startup_budget
@@ -105,7 +105,7 @@ def run_gui(play: Optional[str] = None) -> int:
         # the soft open-files limit raised to the hard one, and how many windows that allows (simulator.fdlimit)
         window.statusBar().showMessage(startup_budget().message(), 10000)
         if play:
-            window.tasks.spawn(window.play_scenario(load_scenario(play)), name='play scenario')
+            window._load_and_play(play)  # an untrusted target.command is asked about first (simulator.trust)
         await window.closed.wait()
         await _drain(loop)
 

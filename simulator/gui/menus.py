@@ -67,9 +67,7 @@ def open_file(main: Any, path: str) -> None:
             QMessageBox.critical(main, 'Session cannot be loaded', str(e))
         return
     add_recent(path)
-    scenario = main._load(path)
-    if scenario is not None:
-        main._play(scenario)
+    main._load_and_play(path)
 
 
 def _open_session(main: Any) -> None:

@@ -4,13 +4,15 @@ its fix side by side (the ``fix:`` block, :meth:`clientsim.simulator.scenario.Sc
 (it uses the main window's server, views and task group); split out so that each module shows one thing."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import shlex
+from typing import Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, ScenarioError, load_scenario
+from clientsim.simulator.trust import trust, untrusted
 
 from .compare_view import hand_variant
 from .scenario_library import play_notice
@@ -20,13 +22,42 @@ class ScenarioPlayback:
     """Scenario playback for :class:`~simulator.gui.main_window.MainWindow` (a mixin, no state of its own)."""
 
     # ---- scenarios ------------------------------------------------------------------------------------------
-    def _load(self, path: str) -> Optional[Scenario]:
-        """The scenario in ``path``; None (its error shown under Play) when it is broken."""
+    def _load(self, path: str, then: Optional[Callable[[], None]] = None) -> Optional[Scenario]:
+        """The scenario in ``path``; None (its error shown under Play) when it is broken, and None while the user
+        is asked whether an untrusted ``target.command`` may run (:meth:`ask_trust`; ``then`` runs again after a
+        yes)."""
         try:
-            return load_scenario(path)
+            scenario = load_scenario(path)
         except ScenarioError as e:
             self.show_load_error(str(e))
             return None
+        refused = untrusted([scenario])
+        if refused:
+            self.ask_trust(path, refused[0][1], then)
+            return None
+        return scenario
+
+    def ask_trust(self, path: str, command: list[str], then: Optional[Callable[[], None]] = None) -> None:
+        """Ask once, showing the command, whether the file at ``path`` may run it (simulator.trust). Yes stores
+        the file's hash (as ``clientsim trust``) and calls ``then``; No plays nothing. The box is window-modal but
+        does not block the asyncio loop (``open()``, not ``exec()``)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, 'Run this command?',
+                          f'{path} starts its app with:\n\n{shlex.join(command)}\n\nThis file is not in the scenario '
+                          'library and you have not trusted it. Run the command only if you have read the file.',
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText('Trust and play')
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        def answered(button: int) -> None:
+            if button == QMessageBox.StandardButton.Yes:
+                trust(path)
+                self.timeline.record('clientsim', 'scenario_trusted', file=path, command=shlex.join(command))
+                if then is not None:
+                    then()
+        box.finished.connect(answered)
+        box.open()
+        self.trust_box = box
 
     def show_load_error(self, message: str) -> None:
         """A scenario that cannot load: ``message`` (``file:line: location: message``, as ``clientsim play``
@@ -39,18 +70,18 @@ class ScenarioPlayback:
         box.open()  # not modal to the loop: playing windows keep running
         self.load_error_box = box
 
-    def _selected(self) -> Optional[Scenario]:
+    def _selected(self, then: Optional[Callable[[], None]] = None) -> Optional[Scenario]:
         """The scenario selected in the library, loaded; None when nothing is selected, a scenario is playing or
         the file is broken (its error shown under Play)."""
         path = self.library.current_path()
         if path is None or self.playing:
             return None
-        return self._load(path)
+        return self._load(path, then=then)
 
     def play_selected(self) -> None:
         """Play the scenario selected in the library; a file with a ``fix:`` block plays its shipped and fixed
         variants side by side (:meth:`play_side_by_side`)."""
-        scenario = self._selected()
+        scenario = self._selected(then=self.play_selected)
         if scenario is not None:
             self._play(scenario)
 
@@ -68,7 +99,7 @@ class ScenarioPlayback:
         """Play the selected scenario twice at once: its shipped variant (above) and its ``fix:`` variant, or
         without one the policy fields changed by hand in the policy panel (below). Without either it says what
         to do."""
-        scenario = self._selected()
+        scenario = self._selected(then=self.play_selected_side_by_side)
         if scenario is None:
             return
         if scenario.fix is not None:
@@ -87,10 +118,13 @@ class ScenarioPlayback:
             return
         from .session_file import add_recent
         add_recent(path)
-        scenario = self._load(path)
-        if scenario is None:
-            return
-        self._play(scenario)
+        self._load_and_play(path)
+
+    def _load_and_play(self, path: str) -> None:
+        """Load ``path`` and play it (after the trust question, when it asks one)."""
+        scenario = self._load(path, then=lambda: self._load_and_play(path))
+        if scenario is not None:
+            self._play(scenario)
 
     async def play_scenario(self, scenario: Scenario) -> RunReport:
         """Close the windows, restart the server with the scenario's policy (hand changes in the policy panel

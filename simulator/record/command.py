@@ -92,6 +92,9 @@ async def _record(args: argparse.Namespace) -> int:
     if scenario is None:
         print('error: no NiceGUI page was recorded, so no scenario was written', file=sys.stderr)
     else:
+        if args.target:  # its target.command is the one given here: trusted (simulator.trust)
+            from ..trust import trust
+            trust(scenario)
         print(f'scenario: {scenario}\nreplay it: clientsim play {scenario} --windows 50')
     if interrupted:
         print('interrupted', file=sys.stderr)
