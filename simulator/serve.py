@@ -21,7 +21,7 @@ import asyncio
 import signal
 from collections import Counter, OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import yaml
 from pydantic import ValidationError
@@ -114,12 +114,14 @@ async def _trim(timeline: Timeline, interval_s: float = 2.0) -> None:
 
 async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
                 stop: Optional[asyncio.Event] = None,
-                on_listening: Optional[Callable[[str], None]] = None) -> dict[str, Any]:
+                on_listening: Optional[Callable[[str], None]] = None,
+                allowed_hosts: Iterable[str] = ()) -> dict[str, Any]:
     """Run the server until ``stop`` is set (or SIGINT/SIGTERM); ``on_listening(url)`` is called once it listens
     (``clientsim serve`` prints the URL). Returns the summary
-    ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}}``. Raises OSError if the port is taken."""
+    ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}}``. Raises OSError if the port is taken.
+    ``allowed_hosts``: Host/Origin names accepted besides loopback (``EmbeddedServer(allowed_hosts=...)``)."""
     timeline = Timeline()
-    server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port)
+    server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port, allowed_hosts=allowed_hosts)
     created, errors = Counter[str](), Counter[str]()
 
     def count(event: TimelineEvent) -> None:
@@ -147,6 +149,18 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return {'url': url, 'clients_created': created['clients'], 'clients_alive': alive, 'errors': dict(errors)}
+
+
+def accepted_hosts_text(host: str, allowed: Iterable[str]) -> str:
+    """Which Host/Origin values serve accepts (printed at start): loopback, the bind host when it is a name or
+    address, and ``allowed``; for a wildcard bind without ``allowed`` it says that LAN requests get 403."""
+    names = ['loopback (127.0.0.0/8, localhost, ::1)']
+    names += [h for h in [host, *allowed] if h not in ('', '0.0.0.0', '::', '127.0.0.1', 'localhost', '::1')]
+    text = ', '.join(dict.fromkeys(names))
+    if host in ('', '0.0.0.0', '::') and not list(allowed):
+        text += ('; other machines get 403 until you name the host or address they use: '
+                 '--allowed-hosts NAME,IP')
+    return text
 
 
 def summary_text(summary: dict[str, Any]) -> str:
