@@ -16,6 +16,7 @@ import time
 from typing import Optional
 
 from .errors import TargetError
+from .lifeline import die_with_parent
 
 REDIS_SERVER = 'redis-server'
 """The executable :class:`RedisDependency` starts (found on PATH, e.g. /usr/bin/redis-server)."""
@@ -140,7 +141,8 @@ class RedisDependency:
         port = free_port()
         process = await asyncio.create_subprocess_exec(
             executable, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            preexec_fn=die_with_parent())  # no orphaned redis-server after a SIGKILL (simulator.lifeline)
         deadline = time.perf_counter() + ready_timeout_s
         while True:
             try:

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .dependency import REDIS_URL_PLACEHOLDER, RedisDependency
 from .errors import TargetError
+from .lifeline import die_with_parent
 from .probe import ProbeReceiver, probe_env
 from .timeline import SERVER, Timeline
 
@@ -287,7 +288,8 @@ class ExternalTarget:
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *self.command, cwd=str(cwd), env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent())  # SIGTERM when clientsim dies, even by SIGKILL (simulator.lifeline)
         except OSError as e:
             await self._stop_probe()
             raise TargetStartError(f'cannot start target command {self.command}: {e.strerror or e}'
