@@ -35,7 +35,7 @@ from .commands import play as play_command
 from .commands import serve as serve_command
 from .commands import trust as trust_command
 from .errors import ClientsimError
-from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_OK, EXIT_TARGET
+from .exit_codes import EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET
 from .fdlimit import startup_budget
 from .scenario import library_dir
 
@@ -135,6 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     except ClientsimError as e:
         print(f'error: {e}', file=sys.stderr)
         return e.exit_code
+    except KeyboardInterrupt:  # Ctrl+C: no traceback; outputs are written atomically, so none is half written
+        _quiet_exit()
+        print('interrupted', file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _quiet_exit() -> None:
+    """After Ctrl+C the process ends: an event loop or coroutine the interrupt cut off half-way (between two
+    scenarios, say) is collected now, without its "Exception ignored" / "never awaited" noise."""
+    import gc
+    import warnings
+    sys.unraisablehook = lambda _unraisable: None
+    warnings.simplefilter('ignore', RuntimeWarning)
+    gc.collect()
 
 
 if __name__ == '__main__':

@@ -43,6 +43,8 @@ class PlayConsole:
         self.colour = is_terminal(self.out)
         self.table = ResultTable([(s.path or s.name, s.policy_summary()) for s in scenarios])
         self.done = 0
+        #: the reports finished so far (kept by ``clientsim play`` when Ctrl+C ends the run)
+        self.reports: list[RunReport] = []
         self._label = ''
         self._display: Optional[Live] = None
 
@@ -63,6 +65,7 @@ class PlayConsole:
     def finished(self, report: RunReport) -> None:
         """Print ``report``'s row now (clearing the progress line first)."""
         self.done += 1
+        self.reports.append(report)
         self._clear()
         print(self.table.row(report, self.colour), file=self.out, flush=True)
 

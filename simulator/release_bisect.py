@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional
 from .bisect_model import Tally, bounds_differ, next_release, posterior
 from .errors import BadInputError
 from .outcome import FAIL_COLOUR, NEUTRAL_COLOUR, PASS_COLOUR, WARN_COLOUR, verdict_label
+from .outputs import write_atomic
 from .run_report import RunReport
 from .terminal import render, styled, table
 from .venvs import Releases, VenvError, nicegui_python, releases, version_key
@@ -193,7 +194,7 @@ def write_bisect_report(result: BisectResult, path: str) -> None:
     Raises :class:`BadInputError` for another suffix, OSError when the file cannot be written."""
     suffix = Path(path).suffix
     if suffix == '.json':
-        Path(path).write_text(json.dumps(result.to_json(), indent=2) + '\n')
+        write_atomic(path, json.dumps(result.to_json(), indent=2) + '\n')
         return
     if suffix != '.html':
         raise BadInputError(f'--report must end in .json or .html, got {path}')
@@ -203,7 +204,7 @@ def write_bisect_report(result: BisectResult, path: str) -> None:
     from .html_report_timeline import environment  # Jinja2, autoescape on
     page = environment().get_template('bisect.html.j2').render(
         name=Path(result.file).name, verdict=result.verdict(), new=result.new, cells=cells, table=result.table())
-    Path(path).write_text(page + '\n', encoding='utf-8')
+    write_atomic(path, page + '\n')
 
 
 def load_target_scenario(file: str) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .outputs import write_atomic
 from .run_report import ReportFile, RunReport
 from .terminal import render, table, verdict
 
@@ -21,21 +22,22 @@ def write_report(reports: list[RunReport], path: str | Path) -> None:
     path = Path(path)
     if path.suffix == '.html':
         from .html_report import render_html
-        path.write_text(render_html(reports), encoding='utf-8')
+        write_atomic(path, render_html(reports))
         return
     if path.suffix != '.json':
         raise ValueError(f'--report must end in .json or .html, got {path.name}')
     data = ReportFile.of(reports).model_dump()
-    path.write_text(json.dumps(data, indent=1, default=str), encoding='utf-8')
+    write_atomic(path, json.dumps(data, indent=1, default=str))
 
 
 def write_events(reports: list[RunReport], path: str | Path) -> None:
-    """Every event of every report as JSON lines, each with ``scenario`` and ``variant`` fields. Raises OSError."""
-    with open(path, 'w', encoding='utf-8') as f:
-        for report in reports:
-            tag = {'scenario': report.scenario, 'variant': report.variant}
-            for event in report.event_dicts():
-                f.write(json.dumps({**tag, **event}, default=str) + '\n')
+    """Every event of every report as JSON lines, each with ``scenario`` and ``variant`` fields, written atomically
+    (:func:`clientsim.simulator.outputs.write_atomic`). Raises OSError."""
+    lines = []
+    for report in reports:
+        tag = {'scenario': report.scenario, 'variant': report.variant}
+        lines.extend(json.dumps({**tag, **event}, default=str) + '\n' for event in report.event_dicts())
+    write_atomic(path, ''.join(lines))
 
 
 #: the console table's columns

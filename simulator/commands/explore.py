@@ -11,20 +11,19 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Optional
 
 from .. import virtual_time
 from ..coverage import LAG_TOLERANCE_MS, Coverage, describe, extras
 from ..errors import BadInputError, TargetError
-from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from ..explore import Exploration, RunResult, json_report, outcomes, replay_lines, table
 from ..explore_pool import processes_for
+from ..outputs import check_outputs, write_atomic
 from ..terminal import is_terminal
 from ..virtual_time import TimeMode
-from .play import add_trust_flag
+from .play import add_force_flag, add_trust_flag
 
-EXIT_INTERRUPTED = 130
 """Ctrl+C (as ``clientsim record``)."""
 
 
@@ -51,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--lag-tolerance-ms', type=float, default=LAG_TOLERANCE_MS,
                    help=f'a run whose latency lag exceeds this is distorted (default {LAG_TOLERANCE_MS:g} ms)')
     add_trust_flag(p)
+    add_force_flag(p)
     p.add_argument('--time', choices=virtual_time.TIME_MODES, default='virtual',
                    help='virtual (default on the embedded server: every sleep is instant, see '
                         'simulator.virtual_time) or real time; a target: file always runs in real time')
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ..scenario import load_scenario
     from ..trust import require_trusted
     require_trusted([load_scenario(args.file)], args.trust)
+    check_outputs({'--report': args.report}, [args.file], args.force)
     return explore_file(args.file, runs=args.runs, seed=args.seed, vary=args.vary, jobs=args.jobs,
                         shrink=args.shrink, report=args.report, variant=args.variant, strategy=args.strategy,
                         depth=args.depth, until_covered=args.until_covered, lag_tolerance_ms=args.lag_tolerance_ms,
@@ -120,7 +121,7 @@ def explore_file(file: str, *, runs: int = 50, seed: int = 0, vary: list[str] | 
     if report:
         try:
             data = json_report(results, seed, exploration.knobs, minimal, exploration)
-            Path(report).write_text(json.dumps(data, indent=2), encoding='utf-8')
+            write_atomic(report, json.dumps(data, indent=2))
         except OSError as e:
             raise BadInputError(f'{report}: cannot write: {e.strerror or e}') from None
         print(f'report: {report}')

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..outputs import check_outputs
 from ..scenario import load_scenario
 from ..terminal import is_terminal
 from ..trust import require_trusted
-from .play import add_trust_flag, check_report_path
+from .play import add_force_flag, add_trust_flag, check_report_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     matrix.add_argument('--nicegui', metavar='V1,V2', help="versions (default: the file's nicegui: bug_in/fixed_in)")
     matrix.add_argument('--report', metavar='OUT', help='write the reports (.json or .html)')
     add_trust_flag(matrix)
+    add_force_flag(matrix)
     bisect = sub.add_parser('bisect', help='find the NiceGUI release that changed a target scenario\'s outcome '
                             '(flake-aware)', description='Play a target scenario on real NiceGUI releases between '
                             '--good and --bad and name the first release whose outcome is the one --bad shows, with '
@@ -28,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                             'clientsim.simulator.bisect_model).')
     bisect.add_argument('file', metavar='FILE', help='a target scenario ({python} in its command)')
     add_trust_flag(bisect)
+    add_force_flag(bisect)
     bisect.add_argument('--good', metavar='V', help="the older bound (default: the file's nicegui: versions)")
     bisect.add_argument('--bad', metavar='V', help='the newer bound')
     bisect.add_argument('--runs', type=int, default=3, help='runs per release (more where they disagree; default 3)')
@@ -45,6 +48,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     from ..report import write_report
     scenario = load_scenario(args.file)
     require_trusted([scenario], args.trust)
+    check_outputs({'--report': args.report}, [args.file], args.force)
     versions = versions_of(scenario, args.file, args.nicegui)
     check_report_path(args.report)
     reports = play_matrix(scenario, versions, on_version=lambda v: print(
@@ -66,6 +70,7 @@ def run_bisect(args: argparse.Namespace) -> int:
     from ..release_bisect import bisect_file, write_bisect_report
     check_report_path(args.report)
     require_trusted([load_scenario(args.file)], args.trust)
+    check_outputs({'--report': args.report}, [args.file], args.force)
     result = bisect_file(args.file, args.good, args.bad, runs=args.runs, confidence=args.confidence, on=args.on,
                          progress=lambda line, _tally: print(line, flush=True))
     print(f'\n{result.table(colour=is_terminal(sys.stdout))}')

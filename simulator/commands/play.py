@@ -18,6 +18,7 @@ from ..console import PlayConsole
 from ..errors import BadInputError
 from ..exit_codes import EXIT_FAILED, EXIT_OK
 from ..fdlimit import startup_budget, too_many_windows
+from ..outputs import check_outputs
 from ..report import failures_text, write_events, write_report
 from ..run_report import RunReport
 from ..scenario import Scenario, ScenarioError, library_dir, load_scenario
@@ -45,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction, epilog: str) -> None:
     play.add_argument('--headless', action='store_true', help='no GUI and no Qt import')
     play.add_argument('--report', metavar='OUT', help='write a report (.json or .html)')
     play.add_argument('--events', metavar='OUT.jsonl', help='write every timeline event as JSON lines')
+    add_force_flag(play)
     play.add_argument('--screenshot', metavar='OUT.png', help='GUI mode (offscreen without a display): save '
                                                               'one image of all windows at the end')
     play.add_argument('--seed', type=int, help='seed the vary: draws and the server (replays explore run S)')
@@ -89,6 +91,11 @@ def in_library(file: str) -> str:
         return file
     shipped = library_dir() / file
     return str(shipped) if shipped.is_file() else file
+
+
+def add_force_flag(parser: argparse.ArgumentParser) -> None:
+    """``--force``: replace existing output files (simulator.outputs)."""
+    parser.add_argument('--force', action='store_true', help='replace existing output files (never an input file)')
 
 
 def add_trust_flag(parser: argparse.ArgumentParser) -> None:
@@ -143,17 +150,20 @@ def play_files(files: list[str], *, variant: str = 'both', headless: bool = Fals
                events: Optional[str] = None, screenshot: Optional[str] = None, seed: Optional[int] = None,
                jobs: int = 1, time_mode: TimeMode = 'virtual', windows: Optional[int] = None,
                strategy: str = 'random', depth: int = 2, vary: list[str] | tuple[str, ...] = (),
-               trust: bool = False) -> int:
+               trust: bool = False, force: bool = False) -> int:
     """``clientsim play``: 0 when every expectation holds, 1 when one fails. With ``seed``, ``strategy``,
     ``depth`` and ``vary`` are explore's (so the same ones replay its run ``seed``). Raises :class:`BadInputError` (bad
     file, option or report path) and :class:`clientsim.simulator.errors.TargetError` (a target app that cannot
     start). A file with an untrusted ``target.command`` raises :class:`~..trust.UntrustedScenarioError` (exit 2)
-    unless ``trust`` (``--trust``)."""
+    unless ``trust`` (``--trust``). An output over an input, the same output twice, or an existing output without
+    ``force`` raises :class:`BadInputError` before anything runs (simulator.outputs)."""
     check_report_path(report)
     if jobs < 1:
         raise BadInputError('--jobs must be >= 1')
     loaded = load_all(files)
     require_trusted(loaded, trust)  # before anything runs (simulator.trust)
+    check_outputs({'--report': report, '--events': events, '--screenshot': screenshot},
+                  [s.path for s in loaded if s.path], force)
     if windows is not None:  # a recorded one-window session, replayed in N windows (raises BadInputError)
         from ..record.replay import multiply
         loaded = [multiply(s, windows) for s in loaded]
@@ -173,6 +183,11 @@ def play_files(files: list[str], *, variant: str = 'both', headless: bool = Fals
             reports = _play_headless(scenarios, console, seed, jobs, time_mode, (strategy, max(1, depth), vary))
         else:
             reports = _play_in_gui(scenarios, console, screenshot)
+    except KeyboardInterrupt:  # Ctrl+C: the scenarios finished so far are written, then cli.main says interrupted
+        console.close()
+        if console.reports and (report or events):
+            finish(console.reports, report, events)
+        raise
     finally:
         console.close()
     return finish(reports, report, events)
@@ -208,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     return play_files(args.files, variant=args.variant, headless=args.headless, report=args.report,
                       events=args.events, screenshot=args.screenshot, seed=args.seed, jobs=args.jobs,
                       time_mode=args.time, windows=args.windows, strategy=args.strategy, depth=args.depth,
-                      vary=args.vary, trust=args.trust)
+                      vary=args.vary, trust=args.trust, force=args.force)
 
 
 def run_demo(screenshot: str) -> int:

@@ -18,10 +18,13 @@ from typing import Any
 
 from ..chromium.wire import decode
 from ..errors import ClientsimError
-from ..exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from ..exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,  # noqa: E402
+    EXIT_OK,
+)
 from .session import RecordSession
-
-EXIT_INTERRUPTED = 130
 
 
 def add_parser(sub: Any) -> None:
