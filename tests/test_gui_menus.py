@@ -97,4 +97,4 @@ def test_manual_session_follows_from_the_first_action(clientsim_gui):
     gui.settle(0.2)
     (x0, x1), _ = main.timeline_view.plot.getViewBox().viewRange()
     click_ms = next(m['t_ms'] for m in main.timeline_view.markers if m['kind'] == 'click')
-    assert click_ms > 1500 and x0 > 0.5 * click_ms and x0 < click_ms < x1
+    assert click_ms > 1400 and x0 > 0.5 * click_ms and x0 < click_ms < x1

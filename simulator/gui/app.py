@@ -105,7 +105,11 @@ def run_gui(play: Optional[str] = None) -> int:
         # the soft open-files limit raised to the hard one, and how many windows that allows (simulator.fdlimit)
         window.statusBar().showMessage(startup_budget().message(), 10000)
         if play:
-            window._load_and_play(play)  # an untrusted target.command is asked about first (simulator.trust)
+            def start() -> None:  # after the trust question, when the file has an untrusted target.command
+                scenario = window._load(play, then=start)
+                if scenario is not None:
+                    window.tasks.spawn(window.play_scenario(scenario), name='play scenario')
+            start()
         await window.closed.wait()
         await _drain(loop)
 
