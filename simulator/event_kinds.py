@@ -122,6 +122,8 @@ class EventKind(StrEnum):
     PROBE_HELLO = 'probe_hello'
     PROBE_HOOKED = 'probe_hooked'
     PROBE_ERROR = 'probe_error'
+    PROBE_REFUSED = 'probe_refused'  # a probe connection without the per-run token (simulator.probe)
+    BAD_PROBE_LINE = 'bad_probe_line'  # a probe line that is not a JSON event; reading goes on
     GC_DONE = 'gc_done'
 
     # ---- the player

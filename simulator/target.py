@@ -280,7 +280,7 @@ class ExternalTarget:
             env = {k: v.replace(REDIS_URL_PLACEHOLDER, self.dependency.url) for k, v in env.items()}
         if spec.probe:
             self.probe = ProbeReceiver(self.timeline)
-            env = probe_env(env, await self.probe.start())
+            env = probe_env(env, await self.probe.start(), self.probe.token)
         started = time.perf_counter()
         if not Path(cwd).is_dir():
             await self._stop_probe()

@@ -11,28 +11,38 @@ finalized) and asks the app for ``gc.collect()`` (:meth:`ProbeReceiver.gc`). Std
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any, Optional
 
+from ..event_kinds import KIND_VALUES as PROBE_KINDS  # a probe line's kind must be a recorded kind
 from ..timeline import SERVER, Timeline, now_ns
 
 INJECT_DIR = Path(__file__).resolve().parent / 'inject'
 """The folder put first on the app's ``PYTHONPATH`` (it holds the probe's ``sitecustomize.py``)."""
 
 PROBE_ENV = 'CLIENTSIM_PROBE'
+PROBE_TOKEN_ENV = 'CLIENTSIM_PROBE_TOKEN'
+"""The per-run secret the app's probe sends as its first line (issue 20, item 1): a local process that reaches
+the receiver first cannot inject events or answer ``gc`` requests."""
+TOKEN_TIMEOUT_S = 5.0
+"""Seconds a connection may take to send the token line before it is refused."""
 """Environment variable telling the injected probe where to connect (``127.0.0.1:PORT``)."""
 
 MAX_CLOCK_SKEW_NS = 5_000_000_000
 """A hello stamped later than its arrival, or more than 5 s earlier, means the app's clock is not clientsim's."""
 
 
-def probe_env(env: dict[str, str], address: str) -> dict[str, str]:
+def probe_env(env: dict[str, str], address: str, token: str = '') -> dict[str, str]:
     """``env`` with the probe injected: :data:`INJECT_DIR` first on ``PYTHONPATH`` (the existing entries kept, so
-    the probe chains to any ``sitecustomize`` they hold) and :data:`PROBE_ENV` set to ``address``."""
+    the probe chains to any ``sitecustomize`` they hold), :data:`PROBE_ENV` set to ``address`` and
+    :data:`PROBE_TOKEN_ENV` to the receiver's ``token``."""
     path = env.get('PYTHONPATH')
-    return {**env, 'PYTHONPATH': os.pathsep.join([str(INJECT_DIR), *([path] if path else [])]), PROBE_ENV: address}
+    return {**env, 'PYTHONPATH': os.pathsep.join([str(INJECT_DIR), *([path] if path else [])]), PROBE_ENV: address,
+            PROBE_TOKEN_ENV: token}
 
 
 class ProbeReceiver:
@@ -58,6 +68,10 @@ class ProbeReceiver:
         self._replies: dict[int, asyncio.Future] = {}
         self._next_id = 0
         self._handlers: set[asyncio.Task] = set()
+        #: the per-run secret (:data:`PROBE_TOKEN_ENV`): a connection whose first line is not it is refused
+        self.token = secrets.token_urlsafe(16)
+        #: connections refused for a wrong or missing token (each also a ``probe_refused`` event)
+        self.refused = 0
 
     @property
     def installed(self) -> bool:
@@ -97,24 +111,45 @@ class ProbeReceiver:
             future.cancel()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._writer is not None:  # one app, one probe: later connections (the app's children) are refused
-            writer.close()
-            return
-        self._writer = writer
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
         try:
+            try:
+                first = await asyncio.wait_for(reader.readline(), TOKEN_TIMEOUT_S)
+            except (asyncio.TimeoutError, ValueError, ConnectionError):
+                first = b''
+            if not hmac.compare_digest(first.strip(), self.token.encode()):
+                self.refused += 1
+                self.timeline.record(SERVER, 'probe_refused', peer=str(writer.get_extra_info('peername')),
+                                     reason='no token' if not first.strip() else 'wrong token')
+                writer.close()
+                return
+            if self._writer is not None:  # one app, one probe: later connections (the app's children) are refused
+                writer.close()
+                return
+            self._writer = writer
             while line := await reader.readline():
-                try:
-                    self._on_event(json.loads(line))
-                except (ValueError, TypeError) as e:
-                    self.problems.append(f'bad probe line {line[:100]!r}: {e}')
-        except (ConnectionError, asyncio.CancelledError):
+                self._on_line(line)
+        except (ConnectionError, ValueError, asyncio.CancelledError):
             pass
         finally:
             if task is not None:
                 self._handlers.discard(task)
+
+    def _on_line(self, line: bytes) -> None:
+        """One JSON line of the probe; anything malformed is a ``bad_probe_line`` event, and reading goes on."""
+        try:
+            event = json.loads(line)
+            if not isinstance(event, dict) or not isinstance(event.get('kind'), str):
+                raise ValueError('not an object with a kind')
+            if event['kind'] not in PROBE_KINDS:
+                raise ValueError(f"unknown kind {event['kind'][:40]!r}")
+            self._on_event(event)
+        except Exception as e:  # noqa: BLE001  (any line: the receiver must survive it)
+            self.problems.append(f'bad probe line {line[:100]!r}: {e}')
+            self.timeline.record(SERVER, 'bad_probe_line', line=line[:200].decode('utf-8', 'replace'),
+                                 reason=str(e)[:200])
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.pop('kind')

@@ -64,6 +64,7 @@ class _Probe:
         host, port = address.rsplit(':', 1)
         self.sock = socket.create_connection((host, int(port)), timeout=5)
         self.sock.settimeout(None)
+        self.sock.sendall((os.environ.get('CLIENTSIM_PROBE_TOKEN', '') + '\n').encode())  # the per-run secret first
         self.lock = threading.Lock()
         self.windows = {}  # sid -> window name (from the socket's connect query)
         self.clients = {}  # sid -> client_id
