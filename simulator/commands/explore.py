@@ -24,8 +24,6 @@ from ..terminal import is_terminal
 from ..virtual_time import TimeMode
 from .play import add_force_flag, add_trust_flag
 
-"""Ctrl+C (as ``clientsim record``)."""
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``clientsim explore``."""

@@ -25,12 +25,12 @@ INJECT_DIR = Path(__file__).resolve().parent / 'inject'
 """The folder put first on the app's ``PYTHONPATH`` (it holds the probe's ``sitecustomize.py``)."""
 
 PROBE_ENV = 'CLIENTSIM_PROBE'
+"""Environment variable telling the injected probe where to connect (``127.0.0.1:PORT``)."""
 PROBE_TOKEN_ENV = 'CLIENTSIM_PROBE_TOKEN'
 """The per-run secret the app's probe sends as its first line (issue 20, item 1): a local process that reaches
 the receiver first cannot inject events or answer ``gc`` requests."""
 TOKEN_TIMEOUT_S = 5.0
 """Seconds a connection may take to send the token line before it is refused."""
-"""Environment variable telling the injected probe where to connect (``127.0.0.1:PORT``)."""
 
 MAX_CLOCK_SKEW_NS = 5_000_000_000
 """A hello stamped later than its arrival, or more than 5 s earlier, means the app's clock is not clientsim's."""

@@ -18,12 +18,7 @@ from typing import Any
 
 from ..chromium.wire import decode
 from ..errors import ClientsimError
-from ..exit_codes import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,  # noqa: E402
-    EXIT_OK,
-)
+from ..exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from .session import RecordSession
 
 
