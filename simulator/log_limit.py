@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterable
 
 
 class RateLimit(logging.Filter):
@@ -41,13 +40,10 @@ class RateLimit(logging.Filter):
         return True
 
 
-def rate_limit(loggers: Iterable[str] = ('', 'asyncio', 'aiohttp', 'engineio', 'socketio'),
-               interval_s: float = 1.0) -> RateLimit:
-    """Install one :class:`RateLimit` on the handlers of the root logger and on the named loggers; returns it."""
+def rate_limit(interval_s: float = 1.0) -> RateLimit:
+    """Install one :class:`RateLimit` on the root logger's handlers (``cli.configure_logging`` routes every
+    library's logging there), so each record is counted once whichever logger sent it; returns it."""
     limit = RateLimit(interval_s)
-    for name in loggers:
-        logger = logging.getLogger(name)
-        logger.addFilter(limit)
-        for handler in logger.handlers:
-            handler.addFilter(limit)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(limit)
     return limit
