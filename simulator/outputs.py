@@ -48,14 +48,17 @@ def check_outputs(outputs: Mapping[str, Optional[str]], inputs: Iterable[str | P
             raise BadInputError(f'{flag} {path}: not a regular file')
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder and ``os.replace``: readers
-    see the old file or the whole new one, never a part. Raises OSError."""
+def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (UTF-8; a string, or chunks streamed one by one) to ``path`` through a temporary file in the
+    same folder and ``os.replace``: readers see the old file or the whole new one, never a part. Raises OSError."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else '.', prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
+            if isinstance(text, str):
+                f.write(text)
+            else:
+                f.writelines(text)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -31,13 +31,11 @@ def write_report(reports: list[RunReport], path: str | Path) -> None:
 
 
 def write_events(reports: list[RunReport], path: str | Path) -> None:
-    """Every event of every report as JSON lines, each with ``scenario`` and ``variant`` fields, written atomically
-    (:func:`clientsim.simulator.outputs.write_atomic`). Raises OSError."""
-    lines = []
-    for report in reports:
-        tag = {'scenario': report.scenario, 'variant': report.variant}
-        lines.extend(json.dumps({**tag, **event}, default=str) + '\n' for event in report.event_dicts())
-    write_atomic(path, ''.join(lines))
+    """Every event of every report as JSON lines, each with ``scenario`` and ``variant`` fields, streamed into a
+    temporary file that replaces ``path`` at the end (:func:`clientsim.simulator.outputs.write_atomic`).
+    Raises OSError."""
+    write_atomic(path, (json.dumps({'scenario': report.scenario, 'variant': report.variant, **event}, default=str)
+                        + '\n' for report in reports for event in report.event_dicts()))
 
 
 #: the console table's columns
