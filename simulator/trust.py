@@ -56,7 +56,7 @@ def _read_store() -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
 
-def in_library(path: str | Path) -> bool:
+def is_library_file(path: str | Path) -> bool:
     """True when ``path`` lies in the installed scenario library (its resolved path is under the library's)."""
     from .scenario import library_dir
     try:
@@ -68,7 +68,7 @@ def in_library(path: str | Path) -> bool:
 
 def is_trusted(path: str | Path) -> bool:
     """True for a library file, or a file whose current SHA-256 is the one stored for it."""
-    if in_library(path):
+    if is_library_file(path):
         return True
     try:
         return _read_store().get(str(Path(path).resolve())) == digest(path)

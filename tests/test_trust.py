@@ -10,7 +10,7 @@ import yaml
 from PySide6.QtWidgets import QMessageBox
 
 from clientsim.simulator.scenario import library_dir
-from clientsim.simulator.trust import in_library, is_trusted
+from clientsim.simulator.trust import is_library_file, is_trusted
 
 from .conftest import run_cli
 
@@ -56,8 +56,8 @@ def test_untrusted_command_is_refused_then_trusted_by_content(tmp_path):
 
 def test_library_files_are_trusted():
     real = library_dir() / 'real' / 'problem1_download_auto_index.yaml'
-    assert in_library(real) and is_trusted(real)
-    assert not in_library(__file__)
+    assert is_library_file(real) and is_trusted(real)
+    assert not is_library_file(__file__)
 
 
 def test_gui_asks_once_showing_the_command(clientsim_gui, tmp_path, qtbot):

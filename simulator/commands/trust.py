@@ -7,7 +7,7 @@ import shlex
 
 from ..exit_codes import EXIT_OK
 from ..scenario import load_scenario
-from ..trust import command_of, in_library, store_path, trust
+from ..trust import command_of, is_library_file, store_path, trust
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     scenarios = [load_scenario(file) for file in args.files]
     for file, scenario in zip(args.files, scenarios, strict=True):
         command = command_of(scenario)
-        if in_library(file):
+        if is_library_file(file):
             print(f'{file}: in the scenario library, trusted already')
             continue
         sha = trust(file)
