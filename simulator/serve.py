@@ -112,6 +112,18 @@ async def _trim(timeline: Timeline, interval_s: float = 2.0) -> None:
         del timeline.events[:]
 
 
+def _closed_listener_retry_is_quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The loop's exception handler in ``serve``: after accept() fails at the open-files limit, asyncio re-arms
+    it 1 s later (CPython 3.11 ``selector_events._accept_connection``, ``ACCEPT_RETRY_DELAY``) even when the server
+    was closed since, and that callback raises ``ValueError: Invalid file descriptor: -1`` at exit. That one is
+    dropped; everything else goes to the default handler."""
+    error = context.get('exception')
+    if isinstance(error, ValueError) and '_start_serving' in str(context.get('message', '')) \
+            and 'Invalid file descriptor: -1' in str(error):
+        return
+    loop.default_exception_handler(context)
+
+
 async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
                 stop: Optional[asyncio.Event] = None,
                 on_listening: Optional[Callable[[str], None]] = None,
@@ -132,6 +144,7 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
     timeline.subscribe(count)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_closed_listener_retry_is_quiet)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     url = await server.start()
