@@ -38,6 +38,7 @@ from clientsim.simulator.timeline import SERVER, Timeline
 
 from .binding import BindingRegistry
 from .client import Client, ClientRegistry
+from .connections import CappedSite, ConnectionLimits, ConnectTimeouts
 from .counter import ModelCounter
 from .downloads import ROUTE_PREFIX, SingleUseRoutes
 from .handlers import SocketHandlers
@@ -106,8 +107,12 @@ class EmbeddedServer:
 
     def __init__(self, policy: ServerPolicy | None = None, timeline: Timeline | None = None,
                  host: str = '127.0.0.1', port: int = 0, seed: Any = None,
-                 allowed_hosts: Iterable[str] = ()) -> None:
+                 allowed_hosts: Iterable[str] = (), limits: Optional[ConnectionLimits] = None) -> None:
         self._policy = policy or ServerPolicy()
+        #: the bounds ``clientsim serve`` puts on connections (:mod:`clientsim.server.connections`); None: aiohttp's
+        #: defaults and no cap, as the lab's own windows need none
+        self.limits = limits
+        self._connect_timeouts: Optional[ConnectTimeouts] = None
         #: every random draw of the server (single-use route removal) comes from here; ``seed`` fixes them
         self.rng = random.Random(seed)
         self.timeline = timeline or Timeline()
@@ -191,6 +196,11 @@ class EmbeddedServer:
         """Whether the server is listening."""
         return self._runner is not None
 
+    def open_connections(self) -> int:
+        """HTTP connections open now (aiohttp's ``web.Server.connections``; a websocket is one); 0 when stopped."""
+        server = self._runner.server if self._runner is not None else None
+        return len(server.connections) if server is not None else 0
+
     @property
     def sids(self) -> set[str]:
         """The connected sids (kept by :class:`SocketHandlers`)."""
@@ -212,14 +222,27 @@ class EmbeddedServer:
         self.jobs.reset()  # a (re)started server starts with no jobs, checkpoints or tab storage
         self.tab_storage.clear()
         self.handlers.register(self.sio)
+        if self.limits is not None:
+            self._connect_timeouts = ConnectTimeouts(
+                self.sio, self.limits.connect_timeout_s, handshaked=lambda sid: sid in self.handlers.sid_clients,
+                record=self._record_timeout, shed=self.handlers.shed.add,
+                spawn=lambda coro: self.tasks.spawn(coro, name='connect timeout'))
+            self._connect_timeouts.install()
         app = web.Application(middlewares=[self._check_host])
         self.sio.attach(app, socketio_path=SOCKETIO_PATH)
         app.router.add_get(ROUTE_PREFIX + '/{key}/{name}', self.downloads.handle)
         app.router.add_get('/{path:.*}', self.handlers.on_page_get)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+        limits = self.limits
+        keepalive = {'keepalive_timeout': limits.keepalive_timeout_s} if limits is not None else {}
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5, **keepalive)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
+        site = (web.TCPSite(runner, self.host, self.port) if limits is None else
+                CappedSite(runner, self.host, self.port, max_connections=limits.cap, on_refused=self._record_refusal))
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         self._runner = runner
         port = runner.addresses[0][1]
         self.url = f'http://{self.host}:{port}'
@@ -236,6 +259,9 @@ class EmbeddedServer:
         engine.io pings), drop routes and clients, close the port. Safe to call when not running."""
         if self._runner is None:
             return
+        if self._connect_timeouts is not None:
+            self._connect_timeouts.cancel_all()
+            self._connect_timeouts = None
         if self._prune_task is not None:
             self._prune_task.cancel()
             await asyncio.gather(self._prune_task, return_exceptions=True)
@@ -306,6 +332,19 @@ class EmbeddedServer:
         def tracked(target: Any, *args: Any, **kwargs: Any) -> asyncio.Task:
             return self.tasks.track(start(target, *args, **kwargs))
         eio.start_background_task = tracked  # type: ignore[method-assign]
+
+    def _record_timeout(self, kind: str, eio_sid: str, sid: Optional[str]) -> None:
+        """A socket closed by ``limits.connect_timeout_s`` (``connect_timeout`` / ``handshake_timeout``)."""
+        self.timeline.record(SERVER, kind, window=self.handlers.window_of(sid) if sid else None, sid=sid,
+                             eio_sid=eio_sid, timeout_s=self.limits.connect_timeout_s if self.limits else None)
+
+    def _record_refusal(self, open_count: int) -> None:
+        """A connection over ``limits.max_connections``, answered 503: an event, and a warning (``clientsim serve``
+        rate-limits its log to one line a second per kind)."""
+        cap = self.limits.cap if self.limits else 0
+        self.timeline.record(SERVER, 'connection_refused', open=open_count, cap=cap)
+        log.warning('connection refused with 503: %d connections open, the cap is %d (--max-connections)',
+                    open_count, cap)
 
     # ---- what the parts call back (ServerContext) ------------------------------------------------------------
     def record_error(self, exc: BaseException, *, where: str, sid: str | None = None,

@@ -79,6 +79,9 @@ class SocketHandlers:
         self.sids: set[str] = set()
         self.sid_windows: dict[str, Optional[str]] = {}
         self.sid_clients: dict[str, str] = {}
+        #: sids the server closed for not finishing their handshake in time (``ConnectionLimits.connect_timeout_s``):
+        #: their disconnect skips NiceGUI's handling (no client ever counted them)
+        self.shed: set[str] = set()
 
     def register(self, sio: socketio.AsyncServer) -> None:
         """Attach the socket.io handlers to ``sio`` (at every server start), each behind :meth:`_guard`."""
@@ -117,6 +120,7 @@ class SocketHandlers:
         self.sid_windows.clear()
         self.sid_clients.clear()
         self.sids.clear()
+        self.shed.clear()
 
     def bad_message(self, sid: Any, event: str, payload: Any, reason: str = '') -> None:
         """Record ``bad_message`` (the socket, the event name, a short payload, why)."""
@@ -309,6 +313,10 @@ class SocketHandlers:
             return
         self.sids.discard(sid)
         server.downloads.browsers.pop(sid, None)
+        if sid in self.shed:
+            self.shed.discard(sid)
+            self.sid_windows.pop(sid, None)
+            return
         joined = self.sid_clients.pop(sid, None)
         client_id = None
         try:

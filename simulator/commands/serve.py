@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from clientsim.server.connections import ConnectionLimits, default_max_connections
+
 from ..errors import BadInputError
 from ..exit_codes import EXIT_OK
 from ..log_limit import rate_limit
@@ -22,6 +24,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--allowed-hosts', default='', metavar='NAME,IP',
                    help='Host/Origin names accepted besides loopback, comma-separated (for serve on a LAN with '
                         '--host 0.0.0.0: the name or address the other machines use)')
+    p.add_argument('--keepalive-timeout', type=_positive, default=5.0, metavar='S',
+                   help="close an HTTP connection idle (or still sending its request headers) this long; "
+                        "default 5 s, uvicorn's")
+    p.add_argument('--connect-timeout', type=_positive, default=45.0, metavar='S',
+                   help="close a socket that has not joined a namespace or finished its handshake this long after "
+                        "it opened; default 45 s, the Socket.IO server's connectTimeout")
+    p.add_argument('--max-connections', type=int, default=None, metavar='N',
+                   help='answer 503 to connections beyond N open ones; default: the open-files limit less a '
+                        f'quarter, at most 256 (here {default_max_connections()})')
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number of seconds') from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f'{text!r}: must be more than 0 s')
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,13 +51,20 @@ def run(args: argparse.Namespace) -> int:
     (:class:`clientsim.simulator.serve.PolicyError`) or a port that cannot be bound."""
     policy = read_policy(args.policy, args.set)
     allowed = [h.strip() for h in args.allowed_hosts.split(',') if h.strip()]
+    if args.max_connections is not None and args.max_connections < 1:
+        raise BadInputError(f'--max-connections {args.max_connections}: must be at least 1')
+    limits = ConnectionLimits(keepalive_timeout_s=args.keepalive_timeout, connect_timeout_s=args.connect_timeout,
+                              max_connections=args.max_connections)
     rate_limit()  # at the open-files limit asyncio logs every failed accept(): one line a second, with a count
 
     def listening(url: str) -> None:
         print(f'clientsim serve: {url}', flush=True)
         print(f'clientsim serve: accepts Host/Origin: {accepted_hosts_text(args.host, allowed)}', flush=True)
+        print(f'clientsim serve: closes idle connections after {limits.keepalive_timeout_s:g} s and sockets without '
+              f'a handshake after {limits.connect_timeout_s:g} s; at most {limits.cap} connections', flush=True)
     try:
-        summary = asyncio.run(serve(policy, args.host, args.port, on_listening=listening, allowed_hosts=allowed))
+        summary = asyncio.run(serve(policy, args.host, args.port, on_listening=listening, allowed_hosts=allowed,
+                                    limits=limits))
     except OSError as e:
         raise BadInputError(f'cannot listen on {args.host}:{args.port}: {e.strerror or e}') from None
     print(summary_text(summary), flush=True)
