@@ -84,6 +84,7 @@ class EventKind(StrEnum):
     CONNECTION_REFUSED = 'connection_refused'
     CONNECT_TIMEOUT = 'connect_timeout'
     HANDSHAKE_TIMEOUT = 'handshake_timeout'
+    FEED_REFUSED = 'feed_refused'
     SINGLE_USE_ROUTE_EXPIRED = 'single_use_route_expired'
     SOCKET_CONNECTED_SERVER = 'socket_connected_server'
     CONNECT_ABANDONED = 'connect_abandoned'

@@ -8,35 +8,44 @@ server errors by type.
 ``--policy`` reads a YAML mapping of :class:`clientsim.server.policy.ServerPolicy` fields, or any scenario file (play or
 load) with a ``policy:`` block. ``--set`` values are YAML (``--set disconnect_guard=true``).
 
-It also serves an **error feed** for load tests (:func:`install_error_feed`): the socket.io namespace
-``/clientsim`` answers ``claim_errors {prefix}`` with the server errors whose window name starts with
-``prefix`` (or that no window could be named for), each handed out once, so every Locust worker reports the
-errors of its own windows as failures. ``pending_work {prefix}`` answers ``{sockets, deletes}``: the connected
-sockets of those windows and the pending delayed deletes, so a worker's final claim can wait until the server is
-done with the windows it closed.
+It also serves an **error feed** for load tests (:class:`ErrorFeed`): the socket.io namespace ``/clientsim``,
+joined only with the run's token (``auth={'token': ...}``; ``clientsim load`` hands it to serve and its workers in
+``CLIENTSIM_FEED_TOKEN``), answers ``claim_errors {prefix}`` with the server errors whose window name starts with
+``prefix`` (or that no window could be named for), kept until the claimant sends ``ack_errors {ids}``, so every
+Locust worker reports each error of its own windows once as a failure. ``pending_work {prefix}`` answers
+``{sockets, deletes}``: the connected sockets of those windows and the pending delayed deletes, so a worker's
+final claim can wait until the server is done with the windows it closed.
 """
 from __future__ import annotations
 
 import asyncio
 import ctypes
 import gc
+import hmac
+import itertools
+import secrets
 import signal
+import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+import socketio
 import yaml
 from pydantic import ValidationError
 
 from clientsim.server.app import EmbeddedServer
 from clientsim.server.connections import ConnectionLimits
 from clientsim.server.policy import ServerPolicy
-from clientsim.simulator.timeline import Timeline, TimelineEvent
+from clientsim.simulator.timeline import SERVER, Timeline, TimelineEvent
 
 from .errors import BadInputError
 from .event_kinds import EventKind
 
 ERROR_FEED_NAMESPACE = '/clientsim'
+#: the environment variable that carries the error feed's token to serve and to the load engines
+FEED_TOKEN_ENV = 'CLIENTSIM_FEED_TOKEN'
+LEASE_S = 30.0  # seconds a claimed, unacknowledged error stays with its claimant (ErrorFeed)
 _SHED_KINDS = (EventKind.CONNECTION_REFUSED, EventKind.CONNECT_TIMEOUT, EventKind.HANDSHAKE_TIMEOUT)
 _RELEASE_AFTER = 200  # connections closed since the last pass before freed memory is given back (see _trim)
 _MAX_SIDS = 100_000  # sid → window names kept for attributing errors (oldest forgotten first)
@@ -75,38 +84,107 @@ def read_policy(file: Optional[str], sets: list[str]) -> ServerPolicy:
         raise PolicyError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-def install_error_feed(server: EmbeddedServer) -> list[dict[str, Any]]:
-    """Serve ``claim_errors`` on the ``/clientsim`` namespace of a *started* server; returns the list of errors
-    not yet claimed (``{type, message, where, window}``), which the feed empties as workers claim them."""
-    pending: list[dict[str, Any]] = []
-    sid_windows: OrderedDict[str, Optional[str]] = OrderedDict()
+class ErrorFeed:
+    """The error feed of a *started* server (``ErrorFeed(server, token).install()``; see the module): the
+    ``/clientsim`` namespace, which only a connection whose ``auth`` is ``{'token': token}`` may join (any other
+    is refused and recorded as ``feed_refused``), so a foreign socket cannot take a worker's errors.
 
-    def on_event(event: TimelineEvent) -> None:
+    Errors are kept until acknowledged: ``claim_errors {prefix}`` answers the unclaimed errors of windows named
+    ``prefix…`` (and those no window could be named for), each ``{id, type, message, where, window}``, and
+    leases them to the claiming socket; ``ack_errors {ids}`` forgets them. A lease returns its errors to the feed
+    when its socket leaves, or after :data:`LEASE_S` seconds (an answer lost to a client-side timeout), so an error
+    is lost only if no worker claims it again; a worker drops ids it already reported. ``pending`` holds what is
+    neither claimed nor acknowledged, ``leased`` sid → {id: error}."""
+
+    def __init__(self, server: EmbeddedServer, token: str) -> None:
+        if not token:
+            raise ValueError('the error feed needs a token')
+        self.server, self.token = server, token
+        self.pending: dict[int, dict[str, Any]] = {}
+        self.leased: dict[str, dict[int, dict[str, Any]]] = {}
+        self._lease_start: dict[str, float] = {}
+        self._ids = itertools.count(1)
+        self.claims = 0  # claim_errors calls answered
+        self._sid_windows: OrderedDict[str, Optional[str]] = OrderedDict()
+
+    def install(self) -> 'ErrorFeed':
+        """Subscribe to the server's timeline and register the namespace's handlers; returns self."""
+        self.server.timeline.subscribe(self._on_event)
+        sio = self.server.sio
+        for event, handler in (('connect', self._on_connect), ('disconnect', self._on_disconnect),
+                               ('claim_errors', self._claim), ('ack_errors', self._ack),
+                               ('pending_work', self._pending_work)):
+            sio.on(event, handler, namespace=ERROR_FEED_NAMESPACE)
+        return self
+
+    def _on_event(self, event: TimelineEvent) -> None:
         if event.kind == EventKind.SOCKET_CONNECTED_SERVER and event.sid:
-            sid_windows[event.sid] = event.window
-            if len(sid_windows) > _MAX_SIDS:
-                sid_windows.popitem(last=False)
+            self._sid_windows[event.sid] = event.window
+            if len(self._sid_windows) > _MAX_SIDS:
+                self._sid_windows.popitem(last=False)
         elif event.kind == EventKind.SERVER_ERROR:
-            pending.append({'type': event.detail.get('type'), 'message': event.detail.get('message'),
-                            'where': event.detail.get('where'), 'window': sid_windows.get(event.sid or '')})
-    server.timeline.subscribe(on_event)
+            error_id = next(self._ids)
+            self.pending[error_id] = {'id': error_id, 'type': event.detail.get('type'),
+                                      'message': event.detail.get('message'), 'where': event.detail.get('where'),
+                                      'window': self._sid_windows.get(event.sid or '')}
 
-    async def claim_errors(sid: str, data: Any = None) -> list[dict[str, Any]]:
+    def unclaimed(self) -> int:
+        """Errors no worker has acknowledged (pending or leased)."""
+        return len(self.pending) + sum(len(lease) for lease in self.leased.values())
+
+    async def _on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+        token = auth.get('token') if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self.token.encode()):
+            self.server.timeline.record(SERVER, EventKind.FEED_REFUSED, sid=sid,
+                                        reason='no token' if token is None else 'wrong token')
+            raise socketio.exceptions.ConnectionRefusedError('error feed: missing or wrong token')
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self._release(sid)
+
+    def _release(self, sid: str) -> None:
+        """Give the errors leased to ``sid`` back to the feed (in id order)."""
+        returned = self.leased.pop(sid, {})
+        self._lease_start.pop(sid, None)
+        if returned:
+            self.pending = dict(sorted({**self.pending, **returned}.items()))
+
+    async def _claim(self, sid: str, data: Any = None) -> list[dict[str, Any]]:
+        self.claims += 1
+        now = time.monotonic()
+        for holder, started in list(self._lease_start.items()):
+            if now - started > LEASE_S:
+                self._release(holder)
         prefix = str((data or {}).get('prefix') or '') if isinstance(data, dict) else ''
-        mine = [e for e in pending if e['window'] is None or str(e['window']).startswith(prefix)]
-        pending[:] = [e for e in pending if e not in mine]
-        return mine
-    async def pending_work(sid: str, data: Any = None) -> dict[str, int]:
+        mine = {i: e for i, e in self.pending.items() if e['window'] is None or str(e['window']).startswith(prefix)}
+        for error_id in mine:
+            del self.pending[error_id]
+        if mine:
+            self.leased.setdefault(sid, {}).update(mine)
+            self._lease_start.setdefault(sid, now)
+        return list(mine.values())
+
+    async def _ack(self, sid: str, data: Any = None) -> int:
+        ids = data.get('ids') if isinstance(data, dict) else None
+        lease = self.leased.get(sid, {})
+        done = 0
+        for error_id in ids if isinstance(ids, list) else []:
+            if isinstance(error_id, int) and lease.pop(error_id, None) is not None:
+                done += 1
+        if not lease:
+            self.leased.pop(sid, None)
+            self._lease_start.pop(sid, None)
+        return done
+
+    async def _pending_work(self, sid: str, data: Any = None) -> dict[str, int]:
         """What may still produce errors: connected sockets of windows named ``prefix…`` and delayed deletes."""
         prefix = str((data or {}).get('prefix') or '') if isinstance(data, dict) else ''
+        server = self.server
         handlers = server.handlers
         sockets = sum(1 for s in handlers.sids if str(handlers.sid_windows.get(s) or '').startswith(prefix))
         # the delayed deletes (server/client.py names them 'delete CLIENT_ID DOCUMENT_ID'), also of pruned clients
         deletes = sum(1 for t in server.tasks if t.get_name().startswith('delete ') and not t.done())
         return {'sockets': sockets, 'deletes': deletes}
-    server.sio.on('claim_errors', claim_errors, namespace=ERROR_FEED_NAMESPACE)
-    server.sio.on('pending_work', pending_work, namespace=ERROR_FEED_NAMESPACE)
-    return pending
 
 
 async def _trim(timeline: Timeline, server: EmbeddedServer, interval_s: float = 2.0) -> None:
@@ -153,14 +231,16 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
                 stop: Optional[asyncio.Event] = None,
                 on_listening: Optional[Callable[[str], None]] = None,
                 allowed_hosts: Iterable[str] = (),
-                limits: Optional[ConnectionLimits] = None) -> dict[str, Any]:
+                limits: Optional[ConnectionLimits] = None, feed_token: str = '') -> dict[str, Any]:
     """Run the server until ``stop`` is set (or SIGINT/SIGTERM); ``on_listening(url)`` is called once it listens
     (``clientsim serve`` prints the URL). Returns the summary
     ``{'url', 'clients_created', 'clients_alive', 'errors': {type: count}, 'shed': {kind: count}}`` (``shed``:
     ``connection_refused``, ``connect_timeout``, ``handshake_timeout``). Raises OSError if the port is taken.
     ``allowed_hosts``: Host/Origin names accepted besides loopback (``EmbeddedServer(allowed_hosts=...)``).
     ``limits``: the connection bounds (:class:`clientsim.server.connections.ConnectionLimits`; default: its
-    defaults, keep-alive 5 s, connect 45 s, cap from the open-files limit)."""
+    defaults, keep-alive 5 s, connect 45 s, cap from the open-files limit). ``feed_token``: the secret the error
+    feed requires (:class:`ErrorFeed`); empty: a random one (``clientsim serve`` prints it)."""
+    feed_token = feed_token or new_feed_token()
     timeline = Timeline()
     server = EmbeddedServer(policy=policy, timeline=timeline, host=host, port=port, allowed_hosts=allowed_hosts,
                             limits=limits or ConnectionLimits())
@@ -181,8 +261,9 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
         loop.add_signal_handler(sig, stop.set)
     url = await server.start()
     trim = asyncio.ensure_future(_trim(timeline, server))
+    feed: Optional[ErrorFeed] = None
     try:
-        install_error_feed(server)
+        feed = ErrorFeed(server, feed_token).install()
         if on_listening is not None:
             on_listening(url)
         await stop.wait()
@@ -194,7 +275,13 @@ async def serve(policy: ServerPolicy, host: str = '127.0.0.1', port: int = 0,
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return {'url': url, 'clients_created': created['clients'], 'clients_alive': alive, 'errors': dict(errors),
-            'shed': dict(shed)}
+            'shed': dict(shed), 'unclaimed': feed.unclaimed() if feed is not None else 0,
+            'feed_used': bool(feed and feed.claims)}
+
+
+def new_feed_token() -> str:
+    """A random error-feed token (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
 
 
 def accepted_hosts_text(host: str, allowed: Iterable[str]) -> str:
@@ -212,6 +299,8 @@ def accepted_hosts_text(host: str, allowed: Iterable[str]) -> str:
 def summary_text(summary: dict[str, Any]) -> str:
     """The exit summary: clients, server errors by type."""
     errors = ', '.join(f'{k} {v}' for k, v in sorted(summary['errors'].items())) or 'none'
+    if summary.get('unclaimed') and summary.get('feed_used'):
+        errors += f" ({summary['unclaimed']} not acknowledged by a load worker)"
     shed = ', '.join(f'{k} {v}' for k, v in sorted(summary.get('shed', {}).items()))
     return (f"clientsim serve stopped: clients created {summary['clients_created']}, alive at exit "
             f"{summary['clients_alive']}; server errors: {errors}" + (f'; connections shed: {shed}' if shed else ''))

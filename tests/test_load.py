@@ -53,17 +53,19 @@ def test_distributed_run_in_fix_mode_has_no_failures(tmp_path):
 def test_shipped_policy_fast_navigation_keyerrors_are_locust_failures(tmp_path):
     prefix = tmp_path / 'bug'
     # 8 s: the run-time clock starts before the windows' engine process has imported (seconds on a busy machine)
-    proc = run_cli('load', 'fast_navigation_at_scale', '--workers', '0', '--users', '10', '--run-time', '8s',
-                   '--csv', str(prefix), timeout=120)
+    # 2 workers: at the end of --run-time Locust's master quits without waiting for the workers' last reports
+    # (2,391 of 2,585 KeyErrors counted before clientsim's final handover, simulator/load/user.py)
+    proc = run_cli('load', 'fast_navigation_at_scale', '--workers', '2', '--users', '20', '--spawn-rate', '20',
+                   '--run-time', '8s', '--csv', str(prefix), timeout=120)
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 1, output[-4000:]  # Locust exits 1 when a request failed
+    assert 'master 1' in proc.stdout, output[-4000:]  # Locust exits 1 when a request failed
     rows = stats(prefix)
     keyerrors = rows['server_error KeyError']
     assert int(keyerrors['Failure Count']) > 0 and keyerrors['Failure Count'] == keyerrors['Request Count']
     assert rows['handshake']['Failure Count'] == '0'  # the windows themselves are fine: only the server fails
     served = int(re.search(r'server errors: .*KeyError (\d+)', proc.stdout).group(1))
-    # each server error is reported once (a late one, after the final claim, may be missing)
-    assert 0.9 * served <= int(keyerrors['Failure Count']) <= served
+    # each server error is reported once: the feed keeps an error until a worker acknowledged it (issue 20)
+    assert int(keyerrors['Failure Count']) == served
     with open(f'{prefix}_failures.csv', newline='') as f:
         assert "KeyError in the server's disconnect handler" in f.read()
     assert_no_unclean_markers(output)

@@ -1,5 +1,5 @@
 """``clientsim load FILE [--users N] [--spawn-rate R] [--run-time T] [--workers W] [--host URL] [--set F=V ...]
-[--csv PREFIX] [--html OUT.html]`` and ``clientsim locustfile``: options and printing around
+[--feed-token TOKEN] [--csv PREFIX] [--html OUT.html]`` and ``clientsim locustfile``: options and printing around
 :func:`clientsim.simulator.load.runner.run_load`. Exit code 0 when every Locust process exited 0, else 1."""
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--host', help='target URL (default: start `clientsim serve` with the scenario policy)')
     p.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE',
                    help='override a policy field of the server this command starts')
+    p.add_argument('--feed-token', metavar='TOKEN',
+                   help='the error feed token of a `clientsim serve` given with --host (it prints it at start; '
+                        'default: $CLIENTSIM_FEED_TOKEN); without --host a fresh token is made')
     p.add_argument('--csv', metavar='PREFIX', help="Locust's CSV files (PREFIX_stats.csv, ...)")
     p.add_argument('--html', metavar='OUT.html', help="Locust's HTML report")
     sub.add_parser('locustfile', help='print the path of the locustfile clientsim ships')
@@ -29,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..load.runner import run_load  # no Locust import: it runs in the child processes
     codes = run_load(args.file, users=args.users, spawn_rate=args.spawn_rate, run_time=args.run_time,
                      workers=args.workers, host=args.host, sets=args.set, csv=args.csv, html=args.html,
-                     log=lambda line: print(line, flush=True))
+                     feed_token=args.feed_token, log=lambda line: print(line, flush=True))
     print('clientsim load: exit codes: ' + ', '.join(f'{n} {c}' for n, c in codes.items()), flush=True)
     return EXIT_OK if all(c == 0 for c in codes.values()) else EXIT_FAILED
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 
 from clientsim.server.connections import ConnectionLimits, default_max_connections
 
 from ..errors import BadInputError
 from ..exit_codes import EXIT_OK
 from ..log_limit import rate_limit
-from ..serve import accepted_hosts_text, read_policy, serve, summary_text
+from ..serve import FEED_TOKEN_ENV, accepted_hosts_text, new_feed_token, read_policy, serve, summary_text
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--connect-timeout', type=_positive, default=45.0, metavar='S',
                    help="close a socket that has not joined a namespace or finished its handshake this long after "
                         "it opened; default 45 s, the Socket.IO server's connectTimeout")
+    p.add_argument('--feed-token', default=os.environ.get(FEED_TOKEN_ENV, ''), metavar='TOKEN',
+                   help=f'the secret the error feed (/clientsim) requires of load workers; default: '
+                        f'${FEED_TOKEN_ENV}, else a random one, printed at start')
     p.add_argument('--max-connections', type=int, default=None, metavar='N',
                    help='answer 503 to connections beyond N open ones; default: the open-files limit less a '
                         f'quarter, at most 256 (here {default_max_connections()})')
@@ -53,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     allowed = [h.strip() for h in args.allowed_hosts.split(',') if h.strip()]
     if args.max_connections is not None and args.max_connections < 1:
         raise BadInputError(f'--max-connections {args.max_connections}: must be at least 1')
+    token = args.feed_token or new_feed_token()
     limits = ConnectionLimits(keepalive_timeout_s=args.keepalive_timeout, connect_timeout_s=args.connect_timeout,
                               max_connections=args.max_connections)
     rate_limit()  # at the open-files limit asyncio logs every failed accept(): one line a second, with a count
@@ -62,9 +67,12 @@ def run(args: argparse.Namespace) -> int:
         print(f'clientsim serve: accepts Host/Origin: {accepted_hosts_text(args.host, allowed)}', flush=True)
         print(f'clientsim serve: closes idle connections after {limits.keepalive_timeout_s:g} s and sockets without '
               f'a handshake after {limits.connect_timeout_s:g} s; at most {limits.cap} connections', flush=True)
+        if not args.feed_token:  # a token the user did not choose: they need it for `clientsim load --host`
+            print(f'clientsim serve: error feed token {token} (clientsim load --feed-token, or ${FEED_TOKEN_ENV})',
+                  flush=True)
     try:
         summary = asyncio.run(serve(policy, args.host, args.port, on_listening=listening, allowed_hosts=allowed,
-                                    limits=limits))
+                                    limits=limits, feed_token=token))
     except OSError as e:
         raise BadInputError(f'cannot listen on {args.host}:{args.port}: {e.strerror or e}') from None
     print(summary_text(summary), flush=True)

@@ -44,12 +44,12 @@ from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
 from ..event_kinds import EventKind
+from ..serve import ERROR_FEED_NAMESPACE, FEED_TOKEN_ENV
 from ..steps import STEP_TYPES, WaitStep
 from .spec import USER, LoadScenario, draw_ms
 
 log = logging.getLogger('clientsim.load')
 
-ERROR_FEED_NAMESPACE = '/clientsim'
 SOCKETIO_PATH = '_nicegui_ws/socket.io'
 _REPLIES = (EventKind.DOWNLOAD_EVENT, EventKind.UPDATE_RECEIVED, EventKind.NOTIFY_RECEIVED, EventKind.MESSAGE_RECEIVED)
 
@@ -113,6 +113,7 @@ class LoadEngine:
         self.handshakes = 0
         self.failures = 0
         self._feed: Optional[socketio.AsyncClient] = None
+        self._reported_errors: set[int] = set()  # error ids already turned into reports (a re-offered lease)
         self._steps: dict[str, asyncio.Task] = {}  # window name → the task running its step now
 
     # ---- windows ---------------------------------------------------------------------------------------
@@ -270,11 +271,13 @@ class LoadEngine:
 
     # ---- server errors (clientsim serve's error feed) ------------------------------------------------
     async def connect_error_feed(self) -> bool:
-        """Connect to ``clientsim serve``'s error feed; False when the server has none (a real NiceGUI app)."""
+        """Connect to ``clientsim serve``'s error feed with the token in ``$CLIENTSIM_FEED_TOKEN``; False when the
+        server has none (a real NiceGUI app) or refused the token."""
         feed = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         try:
             await feed.connect(self.base_url, namespaces=[ERROR_FEED_NAMESPACE], socketio_path=SOCKETIO_PATH,
-                               transports=['websocket'], wait_timeout=5)
+                               transports=['websocket'], wait_timeout=5,
+                               auth={'token': os.environ.get(FEED_TOKEN_ENV, '')})
         except (socketio.exceptions.ConnectionError, OSError, asyncio.TimeoutError):
             await feed.disconnect()
             return False
@@ -282,17 +285,31 @@ class LoadEngine:
         return True
 
     async def claim_server_errors(self) -> list[dict[str, Any]]:
-        """Reports for the server errors of this process's windows (and unattributed ones) since the last call."""
+        """Reports for the server errors of this process's windows (and unattributed ones) since the last call.
+        Each claimed error is acknowledged (``ack_errors``) once its report exists; one whose id was reported
+        before (the feed re-offers a lease whose acknowledgement it did not get) is acknowledged, not reported."""
         if self._feed is None or not self._feed.connected:
             return []
         try:
             errors = await self._feed.call('claim_errors', {'prefix': self.prefix}, namespace=ERROR_FEED_NAMESPACE,
                                            timeout=5)
         except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
-            return []
-        out = [report('server', 'server_error ' + str(e.get('type')), 0.0,
-                      f"{e.get('type')} in the server's {e.get('where')} handler")
-               for e in errors or []]
+            return []  # the feed keeps them: they come back on a later claim
+        out, ids = [], []
+        for e in errors if isinstance(errors, list) else []:
+            error_id = e.get('id')
+            if isinstance(error_id, int):
+                ids.append(error_id)
+                if error_id in self._reported_errors:
+                    continue
+                self._reported_errors.add(error_id)
+            out.append(report('server', 'server_error ' + str(e.get('type')), 0.0,
+                              f"{e.get('type')} in the server's {e.get('where')} handler"))
+        if ids:
+            try:
+                await self._feed.call('ack_errors', {'ids': ids}, namespace=ERROR_FEED_NAMESPACE, timeout=5)
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
+                pass  # the lease returns to the feed; the ids above keep a second claim from double-counting
         self.failures += len(out)
         return out
 

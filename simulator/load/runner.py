@@ -26,6 +26,7 @@ from typing import Callable, Optional
 from clientsim.simulator.target import free_port
 
 from ..errors import BadInputError
+from ..serve import FEED_TOKEN_ENV, new_feed_token
 from . import LOCUSTFILE
 from .spec import load_load_scenario, resolve_path
 
@@ -56,11 +57,12 @@ def timespan_s(text: str) -> int:
     return h * 3600 + m * 60 + s
 
 
-def _start_serve(file: str, sets: list[str]) -> tuple[subprocess.Popen, str]:
+def _start_serve(file: str, sets: list[str], token: str) -> tuple[subprocess.Popen, str]:
     command = [sys.executable, '-m', 'clientsim.simulator.cli', 'serve', '--policy', file]
     for item in sets:
         command += ['--set', item]
-    serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, **_OWN_GROUP)
+    serve = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, FEED_TOKEN_ENV: token},
+                             **_OWN_GROUP)
     assert serve.stdout is not None
     line = serve.stdout.readline()  # "clientsim serve: http://127.0.0.1:P", or EOF when it failed
     if not line.startswith('clientsim serve: '):
@@ -86,12 +88,14 @@ def _stop(process: subprocess.Popen, name: str, timeout_s: float, log: Log) -> i
 def run_load(file: str, *, users: Optional[int] = None, spawn_rate: Optional[float] = None,
              run_time: Optional[str] = None, workers: int = 1, host: Optional[str] = None,
              sets: list[str] | tuple[str, ...] = (), csv: Optional[str] = None, html: Optional[str] = None,
-             log: Optional[Log] = None) -> dict[str, int]:
+             log: Optional[Log] = None, feed_token: Optional[str] = None) -> dict[str, int]:
     """Run a Locust master and ``workers`` local workers (0: one Locust process) on the load scenario ``file``;
     ``users``, ``spawn_rate`` (users/s) and ``run_time`` (``15s``, ``1m30s``) default to its ``load:`` block.
     Without ``host`` it starts ``clientsim serve`` with the file's policy plus ``sets`` (``FIELD=VALUE``) and stops
     it at the end. ``log(line)`` receives what to show (the plan, the server's summary, slow shutdowns). Returns
-    each process's exit code by name (``{'master': 0, 'worker 1': 0, ...}``). Raises
+    each process's exit code by name (``{'master': 0, 'worker 1': 0, ...}``). ``feed_token``: the error feed's
+    token (default ``$CLIENTSIM_FEED_TOKEN``); when this starts serve without one, it makes one and hands it to
+    serve and to the Locust processes (their engines) in ``CLIENTSIM_FEED_TOKEN``. Raises
     :class:`clientsim.simulator.errors.BadInputError` for a bad scenario, run time, worker count or a server that
     does not start."""
     log = log or (lambda _line: None)
@@ -101,15 +105,18 @@ def run_load(file: str, *, users: Optional[int] = None, spawn_rate: Optional[flo
         raise BadInputError('--workers must be 0 or more')
     file = str(resolve_path(file).resolve())
     serve: Optional[subprocess.Popen] = None
+    token = feed_token or os.environ.get(FEED_TOKEN_ENV) or ('' if host else new_feed_token())
     if not host:
-        serve, host = _start_serve(file, list(sets))
+        serve, host = _start_serve(file, list(sets), token)
+    elif not token:
+        log('clientsim load: no --feed-token: a clientsim serve at --host will not hand over its server errors')
     users = users if users is not None else scenario.load.users
     rate = spawn_rate if spawn_rate is not None else scenario.load.spawn_rate
     common = [sys.executable, '-m', 'locust', '-f', LOCUSTFILE, '--host', host, '--clientsim-scenario', file]
     lead = common + ['--headless', '--only-summary', '-u', str(users), '-r', str(rate), '-t', f'{run_s}s']
     lead += ['--csv', csv] if csv else []
     lead += ['--html', html] if html else []
-    env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
+    env = {**os.environ, 'PYTHONUNBUFFERED': '1', FEED_TOKEN_ENV: token}
     log(f'clientsim load: {scenario.name}: {users} users, {rate:g}/s, {run_s} s, {workers} worker(s) against {host}')
     processes: list[tuple[str, subprocess.Popen]] = []
     try:

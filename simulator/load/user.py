@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections import defaultdict
 from typing import Any, Optional
 
@@ -34,6 +35,10 @@ _engine: Optional[EngineProcess] = None
 _engine_lock = Semaphore()  # users start together; starting the engine yields, so only one may start it
 _numbers = itertools.count()
 _per_worker: dict[str, dict[str, int]] = defaultdict(lambda: {'handshakes': 0, 'failures': 0})
+FINAL_MESSAGE = 'clientsim_final'  # a worker's custom message: its final reports were sent
+FINISH_MESSAGE = 'clientsim_finish'  # the master's custom message: stop the users and send the final reports
+FINAL_WAIT_S = 60.0  # the engine's shutdown (30 s at most) plus the server's settling
+_finals: set[str] = set()  # workers whose final reports the master has
 
 
 @events.init_command_line_parser.add_listener
@@ -72,10 +77,48 @@ def engine_for(environment: Environment) -> EngineProcess:
 
 @events.test_stop.add_listener
 def _stop_engine(environment: Environment, **_: Any) -> None:
+    """Close the windows and take the final reports (the last server errors among them). On a worker, send them to
+    the master at once: Locust 2.47's worker reports stats every 3 s and on ``quit``, but the master forgets a worker
+    once it said ``client_stopped`` (sent right after this), so it never gets ``quit`` and the reports of its last
+    seconds were lost: 2,391 server errors counted against serve's 2,585 with 2 workers, measured here. The master
+    asks for and waits for that (:func:`_wait_for_finals`)."""
     global _engine
     if _engine is not None:
         engine, _engine = _engine, None
         engine.shutdown()
+        runner = environment.runner
+        if isinstance(runner, WorkerRunner):
+            if hasattr(runner, '_send_stats'):
+                runner._send_stats()  # Locust's own final report (WorkerRunner, on quit)
+            runner.send_message(FINAL_MESSAGE)  # after the stats on the same socket: the master can stop waiting
+
+
+@events.init.add_listener
+def _listen_for_finals(environment: Environment, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        runner.register_message(FINAL_MESSAGE, lambda msg, **_kw: _finals.add(msg.node_id))
+    elif isinstance(runner, WorkerRunner):  # the master asks before it quits: stop the users, send the last reports
+        runner.register_message(FINISH_MESSAGE, lambda **_kw: runner.stop(), concurrent=True)
+
+
+@events.test_stop.add_listener
+def _wait_for_finals(environment: Environment, **_: Any) -> None:
+    """On the master: ask every worker to finish (:data:`FINISH_MESSAGE`: stop its users and send its final
+    reports) and wait, at most :data:`FINAL_WAIT_S` s, until every worker that reported and is still connected
+    said it did (:data:`FINAL_MESSAGE`). At the end of ``--run-time`` Locust 2.47's master quits without stopping
+    the workers first: it sends ``quit`` and waits 0.5 s for their last stats, while a worker's engine needs
+    seconds to close its windows and claim the last server errors."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    runner.send_message(FINISH_MESSAGE)
+    deadline = time.monotonic() + FINAL_WAIT_S
+    while time.monotonic() < deadline:
+        connected = {client.id for client in runner.clients.all}
+        if not (set(_per_worker) & connected) - _finals:
+            return
+        gevent.sleep(0.1)
 
 
 @events.quitting.add_listener
