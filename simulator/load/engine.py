@@ -36,21 +36,18 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-import socketio
-
 from clientsim.simulator.browser import Latency, SimulatedBrowser
 from clientsim.simulator.outcome import received
 from clientsim.simulator.tasks import TaskGroup
 from clientsim.simulator.timeline import Timeline, now_ns
 
 from ..event_kinds import EventKind
-from ..serve import ERROR_FEED_NAMESPACE, FEED_TOKEN_ENV
 from ..steps import STEP_TYPES, WaitStep
+from .feed import ErrorFeedClient
 from .spec import USER, LoadScenario, draw_ms
 
 log = logging.getLogger('clientsim.load')
 
-SOCKETIO_PATH = '_nicegui_ws/socket.io'
 _REPLIES = (EventKind.DOWNLOAD_EVENT, EventKind.UPDATE_RECEIVED, EventKind.NOTIFY_RECEIVED, EventKind.MESSAGE_RECEIVED)
 
 
@@ -112,8 +109,7 @@ class LoadEngine:
         self.windows: dict[str, _Window] = {}
         self.handshakes = 0
         self.failures = 0
-        self._feed: Optional[socketio.AsyncClient] = None
-        self._reported_errors: set[int] = set()  # error ids already turned into reports (a re-offered lease)
+        self._feed = ErrorFeedClient(self.base_url, prefix)
         self._steps: dict[str, asyncio.Task] = {}  # window name → the task running its step now
 
     # ---- windows ---------------------------------------------------------------------------------------
@@ -271,79 +267,27 @@ class LoadEngine:
 
     # ---- server errors (clientsim serve's error feed) ------------------------------------------------
     async def connect_error_feed(self) -> bool:
-        """Connect to ``clientsim serve``'s error feed with the token in ``$CLIENTSIM_FEED_TOKEN``; False when the
-        server has none (a real NiceGUI app) or refused the token."""
-        feed = socketio.AsyncClient(reconnection=False, handle_sigint=False)
-        try:
-            await feed.connect(self.base_url, namespaces=[ERROR_FEED_NAMESPACE], socketio_path=SOCKETIO_PATH,
-                               transports=['websocket'], wait_timeout=5,
-                               auth={'token': os.environ.get(FEED_TOKEN_ENV, '')})
-        except (socketio.exceptions.ConnectionError, OSError, asyncio.TimeoutError):
-            await feed.disconnect()
-            return False
-        self._feed = feed
-        return True
+        """Join ``clientsim serve``'s error feed (:class:`.feed.ErrorFeedClient`); False when the server has none
+        (a real NiceGUI app) or refused the token."""
+        return await self._feed.connect()
 
     async def claim_server_errors(self) -> list[dict[str, Any]]:
-        """Reports for the server errors of this process's windows (and unattributed ones) since the last call.
-        Each claimed error is acknowledged (``ack_errors``) once its report exists; one whose id was reported
-        before (the feed re-offers a lease whose acknowledgement it did not get) is acknowledged, not reported."""
-        if self._feed is None or not self._feed.connected:
-            return []
-        try:
-            errors = await self._feed.call('claim_errors', {'prefix': self.prefix}, namespace=ERROR_FEED_NAMESPACE,
-                                           timeout=5)
-        except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
-            return []  # the feed keeps them: they come back on a later claim
-        out, ids = [], []
-        for e in errors if isinstance(errors, list) else []:
-            error_id = e.get('id')
-            if isinstance(error_id, int):
-                ids.append(error_id)
-                if error_id in self._reported_errors:
-                    continue
-                self._reported_errors.add(error_id)
-            out.append(report('server', 'server_error ' + str(e.get('type')), 0.0,
-                              f"{e.get('type')} in the server's {e.get('where')} handler"))
-        if ids:
-            try:
-                await self._feed.call('ack_errors', {'ids': ids}, namespace=ERROR_FEED_NAMESPACE, timeout=5)
-            except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
-                pass  # the lease returns to the feed; the ids above keep a second claim from double-counting
+        """Reports for the server errors of this process's windows (and unattributed ones) since the last call,
+        each error once (:meth:`.feed.ErrorFeedClient.claim`)."""
+        out = [report('server', 'server_error ' + str(e.get('type')), 0.0,
+                      f"{e.get('type')} in the server's {e.get('where')} handler")
+               for e in await self._feed.claim()]
         self.failures += len(out)
         return out
-
-    async def _wait_server_settled(self, poll_s: float = 0.05) -> None:
-        """Wait until the server is done with the windows just closed: ``pending_work`` on the error feed says
-        no socket of this process's windows is still connected and no delayed delete is pending (two answers in
-        a row, ``poll_s`` apart), at most ``settle_ms + 5 s``. A feed without ``pending_work`` (an older
-        ``clientsim serve``): ``settle_ms``, a fixed wait, which a loaded machine can outrun."""
-        settle_s = self.scenario.load.settle_ms / 1000
-        deadline = time.monotonic() + settle_s + 5.0
-        quiet = 0
-        while quiet < 2 and time.monotonic() < deadline:
-            assert self._feed is not None
-            try:
-                work = await self._feed.call('pending_work', {'prefix': self.prefix}, namespace=ERROR_FEED_NAMESPACE,
-                                             timeout=5)
-            except (socketio.exceptions.TimeoutError, socketio.exceptions.SocketIOError):
-                work = None
-            if not isinstance(work, dict):
-                await asyncio.sleep(settle_s)
-                return
-            quiet = quiet + 1 if not any(work.values()) else 0
-            await asyncio.sleep(poll_s)
 
     async def aclose(self) -> list[dict[str, Any]]:
         """Close every window and the error feed; return the last reports."""
         out: list[dict[str, Any]] = []
         for name in list(self.windows):
             out += await self.close_window(name)
-        if self._feed is not None:
-            await self._wait_server_settled()
+        await self._feed.wait_settled(self.scenario.load.settle_ms / 1000)
         out += await self.claim_server_errors()
-        if self._feed is not None:
-            await self._feed.disconnect()
+        await self._feed.close()
         return out
 
 
