@@ -24,6 +24,8 @@ os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
 os.environ['CLIENTSIM_STRICT_EVENT_KINDS'] = '1'
 # the trust store of `clientsim trust` (simulator.trust): one throwaway file per test session, never the user's
 os.environ['CLIENTSIM_TRUST_STORE'] = os.path.join(tempfile.mkdtemp(prefix='clientsim-trust-'), 'trusted.json')
+# the GUI's recordings folder (its scenario library lists it): a throwaway one, never the user's
+os.environ['CLIENTSIM_RECORDINGS_DIR'] = tempfile.mkdtemp(prefix='clientsim-recordings-')
 from clientsim.simulator import timeline as _timeline  # noqa: E402
 
 _timeline.strict_kinds = True

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 
+import pytest
+
+from clientsim.simulator.player import ScenarioPlayer
 from clientsim.simulator.probe import ProbeReceiver
+from clientsim.simulator.scenario import parse_scenario
 from clientsim.simulator.timeline import Timeline
 
-from .conftest import until
+from .conftest import ROOT, until
 
 
 def _line(kind: str, **fields) -> bytes:
@@ -51,3 +56,43 @@ def test_hijacker_is_refused_and_the_real_probe_still_accepted():
     assert receiver.errors == [] and 'server_error' not in kinds  # nothing injected
     assert kinds.count('bad_probe_line') == 5, [e.detail for e in timeline.events if e.kind == 'bad_probe_line']
     assert receiver.clients == {'c1': False}  # the line after the malformed ones was still read
+
+
+HIJACK = r'''
+import json, os, socket, time
+host, port = os.environ['CLIENTSIM_PROBE'].rsplit(':', 1)
+s = socket.create_connection((host, int(port)))  # first, before the app: it knows the port, not the token
+for kind, fields in (('probe_hello', {'pid': 1, 'version': '9.9.9-hijacked'}),
+                     ('server_error', {'type': 'KeyError', 'message': 'injected', 'where': 'disconnect'})):
+    s.sendall((json.dumps({'kind': kind, 't_ns': time.perf_counter_ns(), **fields}) + '\n').encode())
+time.sleep(0.5)
+s.close()
+'''
+
+
+@pytest.mark.network
+def test_a_hijacker_started_by_the_apps_wrapper_changes_nothing_in_the_report(tmp_path, nicegui_2110):
+    """End to end, as the issue found it: the app starts through a wrapper (``sh -c '…; exec app'``, as ``uv run``
+    or ``poetry run`` do) and a process reaches the probe port first. It was accepted and the report showed a
+    KeyError that never happened, on NiceGUI "9.9.9-hijacked" (1 of 1 runs); now it is refused."""
+    hijack = tmp_path / 'hijack.py'
+    hijack.write_text(HIJACK)
+    app = ROOT / 'assets' / 'apps' / 'real_app.py'
+    # -S: no site, so the hijacker does not load clientsim's injected probe; it only knows CLIENTSIM_PROBE's port
+    wrapper = f'"{sys.executable}" -S "{hijack}" && exec "{{python}}" "{app}" {{port}}'
+    scenario = parse_scenario(f'''
+name: hijack through a wrapper
+target: {{command: [sh, -c, '{wrapper}'], url: 'http://127.0.0.1:{{port}}', ready_timeout_s: 60}}
+windows:
+  - {{name: alice, page: /}}
+steps:
+  - open: all
+  - wait: 200
+''')
+    player = ScenarioPlayer(scenario)
+    player.target.python = nicegui_2110
+    report = asyncio.run(player.run())
+    kinds = [e.kind for e in report.events]
+    assert 'probe_refused' in kinds, kinds
+    assert report.target.probe.installed and report.target.probe.nicegui == '2.11.0'  # the app's, not 9.9.9
+    assert report.server_errors == [] and 'server_error' not in kinds

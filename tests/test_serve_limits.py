@@ -226,7 +226,8 @@ def test_connections_beyond_the_cap_get_503(tmp_path):
             assert until(lambda: _status_ok(url), 20), 'serves again once the held connections are gone'
         finally:
             summary = _stop(proc)
-    assert 'connection_refused 1' in summary, summary
+    # 1, or more when a retry of _status_ok came before serve saw the held connections close
+    assert re.search(r'connection_refused [1-9]', summary), summary
     assert 'connection refused with 503' in (tmp_path / 'serve.err').read_text()
 
 

@@ -419,6 +419,9 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         self._gc_freezer.stop()
         for inspector in self.inspectors:
             inspector.close()
+        if getattr(self, 'record_dialog', None) is not None:  # a recording in progress is saved, its app stopped
+            self.record_dialog.stop()
+            await self.record_dialog.finished()
         await self.close_all_windows()
         await self.compare.clear()
         self.runs_panel.close_viewers()

@@ -94,6 +94,7 @@ def build_menus(main: Any) -> None:
     main.recent_menu = file_menu.addMenu('Recent files')
     main.recent_menu.aboutToShow.connect(lambda: _fill_recent(main, main.recent_menu))
     file_menu.addSeparator()
+    file_menu.addAction('Record a session…', QKeySequence('Ctrl+Shift+R'), main.open_record)
     file_menu.addAction('Save session…', QKeySequence('Ctrl+S'), lambda: _save_session(main))
     file_menu.addAction('Open session…', QKeySequence('Ctrl+Shift+O'), lambda: _open_session(main))
     file_menu.addSeparator()

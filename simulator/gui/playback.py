@@ -5,7 +5,7 @@ its fix side by side (the ``fix:`` block, :meth:`clientsim.simulator.scenario.Sc
 from __future__ import annotations
 
 import shlex
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -201,3 +201,36 @@ class ScenarioPlayback:
             self.playing = False
             self.library.play_button.setEnabled(True)
             self._update_status()
+
+    # ---- recording (File ▸ Record a session…) ------------------------------------------------------------
+    def open_record(self) -> Any:
+        """File ▸ Record a session… (Ctrl+Shift+R): the Record dialog (:mod:`.record_dialog`), with the embedded
+        server's URL as the app to record; a written scenario joins the library (⏺) and the recent files."""
+        from .record_dialog import RecordDialog
+        dialog = getattr(self, 'record_dialog', None)
+        if dialog is None:
+            dialog = self.record_dialog = RecordDialog(self, self._recorded, self.replay_recording,  # type: ignore
+                                                       url=(self.server.url or '') + '/')
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _recorded(self, path: str) -> None:
+        from .session_file import add_recent
+        add_recent(path)
+        self.library.insert_recorded(path)
+
+    def replay_recording(self, path: str, windows: int) -> None:
+        """Play the recorded one-window scenario ``path`` in ``windows`` windows at once (``clientsim play
+        --windows N``, :func:`clientsim.simulator.record.replay.multiply`); errors show under Play."""
+        from clientsim.simulator.errors import BadInputError
+        from clientsim.simulator.record.replay import multiply
+        scenario = self._load(path, then=lambda: self.replay_recording(path, windows))
+        if scenario is None:
+            return
+        try:
+            scenario = multiply(scenario, windows)
+        except BadInputError as e:
+            self.show_load_error(str(e))
+            return
+        self._play(scenario)

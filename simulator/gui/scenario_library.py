@@ -1,4 +1,5 @@
-"""The "Scenario library" box of the main window: the scenarios of ``assets/scenarios`` (a broken file shows
+"""The "Scenario library" box of the main window: the scenarios of ``assets/scenarios`` and, marked ⏺, the
+recorded ones (:func:`clientsim.simulator.record.session.recordings_dir`; a broken file shows
 with ⚠ and its error as tooltip), Play, the step progress and the result of the last run."""
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from clientsim.simulator.outcome import FAIL_COLOUR, verdict_colour, verdict_label
+from clientsim.simulator.record.session import recorded_scenarios
 from clientsim.simulator.run_report import RunReport
 from clientsim.simulator.scenario import Scenario, ScenarioError, library, load_scenario
 
@@ -52,16 +54,13 @@ class ScenarioLibrary(QGroupBox):
         self.scenario_list = QListWidget()
         self.scenario_list.itemDoubleClicked.connect(lambda _item: play())
         for path in library():
-            try:
-                scenario = load_scenario(path)
-                item = QListWidgetItem(path.stem)
-                item.setToolTip(f'{scenario.name}\n\n{scenario.description}\npolicy: {scenario.policy_summary()}')
-            except ScenarioError as e:
-                item = QListWidgetItem(f'⚠ {path.stem}')
-                item.setToolTip(str(e))
-            item.setData(Qt.ItemDataRole.UserRole, str(path))
-            self.scenario_list.addItem(item)
-        if self.scenario_list.count():
+            self.scenario_list.addItem(self._item(path))
+        recorded = recorded_scenarios()
+        for path in reversed(recorded):  # insert_recorded puts each on top: newest first
+            self.insert_recorded(path, select=False)
+        if self.scenario_list.count() > len(recorded):
+            self.scenario_list.setCurrentRow(len(recorded))  # the first shipped scenario, as before recordings
+        elif self.scenario_list.count():
             self.scenario_list.setCurrentRow(0)
         self.play_button = QPushButton('▶ Play  (Ctrl+P)')
         self.play_button.clicked.connect(play)
@@ -91,6 +90,31 @@ class ScenarioLibrary(QGroupBox):
         layout.addWidget(self.scenario_progress)
         layout.addWidget(self.notice_label)
         layout.addWidget(self.result_label)
+
+    @staticmethod
+    def _item(path: Path, recorded: bool = False) -> QListWidgetItem:
+        mark = '⏺ ' if recorded else ''
+        try:
+            scenario = load_scenario(path)
+            item = QListWidgetItem(mark + path.stem)
+            item.setToolTip(f'{scenario.name}\n\n{scenario.description}\npolicy: {scenario.policy_summary()}'
+                            + (f'\n\nrecorded: {path}' if recorded else ''))
+        except ScenarioError as e:
+            item = QListWidgetItem(f'⚠ {mark}{path.stem}')
+            item.setToolTip(str(e))
+        item.setData(Qt.ItemDataRole.UserRole, str(path))
+        return item
+
+    def insert_recorded(self, path: str | Path, select: bool = True) -> None:
+        """List a recorded scenario (File ▸ Record a session…) at the top, marked ⏺, once; select it."""
+        path = Path(path)
+        for i in range(self.scenario_list.count()):
+            if Path(self.scenario_list.item(i).data(Qt.ItemDataRole.UserRole)).resolve() == path.resolve():
+                self.scenario_list.takeItem(i)
+                break
+        self.scenario_list.insertItem(0, self._item(path, recorded=True))
+        if select:
+            self.scenario_list.setCurrentRow(0)
 
     def current_path(self) -> Optional[str]:
         """The file of the selected scenario, None when nothing is selected."""

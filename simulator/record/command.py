@@ -16,10 +16,9 @@ import signal
 import sys
 from typing import Any
 
-from ..chromium.wire import decode
 from ..errors import ClientsimError
 from ..exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from .session import RecordSession
+from .session import RecordSession, describe_entry
 
 
 def add_parser(sub: Any) -> None:
@@ -48,14 +47,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _live(entry: dict[str, Any]) -> None:
-    """One line per page and per person's action as they are recorded."""
-    if entry['kind'] == 'http' and entry.get('body') is not None:
-        print(f"  {entry['t_ms'] / 1000:7.1f} s  page {entry['path']} ({entry['status']})", flush=True)
-    elif entry['kind'] == 'ws_send' and str(entry.get('data', '')).startswith('42["event"'):
-        packet = decode(str(entry['data']))
-        payload = packet.payload if packet is not None and isinstance(packet.payload, dict) else {}
-        print(f"  {entry['t_ms'] / 1000:7.1f} s  event on element #{payload.get('id')} "
-              f"{str(payload.get('args'))[:60]}", flush=True)
+    """One line per page and per person's action as they are recorded (:func:`.session.describe_entry`)."""
+    line = describe_entry(entry)
+    if line is not None:
+        print(f'  {line}', flush=True)
 
 
 async def _record(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Optional
 
+from ..chromium.wire import decode
 from ..errors import BadInputError
 from ..target import ExternalTarget, TargetSpec
 from .generate import generate, to_yaml
@@ -30,6 +31,39 @@ from .recording import Recording
 
 POLL_S = 0.25
 """How often the session looks whether it ended (seconds)."""
+RECORDINGS_ENV = 'CLIENTSIM_RECORDINGS_DIR'
+"""The environment variable that moves :func:`recordings_dir` (tests point it at a temporary folder)."""
+
+
+def recordings_dir() -> Path:
+    """Where the GUI saves recordings by default and which folder its scenario library lists besides the shipped
+    scenarios: ``$CLIENTSIM_RECORDINGS_DIR``, else ``<user data dir>/recordings`` (platformdirs;
+    ``~/.local/share/clientsim/recordings`` on Linux). Not created here."""
+    if os.environ.get(RECORDINGS_ENV):
+        return Path(os.environ[RECORDINGS_ENV])
+    from platformdirs import user_data_dir
+    return Path(user_data_dir('clientsim')) / 'recordings'
+
+
+def recorded_scenarios() -> list[Path]:
+    """The scenarios in :func:`recordings_dir`, newest first (none when it does not exist)."""
+    folder = recordings_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob('*.yaml'), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def describe_entry(entry: dict[str, Any]) -> Optional[str]:
+    """One line for a page load or a person's action as it is recorded (``clientsim record`` prints it, the GUI's
+    Record dialog lists it): ``'   1.2 s  page / (200)'``, ``'   3.4 s  event on element #8 [...]'``; None for
+    every other entry (frames the server sent, static files)."""
+    if entry['kind'] == 'http' and entry.get('body') is not None:
+        return f"{entry['t_ms'] / 1000:7.1f} s  page {entry['path']} ({entry['status']})"
+    if entry['kind'] == 'ws_send' and str(entry.get('data', '')).startswith('42["event"'):
+        packet = decode(str(entry['data']))
+        payload = packet.payload if packet is not None and isinstance(packet.payload, dict) else {}
+        return f"{entry['t_ms'] / 1000:7.1f} s  event on element #{payload.get('id')} {str(payload.get('args'))[:60]}"
+    return None
 
 
 def output_paths(out: str | Path, force: bool = False) -> tuple[Path, Path]:
