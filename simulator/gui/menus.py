@@ -29,6 +29,8 @@ block plays shipped and fixed side by side. The verdict shows in the run header.
 <li><b>Read the timing:</b> the timeline has one lane per window from t = 0 at the start of the run or manual
 session; click a marker for its event-log row. Earlier runs are in the Runs tab.</li>
 <li><b>Find a race:</b> the Explore tab plays a scenario many times and charts its outcomes.</li>
+<li><b>Your own app:</b> File ▸ Record a session (Ctrl+Shift+R): use it once in a browser, then replay the
+recording in 50 windows.</li>
 </ol>
 <p>Headless: <code>clientsim play assets/scenarios/*.yaml --headless</code>. More in README.md.</p>"""
 

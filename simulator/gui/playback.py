@@ -205,7 +205,7 @@ class ScenarioPlayback:
     # ---- recording (File ▸ Record a session…) ------------------------------------------------------------
     def open_record(self) -> Any:
         """File ▸ Record a session… (Ctrl+Shift+R): the Record dialog (:mod:`.record_dialog`), with the embedded
-        server's URL as the app to record; a written scenario joins the library (⏺) and the recent files."""
+        server's URL as the app to record; a written scenario joins the library (``rec:``) and the recent files."""
         from .record_dialog import RecordDialog
         dialog = getattr(self, 'record_dialog', None)
         if dialog is None:

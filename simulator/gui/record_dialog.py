@@ -5,7 +5,7 @@ on this screen, or your own browser on the URL shown), press Start: the recordin
 loop (:class:`clientsim.simulator.record.session.RecordSession`) and every page load and action appears in the list
 as it is recorded. Close the tab, or press Stop and save: the scenario and the raw recording are written (in the
 recordings folder by default, :func:`clientsim.simulator.record.session.recordings_dir`), the scenario joins the
-library (marked ⏺) and "Replay in N windows" plays it at once. Closing the dialog while recording saves too: a
+library (marked rec:) and "Replay in N windows" plays it at once. Closing the dialog while recording saves too: a
 recording is never lost.
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from PySide6.QtCore import Qt
+import yaml
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -33,10 +34,16 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import ClientsimError
+from ..record.generate import generate
 from ..record.session import RecordSession, describe_entry, recordings_dir
 
 SOURCES = ('A running app (URL)', 'Start the app (command with {port})')
 BROWSERS = ('Chromium (its own window when there is a display)', 'My own browser (open the URL shown)')
+
+
+def step_text(step: dict) -> str:
+    """One step as a line of YAML flow style: ``click: {label: +1, window: user}``."""
+    return yaml.safe_dump(step, default_flow_style=True, width=10_000, allow_unicode=True).strip()[1:-1]
 
 
 def default_out() -> Path:
@@ -89,9 +96,9 @@ class RecordDialog(QDialog):
         form.addRow('Save as', out_row)
         form.addRow('Think time', self.compress)
 
-        self.start_button = QPushButton('⏺ Start recording')
+        self.start_button = QPushButton('● Start recording')
         self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton('⏹ Stop and save')
+        self.stop_button = QPushButton('■ Stop and save')
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
         self.windows = QSpinBox()
@@ -114,7 +121,11 @@ class RecordDialog(QDialog):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.steps = QListWidget()
-        self.steps.setToolTip('Page loads and your actions, as they are recorded')
+        self.steps.setToolTip('The steps of the scenario being recorded, in the step language of scenario files')
+        self._refresh = QTimer(self)  # regenerate the step list at most every 0.3 s while recording
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(300)
+        self._refresh.timeout.connect(self._show_steps)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
@@ -162,10 +173,22 @@ class RecordDialog(QDialog):
         self.task = asyncio.ensure_future(self._run(self.session))
 
     def _on_entry(self, entry: dict) -> None:
-        line = describe_entry(entry)
-        if line is not None:
-            self.steps.addItem(line.strip())
-            self.steps.scrollToBottom()
+        if describe_entry(entry) is not None and not self._refresh.isActive():  # a page load or an action
+            self._refresh.start()
+
+    def _show_steps(self) -> None:
+        """List the steps the scenario would have now (the recording so far through the generator, so a run of
+        keystrokes shows as one ``set``); before the first NiceGUI page, the recorded lines."""
+        if self.session is None:
+            return
+        try:
+            steps = generate(self.session.recording)['steps']
+            lines = [step_text(step) for step in steps]
+        except ValueError:
+            lines = [line.strip() for e in self.session.recording.entries if (line := describe_entry(e))]
+        self.steps.clear()
+        self.steps.addItems(lines)
+        self.steps.scrollToBottom()
 
     async def _run(self, session: RecordSession) -> None:
         try:
@@ -182,6 +205,8 @@ class RecordDialog(QDialog):
                            'done.')
             await session.wait_until_done()
             self._show('Saving…')
+            self._refresh.stop()
+            self._show_steps()
             scenario, raw = await session.finish()
             entries = len(session.recording.entries)
             if scenario is None:
@@ -192,8 +217,8 @@ class RecordDialog(QDialog):
                 from ..trust import trust
                 trust(scenario)
             self.saved = str(scenario)
-            self._show(f'Saved {scenario} ({entries} entries; raw recording {raw.name}). It is in the scenario '
-                       'library (⏺); replay it below.')
+            self._show(f'Saved {scenario} ({entries} entries; raw recording {raw.name}). It is at the top of the '
+                       'scenario library (rec:); replay it below.')
             self.on_saved(self.saved)
         except OSError as e:
             self._show(f'Cannot save: {e}', error=True)

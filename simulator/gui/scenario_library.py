@@ -1,4 +1,4 @@
-"""The "Scenario library" box of the main window: the scenarios of ``assets/scenarios`` and, marked ⏺, the
+"""The "Scenario library" box of the main window: the scenarios of ``assets/scenarios`` and, marked ``rec:``, the
 recorded ones (:func:`clientsim.simulator.record.session.recordings_dir`; a broken file shows
 with ⚠ and its error as tooltip), Play, the step progress and the result of the last run."""
 from __future__ import annotations
@@ -93,7 +93,7 @@ class ScenarioLibrary(QGroupBox):
 
     @staticmethod
     def _item(path: Path, recorded: bool = False) -> QListWidgetItem:
-        mark = '⏺ ' if recorded else ''
+        mark = 'rec: ' if recorded else ''
         try:
             scenario = load_scenario(path)
             item = QListWidgetItem(mark + path.stem)
@@ -106,7 +106,7 @@ class ScenarioLibrary(QGroupBox):
         return item
 
     def insert_recorded(self, path: str | Path, select: bool = True) -> None:
-        """List a recorded scenario (File ▸ Record a session…) at the top, marked ⏺, once; select it."""
+        """List a recorded scenario (File ▸ Record a session…) at the top, marked ``rec:``, once; select it."""
         path = Path(path)
         for i in range(self.scenario_list.count()):
             if Path(self.scenario_list.item(i).data(Qt.ItemDataRole.UserRole)).resolve() == path.resolve():
