@@ -11,6 +11,8 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -48,6 +50,14 @@ class App:
                 time.sleep(0.05)
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + '/', timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 @pytest.fixture(scope='module')
 def elements_app() -> Iterator[App]:
     python = nicegui_python_or_skip('3.18.0')
@@ -60,6 +70,12 @@ def elements_app() -> Iterator[App]:
         app = App(f'http://127.0.0.1:{port}', log_path)
         try:
             app.wait_for(f'READY {port}', timeout_s=60, process=process)
+            # READY comes from app.on_startup, which uvicorn runs before it binds the port: on a busy machine the
+            # first window found nothing listening yet. Wait (deadline) until a GET is answered.
+            deadline = time.monotonic() + 60
+            while not _answers(app.url):
+                assert time.monotonic() < deadline and process.poll() is None, app.log()[-2000:]
+                time.sleep(0.05)
             yield app
         finally:
             process.terminate()
