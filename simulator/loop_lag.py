@@ -71,6 +71,28 @@ class LoopLag:
                 'distorted': self.max_lag_ms > self.tolerance_ms or p95 > SUSTAINED_TOLERANCE_MS}
 
 
+def tolerance_for(expect: Any, default_ms: float = TOLERANCE_MS) -> float:
+    """The max-lag tolerance (ms) of a run whose expectations are ``expect`` (a scenario's ``expect`` as plain
+    data): ``default_ms``, or the tightest ``within_ms`` bound in them when that is smaller. A loop that woke up
+    later than an expectation's own bound cannot tell whether the app met it (measured beside two busy loops: the
+    fixed progress_resume ``progress_at_open within_ms: 50`` saw 106 ms while its p95 lag was 43 ms, under both
+    tolerances, and was reported FAIL instead of timing distorted)."""
+    bounds: list[float] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == 'within_ms' and isinstance(item, (int, float)):
+                    bounds.append(float(item))
+                else:
+                    walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+    walk(expect)
+    return min([default_ms, *bounds])
+
+
 def distortion_of(report: Any) -> Optional[dict[str, Any]]:
     """The report's ``loop_lag`` summary when the run was timing distorted, else None. ``report``: a
     :class:`~clientsim.simulator.run_report.RunReport` or its dict (the one place that reads the field)."""

@@ -23,7 +23,7 @@ from .checks import Checks, check_expectations, skipped_chunks_shown, sometimes_
 from .element_checks import wait_elements
 from .fdlimit import is_out_of_files, startup_budget
 from .lab import Lab
-from .loop_lag import LoopLag
+from .loop_lag import LoopLag, tolerance_for
 from .measurements import measurements_of
 from .probe.checks import check_probed_target
 from .run_report import RunReport, TargetInfo
@@ -78,7 +78,7 @@ class ScenarioPlayer:
         self.duration_ms = 0.0
         self.result: Optional[RunReport] = None
         #: the event loop's scheduling lag while the steps run; the report's ``loop_lag``
-        self.loop_lag = LoopLag()
+        self.loop_lag = LoopLag(tolerance_for(scenario.expect.model_dump(mode='json')))
 
     @property
     def base_url(self) -> Optional[str]:

@@ -98,7 +98,9 @@ def test_chromium_tab_races_simulated_windows_on_one_timeline_against_nicegui_2_
     windows = {w.name: w for w in report.windows}
     assert [w.download_events for w in windows.values()] == [1, 1, 1]  # NiceGUI 2.11.0: the whole room
     statuses = [s for w in windows.values() for s in w.statuses]
-    assert statuses.count(200) == 1, statuses  # one GET takes the single-use route; a canceled one is status 0
+    # the first GET takes the single-use route; NiceGUI 2.11.0 removes it in a thread-pool task after that response,
+    # so a GET arriving meanwhile gets 200 too (seen on a busy machine: [200, 200, 404]); a canceled one is status 0
+    assert statuses.count(200) >= 1 and set(statuses) <= {200, 404, 0}, statuses
     assert alice.download_outcome in ('received', 'failed')
     lanes = fold(report.event_dicts())
     assert {'alice', 'bob', 'carol'} <= set(lanes.lane_names())
