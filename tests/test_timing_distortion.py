@@ -1,5 +1,5 @@
 """A run's timing is distorted when the loop woke up later than the scenario's own tightest bound (issue 26): the
-fixed progress_resume expects the re-attached bar ``within_ms: 50``, so a loop stall of 80 ms during its steps
+fixed progress_resume expects the re-attached bar ``within_ms: 50``, so a loop stall of 100 ms during its steps
 makes the run "timing distorted", though that stall is under the default 150 ms tolerance. Real sockets on
 127.0.0.1, real time."""
 from __future__ import annotations
@@ -31,10 +31,10 @@ def test_a_stall_beyond_the_scenarios_own_bound_marks_the_run_distorted():
     async def run():
         player = ScenarioPlayer(fixed)
 
-        async def stall() -> None:  # the loop blocked once for 80 ms, as a busy machine does
+        async def stall() -> None:  # the loop blocked once for 100 ms, as a busy machine does
             while not player.loop_lag.lags_ms:
                 await asyncio.sleep(0.005)
-            time.sleep(0.08)
+            time.sleep(0.1)
         staller = asyncio.ensure_future(stall())
         report = await player.run()
         staller.cancel()
@@ -42,5 +42,5 @@ def test_a_stall_beyond_the_scenarios_own_bound_marks_the_run_distorted():
 
     report = asyncio.run(run())
     lag = report.loop_lag
-    assert lag['tolerance_ms'] == 50.0 and lag['max_lag_ms'] >= 75, lag
+    assert lag['tolerance_ms'] == 50.0 and lag['max_lag_ms'] > 50, lag  # under the default 150 ms when idle
     assert lag['distorted'] is True, lag
