@@ -105,11 +105,16 @@ def run_load(file: str, *, users: Optional[int] = None, spawn_rate: Optional[flo
         raise BadInputError('--workers must be 0 or more')
     file = str(resolve_path(file).resolve())
     serve: Optional[subprocess.Popen] = None
+    if not host and scenario.target_command:
+        raise BadInputError(f'{file}: this recorded session starts its app ({scenario.target_command}); start the app '
+                            'yourself and pass --host http://127.0.0.1:PORT')
+    host = host or scenario.host
     token = feed_token or os.environ.get(FEED_TOKEN_ENV) or ('' if host else new_feed_token())
     if not host:
         serve, host = _start_serve(file, list(sets), token)
     elif not token:
-        log('clientsim load: no --feed-token: a clientsim serve at --host will not hand over its server errors')
+        log(f'clientsim load: no --feed-token: if {host} is a clientsim serve, its server errors are not reported '
+            '(a NiceGUI app has no error feed)')
     users = users if users is not None else scenario.load.users
     rate = spawn_rate if spawn_rate is not None else scenario.load.spawn_rate
     common = [sys.executable, '-m', 'locust', '-f', LOCUSTFILE, '--host', host, '--clientsim-scenario', file]

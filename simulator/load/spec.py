@@ -27,7 +27,11 @@ one anonymous window running the same steps)::
         - drop: {}                          # network loss (the server notices after its ping timeout)
         - reconnect: {}
         - wait: 500                         # ms, or [min, max]
+        - set: {label: Name, value: bob}    # also upload, wait_text and check (the steps of recorded sessions)
         - close: {}
+
+A recorded session (``clientsim record``: a play scenario with one window) is read as a load scenario too
+(:func:`from_recorded_session`): every user replays it.
 
 Every step but ``wait`` is the player's step of that name (:data:`clientsim.simulator.steps.STEP_TYPES`: the same
 model validates it and the same handler plays it) on the user's own window, so it names no window. Every step but
@@ -95,7 +99,8 @@ class LoadLatency(_Strict):
 USER = 'user'
 #: the steps a load scenario may use: the player's steps (:data:`clientsim.simulator.steps.STEP_TYPES`) that act on
 #: one window, plus ``wait`` (ms, or ``[min, max]`` drawn per run)
-LOAD_STEP_KINDS = ('open', 'click', 'type', 'navigate', 'reload', 'drop', 'reconnect', 'close', 'wait')
+LOAD_STEP_KINDS = ('open', 'click', 'type', 'set', 'upload', 'navigate', 'reload', 'drop', 'reconnect', 'wait_text',
+                   'check', 'close', 'wait')
 
 
 class LoadExtras(_Strict):
@@ -133,11 +138,16 @@ class LoadSpec(BaseModel):
 
 
 class LoadScenario(BaseModel):
-    """A whole load scenario file; ``policy`` is a validated :class:`ServerPolicy`."""
+    """A whole load scenario file; ``policy`` is a validated :class:`ServerPolicy`. ``host``: the app a recorded
+    session was made against (its ``target:`` URL; ``clientsim load`` uses it when no ``--host`` is given);
+    ``target_command``: the command that started the app of a recorded session (shown when ``--host`` is missing).
+    Both empty for a load scenario file."""
     name: str
     description: str = ''
     file: str = ''
     policy: ServerPolicy = ServerPolicy()
+    host: str = ''
+    target_command: str = ''
     load: LoadSpec
 
 
@@ -192,6 +202,48 @@ def resolve_path(file: str | Path) -> Path:
     return path
 
 
+def from_recorded_session(file: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A one-window play scenario (what ``clientsim record`` writes) as a load scenario's data: every Locust user
+    replays the session in its own window, one iteration being the recorded steps, a ``check`` of the final
+    elements the recording expects, and ``close``. The recording's ``target:`` URL becomes ``host``, its
+    ``target.command`` ``target_command`` (``clientsim load`` does not start apps: give ``--host``). Raises
+    :class:`LoadScenarioError` for more than one window or a step a load user cannot run."""
+    windows = data['windows']
+    if len(windows) != 1 or not isinstance(windows[0], dict):
+        raise LoadScenarioError(file, f'a play scenario runs under load only with one window (a recorded session); '
+                                      f'this one has {len(windows)}', 'windows')
+    window = windows[0]
+    name = str(window.get('name', USER))
+    target = data.get('target')
+    host = ''
+    if isinstance(target, str):
+        host = target.rstrip('/')
+    command = ''
+    if isinstance(target, dict) and isinstance(target.get('command'), list):
+        command = ' '.join(map(str, target['command']))
+    steps: list[Any] = []
+    for index, raw in enumerate(data.get('steps') or []):
+        if not isinstance(raw, dict) or len(raw) != 1:
+            raise LoadScenarioError(file, f'a step is a one-key mapping, got {raw!r}', f'steps[{index}]')
+        (kind, params), = raw.items()
+        if kind == 'wait':
+            steps.append({'wait': params.get('ms') if isinstance(params, dict) else params})
+        elif kind == 'open':
+            page = params.get('page') if isinstance(params, dict) else None
+            steps.append({'open': {'page': page} if page else {}})
+        elif isinstance(params, dict) and params.get('window', name) == name:
+            steps.append({kind: {k: v for k, v in params.items() if k != 'window'}})
+        else:
+            raise LoadScenarioError(file, f'step {kind!r} cannot be replayed by a load user', f'steps[{index}]')
+    final = (((data.get('expect') or {}).get('windows') or {}).get(name) or {}).get('elements')
+    if final:
+        steps.append({'check': {'elements': final}})
+    steps.append({'close': {}})
+    return {'name': data.get('name', file), 'description': data.get('description', ''),
+            'policy': data.get('policy') or {}, 'host': host, 'target_command': command,
+            'load': {'page': window.get('page', '/'), 'steps': steps, 'users': 10, 'spawn_rate': 10}}
+
+
 def load_load_scenario(file: str | Path) -> LoadScenario:
     """Read and validate a load scenario file (a path, or a name in :data:`LOAD_LIBRARY`).
 
@@ -204,8 +256,11 @@ def load_load_scenario(file: str | Path) -> LoadScenario:
         raise LoadScenarioError(name, f'cannot read: {e.strerror or e}') from None
     except yaml.YAMLError as e:
         raise LoadScenarioError(name, f'not valid YAML: {e}') from None
+    if isinstance(data, dict) and 'load' not in data and isinstance(data.get('windows'), list) and 'steps' in data:
+        data = from_recorded_session(name, data)
     if not isinstance(data, dict) or not isinstance(data.get('load'), dict):
-        raise LoadScenarioError(name, 'a load scenario is a mapping with a "load:" block')
+        raise LoadScenarioError(name, 'a load scenario is a mapping with a "load:" block (or a recorded session: '
+                                      'a play scenario with one window)')
     load = dict(data['load'])
     raw_steps = load.pop('steps', None)
     if not isinstance(raw_steps, list) or not raw_steps:

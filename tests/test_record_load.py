@@ -1,0 +1,79 @@
+"""A recorded session replayed by Locust users (issue 21, item 3: ``clientsim load`` replays a recording): record
+a session through the recording proxy in front of a real ``clientsim serve`` (a clientsim window plays the person's
+browser: open /counter, click +1 twice, close), then ``clientsim load rec.yaml`` with no ``--host`` runs it against
+the recording's target in every Locust user: each iteration replays the steps, checks the final elements the
+recording expects (count: 2 in the user's own client) and closes. Real sockets on 127.0.0.1."""
+from __future__ import annotations
+
+import asyncio
+import csv
+import importlib.util
+
+import pytest
+
+from clientsim.simulator.browser.state import Latency
+from clientsim.simulator.browser.window import SimulatedBrowser
+from clientsim.simulator.load.spec import load_load_scenario
+from clientsim.simulator.record.session import RecordSession
+from clientsim.simulator.timeline import Timeline
+
+from .conftest import run_cli
+from .test_serve_limits import _serve, _stop
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec('locust') is None, reason='needs the load extra')
+
+
+def _shows(window: SimulatedBrowser, text: str) -> bool:
+    try:
+        window.find(content=text)
+        return True
+    except LookupError:
+        return False
+
+
+async def _record(url: str, out: str) -> None:
+    session = RecordSession(out, url=url + '/counter', browser='none', end_after_s=0.5)
+    await session.start()
+    person = SimulatedBrowser('person', Timeline(), Latency(load='instant'))
+    try:
+        await person.open(session.proxy_url + '/counter')
+        for n in (1, 2):
+            await person.click('+1')
+            await person.wait_for(lambda w, n=n: _shows(w, f'count: {n}'), 10)
+    finally:
+        await person.close()
+    await session.wait_until_done()
+    scenario, _raw = await session.finish()
+    assert scenario is not None
+
+
+def test_a_recorded_session_runs_in_every_locust_user(tmp_path):
+    with open(tmp_path / 'serve.err', 'w') as err:
+        proc, url = _serve(stderr=err)
+        try:
+            out = str(tmp_path / 'rec.yaml')
+            asyncio.run(_record(url, out))
+            scenario = load_load_scenario(out)
+            kinds = [step.kind for step in scenario.load.steps]
+            assert scenario.host == url and kinds[0] == 'open' and kinds.count('click') == 2, kinds
+            assert kinds[-2:] == ['check', 'close'], kinds  # the recording's final elements, then a new session
+            prefix = tmp_path / 'rec'
+            result = run_cli('load', out, '--workers', '0', '--users', '4', '--spawn-rate', '4', '--run-time', '6s',
+                             '--csv', str(prefix), timeout=120)
+            output = result.stdout + result.stderr
+            assert result.returncode == 0, output[-4000:]
+            with open(f'{prefix}_stats.csv', newline='') as f:
+                rows = {row['Name']: row for row in csv.DictReader(f)}
+            assert rows['Aggregated']['Failure Count'] == '0', rows['Aggregated']
+            assert int(rows['event']['Request Count']) >= 8  # 4 users, 2 clicks each, at least one iteration
+            assert int(rows['handshake']['Request Count']) >= 4
+        finally:
+            _stop(proc)
+
+
+def test_a_recording_that_starts_its_app_needs_host(tmp_path):
+    rec = tmp_path / 'rec.yaml'
+    rec.write_text("name: r\ntarget: {command: [python, app.py, '{port}'], url: 'http://127.0.0.1:{port}'}\n"
+                   "windows: [{name: user, page: /}]\nsteps: [{open: user}, {click: {window: user, label: Go}}]\n")
+    result = run_cli('load', str(rec), '--run-time', '1s')
+    assert result.returncode == 2 and 'pass --host' in result.stderr and 'python app.py' in result.stderr
