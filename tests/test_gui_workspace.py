@@ -263,3 +263,42 @@ expect:
         assert {'alice', 'bob'} <= set(gui.main.timeline_view.lane_names())
     finally:
         gui.run(app.stop())
+
+
+def test_event_log_shows_several_kinds_at_once(clientsim_gui):
+    """The Kind filter takes several values (issue 19): ticking kinds in the "several…" menu shows exactly those
+    kinds, the kind box says how many, and picking one kind or "all" in the box replaces the set."""
+    gui = clientsim_gui
+    main = gui.main
+    windows = [main.open_window('/') for _ in range(2)]
+    gui.run(gui.until(lambda: all(w.browser.state == HANDSHAKE_DONE for w in windows)))
+    log = main.event_log
+    main.log_model.flush()
+    kinds = {'handshake_sent', 'handshake_acked'}
+    assert kinds <= set(main.log_model.kinds)
+    log._fill_kinds_menu()  # what opening the menu does: one check box per kind, sorted
+    boxes = [a.defaultWidget() for a in log.kinds_menu.actions()]
+    assert [b.text() for b in boxes] == sorted(main.log_model.kinds)
+    for box in boxes:
+        if box.text() in kinds:
+            box.setChecked(True)
+    shown = {main.log_model.data(main.log_model.index(r, 2)) for r in range(main.log_model.rowCount())}
+    assert shown == kinds
+    assert main.log_model.rowCount() == sum(e.kind in kinds for e in main.timeline.events)
+    assert log.kind_filter.currentIndex() == -1 and log.kind_filter.placeholderText() == '2 kinds'
+    log.kind_filter.setCurrentText('handshake_sent')  # one kind from the box replaces the set
+    assert main.log_model.kind_filter == {'handshake_sent'}
+    log.kind_filter.setCurrentText('all')
+    assert main.log_model.kind_filter is None and main.log_model.rowCount() == len(main.timeline.events)
+
+
+def test_the_windows_area_keeps_room_for_tiles_at_1024x700(clientsim_gui):
+    """At 1024×700 the event-log tabs no longer force their height on the windows area (Models & jobs and Explore
+    scroll inside their tab): 50 tiles get several rows (issue 19: "50 storm tiles get one visible row")."""
+    main = clientsim_gui.main
+    main.resize(1024, 700)
+    main.show()
+    clientsim_gui.run(clientsim_gui.until(lambda: main.workspace.height() > 0))
+    assert main.tabs.minimumSizeHint().height() < 200
+    rows = main.workspace.height() // 58  # a tile row: 54 px and its grid gap
+    assert rows >= 3, main.workspace.height()

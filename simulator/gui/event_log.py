@@ -7,11 +7,23 @@ with 100k rows. New events are batched and inserted at most 20 times a second (:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    QWidgetAction,
+)
 
 from clientsim.simulator.outcome import FAIL_COLOUR, PASS_COLOUR, WARN_COLOUR
 from clientsim.simulator.timeline import Timeline, TimelineEvent
@@ -47,7 +59,7 @@ class EventLogModel(QAbstractTableModel):
         self._rows: list[int] = []
         self._seen = 0  # events of the timeline already considered
         self.window_filter: Optional[str] = None
-        self.kind_filter: Optional[str] = None
+        self.kind_filter: Optional[frozenset[str]] = None  # the kinds shown; None: all
         self.sources: list[str] = []
         self.kinds: list[str] = []
         self._source_set: set[str] = set()
@@ -78,8 +90,8 @@ class EventLogModel(QAbstractTableModel):
         if k is None:
             return [i for i in indices if (e := events[i]).source == w or e.window == w]
         if w is None:
-            return [i for i in indices if events[i].kind == k]
-        return [i for i in indices if (e := events[i]).kind == k and (e.source == w or e.window == w)]
+            return [i for i in indices if events[i].kind in k]
+        return [i for i in indices if (e := events[i]).kind in k and (e.source == w or e.window == w)]
 
     def _note(self, event: TimelineEvent) -> tuple[bool, bool]:
         new_source = new_kind = False
@@ -111,9 +123,11 @@ class EventLogModel(QAbstractTableModel):
         self.sources_changed.emit()
         self.kinds_changed.emit()
 
-    def set_filter(self, window: Optional[str] = None, kind: Optional[str] = None) -> None:
-        """Filter rows by window/source name and by kind (None shows all)."""
-        self.window_filter, self.kind_filter = window, kind
+    def set_filter(self, window: Optional[str] = None, kind: str | Iterable[str] | None = None) -> None:
+        """Filter rows by window/source name and by kind: one kind, several (any iterable of kinds) or None
+        (all; an empty set is all too)."""
+        kinds = frozenset([kind] if isinstance(kind, str) else kind or ())
+        self.window_filter, self.kind_filter = window, kinds or None
         self.refilter(rescan_names=False)
 
     def flush(self) -> None:
@@ -205,8 +219,9 @@ class EventLogModel(QAbstractTableModel):
 
 class EventLogView(QWidget):
     """``EventLogView(model, follow)``: the table of ``model`` (``log_view``), the ``window_filter`` and
-    ``kind_filter`` combo boxes (``all`` or one value; they grow as new windows and kinds appear) and
-    ``log_count``. While ``follow()`` is true the table scrolls to each new row."""
+    ``kind_filter`` combo boxes (``all`` or one value; they grow as new windows and kinds appear; the kind box is
+    sorted), ``kinds_button`` (several kinds at once: a menu of check boxes that stays open while you tick; the
+    kind box then reads "N kinds") and ``log_count``. While ``follow()`` is true the table scrolls to each new row."""
 
     def __init__(self, model: EventLogModel, follow: Callable[[], bool]) -> None:
         super().__init__()
@@ -238,6 +253,13 @@ class EventLogView(QWidget):
         model.kinds_changed.connect(lambda: self._sync_combo(self.kind_filter, sorted(model.kinds)))
         self.window_filter.currentTextChanged.connect(self._apply_filter)
         self.kind_filter.currentTextChanged.connect(self._apply_filter)
+        self.kinds_button = QToolButton()
+        self.kinds_button.setText('several…')
+        self.kinds_button.setToolTip('show several kinds of event at once')
+        self.kinds_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.kinds_menu = QMenu(self.kinds_button)
+        self.kinds_menu.aboutToShow.connect(self._fill_kinds_menu)
+        self.kinds_button.setMenu(self.kinds_menu)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
@@ -245,6 +267,7 @@ class EventLogView(QWidget):
         row.addWidget(self.window_filter)
         row.addWidget(QLabel('Kind:'))
         row.addWidget(self.kind_filter)
+        row.addWidget(self.kinds_button)
         row.addStretch(1)
         self.log_count = QLabel('')
         row.addWidget(self.log_count)
@@ -286,7 +309,48 @@ class EventLogView(QWidget):
 
     def _apply_filter(self) -> None:
         w, k = self.window_filter.currentText(), self.kind_filter.currentText()
+        if self.kind_filter.currentIndex() < 0:  # several kinds (set_kinds): keep them
+            self.model.set_filter(None if w in (ALL, '') else w, self.model.kind_filter)
+            return
         self.model.set_filter(None if w in (ALL, '') else w, None if k in (ALL, '') else k)
+
+    def set_kinds(self, kinds: set[str]) -> None:
+        """Show the events of ``kinds`` (one kind selects it in the kind box; several read "N kinds" there; none
+        shows all)."""
+        box = self.kind_filter
+        if len(kinds) == 1:
+            box.setCurrentText(next(iter(kinds)))
+            return
+        box.blockSignals(True)
+        if kinds:
+            box.setCurrentIndex(-1)
+            box.setPlaceholderText(f'{len(kinds)} kinds')
+        else:
+            box.setCurrentIndex(0)
+        box.blockSignals(False)
+        w = self.window_filter.currentText()
+        self.model.set_filter(None if w in (ALL, '') else w, kinds or None)
+
+    def _fill_kinds_menu(self) -> None:
+        """One check box per kind seen (sorted), ticked when shown; ticking one changes the filter at once and
+        the menu stays open."""
+        self.kinds_menu.clear()
+        shown = set(self.model.kind_filter or ())
+        for kind in sorted(self.model.kinds):
+            box = QCheckBox(kind)
+            box.setChecked(kind in shown)
+            box.setStyleSheet('padding: 2px 8px;')
+            box.toggled.connect(lambda on, k=kind: self._toggle_kind(k, on))
+            action = QWidgetAction(self.kinds_menu)
+            action.setDefaultWidget(box)
+            self.kinds_menu.addAction(action)
+        if not self.model.kinds:
+            self.kinds_menu.addAction('(no events yet)').setEnabled(False)
+
+    def _toggle_kind(self, kind: str, on: bool) -> None:
+        kinds = set(self.model.kind_filter or ())
+        kinds = kinds | {kind} if on else kinds - {kind}
+        self.set_kinds(kinds)
 
     def _autoscroll(self) -> None:
         if self._follow():

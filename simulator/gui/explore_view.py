@@ -17,12 +17,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -105,7 +107,8 @@ class ExploreView(QWidget):
         for widget in (self.explore_button, self.stop_button, self.shrink_button):
             buttons.addWidget(widget)
         buttons.addWidget(self.progress, 1)
-        layout = QVBoxLayout(self)
+        content = QWidget()  # in a scroll area: the tab does not force the event-log pane's height at 1024×700
+        layout = QVBoxLayout(content)
         layout.addLayout(row)
         layout.addLayout(buttons)
         layout.addWidget(self.checked_against)
@@ -113,6 +116,13 @@ class ExploreView(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.extra)
         layout.addWidget(self.status)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # ---- exploring ----------------------------------------------------------------------------------------------
     def start(self) -> None:
