@@ -38,7 +38,7 @@ from .compare_view import CompareView
 from .event_log import EventLogModel, EventLogView
 from .frame_inspector import FrameInspector
 from .menus import build_menus
-from .panels import MeasurementsPanel, ServerStatePanel, export_timeline_dialog
+from .panels import MeasurementsPanel, ServerStatePanel, export_timeline_dialog, give_tab_room
 from .playback import ScenarioPlayback
 from .policy_panel import PolicyPanel
 from .scenario_library import ScenarioLibrary
@@ -153,6 +153,7 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         split.setSizes([420, 300, 220])
         for i, stretch in enumerate((4, 3, 2)):
             split.setStretchFactor(i, stretch)
+        self.tabs.currentChanged.connect(lambda _index: give_tab_room(split, self.tabs))
         live = QWidget()
         live_layout = QVBoxLayout(live)
         live_layout.setContentsMargins(0, 0, 0, 0)

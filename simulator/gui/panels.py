@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -226,3 +227,20 @@ def export_events_dialog(parent: QWidget, timeline: Timeline) -> None:
             parent.statusBar().showMessage(f'{len(timeline.events)} events saved to {path}', 5000)
         except OSError as e:
             parent.statusBar().showMessage(f'export failed: {e}', 10000)
+
+
+def give_tab_room(split: QSplitter, tabs: QTabWidget, windows_min_px: int = 86) -> None:
+    """When the shown tab (``tabs`` is the last pane of the vertical ``split``) holds a scrolled page taller than
+    its pane (Explore, Models & jobs), move height to it from the first pane (the windows area), down to
+    ``windows_min_px``: the chart comes into view without the tab forcing its height when another tab is shown."""
+    page = tabs.currentWidget()
+    scroll = page.findChild(QScrollArea) if page is not None else None
+    if scroll is None or scroll.widget() is None:
+        return
+    sizes = split.sizes()
+    wanted = scroll.widget().minimumSizeHint().height() + tabs.tabBar().sizeHint().height() + 12
+    need = wanted - sizes[-1]
+    spare = sizes[0] - windows_min_px
+    if need > 0 and spare > 0:
+        moved = min(need, spare)
+        split.setSizes([sizes[0] - moved, *sizes[1:-1], sizes[-1] + moved])
