@@ -58,6 +58,7 @@ from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from clientsim import assets
 from clientsim.server.policy import ServerPolicy
 
+from .browser.state import Latency
 from .checks import EXTERNAL_EXPECTATIONS, Expectations, known_exception_name
 from .errors import BadInputError
 from .probe.checks import PROBED_EXPECTATIONS
@@ -80,16 +81,9 @@ class ScenarioError(BadInputError):
         super().__init__(f'{where}: {location}: {message}' if location else f'{where}: {message}')
 
 
-class LatencySpec(StrictModel):
-    """Latency knobs of a window, in ms (0 … 60000), and its page load model: ``load`` ``chromium`` (static files
-    and Chromium's measured boot time between page GET and socket connect) or ``instant`` (connect at once); unset:
-    ``chromium`` against a target, ``instant`` on the embedded server. ``boot_ms`` fixes the boot time (ms from
-    the page GET to the socket connect) instead of drawing it (see ``clientsim.simulator.browser.boot``)."""
-    page_get_ms: float = Field(0.0, ge=0, le=60000)
-    handshake_ms: float = Field(0.0, ge=0, le=60000)
-    download_ms: float = Field(0.0, ge=0, le=60000)
-    load: Optional[Literal['chromium', 'instant']] = None
-    boot_ms: Optional[float] = Field(None, ge=0, le=60000)
+LatencySpec = Latency
+"""A window's latency in a scenario file: the window's own :class:`clientsim.simulator.browser.state.Latency`
+(one model; the name stays for the scenario's vocabulary)."""
 
 
 class WindowSpec(StrictModel):
@@ -101,7 +95,7 @@ class WindowSpec(StrictModel):
     :mod:`clientsim.simulator.browser.context`)."""
     name: str = Field(min_length=1, max_length=64)
     page: str = '/'
-    latency: LatencySpec = LatencySpec()
+    latency: Latency = Latency()
     browser: Literal['simulated', 'chromium'] = 'simulated'
     context: Optional[str] = Field(None, min_length=1, max_length=64)
 

@@ -24,9 +24,9 @@ from typing import Any, Optional, Union
 
 from pydantic import RootModel, field_validator
 
+from .browser.state import LATENCY_KNOBS  # the latency model's knobs in ms
 from .errors import BadInputError
 
-LATENCY_KNOBS = ('page_get_ms', 'handshake_ms', 'download_ms', 'boot_ms')
 """The latency knobs, in the order they are drawn (ms)."""
 SERVER_KNOBS = ('removal_wake_ms', 'removal_busy_share', 'route_match_ms')
 """Server policy knobs (:mod:`clientsim.server.removal`), drawn after everything else and written into ``policy:``

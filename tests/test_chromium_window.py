@@ -21,6 +21,9 @@ from .conftest import nicegui_python_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / 'assets' / 'scenarios'
+# one Chromium test at a time (tests/test_conformance.py, test_recorder.py, test_chromium_window.py): two Chromium
+# page loads beside the rest of the suite on 2 cores took a recorder page over 30 s to connect
+pytestmark = pytest.mark.xdist_group('chromium')
 needs_chromium = pytest.mark.skipif(
     missing_reason() is not None, reason=f'needs Chromium: {missing_reason()} (apt packages chromium chromium-driver)')
 

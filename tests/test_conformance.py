@@ -17,7 +17,7 @@ from clientsim.simulator.conform.command import conform_version, write_report
 
 from .conftest import nicegui_python_or_skip, run_cli
 
-pytestmark = [pytest.mark.network,
+pytestmark = [pytest.mark.network, pytest.mark.xdist_group('chromium'),  # one Chromium test at a time
               pytest.mark.skipif(missing_reason() is not None, reason=f'real Chromium: {missing_reason()}')]
 TIMING_ROW = 'page GET → handshake (median)'
 TIMING_ROWS = (TIMING_ROW, 'navigation timing', 'reload timing')

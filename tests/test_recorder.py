@@ -24,6 +24,9 @@ from .conftest import nicegui_python_or_skip
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / 'assets' / 'apps' / 'recorder_app.py'
 CLI = [sys.executable, '-m', 'clientsim.simulator.cli']
+# one Chromium test at a time (tests/test_conformance.py, test_recorder.py, test_chromium_window.py): two Chromium
+# page loads beside the rest of the suite on 2 cores took a recorder page over 30 s to connect
+pytestmark = pytest.mark.xdist_group('chromium')
 needs_chromium = pytest.mark.skipif(
     missing_reason() is not None, reason=f'needs Chromium: {missing_reason()} (apt packages chromium chromium-driver)')
 
@@ -69,7 +72,7 @@ def drive_session(url: str) -> None:
         return lambda d: d.find_elements(By.XPATH, f"//*[normalize-space(.)='{text}']")
     try:
         driver.get(url)
-        WebDriverWait(driver, 30).until(connected)
+        WebDriverWait(driver, 90).until(connected)  # a deadline: the page's JS through the proxy, on a busy machine
         driver.find_element(By.XPATH, "//label[.//*[normalize-space(.)='Name']]//input").send_keys('bob')
         driver.find_element(By.XPATH, "//*[contains(@class,'q-checkbox')]").click()
         driver.find_element(By.XPATH, "//*[contains(@class,'q-select')]").click()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:  # leaves outside the package; no sibling module is imported here
     import aiohttp
@@ -35,23 +37,27 @@ LOAD_PROFILES = ('chromium', 'instant')
 """How a window boots a page between the page GET's response and the socket connect (:mod:`.boot`)."""
 
 
-@dataclass
-class Latency:
-    """Per-window latency knobs in **milliseconds**: before the page GET, before the handshake is sent after
-    the socket connected, and before a download's GET after the ``download`` event arrived; and the page load
-    model: ``load`` is ``'chromium'`` (fetch the page's static files, then page GET → socket connect follows
+class Latency(BaseModel):
+    """Per-window latency knobs in **milliseconds** (0 … 60000): before the page GET, before the handshake is sent
+    after the socket connected, and before a download's GET after the ``download`` event arrived; and the page
+    load model: ``load`` is ``'chromium'`` (fetch the page's static files, then page GET → socket connect follows
     Chromium's measured boot time, :mod:`.boot`), ``'instant'`` (connect at once: the speed of load tests) or
     None (the window's ``default_load``: ``'chromium'``, the lab sets ``'instant'`` on the embedded server).
-    ``boot_ms``, if set, replaces the drawn boot time (ms from the page GET to the socket connect)."""
-    page_get_ms: float = 0.0
-    handshake_ms: float = 0.0
-    download_ms: float = 0.0
-    load: Optional[str] = None
-    boot_ms: Optional[float] = None
+    ``boot_ms``, if set, replaces the drawn boot time (ms from the page GET to the socket connect).
 
-    def __post_init__(self) -> None:
-        if self.load is not None and self.load not in LOAD_PROFILES:
-            raise ValueError(f'latency load must be one of {", ".join(LOAD_PROFILES)}, got {self.load!r}')
+    The one latency model (issue 17): a scenario's ``windows[].latency`` is validated as this model, the window
+    holds it, the GUI edits it (assignments are validated). Raises pydantic.ValidationError (a ValueError) for
+    an unknown knob or a value out of range."""
+    model_config = ConfigDict(extra='forbid', validate_assignment=True)
+    page_get_ms: float = Field(0.0, ge=0, le=60000)
+    handshake_ms: float = Field(0.0, ge=0, le=60000)
+    download_ms: float = Field(0.0, ge=0, le=60000)
+    load: Optional[Literal['chromium', 'instant']] = None
+    boot_ms: Optional[float] = Field(None, ge=0, le=60000)
+
+
+LATENCY_KNOBS = tuple(name for name in Latency.model_fields if name.endswith('_ms'))
+"""The latency knobs in ms, from the model: ``page_get_ms``, ``handshake_ms``, ``download_ms``, ``boot_ms``."""
 
 
 @dataclass(slots=True)

@@ -323,7 +323,8 @@ class MainWindow(ScenarioPlayback, QMainWindow):
         if not self.windows and not self.playing and fresh_session:
             self._start_manual_session()
         defaults = self.windows_box.default_latency
-        latency = latency or Latency(defaults.page_get_ms, defaults.handshake_ms, defaults.download_ms)
+        latency = latency or Latency(page_get_ms=defaults.page_get_ms, handshake_ms=defaults.handshake_ms,
+                                         download_ms=defaults.download_ms)
         browser = self.lab.add(name or self._next_name(), latency)  # adopt_browser makes its Qt window
         self.tasks.spawn(browser.open(self.lab.url_for(page)), name=f'open {browser.name}')
         return self.windows[browser.name]
