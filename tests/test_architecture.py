@@ -75,3 +75,21 @@ def test_timeline_rejects_unknown_event_kinds_in_tests():
     with pytest.raises(UnknownEventKind, match="unknown event kind 'download_gotten'"):
         timeline.record('server', 'download_gotten')
     assert set(KINDS) == {k.value for k in EventKind} and len(KINDS) == len(EventKind)
+
+
+def test_browser_parts_use_the_windows_ports_not_its_privates() -> None:
+    """Issue 17 item 8: the parts of a simulated window (connection, acks, boot, downloads, latency, messages, …)
+    reach the window through :class:`WindowView` fields and its ``ports``, never through a private member of the
+    facade (``window._record``, ``window._tasks`` …: 70 such uses before)."""
+    import ast
+    offenders = []
+    for path in sorted((ROOT / 'simulator' / 'browser').glob('*.py')):
+        if path.name in ('window.py', 'ports.py'):  # the facade itself, and where it hands its members to the parts
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Attribute) and node.attr.startswith('_') and not node.attr.startswith('__'):
+                owner = node.value
+                name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, 'id', '')
+                if name in ('window', 'browser', 'w'):
+                    offenders.append(f'{path.name}:{node.lineno} {name}.{node.attr}')
+    assert offenders == []

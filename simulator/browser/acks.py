@@ -39,11 +39,11 @@ class Acks:
         if self._task is not None:
             self._task.cancel()
         self.acked_message_id, self.did_handshake, self.buffered = -1, False, None
-        self._task = self.window._tasks.spawn(self._timer(self.window.document_id), name=f'{self.window.name} ack')
+        self._task = self.window.ports.tasks.spawn(self._timer(self.window.document_id), name=f'{self.window.name} ack')
 
     async def _timer(self, document_id: Optional[str]) -> None:
         window = self.window
-        while window.document_id == document_id and window._session is not None:
+        while window.document_id == document_id and window.ports.session() is not None:
             await asyncio.sleep(ACK_INTERVAL_S)
             if window.document_id == document_id:
                 await self.tick()
@@ -66,11 +66,11 @@ class Acks:
         if data is None or sio is None or not sio.connected:
             return
         self.buffered = None
-        self.window._frame('sent', 'ack', data)
+        self.window.ports.frame('sent', 'ack', data)
         try:
             await sio.emit('ack', data)
         except socketio.exceptions.BadNamespaceError:
             self.buffered = data
             return
         self.window.acks_sent += 1
-        self.window._changed()
+        self.window.ports.changed()

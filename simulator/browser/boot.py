@@ -84,7 +84,7 @@ async def boot(window: WindowView, html: str, get_sent_ns: int) -> None:
     remaining_s = ((boot_ms or 0.0) - (now_ns() - get_sent_ns) / 1e6) / 1000
     if remaining_s > 0:
         await asyncio.sleep(remaining_s)
-    window._record('page_booted', profile=profile, static_files=fetched,
+    window.ports.record('page_booted', profile=profile, static_files=fetched,
                    boot_ms=round((now_ns() - get_sent_ns) / 1e6, 1))
 
 
@@ -95,7 +95,7 @@ async def _fetch_all(window: WindowView, urls: list[str]) -> int:
 
 
 async def _fetch(window: WindowView, url: str, limit: asyncio.Semaphore) -> bool:
-    session = window._session
+    session = window.ports.session()
     if session is None:
         return False
     async with limit:

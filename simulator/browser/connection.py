@@ -40,7 +40,7 @@ from .acks import Acks
 from .boot import USER_AGENT
 from .latency import latency_sleep
 from .page import js_query_value
-from .state import CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
+from .state import CLOSED, CONNECTED, DISCONNECTED, HANDSHAKE_DONE, LOAD_FAILED, WindowView
 from .ws_attempts import TrackedWebSocket, attempt, close_orphans
 
 CONNECT_TIMEOUT_S = 5
@@ -68,14 +68,19 @@ class Connection:
 
     ``on_message(event, payload)`` gets every server message that passed the ``_id`` check (nicegui.js drops a
     message whose ``_id`` is below ``next_message_id`` and otherwise advances it to ``_id + 1``). The connection
-    writes the window's ``state``, ``sid``, ``page_error``, ``next_message_id`` and ``handshakes_rejected`` and
-    stamps its steps on the window's timeline. Sockets silenced by :meth:`drop` are kept until
-    :meth:`discard_dropped` (the window's close).
+    owns ``sid``, ``state`` and ``next_message_id`` (the window's properties of those names read and write them),
+    writes the window's ``page_error`` and ``handshakes_rejected``, and reports up through the window's ``ports``
+    (:class:`~.state.WindowPorts`: ``record``, ``changed``, ``frame``, the task group). Sockets silenced by
+    :meth:`drop` are kept until :meth:`discard_dropped` (the window's close).
     """
 
     def __init__(self, window: WindowView, on_message: Callable[[str, Any], None]) -> None:
         self.window = window
         self.on_message = on_message
+        #: owned here, read and written through the window's properties of the same names
+        self.sid: Optional[str] = None
+        self.state = CLOSED
+        self.next_message_id = 0
         self.sio: Optional[socketio.AsyncClient] = None
         self.handshake_task: Optional[asyncio.Task] = None
         self._closing = False  # True while leave() disconnects: that disconnect is the client's, not the server's
@@ -101,7 +106,7 @@ class Connection:
         """Connect a new socket for the window's current page and send the handshake (the shared tail of a page
         load and a reconnect).
 
-        ``url`` is the page URL (its scheme and host are used); ``generation`` the window's ``_load_generation``
+        ``url`` is the page URL (its scheme and host are used); ``generation`` the window's ``ports.generation()``
         of this load. A refused connect sets ``state = 'load failed'``. With an implicit handshake (NiceGUI 3.7+)
         the connect was the handshake. Otherwise, with ``handshake``, the handshake is sent after
         ``latency.handshake_ms`` in a task of the window; with ``wait`` this returns once it was answered."""
@@ -111,12 +116,12 @@ class Connection:
         await self.acks.flush()  # socket.io-client emitBuffered() runs before the connect handler (the handshake)
         if window.implicit_handshake:  # NiceGUI 3.7+: the connect was the handshake (finishHandshake(true))
             self.acks.did_handshake = True
-            window._record('handshake_acked', ok=True, implicit=True)
-            window.state = HANDSHAKE_DONE
-            window._changed()
+            window.ports.record('handshake_acked', ok=True, implicit=True)
+            self.state = HANDSHAKE_DONE
+            window.ports.changed()
             return
         if handshake:
-            self.handshake_task = window._tasks.spawn(self._handshake(generation), name=f'{window.name} handshake')
+            self.handshake_task = window.ports.tasks.spawn(self._handshake(generation), name=f'{window.name} handshake')
             if wait:
                 await asyncio.gather(self.handshake_task, return_exceptions=True)
 
@@ -125,7 +130,8 @@ class Connection:
         (``force_close``), so each socket has a TCP connection of its own, as in Chromium."""
         window = self.window
         if self._ws_session is None or self._ws_session.closed:
-            jar = window._session.cookie_jar if window._session is not None else aiohttp.CookieJar(unsafe=True)
+            session = window.ports.session()
+            jar = session.cookie_jar if session is not None else aiohttp.CookieJar(unsafe=True)
             self._ws_session = aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(force_close=True),
                                                      ws_response_class=TrackedWebSocket)  # see .ws_attempts
         return self._ws_session
@@ -166,22 +172,22 @@ class Connection:
         except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
             await complete(close_orphans(opened))
             window.page_error = f'socket connect failed: {e}'
-            window.state = LOAD_FAILED
-            window._record('socket_connect_failed', error=str(e))
+            self.state = LOAD_FAILED
+            window.ports.record('socket_connect_failed', error=str(e))
             self.sio = None
-            window._changed()
+            window.ports.changed()
             if self._refused == dialect.IMPLICIT_HANDSHAKE_REFUSED:
                 # NiceGUI 3.7+ nicegui.js connect_error: "reloading because implicit handshake failed" — every
                 # time (a new GET gives a new client_id, so this cannot loop while the server answers)
-                window._record('implicit_handshake_refused')
-                window._tasks.spawn(window.reload(wait=False), name=f'{window.name} reload')
+                window.ports.record('implicit_handshake_refused')
+                window.ports.tasks.spawn(window.reload(wait=False), name=f'{window.name} reload')
             elif self._refused is None and dialect.polls_after_websocket(window):
                 await self._polling_attempt(base, query)
             return False
-        window.sid = sio.get_sid()
-        window.state = CONNECTED
-        window._record('socket_connected_client')
-        window._changed()
+        self.sid = sio.get_sid()
+        self.state = CONNECTED
+        window.ports.record('socket_connected_client')
+        window.ports.changed()
         return True
 
     async def _polling_attempt(self, base: str, query: str) -> None:
@@ -198,7 +204,7 @@ class Connection:
                 await response.read()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             pass
-        window._record('polling_attempt', status=status)
+        window.ports.record('polling_attempt', status=status)
 
     @staticmethod
     async def _abandon(sio: socketio.AsyncClient, connecting: asyncio.Future, opened: list) -> None:
@@ -216,33 +222,33 @@ class Connection:
         window = self.window
         await latency_sleep(window, 'handshake_ms', window.latency.handshake_ms)
         sio = self.sio
-        if sio is None or generation != window._load_generation or not sio.connected:
+        if sio is None or generation != window.ports.generation() or not sio.connected:
             return
         data = dialect.handshake_data(window)
-        window._record('handshake_sent', document_id=window.document_id)
-        window._frame('sent', 'handshake', data)
+        window.ports.record('handshake_sent', document_id=window.document_id)
+        window.ports.frame('sent', 'handshake', data)
         try:
             ok = await sio.call('handshake', data, timeout=CONNECT_TIMEOUT_S)
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
                 socketio.exceptions.DisconnectedError) as e:
-            window._record('handshake_failed', error=f'{type(e).__name__}: {e}')
+            window.ports.record('handshake_failed', error=f'{type(e).__name__}: {e}')
             return
-        window._frame('received', 'handshake ack', ok)
-        window._record('handshake_acked', ok=bool(ok))
+        window.ports.frame('received', 'handshake ack', ok)
+        window.ports.record('handshake_acked', ok=bool(ok))
         if not ok:
             window.handshakes_rejected += 1
-        if generation != window._load_generation:
+        if generation != window.ports.generation():
             return
         if ok:
             self.acks.did_handshake = True
-            window.state = HANDSHAKE_DONE
-            window._changed()
+            self.state = HANDSHAKE_DONE
+            window.ports.changed()
         elif not self._reloaded_after_reject:  # nicegui.js: window.location.reload()
             self._reloaded_after_reject = True
-            window._tasks.spawn(window.reload(), name=f'{window.name} reload')
+            window.ports.tasks.spawn(window.reload(), name=f'{window.name} reload')
         else:
             window.page_error = 'handshake rejected: the server does not know this client_id'
-            window._changed()
+            window.ports.changed()
 
     def _install_handlers(self, sio: socketio.AsyncClient) -> None:
         window = self.window
@@ -253,16 +259,16 @@ class Connection:
             # a server's refusal is a dict payload; python-socketio passes a transport failure as a string
             if self.sio is sio and isinstance(data, dict):
                 self._refused = str(data.get('message'))
-                window._record('connect_error', message=self._refused)
+                window.ports.record('connect_error', message=self._refused)
 
         @sio.on('disconnect')
         async def _on_disconnect(reason: Any = None) -> None:
-            if self.sio is sio and self._sio_generation != window._load_generation:
+            if self.sio is sio and self._sio_generation != window.ports.generation():
                 return  # the page is being replaced (its next GET runs): the old page no longer reacts
             if self.sio is sio and not self._closing:  # the server closed it, or the transport failed
-                window._record('disconnect_client', by='server', reason=str(reason))
-                window.state = DISCONNECTED
-                window._changed()
+                window.ports.record('disconnect_client', by='server', reason=str(reason))
+                self.state = DISCONNECTED
+                window.ports.changed()
                 if window.auto_reconnect and str(reason) != SERVER_DISCONNECT:
                     self.start_auto_reconnect(0.0)
 
@@ -270,14 +276,14 @@ class Connection:
         async def _on_message(event: str, payload: Any = None) -> None:
             if self.sio is not sio:
                 return
-            window._frame('received', event, payload)
+            window.ports.frame('received', event, payload)
             if isinstance(payload, dict) and isinstance(payload.get('_id'), int):
                 if payload['_id'] < window.next_message_id:
-                    window._record('message_dropped', event=event, message_id=payload['_id'],
+                    window.ports.record('message_dropped', event=event, message_id=payload['_id'],
                                    next_message_id=window.next_message_id)
-                    window._changed()
+                    window.ports.changed()
                     return
-                window.next_message_id = payload['_id'] + 1
+                self.next_message_id = payload['_id'] + 1
             self.on_message(event, payload)
 
     async def emit(self, event: str, payload: Any) -> None:
@@ -290,7 +296,7 @@ class Connection:
         """Start the reconnect loop (unless one runs) ``notice_s`` seconds from now (the time the page needs to
         notice the loss; 0 for a closed transport)."""
         if self.reconnect_task is None or self.reconnect_task.done():
-            self.reconnect_task = self.window._tasks.spawn(self._reconnect_loop(notice_s),
+            self.reconnect_task = self.window.ports.tasks.spawn(self._reconnect_loop(notice_s),
                                                            name=f'{self.window.name} auto-reconnect')
 
     async def _reconnect_loop(self, notice_s: float) -> None:
@@ -298,17 +304,17 @@ class Connection:
         socket is up; stops when the window loads another page or closes."""
         window = self.window
         await asyncio.sleep(notice_s)
-        generation = window._load_generation
-        window._record('connection_lost_noticed')
+        generation = window.ports.generation()
+        window.ports.record('connection_lost_noticed')
         attempt = 0
-        while window._session is not None and generation == window._load_generation:
+        while window.ports.session() is not None and generation == window.ports.generation():
             delay_s = reconnect_delay_s(attempt, self.rng)
-            window._record('reconnect_scheduled', attempt=attempt + 1, delay_ms=round(delay_s * 1000))
+            window.ports.record('reconnect_scheduled', attempt=attempt + 1, delay_ms=round(delay_s * 1000))
             await asyncio.sleep(delay_s)
-            if window._session is None or generation != window._load_generation:
+            if window.ports.session() is None or generation != window.ports.generation():
                 return
-            await window._auto_reconnect()
-            generation = window._load_generation
+            await window.ports.auto_reconnect()
+            generation = window.ports.generation()
             if self.connected:
                 return
             attempt += 1
@@ -335,11 +341,11 @@ class Connection:
         if sio is not None:
             self._closing = True
             try:
-                self.window._record('disconnect_client', by='client', code=GOING_AWAY)
+                self.window.ports.record('disconnect_client', by='client', code=GOING_AWAY)
                 await complete(self._unload(sio))  # a cancelled page unload still closes its socket
             finally:
                 self._closing = False
-            self.window.state = DISCONNECTED
+            self.state = DISCONNECTED
 
     @staticmethod
     async def _unload(sio: socketio.AsyncClient) -> None:
@@ -372,9 +378,9 @@ class Connection:
         transport.pause_reading()
         self.sio = None
         self._dropped.append((sio, sio.eio.ws))
-        window.state = DISCONNECTED
-        window._record('connection_dropped')
-        window._changed()
+        self.state = DISCONNECTED
+        window.ports.record('connection_dropped')
+        window.ports.changed()
         if window.auto_reconnect if auto_reconnect is None else auto_reconnect:
             if notice_ms is None:
                 notice_ms = (sio.eio.ping_interval + sio.eio.ping_timeout) * 1000

@@ -87,8 +87,8 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
         return Download(filename, '', 200, len(src), hashlib.sha256(src).hexdigest(), _t_ms(window))
     await latency_sleep(window, 'download_ms', window.latency.download_ms)
     url = download_url(window.url or '', window.prefix, str(src))
-    window._record('download_get_sent', url=url)
-    session = window._session
+    window.ports.record('download_get_sent', url=url)
+    session = window.ports.session()
     if session is None:  # the window was closed while this download waited
         return Download(filename, url, 0, 0, '', _t_ms(window), error='the window is closed')
     try:

@@ -23,7 +23,7 @@ async def latency_sleep(window: WindowView, knob: str, drawn_ms: float) -> None:
     started = now_ns()
     await asyncio.sleep(drawn_ms / 1000)
     achieved_ms = (now_ns() - started) / 1e6
-    window._record('latency', knob=knob, drawn_ms=drawn_ms, achieved_ms=round(achieved_ms, 3),
+    window.ports.record('latency', knob=knob, drawn_ms=drawn_ms, achieved_ms=round(achieved_ms, 3),
                    lag_ms=round(achieved_ms - drawn_ms, 3))
 
 

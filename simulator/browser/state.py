@@ -37,8 +37,13 @@ LOAD_PROFILES = ('chromium', 'instant')
 """How a window boots a page between the page GET's response and the socket connect (:mod:`.boot`)."""
 
 
+MAX_LATENCY_MS = 3_600_000
+"""The largest latency knob (ms): an hour."""
+
+
 class Latency(BaseModel):
-    """Per-window latency knobs in **milliseconds** (0 … 60000): before the page GET, before the handshake is sent
+    """Per-window latency knobs in **milliseconds** (0 … 3,600,000: up to an hour, so a window can "never" fetch
+    within a run): before the page GET, before the handshake is sent
     after the socket connected, and before a download's GET after the ``download`` event arrived; and the page
     load model: ``load`` is ``'chromium'`` (fetch the page's static files, then page GET → socket connect follows
     Chromium's measured boot time, :mod:`.boot`), ``'instant'`` (connect at once: the speed of load tests) or
@@ -49,11 +54,11 @@ class Latency(BaseModel):
     holds it, the GUI edits it (assignments are validated). Raises pydantic.ValidationError (a ValueError) for
     an unknown knob or a value out of range."""
     model_config = ConfigDict(extra='forbid', validate_assignment=True)
-    page_get_ms: float = Field(0.0, ge=0, le=60000)
-    handshake_ms: float = Field(0.0, ge=0, le=60000)
-    download_ms: float = Field(0.0, ge=0, le=60000)
+    page_get_ms: float = Field(0.0, ge=0, le=MAX_LATENCY_MS)
+    handshake_ms: float = Field(0.0, ge=0, le=MAX_LATENCY_MS)
+    download_ms: float = Field(0.0, ge=0, le=MAX_LATENCY_MS)
     load: Optional[Literal['chromium', 'instant']] = None
-    boot_ms: Optional[float] = Field(None, ge=0, le=60000)
+    boot_ms: Optional[float] = Field(None, ge=0, le=MAX_LATENCY_MS)
 
 
 LATENCY_KNOBS = tuple(name for name in Latency.model_fields if name.endswith('_ms'))
@@ -115,15 +120,43 @@ class JavaScriptAnswers(Protocol):
         ...
 
 
+class WindowPorts(Protocol):
+    """What a part (connection, acks, boot, downloads, latency, messages) may do to its window besides reading
+    and writing the fields of :class:`WindowView`: the window's ``ports`` (issue 17: the parts get these, not the
+    facade's private members).
+
+    ``record(kind, **detail)`` stamps a timeline event for this window; ``changed()`` notifies listeners and
+    waiters; ``frame(direction, event, payload)`` keeps a :class:`Frame`; ``tasks`` is the window's
+    :class:`~simulator.tasks.TaskGroup` (cancelled on close); ``generation()`` counts page loads and reconnects (a
+    handshake of an older one is ignored); ``session()`` is the window's HTTP session (its cookie jar), None once
+    closed; ``closing()`` is true while the window closes (a download message then starts no fetch);
+    ``fetch_download(payload)`` GETs a download; ``auto_reconnect()`` reconnects as nicegui.js does."""
+    tasks: TaskGroup
+
+    def record(self, kind: str, **detail: Any) -> None: ...
+
+    def changed(self) -> None: ...
+
+    def frame(self, direction: str, event: str, payload: Any) -> None: ...
+
+    def generation(self) -> int: ...
+
+    def session(self) -> Optional[aiohttp.ClientSession]: ...
+
+    def closing(self) -> bool: ...
+
+    async def fetch_download(self, payload: dict) -> None: ...
+
+    async def auto_reconnect(self) -> None: ...
+
+
 class WindowView(Protocol):
     """The part of a ``SimulatedBrowser`` its connection, dialect and downloads read and write.
 
-    ``SimulatedBrowser`` satisfies it structurally; the parts never import the facade. The underscored members
-    are package-internal: ``_record(kind, **detail)`` stamps a timeline event for this window, ``_changed()``
-    notifies listeners, ``_frame(direction, event, payload)`` keeps a :class:`Frame`, ``_tasks`` is the window's
-    :class:`~simulator.tasks.TaskGroup` (cancelled on close), ``_load_generation`` counts page loads and
-    reconnects (a handshake of an older one is ignored), ``_session`` is the window's HTTP session (its cookie
-    jar), None once closed.
+    ``SimulatedBrowser`` satisfies it structurally; the parts never import the facade and never touch its private
+    members: what they may do besides reading and writing these fields is ``ports`` (:class:`WindowPorts`).
+    ``sid``, ``state`` and ``next_message_id`` are owned by the window's connection (the facade's properties
+    read and write the connection's).
     """
     name: str
     timeline: Timeline
@@ -160,16 +193,7 @@ class WindowView(Protocol):
     tag_requests: bool
     page_loaded_ns: Optional[int]
     static_cached: set[str]
-    _tasks: TaskGroup
-    _closing_window: bool  # True while close() runs: a download message then starts no fetch
-    _load_generation: int
-    _session: Optional[aiohttp.ClientSession]
-
-    def _record(self, kind: str, **detail: Any) -> None: ...
-
-    def _changed(self) -> None: ...
-
-    def _frame(self, direction: str, event: str, payload: Any) -> None: ...
+    ports: 'WindowPorts'
 
     async def reload(self, *, wait: bool = True) -> None: ...
 
@@ -181,6 +205,5 @@ class WindowView(Protocol):
 
     async def emit_raw(self, event: str, payload: Any) -> None: ...
 
-    async def _fetch_download(self, payload: dict) -> None: ...
 
     async def _auto_reconnect(self) -> None: ...

@@ -47,6 +47,7 @@ from .downloads import Download, fetch_download
 from .latency import latency_sleep
 from .messages import dispatch
 from .page import PageError, parse_elements_json, parse_page
+from .ports import Ports, owned_by_connection
 from .scripts import JavaScriptRules
 from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, FrameRing, Latency
 
@@ -84,16 +85,13 @@ class SimulatedBrowser(ElementControls):
         self.page_error: Optional[str] = None
         self.client_id: Optional[str] = None
         self.document_id: Optional[str] = None
-        self.sid: Optional[str] = None
         self.prefix = ''
         self.version = ''
         self.page_query: dict[str, Any] = {}  # the page's socket.io query (parse_page()['query'])
         self.page_transports: list[str] = ['websocket', 'polling']  # the page's socket.io transports
         self.implicit_handshake = False  # NiceGUI 3.7+: the socket connect carries the handshake
-        self.state = CLOSED
         self._elements: dict[str, dict[str, Any]] = {}
         self._elements_json: Optional[str] = None  # the page's element tree as text until someone reads elements
-        self.next_message_id = 0
         self.downloads: list[Download] = []
         self.download_events = 0
         self.clicks = 0  # click events this window sent (all pages)
@@ -125,9 +123,16 @@ class SimulatedBrowser(ElementControls):
         self._session: Optional[aiohttp.ClientSession] = None
         self._tasks = TaskGroup(f'window {name}')
         self._closing_window = False
+        self.ports = Ports(self)  # what the parts may do to this window (WindowPorts)
         self._connection = Connection(self, self._handle_message)
         self._changed_event: Optional[asyncio.Event] = None  # made by wait_for only (an Event is ~0.7 KB)
         self._load_generation = 0
+
+    # ---- what the connection owns (Connection.sid, .state, .next_message_id) ----------------------------
+    sid = owned_by_connection('sid', "The current socket's sid (None without one).")
+    state = owned_by_connection('state', 'One of :data:`~.state.STATES` (the page load sets it too).')
+    next_message_id = owned_by_connection('next_message_id', "nicegui.js's ``next_message_id``: the lowest server "
+                                          "message ``_id`` still to accept (a page load sets it from the page).")
 
     # ---- observation ----------------------------------------------------------------------------------------
     def _record(self, kind: str, **detail: Any) -> None:
