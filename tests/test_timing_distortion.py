@@ -1,7 +1,8 @@
-"""A run's timing is distorted when the loop woke up later than the scenario's own tightest bound (issue 26): the
-fixed progress_resume expects the re-attached bar ``within_ms: 50``, so a loop stall of 100 ms during its steps
-makes the run "timing distorted", though that stall is under the default 150 ms tolerance. Real sockets on
-127.0.0.1, real time."""
+"""A run's timing is distorted when the loop woke up later than the scenario's own tightest bound (issue 26): a
+fixed progress_resume whose re-attached bar must show ``within_ms: 50`` is "timing distorted" after a loop stall
+of 100 ms during its steps, though that stall is under the default 150 ms tolerance. Real sockets on 127.0.0.1,
+real time. (The library's progress_resume allows 200 ms: 50 ms failed in the GUI beside a busy suite at 53 ms,
+max lag 41 ms, so its bound was tighter than what it checks: that the bar shows at all.)"""
 from __future__ import annotations
 
 import asyncio
@@ -9,24 +10,29 @@ import time
 
 from clientsim.simulator.loop_lag import TOLERANCE_MS, tolerance_for
 from clientsim.simulator.player import ScenarioPlayer
-from clientsim.simulator.scenario import load_scenario
+from clientsim.simulator.scenario import parse_scenario
 
 from .conftest import SCENARIOS
 
 
-def _fixed_progress_resume():
-    variants = dict(load_scenario(str(SCENARIOS / 'progress_resume.yaml')).variants())
+def _progress_resume(within_ms: int):
+    """progress_resume.yaml's (fixed, shipped) variants with the re-attached bar's bound set to ``within_ms``."""
+    text = (SCENARIOS / 'progress_resume.yaml').read_text(encoding='utf-8')
+    assert 'within_ms: 200' in text
+    variants = dict(parse_scenario(text.replace('within_ms: 200', f'within_ms: {within_ms}')).variants())
     return variants['fixed'], variants['shipped']
 
 
 def test_the_tightest_within_ms_bound_is_the_tolerance():
-    fixed, shipped = _fixed_progress_resume()
+    fixed, shipped = _progress_resume(50)
     assert tolerance_for(fixed.expect.model_dump(mode='json')) == 50.0
     assert tolerance_for(shipped.expect.model_dump(mode='json')) == TOLERANCE_MS
+    library_fixed, _ = _progress_resume(200)
+    assert tolerance_for(library_fixed.expect.model_dump(mode='json')) == TOLERANCE_MS  # 200 > the default
 
 
 def test_a_stall_beyond_the_scenarios_own_bound_marks_the_run_distorted():
-    fixed, _ = _fixed_progress_resume()
+    fixed, _ = _progress_resume(50)
 
     async def run():
         player = ScenarioPlayer(fixed)
