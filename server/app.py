@@ -338,10 +338,9 @@ class EmbeddedServer:
         self.timeline.record(SERVER, kind, window=self.handlers.window_of(sid) if sid else None, sid=sid,
                              eio_sid=eio_sid, timeout_s=self.limits.connect_timeout_s if self.limits else None)
 
-    def _record_refusal(self, open_count: int) -> None:
-        """A connection over ``limits.max_connections``, answered 503: an event, and a warning (``clientsim serve``
-        rate-limits its log to one line a second per kind)."""
-        cap = self.limits.cap if self.limits else 0
+    def _record_refusal(self, open_count: int, cap: int) -> None:
+        """A connection over the cap (``limits.max_connections``), answered 503: an event, and a warning
+        (``clientsim serve`` rate-limits its log to one line a second per kind)."""
         self.timeline.record(SERVER, 'connection_refused', open=open_count, cap=cap)
         log.warning('connection refused with 503: %d connections open, the cap is %d (--max-connections)',
                     open_count, cap)

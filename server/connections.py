@@ -115,10 +115,11 @@ class _Refusal(asyncio.Protocol):
 class CappedSite(web.TCPSite):
     """``CappedSite(runner, host, port, max_connections=N, on_refused=callback)``: an aiohttp ``TCPSite`` whose
     protocol factory counts open HTTP connections (``runner.server.connections``) and answers the one over
-    ``max_connections`` with 503 (:class:`_Refusal`); ``on_refused(open_count)`` is called for each."""
+    ``max_connections`` with 503 (:class:`_Refusal`); ``on_refused(open_count, max_connections)`` is called for
+    each."""
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int, *, max_connections: int,
-                 on_refused: Callable[[int], None]) -> None:
+                 on_refused: Callable[[int, int], None]) -> None:
         super().__init__(runner, host, port)
         self.max_connections = max_connections
         self._on_refused = on_refused
@@ -135,7 +136,7 @@ class CappedSite(web.TCPSite):
             if open_count < self.max_connections:
                 return server()
             self.refusing += 1
-            self._on_refused(open_count)
+            self._on_refused(open_count, self.max_connections)
             return _Refusal(f'clientsim serve: {open_count} connections open, the cap is {self.max_connections} '
                             f'(--max-connections); try again\n', self._refusal_closed,
                             at_once=self.refusing > REFUSALS_READ)

@@ -84,6 +84,11 @@ def read_policy(file: Optional[str], sets: list[str]) -> ServerPolicy:
         raise PolicyError(f"{where}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
+def _prefix(data: Any) -> str:
+    """The window-name prefix of a feed request (``{'prefix': ...}``); '' for anything else."""
+    return str(data.get('prefix') or '') if isinstance(data, dict) else ''
+
+
 class ErrorFeed:
     """The error feed of a *started* server (``ErrorFeed(server, token).install()``; see the module): the
     ``/clientsim`` namespace, which only a connection whose ``auth`` is ``{'token': token}`` may join (any other
@@ -155,7 +160,7 @@ class ErrorFeed:
         for holder, started in list(self._lease_start.items()):
             if now - started > LEASE_S:
                 self._release(holder)
-        prefix = str((data or {}).get('prefix') or '') if isinstance(data, dict) else ''
+        prefix = _prefix(data)
         mine = {i: e for i, e in self.pending.items() if e['window'] is None or str(e['window']).startswith(prefix)}
         for error_id in mine:
             del self.pending[error_id]
@@ -178,7 +183,7 @@ class ErrorFeed:
 
     async def _pending_work(self, sid: str, data: Any = None) -> dict[str, int]:
         """What may still produce errors: connected sockets of windows named ``prefix…`` and delayed deletes."""
-        prefix = str((data or {}).get('prefix') or '') if isinstance(data, dict) else ''
+        prefix = _prefix(data)
         server = self.server
         handlers = server.handlers
         sockets = sum(1 for s in handlers.sids if str(handlers.sid_windows.get(s) or '').startswith(prefix))

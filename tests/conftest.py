@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,15 @@ def qloop(qapp):
     assert not pending, f'tasks left pending by the test: {pending}'
     loop.close()
     asyncio.set_event_loop(None)
+
+
+def answers(url: str) -> bool:
+    """Whether a GET of ``url``'s root page is answered 200 within 5 s (an app or ``clientsim serve`` is up)."""
+    try:
+        with urllib.request.urlopen(url + '/', timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 async def until(predicate, timeout_s: float = 20.0, poll_s: float = 0.02) -> bool:

@@ -14,24 +14,10 @@ from clientsim.simulator.browser.window import SimulatedBrowser
 from clientsim.simulator.gui.main_window import MainWindow
 from clientsim.simulator.record.session import RECORDINGS_ENV
 from clientsim.simulator.scenario import load_scenario
+from clientsim.simulator.steps import shows_text
 from clientsim.simulator.timeline import Timeline
 
-
-async def _until(predicate, timeout_s: float = 20.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
-def _shows(window: SimulatedBrowser, text: str) -> bool:
-    try:
-        window.find(content=text)
-        return True
-    except LookupError:
-        return False
+from .conftest import until
 
 
 def test_record_dialog_records_saves_lists_and_replays(qtbot, qloop):
@@ -50,7 +36,7 @@ def test_record_dialog_records_saves_lists_and_replays(qtbot, qloop):
         dialog.end_after_s = 1.0
         dialog.start()
         assert not dialog.start_button.isEnabled() and dialog.stop_button.isEnabled()
-        assert await _until(lambda: dialog.status.text().startswith('Recording.'))
+        assert await until(lambda: dialog.status.text().startswith('Recording.'))
         proxy_url = dialog.session.proxy_url
         assert proxy_url in dialog.status.text()
         person = SimulatedBrowser('person', Timeline(), Latency(load='instant'))
@@ -58,9 +44,9 @@ def test_record_dialog_records_saves_lists_and_replays(qtbot, qloop):
         for _ in range(2):
             await person.click('+1')
             await asyncio.sleep(0.2)
-        assert await _until(lambda: _shows(person, 'count: 2'), 10)
+        assert await until(lambda: shows_text(person, 'count: 2'), 10)
         await person.close()  # the tab closes: no socket, nothing requested for end_after_s -> saved
-        assert await _until(lambda: dialog.saved is not None, 30), dialog.status.text()
+        assert await until(lambda: dialog.saved is not None, 30), dialog.status.text()
         steps = [dialog.steps.item(i).text() for i in range(dialog.steps.count())]
         scenario = load_scenario(dialog.saved)
         first = main.library.scenario_list.item(0)
@@ -68,8 +54,8 @@ def test_record_dialog_records_saves_lists_and_replays(qtbot, qloop):
         assert dialog.replay_button.isEnabled()
         dialog.windows.setValue(3)
         dialog.replay_button.click()
-        assert await _until(lambda: sorted(main.windows) == ['w01', 'w02', 'w03'], 30), sorted(main.windows)
-        assert await _until(lambda: 'PASS' in main.library.result_label.text()
+        assert await until(lambda: sorted(main.windows) == ['w01', 'w02', 'w03'], 30), sorted(main.windows)
+        assert await until(lambda: 'PASS' in main.library.result_label.text()
                             or 'FAIL' in main.library.result_label.text(), 60), main.library.result_label.text()
         result = main.library.result_label.text()
         await main.shutdown()

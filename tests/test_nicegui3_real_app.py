@@ -11,8 +11,6 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,7 +19,7 @@ import pytest
 from clientsim.simulator.browser import HANDSHAKE_DONE
 from clientsim.simulator.target import free_port
 
-from .conftest import nicegui_python_or_skip
+from .conftest import answers, nicegui_python_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / 'assets' / 'apps' / 'elements_app.py'
@@ -50,14 +48,6 @@ class App:
                 time.sleep(0.05)
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + '/', timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope='module')
 def elements_app() -> Iterator[App]:
     python = nicegui_python_or_skip('3.18.0')
@@ -73,7 +63,7 @@ def elements_app() -> Iterator[App]:
             # READY comes from app.on_startup, which uvicorn runs before it binds the port: on a busy machine the
             # first window found nothing listening yet. Wait (deadline) until a GET is answered.
             deadline = time.monotonic() + 60
-            while not _answers(app.url):
+            while not answers(app.url):
                 assert time.monotonic() < deadline and process.poll() is None, app.log()[-2000:]
                 time.sleep(0.05)
             yield app

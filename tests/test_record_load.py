@@ -15,20 +15,13 @@ from clientsim.simulator.browser.state import Latency
 from clientsim.simulator.browser.window import SimulatedBrowser
 from clientsim.simulator.load.spec import load_load_scenario
 from clientsim.simulator.record.session import RecordSession
+from clientsim.simulator.steps import shows_text
 from clientsim.simulator.timeline import Timeline
 
 from .conftest import run_cli
 from .test_serve_limits import _serve, _stop
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec('locust') is None, reason='needs the load extra')
-
-
-def _shows(window: SimulatedBrowser, text: str) -> bool:
-    try:
-        window.find(content=text)
-        return True
-    except LookupError:
-        return False
 
 
 async def _record(url: str, out: str) -> None:
@@ -39,7 +32,7 @@ async def _record(url: str, out: str) -> None:
         await person.open(session.proxy_url + '/counter')
         for n in (1, 2):
             await person.click('+1')
-            await person.wait_for(lambda w, n=n: _shows(w, f'count: {n}'), 10)
+            await person.wait_for(lambda w, n=n: shows_text(w, f'count: {n}'), 10)
     finally:
         await person.close()
     await session.wait_until_done()

@@ -30,10 +30,10 @@ def _serve(*args: str, nofile: int = 0, stderr=subprocess.PIPE) -> tuple[subproc
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     proc = subprocess.Popen([*CLI, 'serve', *args], stdout=subprocess.PIPE, stderr=stderr, text=True,
                             preexec_fn=limit)
-    first = proc.stdout.readline().strip()
-    second = proc.stdout.readline().strip()
-    assert first.startswith('clientsim serve: http://'), first + (proc.stderr.read() if proc.stderr else '')
-    return proc, first.rsplit(':', 1)[1], [first, second]
+    # the URL, the accepted hosts, the connection limits (the feed token's line, when printed, is not read)
+    lines = [proc.stdout.readline().strip() for _ in range(3)]
+    assert lines[0].startswith('clientsim serve: http://'), lines[0] + (proc.stderr.read() if proc.stderr else '')
+    return proc, lines[0].rsplit(':', 1)[1], lines
 
 
 def _status(port: str, host: str) -> int:

@@ -31,17 +31,15 @@ from clientsim.simulator.browser.state import Latency
 from clientsim.simulator.browser.window import SimulatedBrowser
 from clientsim.simulator.timeline import Timeline
 
-from .conftest import CLI
+from .conftest import CLI, answers
+from .test_serve_hosts_and_logging import _serve as serve_process
 from .test_serve_hosts_and_logging import until
 
 
 def _serve(*args: str, stderr) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([*CLI, 'serve', *args], stdout=subprocess.PIPE, stderr=stderr, text=True)
-    first = proc.stdout.readline().strip()
-    assert first.startswith('clientsim serve: http://'), first
-    for _ in range(2):  # the accepted hosts and the limits
-        proc.stdout.readline()
-    return proc, first.split(': ', 1)[1]
+    """A ``clientsim serve`` process and its URL (:func:`.test_serve_hosts_and_logging._serve`)."""
+    proc, _port, lines = serve_process(*args, stderr=stderr)
+    return proc, lines[0].split(': ', 1)[1]
 
 
 def _stop(proc: subprocess.Popen) -> str:
@@ -223,20 +221,12 @@ def test_connections_beyond_the_cap_get_503(tmp_path):
             for s in held:
                 s.close()
         try:
-            assert until(lambda: _status_ok(url), 20), 'serves again once the held connections are gone'
+            assert until(lambda: answers(url), 20), 'serves again once the held connections are gone'
         finally:
             summary = _stop(proc)
-    # 1, or more when a retry of _status_ok came before serve saw the held connections close
+    # 1, or more when a retry of answers() came before serve saw the held connections close
     assert re.search(r'connection_refused [1-9]', summary), summary
     assert 'connection refused with 503' in (tmp_path / 'serve.err').read_text()
-
-
-def _status_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + '/', timeout=5) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def test_bad_limits_are_refused_with_the_flag_named():

@@ -34,9 +34,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--feed-token', default=os.environ.get(FEED_TOKEN_ENV, ''), metavar='TOKEN',
                    help=f'the secret the error feed (/clientsim) requires of load workers; default: '
                         f'${FEED_TOKEN_ENV}, else a random one, printed at start')
-    p.add_argument('--max-connections', type=int, default=None, metavar='N',
+    p.add_argument('--max-connections', type=_at_least_one, default=None, metavar='N',
                    help='answer 503 to connections beyond N open ones; default: the open-files limit less a '
                         f'quarter, at most 256 (here {default_max_connections()})')
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text!r}: must be at least 1')
+    return value
 
 
 def _positive(text: str) -> float:
@@ -55,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     (:class:`clientsim.simulator.serve.PolicyError`) or a port that cannot be bound."""
     policy = read_policy(args.policy, args.set)
     allowed = [h.strip() for h in args.allowed_hosts.split(',') if h.strip()]
-    if args.max_connections is not None and args.max_connections < 1:
-        raise BadInputError(f'--max-connections {args.max_connections}: must be at least 1')
     token = args.feed_token or new_feed_token()
     limits = ConnectionLimits(keepalive_timeout_s=args.keepalive_timeout, connect_timeout_s=args.connect_timeout,
                               max_connections=args.max_connections)

@@ -17,14 +17,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -35,6 +33,8 @@ from clientsim.simulator.explore import Exploration, RunResult, outcomes
 from clientsim.simulator.outcome import verdict_colour, verdict_label, verdict_rgb
 from clientsim.simulator.scenario import ScenarioError
 from clientsim.simulator.vary import VaryError
+
+from .panels import fill_with_scrolled
 
 
 def outcome_legend(rows: list[dict[str, Any]], most: int = 6) -> str:
@@ -107,7 +107,7 @@ class ExploreView(QWidget):
         for widget in (self.explore_button, self.stop_button, self.shrink_button):
             buttons.addWidget(widget)
         buttons.addWidget(self.progress, 1)
-        content = QWidget()  # in a scroll area: the tab does not force the event-log pane's height at 1024×700
+        content = QWidget()
         layout = QVBoxLayout(content)
         layout.addLayout(row)
         layout.addLayout(buttons)
@@ -116,13 +116,7 @@ class ExploreView(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.extra)
         layout.addWidget(self.status)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scrolled(self, content)
 
     # ---- exploring ----------------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -143,13 +143,7 @@ class ServerStatePanel(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(bottom)
-        scroll = QScrollArea()  # the tab does not force the event-log pane's height at 1024×700
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(split)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        fill_with_scrolled(self, split)
         self._seen = 0
         self._t: list[float] = []
         self._alive: list[float] = []
@@ -227,6 +221,18 @@ def export_events_dialog(parent: QWidget, timeline: Timeline) -> None:
             parent.statusBar().showMessage(f'{len(timeline.events)} events saved to {path}', 5000)
         except OSError as e:
             parent.statusBar().showMessage(f'export failed: {e}', 10000)
+
+
+def fill_with_scrolled(page: QWidget, content: QWidget) -> None:
+    """Make ``content`` the whole of the tab ``page``, inside a frameless scroll area: the tab then does not force its
+    minimum height on the event-log pane at 1024×700 (:func:`give_tab_room` gives it room when it is shown)."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(content)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(scroll)
 
 
 def give_tab_room(split: QSplitter, tabs: QTabWidget, windows_min_px: int = 86) -> None:
