@@ -4,7 +4,9 @@ helpers."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,10 +26,13 @@ os.environ.setdefault('QT_QPA_PLATFORM', 'offscreen')
 # Timeline.record rejects event kinds that are not in clientsim.simulator.event_kinds.EventKind: in this process
 # (the flag; the pytest plugin may have imported the timeline already) and in every CLI/app subprocess (the env).
 os.environ['CLIENTSIM_STRICT_EVENT_KINDS'] = '1'
-# the trust store of `clientsim trust` (simulator.trust): one throwaway file per test session, never the user's
-os.environ['CLIENTSIM_TRUST_STORE'] = os.path.join(tempfile.mkdtemp(prefix='clientsim-trust-'), 'trusted.json')
-# the GUI's recordings folder (its scenario library lists it): a throwaway one, never the user's
-os.environ['CLIENTSIM_RECORDINGS_DIR'] = tempfile.mkdtemp(prefix='clientsim-recordings-')
+# the trust store of `clientsim trust` (simulator.trust) and the GUI's recordings folder (its scenario library lists
+# it): throwaway ones per test process, never the user's, removed when the process ends
+_SESSION_DIR = tempfile.mkdtemp(prefix='clientsim-tests-')
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
+os.environ['CLIENTSIM_TRUST_STORE'] = os.path.join(_SESSION_DIR, 'trust', 'trusted.json')
+os.environ['CLIENTSIM_RECORDINGS_DIR'] = os.path.join(_SESSION_DIR, 'recordings')
+os.makedirs(os.environ['CLIENTSIM_RECORDINGS_DIR'])
 from clientsim.simulator import timeline as _timeline  # noqa: E402
 
 _timeline.strict_kinds = True

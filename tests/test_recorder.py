@@ -54,9 +54,31 @@ def start_record(tmp_path: Path, python: str, *extra: str) -> tuple[subprocess.P
     return proc, line.split('open ', 1)[1].split()[0], lines
 
 
+def chromium_story(chromium) -> str:
+    """What the tab did, for a failure message: its HTTP responses, websocket events and console lines."""
+    lines = []
+    for method, params, wall_ns in chromium.cdp_events():
+        at = f'{wall_ns // 1_000_000 % 100_000:>5} ms'
+        if method == 'Network.responseReceived':
+            response = params.get('response', {})
+            lines.append(f"{at} GET {response.get('url', '')[:80]} -> {response.get('status')}")
+        elif method.startswith('Network.webSocket') and 'Frame' not in method or method == 'Network.loadingFailed':
+            lines.append(f'{at} {method} {json.dumps(params)[:200]}')
+        elif method == 'Network.webSocketFrameReceived':
+            lines.append(f"{at} recv {params.get('response', {}).get('payloadData', '')[:80]}")
+    try:
+        driver = chromium.driver
+        lines += [f"console {e.get('level')}: {e.get('message', '')[:200]}" for e in driver.get_log('browser')]
+        lines.append('page: ' + driver.execute_script('return document.body ? document.body.innerText : ""')[:300])
+    except Exception as e:  # the story is best effort; the failure is what counts
+        lines.append(f'(no console: {e})')
+    return '\n'.join(lines[-60:])
+
+
 def drive_session(url: str) -> None:
     """What a person does, in real Chromium through the proxy: type a name, tick Agree, pick banana, Greet (waits
     for both timers), Download (waits for the file), Go to other (waits for the new page's socket)."""
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -72,7 +94,10 @@ def drive_session(url: str) -> None:
         return lambda d: d.find_elements(By.XPATH, f"//*[normalize-space(.)='{text}']")
     try:
         driver.get(url)
-        WebDriverWait(driver, 90).until(connected)  # a deadline: the page's JS through the proxy, on a busy machine
+        try:  # a deadline: the page's JS through the proxy, on a busy machine
+            WebDriverWait(driver, 90).until(connected)
+        except TimeoutException:
+            pytest.fail(f'no connected socket within 90 s: {chromium_story(chromium)}')
         driver.find_element(By.XPATH, "//label[.//*[normalize-space(.)='Name']]//input").send_keys('bob')
         driver.find_element(By.XPATH, "//*[contains(@class,'q-checkbox')]").click()
         driver.find_element(By.XPATH, "//*[contains(@class,'q-select')]").click()

@@ -8,13 +8,21 @@ Page ``/``: counts page loads in ``app.storage.user['visits']`` and shows ``user
 Markers: ``READY <port>``; ``USER <client_id> browser=<first 8 chars of the browser id> visits=<n>`` per page load.
 """
 import os
+import shutil
 import sys
 import tempfile
 
-# NiceGUI writes app.storage.user to ./.nicegui by default: keep it out of the scenario folder (the app's cwd)
-os.environ.setdefault('NICEGUI_STORAGE_PATH', tempfile.mkdtemp(prefix='clientsim-storage-user-'))
+# NiceGUI writes app.storage.user to ./.nicegui by default: keep it out of the scenario folder (the app's cwd), in a
+# temp folder removed at shutdown
+if 'NICEGUI_STORAGE_PATH' not in os.environ:
+    os.environ['NICEGUI_STORAGE_PATH'] = STORAGE = tempfile.mkdtemp(prefix='clientsim-storage-user-')
+else:
+    STORAGE = None
 
 from nicegui import app, ui  # noqa: E402
+
+if STORAGE is not None:
+    app.on_shutdown(lambda: shutil.rmtree(STORAGE, ignore_errors=True))
 
 PORT = int(sys.argv[1])
 

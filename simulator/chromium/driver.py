@@ -6,9 +6,9 @@ Blocking (Selenium is): :class:`~clientsim.simulator.chromium.window.ChromiumWin
 ``Service('/usr/bin/chromedriver')``):
 ``--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
 --disable-sync --no-first-run`` and a ``--user-data-dir`` in a new temp folder. ``goog:loggingPrefs``
-``{'performance': 'ALL'}`` makes chromedriver log every CDP ``Network.*`` and ``Page.*`` event (websocket frames,
-page GETs, ``Page.downloadWillBegin`` / ``downloadProgress``). Downloads go to ``<temp>/downloads``
-(``Browser.setDownloadBehavior``).
+``{'performance': 'ALL', 'browser': 'ALL'}`` makes chromedriver log every CDP ``Network.*`` and ``Page.*`` event
+(websocket frames, page GETs, ``Page.downloadWillBegin`` / ``downloadProgress``). Downloads go to ``<temp>/downloads``
+(``Browser.setDownloadBehavior``), and keep the console (for failure messages).
 
 Every driver that is not quit by its owner is quit at interpreter exit (:mod:`atexit`), so a Ctrl+C or a crashed
 scenario leaves no ``chromium`` / ``chromedriver`` process. No Qt import here.
@@ -91,7 +91,7 @@ class ChromiumDriver:
             if flag != '--headless=new' or self.headless:
                 options.add_argument(flag)
         options.add_argument(f'--user-data-dir={self.profile_dir}')
-        options.set_capability('goog:loggingPrefs', {'performance': 'ALL'})
+        options.set_capability('goog:loggingPrefs', {'performance': 'ALL', 'browser': 'ALL'})
         service = Service(CHROMEDRIVER)
         _LIVE.add(self)
         try:
