@@ -93,7 +93,7 @@ class MeasurementsPanel(QWidget):
             self.table.setItem(r, 0, item)
             for c, v in enumerate(values, start=1):
                 cell = QTableWidgetItem(_fmt(v))
-                cell.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, cell)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)

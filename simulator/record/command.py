@@ -42,7 +42,8 @@ def add_parser(sub: Any) -> None:
     record.add_argument('--compress-think-ms', type=float, metavar='N',
                         help='cap each recorded think time (wait step) at N ms')
     record.add_argument('--end-after-s', type=float, default=5.0,
-                        help='--browser none: end once no socket is open and nothing happened for S seconds')
+                        help='--browser none: end once no socket is open and nothing happened for S seconds '
+                        '(60 s at least while a page has not connected its socket yet)')
     record.add_argument('--port', type=int, default=0, help='the proxy port (default: a free one)')
 
 

@@ -58,8 +58,9 @@ class RecordingProxy:
     proxy's base URL; :meth:`stop` closes every bridged socket and the server (idempotent).
 
     State for the caller deciding when a session ended: :attr:`pages` (HTML pages served), :attr:`open_sockets`
-    (bridged websockets now open), :attr:`last_activity_ns` (``perf_counter_ns`` of the last request, frame or
-    close)."""
+    (bridged websockets now open), :attr:`booting` (the last page served has opened no websocket yet: its tab
+    still fetches static files and boots Vue), :attr:`last_activity_ns` (``perf_counter_ns`` of the last request,
+    frame or close)."""
 
     def __init__(self, upstream: str, recording: Recording, *, port: int = 0) -> None:
         self.upstream = upstream.rstrip('/')
@@ -68,6 +69,7 @@ class RecordingProxy:
         self.url = ''
         self.pages = 0
         self.open_sockets = 0
+        self.booting = False
         self.last_activity_ns = time.perf_counter_ns()
         self._runner: Optional[web.AppRunner] = None
         self._session: Optional[aiohttp.ClientSession] = None
@@ -147,6 +149,7 @@ class RecordingProxy:
         if request.method == 'GET' and content_type.startswith('text/html') and len(data) <= MAX_TEXT_BYTES:
             entry['body'] = data.decode('utf-8', errors='replace')
             self.pages += 1
+            self.booting = True
         if request.method == 'POST':
             parts = form_parts(request.headers.get('Content-Type', ''), body)
             if parts:
@@ -170,6 +173,7 @@ class RecordingProxy:
         await browser.prepare(request)
         self._sockets.add(browser)
         self.open_sockets += 1
+        self.booting = False
         self.recording.add('ws_open', conn=conn, path=path)
         closed_by = ['']
 

@@ -9,7 +9,9 @@ Used by ``clientsim record`` (:mod:`.command`) and usable from a GUI or a test::
     written = await session.finish()     # (scenario path, recording path)
 
 The session ends when the Chromium tab closes (``browser='chromium'``), or — for the user's own browser — when no
-socket is open and nothing was requested for ``end_after_s`` seconds after at least one page, or when
+socket is open and nothing was requested for ``end_after_s`` seconds after at least one page (at least
+:data:`BOOT_GRACE_S` while the last page has not opened its socket yet: a tab between its last static file and its
+socket is quiet while it boots Vue, over a second for NiceGUI 2.11.0 in Chromium 156 on a busy machine), or when
 :attr:`RecordSession.stop_event` is set (Ctrl+C). No Qt import here.
 """
 from __future__ import annotations
@@ -31,6 +33,9 @@ from .recording import Recording
 
 POLL_S = 0.25
 """How often the session looks whether it ended (seconds)."""
+BOOT_GRACE_S = 60.0
+"""The shortest quiet time (seconds) that ends a ``--browser none`` session while the last page has not connected
+its socket yet (a page that boots slowly, or one that never connects: then the session still ends on its own)."""
 RECORDINGS_ENV = 'CLIENTSIM_RECORDINGS_DIR'
 """The environment variable that moves :func:`recordings_dir` (tests point it at a temporary folder)."""
 
@@ -154,7 +159,7 @@ class RecordSession:
                     return
             elif self.driver is None and self.proxy.pages and not self.proxy.open_sockets:
                 idle_s = (time.perf_counter_ns() - self.proxy.last_activity_ns) / 1e9
-                if idle_s >= self.end_after_s:
+                if idle_s >= (max(self.end_after_s, BOOT_GRACE_S) if self.proxy.booting else self.end_after_s):
                     self.tab_closed = True
                     return
             try:
