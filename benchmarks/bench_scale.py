@@ -20,7 +20,7 @@ ratio is taken against the mean of the raw runs of the same count. Figures per r
     python benchmarks/bench_scale.py                       # 1,000, 5,000, the limit's maximum
     python benchmarks/bench_scale.py --counts 500 2000 --fresh
     python benchmarks/bench_scale.py --max 3000             # cap the largest count (quick runs while developing)
-    python benchmarks/bench_scale.py --load-model instant   # see LOAD MODELS below
+    python benchmarks/bench_scale.py --load-model chromium  # see LOAD_MODELS below
 
 Targets (issue 24): 1,000 windows <= 1.3x raw (auto and private); the largest count <= 1.6x raw; <= 64 KB per
 window; per-window cost at 5,000 within 1.2x of at 500; the report of a 3,000-window run built in < 1 s.
@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import inspect
 import json
 import os
 import statistics
@@ -58,21 +57,11 @@ PAGES = {'auto': '/', 'private': '/private'}
 WARM_UP = 20
 """Raw connections opened (and kept) before each measured run, so first-use costs stay out of the figures."""
 
-# ---- LOAD MODELS ------------------------------------------------------------------------------------------------
-# The window option of the Chromium-fidelity work (issue 18: a page-load/boot time model per window). Until a
-# SimulatedBrowser takes ``load_model=``, only 'none' (today's windows: no modelled load time) runs; the others
-# are passed through as ``SimulatedBrowser(..., load_model=NAME)`` once the constructor accepts it.
-LOAD_MODELS = ('none', 'instant', 'chromium')
-
-
-def _window_options(load_model: str) -> dict[str, Any]:
-    """Keyword arguments for every clientsim window of the run. Raises SystemExit when the model is unsupported."""
-    if load_model == 'none':
-        return {}
-    if 'load_model' not in inspect.signature(SimulatedBrowser.__init__).parameters:
-        raise SystemExit(f'--load-model {load_model}: this SimulatedBrowser has no load_model option yet (issue 18)')
-    return {'load_model': load_model}
-# -----------------------------------------------------------------------------------------------------------------
+LOAD_MODELS = ('instant', 'chromium')
+"""The windows' page load model (issue 18, :mod:`clientsim.simulator.browser.boot`): ``instant`` connects the socket
+as soon as the page HTML is parsed (the lab's default on the embedded server); ``chromium`` first fetches the page's
+static files and waits the boot time measured in Chromium 156 (436-575 ms on 3.x, 787-1434 ms on 2.x, drawn per
+window), so ms/win there is mostly that wait divided by ``--concurrency``."""
 
 
 def rss_kb() -> int:
@@ -117,7 +106,7 @@ async def _raw_one(url: str, client_id: str, i: int) -> socketio.AsyncClient:
     return sio
 
 
-async def run_once(mode: str, count: int, concurrency: int, load_model: str = 'none') -> dict[str, Any]:
+async def run_once(mode: str, count: int, concurrency: int, load_model: str = 'instant') -> dict[str, Any]:
     """Open ``count`` connections of ``mode`` (raw, auto, private) to a fresh embedded server, all at once (at most
     ``concurrency`` in flight), measure, close them. Returns the figures of one run."""
     clock = GcClock()
@@ -135,13 +124,9 @@ async def run_once(mode: str, count: int, concurrency: int, load_model: str = 'n
             opened = await _bounded(concurrency, count, lambda i: _raw_one(lab.url, client_id, i))
             ok = sum(s.connected for s in opened)
         else:
-            options = _window_options(load_model)
-
             async def open_window(i: int) -> SimulatedBrowser:
                 browser = lab.add(f'w{i}')
-                if options:  # the load model of issue 18 (see LOAD MODELS)
-                    for key, value in options.items():
-                        setattr(browser, key, value)
+                browser.default_load = load_model  # see LOAD_MODELS
                 await browser.open(lab.url_for(PAGES[mode]))
                 return browser
             opened = await _bounded(concurrency, count, open_window)
@@ -190,7 +175,8 @@ def main() -> None:
     parser.add_argument('--modes', nargs='*', default=['auto', 'private'], choices=['auto', 'private'])
     parser.add_argument('--concurrency', type=int, default=100, help='opens in flight at once (default 100)')
     parser.add_argument('--fresh', action='store_true', help='each run in a fresh child process (exact KB/win)')
-    parser.add_argument('--load-model', default='none', choices=LOAD_MODELS, help='window load model (issue 18)')
+    parser.add_argument('--load-model', default='instant', choices=LOAD_MODELS,
+                        help='window page load model (issue 18; default instant)')
     parser.add_argument('--one', nargs=2, metavar=('MODE', 'COUNT'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     budget = raise_open_files_limit()

@@ -126,18 +126,21 @@ class Connection:
                 await asyncio.gather(self.handshake_task, return_exceptions=True)
 
     def _socket_session(self) -> aiohttp.ClientSession:
-        """The websocket's HTTP session: the window's cookie jar, but never a pooled keep-alive connection
-        (``force_close``), so each socket has a TCP connection of its own, as in Chromium."""
-        window = self.window
+        """The websocket's HTTP session: the browser context's (its cookie jar, connections never pooled, so each
+        socket has a TCP connection of its own, as in Chromium); a window that loaded no page gets one of its own
+        (closed by :meth:`close_session`)."""
+        shared = self.window.ports.socket_session(TrackedWebSocket)
+        if shared is not None:
+            return shared
         if self._ws_session is None or self._ws_session.closed:
-            session = window.ports.session()
-            jar = session.cookie_jar if session is not None else aiohttp.CookieJar(unsafe=True)
-            self._ws_session = aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(force_close=True),
+            self._ws_session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                                     connector=aiohttp.TCPConnector(force_close=True),
                                                      ws_response_class=TrackedWebSocket)  # see .ws_attempts
         return self._ws_session
 
     async def close_session(self) -> None:
-        """Close the websocket's HTTP session (the window's close)."""
+        """Close the websocket's own HTTP session, if it made one (the window's close; a context's closes with the
+        context's last window)."""
         session, self._ws_session = self._ws_session, None
         if session is not None:
             await session.close()

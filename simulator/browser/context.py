@@ -14,6 +14,8 @@ One aiohttp ``TCPConnector`` per event loop is shared by all contexts of the loo
 separate Chromium profile would open its own TCP connections, but a server cannot tell whose keep-alive
 connection a request came over (cookies travel per request, from the context's own jar), and one pool saves every
 window an idle keep-alive connection (two file descriptors and ~8 KB with the embedded server in the process).
+The websockets go through a second shared connector that never pools (``force_close``): every socket gets a TCP
+connection of its own, as in Chromium, and a window costs no connector of its own (~3 KB, issue 24).
 """
 from __future__ import annotations
 
@@ -37,42 +39,45 @@ class _SharedPool:
         # limit=0: no cap on simultaneous connections (a browser caps per host at 6, but the socket.io websockets,
         # one per tab, go through the pool too and must not wait for each other)
         self.connector = aiohttp.TCPConnector(limit=0)
+        #: the websockets' connector: a fresh TCP connection per socket, never pooled (a websocket's connection is
+        #: its own until it closes; no keep-alive connection of a page GET is ever upgraded)
+        self.ws_connector = aiohttp.TCPConnector(limit=0, force_close=True)
         self.users = 0
 
     @classmethod
-    def acquire(cls) -> aiohttp.TCPConnector:
+    def acquire(cls) -> '_SharedPool':
         loop = asyncio.get_running_loop()
         pool = cls._by_loop.get(loop)
         if pool is None or pool.connector.closed:
             pool = cls._by_loop[loop] = cls()
         pool.users += 1
-        return pool.connector
+        return pool
 
-    @classmethod
-    async def release(cls, connector: aiohttp.BaseConnector) -> None:
-        loop = asyncio.get_running_loop()
-        pool = cls._by_loop.get(loop)
-        if pool is None or pool.connector is not connector:
-            await connector.close()
-            return
-        pool.users -= 1
-        if pool.users <= 0:
-            del cls._by_loop[loop]
-            await connector.close()
+    async def release(self) -> None:
+        """One user fewer; the last closes both connectors (and forgets the pool)."""
+        self.users -= 1
+        if self.users <= 0:
+            loop = asyncio.get_running_loop()
+            if self._by_loop.get(loop) is self:
+                del self._by_loop[loop]
+            await self.connector.close()
+            await self.ws_connector.close()
 
 
 class BrowserContext:
     """One browser profile: ``BrowserContext(name=None)``; windows join it with :meth:`join` and leave with
     :meth:`leave` (``SimulatedBrowser`` does both). ``name``: the scenario's ``context:`` value, or a generated
     ``context-N`` for a window's own context. ``cookie_jar`` (aiohttp ``CookieJar``, ``unsafe=True`` so cookies of
-    ``127.0.0.1`` are kept, as Chromium does) lives as long as the context object; the HTTP ``session`` exists while
-    at least one window of the context has joined and is closed when the last leaves. ``tabs`` counts the joined
-    windows."""
+    ``127.0.0.1`` are kept, as Chromium does) lives as long as the context object; the HTTP ``session`` (page GETs,
+    downloads) and the websockets' :meth:`socket_session` exist while at least one window of the context has joined
+    and are closed when the last leaves. ``tabs`` counts the joined windows."""
 
     def __init__(self, name: Optional[str] = None) -> None:
         self.name = name or f'context-{next(_numbers)}'
         self.cookie_jar: Optional[aiohttp.CookieJar] = None  # made with the first session (it needs the loop)
         self.session: Optional[aiohttp.ClientSession] = None
+        self._ws_session: Optional[aiohttp.ClientSession] = None
+        self._pool: Optional[_SharedPool] = None
         self.tabs = 0
 
     def __repr__(self) -> str:
@@ -86,9 +91,22 @@ class BrowserContext:
         if self.session is None or self.session.closed:
             if self.cookie_jar is None:
                 self.cookie_jar = aiohttp.CookieJar(unsafe=True)
-            self.session = aiohttp.ClientSession(cookie_jar=self.cookie_jar, connector=_SharedPool.acquire(),
+            if self._pool is None:
+                self._pool = _SharedPool.acquire()
+            self.session = aiohttp.ClientSession(cookie_jar=self.cookie_jar, connector=self._pool.connector,
                                                  connector_owner=False, headers=headers)
         return self.session
+
+    def socket_session(self, ws_response_class: type[aiohttp.ClientWebSocketResponse]) -> aiohttp.ClientSession:
+        """The websockets' HTTP session of a joined context (raises RuntimeError before :meth:`join`): the
+        context's cookie jar (the handshake GET sends the browser's cookies), the loop's never-pooling websocket
+        connector, ``ws_response_class`` for its websocket responses (made on first use)."""
+        if self._pool is None or self.cookie_jar is None:
+            raise RuntimeError(f'{self.name}: socket_session() before join()')
+        if self._ws_session is None or self._ws_session.closed:
+            self._ws_session = aiohttp.ClientSession(cookie_jar=self.cookie_jar, connector=self._pool.ws_connector,
+                                                     connector_owner=False, ws_response_class=ws_response_class)
+        return self._ws_session
 
     async def leave(self) -> None:
         """A window of this context closed: the last one to leave closes the HTTP session (the cookie jar stays,
@@ -96,12 +114,14 @@ class BrowserContext:
         if self.tabs <= 0:
             return
         self.tabs -= 1
-        if self.tabs == 0 and self.session is not None:
-            session, self.session = self.session, None
-            connector = session.connector
-            await session.close()
-            if connector is not None:
-                await _SharedPool.release(connector)
+        if self.tabs == 0:
+            sessions = (self.session, self._ws_session)
+            pool, self.session, self._ws_session, self._pool = self._pool, None, None, None
+            for session in sessions:
+                if session is not None:
+                    await session.close()
+            if pool is not None:
+                await pool.release()
 
     def cookies(self) -> dict[str, str]:
         """The context's cookies as ``{name: value}`` (all domains; for tests and the inspector)."""
