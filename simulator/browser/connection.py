@@ -126,11 +126,11 @@ class Connection:
                 await asyncio.gather(self.handshake_task, return_exceptions=True)
 
     def _socket_session(self) -> aiohttp.ClientSession:
-        """The websocket's HTTP session: the browser context's (its cookie jar, connections never pooled, so each
-        socket has a TCP connection of its own, as in Chromium); a window that loaded no page gets one of its own
-        (closed by :meth:`close_session`)."""
-        shared = self.window.ports.socket_session(TrackedWebSocket)
-        if shared is not None:
+        """The websocket's HTTP session: the browser context's (its cookie jar; its connector gives every
+        websocket a TCP connection of its own, as in Chromium: :mod:`.context`); a window that loaded no page gets
+        one of its own (closed by :meth:`close_session`)."""
+        shared = self.window.ports.session()
+        if shared is not None and not shared.closed:
             return shared
         if self._ws_session is None or self._ws_session.closed:
             self._ws_session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),

@@ -14,19 +14,47 @@ One aiohttp ``TCPConnector`` per event loop is shared by all contexts of the loo
 separate Chromium profile would open its own TCP connections, but a server cannot tell whose keep-alive
 connection a request came over (cookies travel per request, from the context's own jar), and one pool saves every
 window an idle keep-alive connection (two file descriptors and ~8 KB with the embedded server in the process).
-The websockets go through a second shared connector that never pools (``force_close``): every socket gets a TCP
-connection of its own, as in Chromium, and a window costs no connector of its own (~3 KB, issue 24).
+The same session carries the context's websockets: its connector (:class:`BrowserConnector`) hands every websocket
+upgrade a TCP connection of its own that never goes back into the pool, as in Chromium, so a window costs no
+session and no connector of its own for its sockets (~6 KB, issue 24).
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
 import weakref
-from typing import Optional
+from typing import Any, Optional
 
 import aiohttp
 
+from .ws_attempts import TrackedWebSocket
+
 _numbers = itertools.count(1)
+
+
+class BrowserConnector(aiohttp.TCPConnector):
+    """The pool of the page GETs and downloads (keep-alive, no cap), which sends every websocket upgrade (a request
+    with ``Upgrade: websocket``) through :attr:`sockets`, a connector that opens a new TCP connection per request and
+    closes it when the websocket ends (``force_close``): a websocket never rides on a page GET's idle connection,
+    whose server-side keep-alive timer would cut it (uvicorn's 5 s; issue 18). Overrides aiohttp's public
+    ``BaseConnector.connect`` (aiohttp 3.14); :meth:`close` closes both."""
+
+    def __init__(self) -> None:
+        # limit=0: no cap on simultaneous connections (a browser caps page requests per host at 6; the windows of a
+        # loop are many browsers)
+        super().__init__(limit=0)
+        self.sockets = aiohttp.TCPConnector(limit=0, force_close=True)
+
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
+        if req.headers.get('Upgrade', '').lower() == 'websocket':
+            return await self.sockets.connect(req, traces, timeout)
+        return await super().connect(req, traces, timeout)
+
+    async def close(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await self.sockets.close()
+        finally:
+            await super().close(*args, **kwargs)
 
 
 class _SharedPool:
@@ -36,12 +64,7 @@ class _SharedPool:
     _by_loop: 'weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedPool]' = weakref.WeakKeyDictionary()
 
     def __init__(self) -> None:
-        # limit=0: no cap on simultaneous connections (a browser caps per host at 6, but the socket.io websockets,
-        # one per tab, go through the pool too and must not wait for each other)
-        self.connector = aiohttp.TCPConnector(limit=0)
-        #: the websockets' connector: a fresh TCP connection per socket, never pooled (a websocket's connection is
-        #: its own until it closes; no keep-alive connection of a page GET is ever upgraded)
-        self.ws_connector = aiohttp.TCPConnector(limit=0, force_close=True)
+        self.connector = BrowserConnector()
         self.users = 0
 
     @classmethod
@@ -54,14 +77,13 @@ class _SharedPool:
         return pool
 
     async def release(self) -> None:
-        """One user fewer; the last closes both connectors (and forgets the pool)."""
+        """One user fewer; the last closes the connector (and forgets the pool)."""
         self.users -= 1
         if self.users <= 0:
             loop = asyncio.get_running_loop()
             if self._by_loop.get(loop) is self:
                 del self._by_loop[loop]
             await self.connector.close()
-            await self.ws_connector.close()
 
 
 class BrowserContext:
@@ -69,14 +91,13 @@ class BrowserContext:
     :meth:`leave` (``SimulatedBrowser`` does both). ``name``: the scenario's ``context:`` value, or a generated
     ``context-N`` for a window's own context. ``cookie_jar`` (aiohttp ``CookieJar``, ``unsafe=True`` so cookies of
     ``127.0.0.1`` are kept, as Chromium does) lives as long as the context object; the HTTP ``session`` (page GETs,
-    downloads) and the websockets' :meth:`socket_session` exist while at least one window of the context has joined
-    and are closed when the last leaves. ``tabs`` counts the joined windows."""
+    downloads and websockets, :class:`BrowserConnector`) exists while at least one window of the context has joined
+    and is closed when the last leaves. ``tabs`` counts the joined windows."""
 
     def __init__(self, name: Optional[str] = None) -> None:
         self.name = name or f'context-{next(_numbers)}'
         self.cookie_jar: Optional[aiohttp.CookieJar] = None  # made with the first session (it needs the loop)
         self.session: Optional[aiohttp.ClientSession] = None
-        self._ws_session: Optional[aiohttp.ClientSession] = None
         self._pool: Optional[_SharedPool] = None
         self.tabs = 0
 
@@ -94,19 +115,9 @@ class BrowserContext:
             if self._pool is None:
                 self._pool = _SharedPool.acquire()
             self.session = aiohttp.ClientSession(cookie_jar=self.cookie_jar, connector=self._pool.connector,
-                                                 connector_owner=False, headers=headers)
+                                                 connector_owner=False, headers=headers,
+                                                 ws_response_class=TrackedWebSocket)  # see .ws_attempts
         return self.session
-
-    def socket_session(self, ws_response_class: type[aiohttp.ClientWebSocketResponse]) -> aiohttp.ClientSession:
-        """The websockets' HTTP session of a joined context (raises RuntimeError before :meth:`join`): the
-        context's cookie jar (the handshake GET sends the browser's cookies), the loop's never-pooling websocket
-        connector, ``ws_response_class`` for its websocket responses (made on first use)."""
-        if self._pool is None or self.cookie_jar is None:
-            raise RuntimeError(f'{self.name}: socket_session() before join()')
-        if self._ws_session is None or self._ws_session.closed:
-            self._ws_session = aiohttp.ClientSession(cookie_jar=self.cookie_jar, connector=self._pool.ws_connector,
-                                                     connector_owner=False, ws_response_class=ws_response_class)
-        return self._ws_session
 
     async def leave(self) -> None:
         """A window of this context closed: the last one to leave closes the HTTP session (the cookie jar stays,
@@ -115,11 +126,9 @@ class BrowserContext:
             return
         self.tabs -= 1
         if self.tabs == 0:
-            sessions = (self.session, self._ws_session)
-            pool, self.session, self._ws_session, self._pool = self._pool, None, None, None
-            for session in sessions:
-                if session is not None:
-                    await session.close()
+            session, pool, self.session, self._pool = self.session, self._pool, None, None
+            if session is not None:
+                await session.close()
             if pool is not None:
                 await pool.release()
 

@@ -45,12 +45,6 @@ class Ports:
     def session(self) -> Optional[aiohttp.ClientSession]:
         return self._window._session
 
-    def socket_session(self, ws_response_class: type[aiohttp.ClientWebSocketResponse]
-                       ) -> Optional[aiohttp.ClientSession]:
-        if self._window._session is None or self._window._session.closed:
-            return None
-        return self._window.context.socket_session(ws_response_class)
-
     def closing(self) -> bool:
         return self._window._closing_window
 

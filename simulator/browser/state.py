@@ -129,9 +129,7 @@ class WindowPorts(Protocol):
     waiters; ``frame(direction, event, payload)`` keeps a :class:`Frame`; ``tasks`` is the window's
     :class:`~simulator.tasks.TaskGroup` (cancelled on close); ``generation()`` counts page loads and reconnects (a
     handshake of an older one is ignored); ``session()`` is the window's HTTP session (its cookie jar), None once
-    closed; ``socket_session(ws_response_class)`` the websockets' session of the window's browser context (same
-    cookie jar, never-pooled connections), None while ``session()`` is; ``closing()`` is true while the window
-    closes (a download message then starts no fetch);
+    closed; ``closing()`` is true while the window closes (a download message then starts no fetch);
     ``fetch_download(payload)`` GETs a download; ``auto_reconnect()`` reconnects as nicegui.js does."""
     tasks: TaskGroup
 
@@ -144,9 +142,6 @@ class WindowPorts(Protocol):
     def generation(self) -> int: ...
 
     def session(self) -> Optional[aiohttp.ClientSession]: ...
-
-    def socket_session(self, ws_response_class: type[aiohttp.ClientWebSocketResponse]
-                       ) -> Optional[aiohttp.ClientSession]: ...
 
     def closing(self) -> bool: ...
 
