@@ -93,3 +93,21 @@ def test_browser_parts_use_the_windows_ports_not_its_privates() -> None:
                 if name in ('window', 'browser', 'w'):
                     offenders.append(f'{path.name}:{node.lineno} {name}.{node.attr}')
     assert offenders == []
+
+
+def test_every_attribute_a_window_sets_has_a_slot() -> None:
+    """Issue 24: a window's attributes live in slots (``WINDOW_SLOTS``); one attribute that ``SimulatedBrowser``
+    sets outside them makes every window carry an instance dict again (1.5 KB each at 30+ keys). Every
+    ``self.<name> =`` in the class is a slot or a property of the class."""
+    import ast
+
+    from clientsim.simulator.browser.state import WINDOW_SLOTS
+    from clientsim.simulator.browser.window import SimulatedBrowser
+    tree = ast.parse((ROOT / 'simulator' / 'browser' / 'window.py').read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == 'SimulatedBrowser')
+    assigned = {t.attr for node in ast.walk(cls) for t in getattr(node, 'targets', [getattr(node, 'target', None)])
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == 'self'}
+    properties = {name for klass in SimulatedBrowser.__mro__ for name, value in vars(klass).items()
+                  if isinstance(value, property)}
+    assert len(assigned) > 40
+    assert assigned - set(WINDOW_SLOTS) - properties == set()

@@ -207,3 +207,18 @@ class WindowView(Protocol):
 
 
     async def _auto_reconnect(self) -> None: ...
+
+
+WINDOW_SLOTS = (
+    'name', 'context', 'timeline', 'latency', 'tab_id', 'old_tab_id', 'url', 'page_status', 'page_error',
+    'client_id', 'document_id', 'prefix', 'version', 'page_query', 'page_transports', 'implicit_handshake',
+    '_elements', '_elements_json', 'downloads', 'download_events', 'clicks', 'notifications', 'frames',
+    'listeners', 'handshakes_rejected', 'reconnects', 'progress_history', 'page_loaded_ns',
+    'auto_reconnect', 'acks_sent', '_rng', 'default_load', 'tag_requests', 'static_cached',
+    'javascript_rules', 'javascript_requests', 'ignored', 'new_tabs', 'on_new_tab', 'history',
+    'history_index', '_next_old_tab_id', 'uploads', '_session', '_tasks', '_closing_window', 'ports',
+    '_connection', '_changed_event', '_load_generation',
+)
+"""The attributes ``SimulatedBrowser.__init__`` sets, kept in slots instead of a per-instance dict: from 30
+attributes on, CPython 3.11 stops sharing an instance dict's keys, and each window's dict took 1.5 KB (issue 24).
+Any other attribute still goes to a ``__dict__`` (the mixin base has one), made only when first set."""

@@ -49,7 +49,7 @@ from .messages import dispatch
 from .page import PageError, parse_elements_json, parse_page
 from .ports import Ports, owned_by_connection
 from .scripts import JavaScriptRules
-from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, Frame, FrameRing, Latency
+from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, WINDOW_SLOTS, Frame, FrameRing, Latency
 
 
 class SimulatedBrowser(ElementControls):
@@ -71,6 +71,8 @@ class SimulatedBrowser(ElementControls):
     ``context``: the :class:`~.context.BrowserContext` (browser profile) the window is a tab of; None: its own.
     Must be used inside a running asyncio loop; call :meth:`close` to release sockets and the HTTP session.
     """
+
+    __slots__ = WINDOW_SLOTS  # no per-window instance dict (issue 24): see .state.WINDOW_SLOTS
 
     def __init__(self, name: str, timeline: Timeline | None = None, latency: Latency | None = None,
                  context: BrowserContext | None = None) -> None:
