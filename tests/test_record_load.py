@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import importlib.util
+import sys
 
 import pytest
 
@@ -17,6 +18,7 @@ from clientsim.simulator.load.spec import load_load_scenario
 from clientsim.simulator.record.session import RecordSession
 from clientsim.simulator.steps import shows_text
 from clientsim.simulator.timeline import Timeline
+from clientsim.simulator.trust import trust
 
 from .conftest import run_cli
 from .test_serve_limits import _serve, _stop
@@ -64,9 +66,41 @@ def test_a_recorded_session_runs_in_every_locust_user(tmp_path):
             _stop(proc)
 
 
-def test_a_recording_that_starts_its_app_needs_host(tmp_path):
-    rec = tmp_path / 'rec.yaml'
-    rec.write_text("name: r\ntarget: {command: [python, app.py, '{port}'], url: 'http://127.0.0.1:{port}'}\n"
-                   "windows: [{name: user, page: /}]\nsteps: [{open: user}, {click: {window: user, label: Go}}]\n")
-    result = run_cli('load', str(rec), '--run-time', '1s')
-    assert result.returncode == 2 and 'pass --host' in result.stderr and 'python app.py' in result.stderr
+def test_a_recording_that_started_its_app_starts_it_again(tmp_path):
+    """A recording made with a target command (here `clientsim serve` on a free port, as `record --target` writes
+    it, trusted as `record` trusts it): `clientsim load` without --host starts that app, runs every user against
+    it and stops it; the same file edited afterwards is no longer trusted and runs nothing without --trust."""
+    out = tmp_path / 'rec.yaml'
+    command = [sys.executable, '-m', 'clientsim.simulator.cli', 'serve', '--port', '{port}']
+
+    async def record() -> None:
+        session = RecordSession(str(out), target_command=command, page='/counter', browser='none',
+                                end_after_s=0.5)
+        url = await session.start()
+        person = SimulatedBrowser('person', Timeline(), Latency(load='instant'))
+        try:
+            await person.open(url)
+            for n in (1, 2):
+                await person.click('+1')
+                await person.wait_for(lambda w, n=n: shows_text(w, f'count: {n}'), 10)
+        finally:
+            await person.close()
+        await session.wait_until_done()
+        await session.finish()
+    asyncio.run(record())
+    trust(out)
+    prefix = tmp_path / 'rec'
+    result = run_cli('load', str(out), '--workers', '0', '--users', '2', '--spawn-rate', '2', '--run-time', '5s',
+                     '--csv', str(prefix), timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert 'started the recorded app' in output and 'exited with' in output, output[-4000:]
+    with open(f'{prefix}_stats.csv', newline='') as f:
+        rows = {row['Name']: row for row in csv.DictReader(f)}
+    assert rows['Aggregated']['Failure Count'] == '0', rows['Aggregated']
+    assert int(rows['event']['Request Count']) >= 4  # 2 users, 2 clicks each, at least one iteration
+
+    out.write_text(out.read_text() + '# edited\n')
+    result = run_cli('load', str(out), '--run-time', '1s')
+    assert result.returncode == 2 and 'clientsim trust' in result.stderr and 'serve' in result.stderr, result.stderr
+    assert 'started the recorded app' not in result.stdout

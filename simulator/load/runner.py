@@ -28,7 +28,8 @@ from clientsim.simulator.target import free_port
 from ..errors import BadInputError
 from ..serve import FEED_TOKEN_ENV, new_feed_token
 from . import LOCUSTFILE
-from .spec import load_load_scenario, resolve_path
+from .app import RecordedApp
+from .spec import LoadScenario, load_load_scenario, resolve_path
 
 #: where the runner's lines go (the command prints them)
 Log = Callable[[str], None]
@@ -88,12 +89,14 @@ def _stop(process: subprocess.Popen, name: str, timeout_s: float, log: Log) -> i
 def run_load(file: str, *, users: Optional[int] = None, spawn_rate: Optional[float] = None,
              run_time: Optional[str] = None, workers: int = 1, host: Optional[str] = None,
              sets: list[str] | tuple[str, ...] = (), csv: Optional[str] = None, html: Optional[str] = None,
-             log: Optional[Log] = None, feed_token: Optional[str] = None) -> dict[str, int]:
+             log: Optional[Log] = None, feed_token: Optional[str] = None, trust: bool = False) -> dict[str, int]:
     """Run a Locust master and ``workers`` local workers (0: one Locust process) on the load scenario ``file``;
     ``users``, ``spawn_rate`` (users/s) and ``run_time`` (``15s``, ``1m30s``) default to its ``load:`` block.
     Without ``host`` it starts ``clientsim serve`` with the file's policy plus ``sets`` (``FIELD=VALUE``) and stops
-    it at the end. ``log(line)`` receives what to show (the plan, the server's summary, slow shutdowns). Returns
-    each process's exit code by name (``{'master': 0, 'worker 1': 0, ...}``). ``feed_token``: the error feed's
+    it at the end; for a recording made with ``record --target`` it starts the recording's app instead
+    (:class:`~.app.RecordedApp`; the file must be trusted, or ``trust``). ``log(line)`` receives what to show
+    (the plan, the server's summary, slow shutdowns). Returns each process's exit code by name
+    (``{'master': 0, 'worker 1': 0, ...}``). ``feed_token``: the error feed's
     token (default ``$CLIENTSIM_FEED_TOKEN``); when this starts serve without one, it makes one and hands it to
     serve and to the Locust processes (their engines) in ``CLIENTSIM_FEED_TOKEN``. Raises
     :class:`clientsim.simulator.errors.BadInputError` for a bad scenario, run time, worker count or a server that
@@ -104,15 +107,26 @@ def run_load(file: str, *, users: Optional[int] = None, spawn_rate: Optional[flo
     if workers < 0:
         raise BadInputError('--workers must be 0 or more')
     file = str(resolve_path(file).resolve())
+    app = RecordedApp(file, trust) if not host and scenario.target_command else None  # `record --target`
+    try:
+        if app is not None:
+            host = app.start()
+            log(f'clientsim load: started the recorded app ({scenario.target_command}) at {host}')
+        return _run(file, scenario, run_s, host or scenario.host, users, spawn_rate, workers, sets, csv, html, log,
+                    feed_token, app is not None)
+    finally:
+        if app is not None:
+            log(f'clientsim load: {app.stop()}')
+
+
+def _run(file: str, scenario: LoadScenario, run_s: int, host: Optional[str], users: Optional[int],
+         spawn_rate: Optional[float], workers: int, sets: list[str] | tuple[str, ...], csv: Optional[str],
+         html: Optional[str], log: Log, feed_token: Optional[str], own_app: bool) -> dict[str, int]:
     serve: Optional[subprocess.Popen] = None
-    if not host and scenario.target_command:
-        raise BadInputError(f'{file}: this recorded session starts its app ({scenario.target_command}); start the app '
-                            'yourself and pass --host http://127.0.0.1:PORT')
-    host = host or scenario.host
     token = feed_token or os.environ.get(FEED_TOKEN_ENV) or ('' if host else new_feed_token())
     if not host:
         serve, host = _start_serve(file, list(sets), token)
-    elif not token:
+    elif not token and not own_app:
         log(f'clientsim load: no --feed-token: if {host} is a clientsim serve, its server errors are not reported '
             '(a NiceGUI app has no error feed)')
     users = users if users is not None else scenario.load.users

@@ -140,7 +140,7 @@ class LoadSpec(BaseModel):
 class LoadScenario(BaseModel):
     """A whole load scenario file; ``policy`` is a validated :class:`ServerPolicy`. ``host``: the app a recorded
     session was made against (its ``target:`` URL; ``clientsim load`` uses it when no ``--host`` is given);
-    ``target_command``: the command that started the app of a recorded session (shown when ``--host`` is missing).
+    ``target_command``: the command that started the app of a recorded session (``clientsim load`` starts it).
     Both empty for a load scenario file."""
     name: str
     description: str = ''
@@ -206,7 +206,7 @@ def from_recorded_session(file: str, data: dict[str, Any]) -> dict[str, Any]:
     """A one-window play scenario (what ``clientsim record`` writes) as a load scenario's data: every Locust user
     replays the session in its own window, one iteration being the recorded steps, a ``check`` of the final
     elements the recording expects, and ``close``. The recording's ``target:`` URL becomes ``host``, its
-    ``target.command`` ``target_command`` (``clientsim load`` does not start apps: give ``--host``). Raises
+    ``target.command`` ``target_command`` (``clientsim load`` starts it when no ``--host`` is given). Raises
     :class:`LoadScenarioError` for more than one window or a step a load user cannot run."""
     windows = data['windows']
     if len(windows) != 1 or not isinstance(windows[0], dict):
