@@ -36,6 +36,7 @@ class RecordedApp:
         self._thread: Optional[threading.Thread] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._stop: Optional[asyncio.Event] = None
+        self._main_task: Optional[asyncio.Task] = None
         self._ready = threading.Event()
         self._url: Optional[str] = None
         self._error: Optional[BaseException] = None
@@ -44,8 +45,7 @@ class RecordedApp:
     def start(self) -> str:
         scenario = load_scenario(self.file)
         require_trusted([scenario], self.trust)
-        self._thread = threading.Thread(target=asyncio.run, args=(self._main(scenario),), name='recorded app',
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(scenario,), name='recorded app', daemon=True)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S):
             self.stop()
@@ -53,11 +53,19 @@ class RecordedApp:
         if self._error is not None:
             self.stop()
             raise BadInputError(f'{self.file}: target.command: {self._error}') from None
-        assert self._url is not None
+        if self._url is None:
+            raise BadInputError(f'{self.file}: target.command: stopped before the app answered')
         return self._url
+
+    def _run(self, scenario: Any) -> None:
+        try:
+            asyncio.run(self._main(scenario))
+        except asyncio.CancelledError:  # stop() while the app was starting: it was stopped all the same
+            pass
 
     async def _main(self, scenario: Any) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._main_task = asyncio.current_task()
         target = self._target = ExternalTarget(scenario.target, base_dir=Path(self.file).resolve().parent)
         try:
             try:
@@ -72,13 +80,14 @@ class RecordedApp:
             await target.stop()
 
     def stop(self) -> str:
-        """Stop the app (idempotent); returns ``'the app (CMD) exited with N'``, or '' when none was started."""
-        loop, stop, thread = self._loop, self._stop, self._thread
+        """Stop the app (idempotent; a start still waiting for the app, e.g. on Ctrl+C, is cancelled); returns
+        ``'the app (CMD) exited with N'``, or '' when none was started."""
+        loop, stop, task, thread = self._loop, self._stop, self._main_task, self._thread
         if thread is None:
             return ''
-        if loop is not None and stop is not None and not loop.is_closed():
+        if loop is not None and stop is not None and task is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(stop.set)
+                loop.call_soon_threadsafe(stop.set if self._ready.is_set() else task.cancel)
             except RuntimeError:  # the loop ended meanwhile
                 pass
         thread.join(60)
