@@ -1,8 +1,9 @@
 """A run's timing is distorted when the loop woke up later than the scenario's own tightest bound (issue 26): a
 fixed progress_resume whose re-attached bar must show ``within_ms: 50`` is "timing distorted" after a loop stall
 of 100 ms during its steps, though that stall is under the default 150 ms tolerance. Real sockets on 127.0.0.1,
-real time. (The library's progress_resume allows 200 ms: 50 ms failed in the GUI beside a busy suite at 53 ms,
-max lag 41 ms, so its bound was tighter than what it checks: that the bar shows at all.)"""
+real time. (The library's progress_resume allows 1000 ms: 50 ms failed in the GUI beside a busy suite at 53 ms,
+max lag 41 ms, and 200 ms at 352 ms, max lag 83 ms, beside two busy loops: the bound was tighter than what it
+checks, that the bar shows at all. A CPU-starved process stretches the page-load chain without late wake-ups.)"""
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,8 @@ from .conftest import SCENARIOS
 def _progress_resume(within_ms: int):
     """progress_resume.yaml's (fixed, shipped) variants with the re-attached bar's bound set to ``within_ms``."""
     text = (SCENARIOS / 'progress_resume.yaml').read_text(encoding='utf-8')
-    assert 'within_ms: 200' in text
-    variants = dict(parse_scenario(text.replace('within_ms: 200', f'within_ms: {within_ms}')).variants())
+    assert 'within_ms: 1000' in text
+    variants = dict(parse_scenario(text.replace('within_ms: 1000', f'within_ms: {within_ms}')).variants())
     return variants['fixed'], variants['shipped']
 
 
