@@ -26,12 +26,13 @@ from .test_serve_limits import _serve, _stop
 pytestmark = pytest.mark.skipif(importlib.util.find_spec('locust') is None, reason='needs the load extra')
 
 
-async def _record(url: str, out: str) -> None:
-    session = RecordSession(out, url=url + '/counter', browser='none', end_after_s=0.5)
-    await session.start()
+async def _record(session: RecordSession) -> None:
+    """The person's session through ``session``'s proxy: open /counter, click +1 twice, close; then the recording
+    is written."""
+    url = await session.start()  # the proxy URL of the first page (/counter)
     person = SimulatedBrowser('person', Timeline(), Latency(load='instant'))
     try:
-        await person.open(session.proxy_url + '/counter')
+        await person.open(url)
         for n in (1, 2):
             await person.click('+1')
             await person.wait_for(lambda w, n=n: shows_text(w, f'count: {n}'), 10)
@@ -47,7 +48,7 @@ def test_a_recorded_session_runs_in_every_locust_user(tmp_path):
         proc, url = _serve(stderr=err)
         try:
             out = str(tmp_path / 'rec.yaml')
-            asyncio.run(_record(url, out))
+            asyncio.run(_record(RecordSession(out, url=url + '/counter', browser='none', end_after_s=0.5)))
             scenario = load_load_scenario(out)
             kinds = [step.kind for step in scenario.load.steps]
             assert scenario.host == url and kinds[0] == 'open' and kinds.count('click') == 2, kinds
@@ -72,22 +73,8 @@ def test_a_recording_that_started_its_app_starts_it_again(tmp_path):
     it and stops it; the same file edited afterwards is no longer trusted and runs nothing without --trust."""
     out = tmp_path / 'rec.yaml'
     command = [sys.executable, '-m', 'clientsim.simulator.cli', 'serve', '--port', '{port}']
-
-    async def record() -> None:
-        session = RecordSession(str(out), target_command=command, page='/counter', browser='none',
-                                end_after_s=0.5)
-        url = await session.start()
-        person = SimulatedBrowser('person', Timeline(), Latency(load='instant'))
-        try:
-            await person.open(url)
-            for n in (1, 2):
-                await person.click('+1')
-                await person.wait_for(lambda w, n=n: shows_text(w, f'count: {n}'), 10)
-        finally:
-            await person.close()
-        await session.wait_until_done()
-        await session.finish()
-    asyncio.run(record())
+    asyncio.run(_record(RecordSession(str(out), target_command=command, page='/counter', browser='none',
+                                      end_after_s=0.5)))
     trust(out)
     prefix = tmp_path / 'rec'
     result = run_cli('load', str(out), '--workers', '0', '--users', '2', '--spawn-rate', '2', '--run-time', '5s',
