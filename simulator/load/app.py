@@ -34,9 +34,7 @@ class RecordedApp:
         self.file = file
         self.trust = trust
         self._thread: Optional[threading.Thread] = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._stop: Optional[asyncio.Event] = None
-        self._main_task: Optional[asyncio.Task] = None
+        self._main_task: Optional[asyncio.Task] = None  # cancelled by stop(): the app is stopped in its finally
         self._ready = threading.Event()
         self._url: Optional[str] = None
         self._error: Optional[BaseException] = None
@@ -60,11 +58,10 @@ class RecordedApp:
     def _run(self, scenario: Any) -> None:
         try:
             asyncio.run(self._main(scenario))
-        except asyncio.CancelledError:  # stop() while the app was starting: it was stopped all the same
+        except asyncio.CancelledError:  # stop(): the app was stopped in _main's finally
             pass
 
     async def _main(self, scenario: Any) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         self._main_task = asyncio.current_task()
         target = self._target = ExternalTarget(scenario.target, base_dir=Path(self.file).resolve().parent)
         try:
@@ -75,19 +72,19 @@ class RecordedApp:
                 return
             finally:
                 self._ready.set()
-            await self._stop.wait()
+            await asyncio.get_running_loop().create_future()  # until stop() cancels this task
         finally:
             await target.stop()
 
     def stop(self) -> str:
         """Stop the app (idempotent; a start still waiting for the app, e.g. on Ctrl+C, is cancelled); returns
         ``'the app (CMD) exited with N'``, or '' when none was started."""
-        loop, stop, task, thread = self._loop, self._stop, self._main_task, self._thread
+        task, thread = self._main_task, self._thread
         if thread is None:
             return ''
-        if loop is not None and stop is not None and task is not None and not loop.is_closed():
+        if task is not None:
             try:
-                loop.call_soon_threadsafe(stop.set if self._ready.is_set() else task.cancel)
+                task.get_loop().call_soon_threadsafe(task.cancel)
             except RuntimeError:  # the loop ended meanwhile
                 pass
         thread.join(60)
