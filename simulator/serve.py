@@ -96,9 +96,10 @@ class ErrorFeed:
 
     Errors are kept until acknowledged: ``claim_errors {prefix}`` answers the unclaimed errors of windows named
     ``prefix…`` (and those no window could be named for), each ``{id, type, message, where, window}``, and
-    leases them to the claiming socket; ``ack_errors {ids}`` forgets them. A lease returns its errors to the feed
-    when its socket leaves, or after :data:`LEASE_S` seconds (an answer lost to a client-side timeout), so an error
-    is lost only if no worker claims it again; a worker drops ids it already reported. ``pending`` holds what is
+    leases them to the claiming socket; it also answers what that socket already holds, so an answer lost to a
+    cancelled or timed-out call comes back with its next claim. ``ack_errors {ids}`` forgets them. A lease
+    returns its errors to the feed when its socket leaves, or after :data:`LEASE_S` seconds, so an error is lost
+    only if no worker claims it again; a worker drops ids it already reported. ``pending`` holds what is
     neither claimed nor acknowledged, ``leased`` sid → {id: error}."""
 
     def __init__(self, server: EmbeddedServer, token: str) -> None:
@@ -167,7 +168,8 @@ class ErrorFeed:
         if mine:
             self.leased.setdefault(sid, {}).update(mine)
             self._lease_start.setdefault(sid, now)
-        return list(mine.values())
+        # the claimant's own lease too: an answer it never got (a cancelled or timed-out call) is not lost
+        return sorted(self.leased.get(sid, {}).values(), key=lambda e: e['id'])
 
     async def _ack(self, sid: str, data: Any = None) -> int:
         ids = data.get('ids') if isinstance(data, dict) else None

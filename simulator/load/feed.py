@@ -25,7 +25,9 @@ class ErrorFeedClient:
     def __init__(self, base_url: str, prefix: str) -> None:
         self.base_url, self.prefix = base_url, prefix
         self._sio: Optional[socketio.AsyncClient] = None
-        self._reported: set[int] = set()  # error ids already handed out (a re-offered lease is not new)
+        self._reported: set[int] = set()  # error ids already taken (a re-offered lease is not new)
+        self._unsent: list[dict[str, Any]] = []  # taken from the feed, not yet returned by claim() (a cancel)
+        self._lock = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
@@ -50,30 +52,36 @@ class ErrorFeedClient:
         """The new server errors (``{id, type, message, where, window}``) of this process's windows and the
         unattributed ones. Each is acknowledged (``ack_errors``) before this returns; one whose id came before
         (the feed re-offers a lease whose acknowledgement it did not get) is acknowledged, not returned. A claim
-        that fails returns [] and the feed keeps the errors for a later one."""
-        if not self.connected:
-            return []
-        assert self._sio is not None
-        try:
-            errors = await self._sio.call('claim_errors', {'prefix': self.prefix}, namespace=ERROR_FEED_NAMESPACE,
-                                          timeout=5)
-        except _CALL_ERRORS:
-            return []
-        new, ids = [], []
-        for error in errors if isinstance(errors, list) else []:
-            error_id = error.get('id')
-            if isinstance(error_id, int):
-                ids.append(error_id)
-                if error_id in self._reported:
-                    continue
-                self._reported.add(error_id)
-            new.append(error)
-        if ids:
-            try:
-                await self._sio.call('ack_errors', {'ids': ids}, namespace=ERROR_FEED_NAMESPACE, timeout=5)
-            except _CALL_ERRORS:
-                pass  # the lease returns to the feed; the ids above keep a second claim from double-counting
-        return new
+        that fails returns [] and the feed keeps the errors for a later one.
+
+        Safe to cancel (the engine cancels its polling claim when it stops, then makes a last one): errors taken
+        from the feed wait in ``_unsent`` until a claim returns them, and the feed re-offers a socket its own
+        lease, so an answer lost to a cancel or a timeout comes back with the next claim. Claims do not overlap
+        (a lock)."""
+        async with self._lock:
+            if self.connected:
+                assert self._sio is not None
+                try:
+                    errors = await self._sio.call('claim_errors', {'prefix': self.prefix},
+                                                  namespace=ERROR_FEED_NAMESPACE, timeout=5)
+                except _CALL_ERRORS:
+                    errors = []
+                ids = []
+                for error in errors if isinstance(errors, list) else []:
+                    error_id = error.get('id')
+                    if isinstance(error_id, int):
+                        ids.append(error_id)
+                        if error_id in self._reported:
+                            continue
+                        self._reported.add(error_id)
+                    self._unsent.append(error)
+                if ids:
+                    try:
+                        await self._sio.call('ack_errors', {'ids': ids}, namespace=ERROR_FEED_NAMESPACE, timeout=5)
+                    except _CALL_ERRORS:
+                        pass  # the lease is re-offered; the ids above keep a second claim from double-counting
+            new, self._unsent = self._unsent, []
+            return new
 
     async def wait_settled(self, settle_s: float, poll_s: float = 0.05) -> None:
         """Wait until the server is done with the windows just closed: ``pending_work`` says no socket of this
