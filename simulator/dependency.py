@@ -17,6 +17,7 @@ from typing import Optional
 
 from .errors import TargetError
 from .lifeline import die_with_parent
+from .tasks import wait_for
 
 REDIS_SERVER = 'redis-server'
 """The executable :class:`RedisDependency` starts (found on PATH, e.g. /usr/bin/redis-server)."""
@@ -169,7 +170,7 @@ async def _end(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         process.terminate()
         try:
-            await asyncio.wait_for(process.wait(), 5)
+            await wait_for(process.wait(), 5)
         except asyncio.TimeoutError:
             process.kill()
             await process.wait()

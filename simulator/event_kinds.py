@@ -9,17 +9,7 @@ match against these members.
 """
 from __future__ import annotations
 
-import sys
-from enum import Enum
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # Python 3.10: the same behaviour (str subclass, str() is the value)
-    class StrEnum(str, Enum):
-        """A ``str`` enum whose ``str()`` is its value (``enum.StrEnum`` from Python 3.11)."""
-
-        def __str__(self) -> str:
-            return str(self.value)
+from enum import StrEnum
 
 
 class EventKind(StrEnum):

@@ -39,6 +39,7 @@ from clientsim.simulator.browser import Latency, SimulatedBrowser
 
 from .lab import Lab
 from .target import ExternalTarget, Target, TargetSpec
+from .tasks import wait_for
 from .timeline import Timeline
 
 T = TypeVar('T')
@@ -61,7 +62,7 @@ class ClientsimLoop:
 
     def run(self, awaitable: Awaitable[T], timeout_s: float = 30.0) -> T:
         """Run ``awaitable`` on the loop and return its result."""
-        return self.loop.run_until_complete(asyncio.wait_for(_as_coroutine(awaitable), timeout_s))
+        return self.loop.run_until_complete(wait_for(_as_coroutine(awaitable), timeout_s))
 
     def sleep(self, ms: float) -> None:
         """Let the loop run for ``ms`` milliseconds."""
@@ -77,7 +78,7 @@ class ClientsimLoop:
         errors = []
         for cleanup in reversed(self._cleanups):
             try:
-                self.loop.run_until_complete(asyncio.wait_for(_as_coroutine(cleanup()), 15))
+                self.loop.run_until_complete(wait_for(_as_coroutine(cleanup()), 15))
             except Exception as e:  # keep cleaning up
                 errors.append(e)
         self._cleanups.clear()

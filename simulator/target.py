@@ -41,6 +41,7 @@ from .dependency import REDIS_URL_PLACEHOLDER, RedisDependency
 from .errors import TargetError
 from .lifeline import die_with_parent
 from .probe import ProbeReceiver, probe_env
+from .tasks import wait_for
 from .timeline import SERVER, Timeline
 
 log = logging.getLogger(__name__)
@@ -357,7 +358,7 @@ class ExternalTarget:
         if process.returncode is None:
             _signal_group(process, signal.SIGTERM)
             try:
-                await asyncio.wait_for(process.wait(), timeout)
+                await wait_for(process.wait(), timeout)
             except asyncio.TimeoutError:
                 _signal_group(process, signal.SIGKILL)
                 await process.wait()
@@ -365,7 +366,7 @@ class ExternalTarget:
         await self._stop_probe()  # and the app's dependency (redis-server), if any
         if self._reader is not None:
             try:
-                await asyncio.wait_for(self._reader, 2.0)
+                await wait_for(self._reader, 2.0)
             except asyncio.TimeoutError:
                 self._reader.cancel()
 

@@ -5,15 +5,16 @@ every task so it is not garbage-collected mid-flight): here a :class:`TaskGroup`
 server, the GUI), so that each owner can cancel and await what it started when it closes, and a task's
 exception is never lost as "Task exception was never retrieved". ``server/`` may import this module, as it
 may import :mod:`clientsim.simulator.timeline`: both are leaves. :func:`complete` runs cleanup to its end even when its
-caller is cancelled.
+caller is cancelled. :func:`wait_for` is ``asyncio.wait_for`` without Python 3.11's lost cancellation.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Coroutine, Optional
+from typing import Any, Awaitable, Callable, Coroutine, Optional, TypeVar
 
 log = logging.getLogger('clientsim.tasks')
+T = TypeVar('T')
 
 
 class TaskGroup:
@@ -99,3 +100,18 @@ async def complete(coro: Coroutine[Any, Any, Any], *, timeout_s: Optional[float]
 def _retrieve(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()
+
+
+async def wait_for(awaitable: Awaitable[T], timeout_s: Optional[float]) -> T:
+    """``await awaitable`` for at most ``timeout_s`` seconds (None: no limit); raises TimeoutError (the same class
+    as ``asyncio.TimeoutError``) when it does not finish in time, after cancelling it.
+
+    Use it instead of ``asyncio.wait_for``. In CPython 3.11 (``Lib/asyncio/tasks.py``; rewritten on
+    ``asyncio.timeout`` in 3.12), ``asyncio.wait_for`` swallows its caller's cancellation when the awaited
+    thing finished in the same loop iteration: it returns the result and the caller runs on. A Ctrl+C in
+    ``clientsim play`` (``asyncio.Runner`` cancels the main task) that landed as a window's handshake
+    completed was lost, and the run went on into the next step: a 600 s ``wait`` in a stress run of
+    ``tests/test_outputs.py``. ``asyncio.timeout`` (3.11) awaits in the caller's own task and keeps the
+    cancellation."""
+    async with asyncio.timeout(timeout_s):
+        return await awaitable

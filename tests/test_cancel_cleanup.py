@@ -7,6 +7,7 @@ import asyncio
 import gc
 
 from clientsim.simulator.browser import SimulatedBrowser
+from clientsim.simulator.timeline import Timeline
 
 
 def _collect_unclosed(loop: asyncio.AbstractEventLoop) -> list[str]:
@@ -64,3 +65,29 @@ def test_close_cancelled_midway_still_closes_the_session(clientsim, clientsim_la
     gc.collect()
     clientsim.sleep(50)
     assert [m for m in messages if 'Unclosed' in m or 'destroyed' in m] == []
+
+
+def test_a_cancel_that_lands_as_a_wait_completes_is_kept():
+    """Ctrl+C in ``clientsim play`` cancels the run's main task (``asyncio.Runner``). If it landed just as a
+    window's wait finished (the handshake came in that loop iteration), CPython 3.11's ``asyncio.wait_for``
+    returned the result instead, and the run went on into its next step (a stress run of
+    tests/test_outputs.py waited out a 600 s ``wait`` step). Here the wait is released, the loop turns 0-5 times,
+    then the waiting task is cancelled: every cancel that reached a task still running must end it."""
+    async def run() -> list[tuple[int, str]]:
+        window = SimulatedBrowser('w', Timeline())
+        outcomes = []
+        for spins in range(6):
+            ready: list[bool] = []
+            task = asyncio.ensure_future(window.wait_for(lambda _w, ready=ready: bool(ready), 5.0))
+            await asyncio.sleep(0)  # the task waits for a change
+            ready.append(True)
+            window.ports.changed()
+            for _ in range(spins):
+                await asyncio.sleep(0)
+            if task.cancel():  # False: the task had finished, nothing was cancelled
+                result = (await asyncio.gather(task, return_exceptions=True))[0]
+                outcomes.append((spins, type(result).__name__))
+        return outcomes
+    outcomes = asyncio.run(run())
+    assert outcomes, 'the task always finished before the cancel: the race was not reached'
+    assert all(kind == 'CancelledError' for _spins, kind in outcomes), outcomes

@@ -34,7 +34,7 @@ import socketio
 
 from clientsim.server.wire import WINDOW_HEADER
 
-from ..tasks import complete
+from ..tasks import complete, wait_for
 from . import dialect
 from .acks import Acks
 from .boot import USER_AGENT
@@ -358,7 +358,7 @@ class Connection:
         ws = getattr(sio.eio, 'ws', None)
         if ws is not None and not ws.closed:
             try:
-                await asyncio.wait_for(ws.close(code=GOING_AWAY), CONNECT_TIMEOUT_S)
+                await wait_for(ws.close(code=GOING_AWAY), CONNECT_TIMEOUT_S)
             except (asyncio.TimeoutError, aiohttp.ClientError, OSError, RuntimeError):
                 pass
         await sio.disconnect()
@@ -401,7 +401,7 @@ class Connection:
                 if closing is None:
                     continue
                 try:
-                    await asyncio.wait_for(closing, 1.0)
+                    await wait_for(closing, 1.0)
                 except Exception:  # already gone
                     pass
 

@@ -35,7 +35,7 @@ import aiohttp
 from clientsim.server.wire import WINDOW_HEADER
 
 from ..outcome import download_outcome
-from ..tasks import TaskGroup, complete
+from ..tasks import TaskGroup, complete, wait_for
 from ..timeline import Timeline, now_ns
 from . import dialect
 from . import elements as el
@@ -161,7 +161,7 @@ class SimulatedBrowser(ElementControls):
                 if self._changed_event is None:
                     self._changed_event = asyncio.Event()
                 await self._changed_event.wait()
-        await asyncio.wait_for(_wait(), timeout)
+        await wait_for(_wait(), timeout)
 
     @property
     def elements(self) -> dict[str, dict[str, Any]]:

@@ -10,12 +10,13 @@ created inside it is listed, and :func:`close_orphans` closes the ones the engin
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 from typing import Any, Iterator, Optional
 
 import aiohttp
+
+from ..tasks import wait_for
 
 _OPENED: contextvars.ContextVar[Optional[list[aiohttp.ClientWebSocketResponse]]] = contextvars.ContextVar(
     'clientsim_ws_attempt', default=None)
@@ -52,6 +53,6 @@ async def close_orphans(opened: list[aiohttp.ClientWebSocketResponse], kept: Any
         if ws is kept or ws.closed:
             continue
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(), timeout_s)
+            await wait_for(ws.close(), timeout_s)
         closed += 1
     return closed

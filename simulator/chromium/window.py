@@ -26,6 +26,7 @@ from ..browser.downloads import Download
 from ..browser.page import PageError, parse_page
 from ..browser.state import CLOSED, HANDSHAKE_DONE, LOAD_FAILED, Frame, Latency
 from ..outcome import download_outcome
+from ..tasks import wait_for
 from ..timeline import Timeline
 from .clock import CdpClock
 from .driver import ChromiumDriver
@@ -121,7 +122,7 @@ class ChromiumWindow(ElementControls):
         async def _wait() -> None:
             while not predicate(self):
                 await self._changed_event.wait()
-        await asyncio.wait_for(_wait(), timeout)
+        await wait_for(_wait(), timeout)
 
     @property
     def download_outcome(self) -> str:

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..tasks import wait_for
+
 
 @dataclass
 class Request:
@@ -87,7 +89,7 @@ class RecordingProxy:
             up_reader, up_writer = await asyncio.open_connection('127.0.0.1', self.upstream_port)
         except OSError:  # the app is down: record what the client tried, then refuse as the app would
             try:
-                head = await asyncio.wait_for(reader.readuntil(b'\r\n\r\n'), 1.0)
+                head = await wait_for(reader.readuntil(b'\r\n\r\n'), 1.0)
                 self.requests.append(_parse_head(number, 0, head, upstream_down=True))
             except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
                 pass

@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from ..tasks import wait_for
 from .main_window import MainWindow
 
 T = TypeVar('T')
@@ -42,7 +43,7 @@ class GuiSession:
         and those need a running loop, as they have in the GUI, where the Qt loop always runs."""
         asyncio._set_running_loop(None)
         try:
-            return self.loop.run_until_complete(asyncio.wait_for(coro, timeout_s))  # type: ignore[arg-type]
+            return self.loop.run_until_complete(wait_for(coro, timeout_s))  # type: ignore[arg-type]
         finally:
             if not self.loop.is_closed():
                 asyncio._set_running_loop(self.loop)
@@ -53,7 +54,7 @@ class GuiSession:
         async def poll() -> None:
             while not predicate():
                 await asyncio.sleep(0.02)
-        await asyncio.wait_for(poll(), timeout_s)
+        await wait_for(poll(), timeout_s)
 
     def settle(self, seconds: float = 0.1) -> None:
         """Let throttled views repaint for ``seconds``."""

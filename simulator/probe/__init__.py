@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..event_kinds import KIND_VALUES as PROBE_KINDS  # a probe line's kind must be a recorded kind
+from ..tasks import wait_for
 from ..timeline import SERVER, Timeline, now_ns
 
 INJECT_DIR = Path(__file__).resolve().parent / 'inject'
@@ -116,7 +117,7 @@ class ProbeReceiver:
             self._handlers.add(task)
         try:
             try:
-                first = await asyncio.wait_for(reader.readline(), TOKEN_TIMEOUT_S)
+                first = await wait_for(reader.readline(), TOKEN_TIMEOUT_S)
             except (asyncio.TimeoutError, ValueError, ConnectionError):
                 first = b''
             if not hmac.compare_digest(first.strip(), self.token.encode()):
@@ -219,7 +220,7 @@ class ProbeReceiver:
         self._writer.write((json.dumps({'op': 'gc', 'id': self._next_id}) + '\n').encode())
         await self._writer.drain()
         try:
-            return await asyncio.wait_for(future, timeout_s)
+            return await wait_for(future, timeout_s)
         except asyncio.TimeoutError:
             raise RuntimeError(f'the app did not answer gc within {timeout_s} s') from None
 

@@ -27,6 +27,7 @@ from typing import Any, Optional
 from ..chromium.wire import decode
 from ..errors import BadInputError
 from ..target import ExternalTarget, TargetSpec
+from ..tasks import wait_for
 from .generate import generate, to_yaml
 from .proxy import RecordingProxy
 from .recording import Recording
@@ -163,7 +164,7 @@ class RecordSession:
                     self.tab_closed = True
                     return
             try:
-                await asyncio.wait_for(self.stop_event.wait(), POLL_S)
+                await wait_for(self.stop_event.wait(), POLL_S)
             except asyncio.TimeoutError:
                 pass
 
