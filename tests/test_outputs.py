@@ -58,13 +58,27 @@ def test_an_existing_report_needs_force(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]  # the temporary file was renamed
 
 
+def _ended(proc: subprocess.Popen, timeout_s: float) -> tuple[str, str]:
+    """The process's output once it exits within ``timeout_s``; if it does not, SIGABRT (faulthandler prints every
+    thread's stack on stderr) and fail with that stack."""
+    try:
+        return proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        raise AssertionError(f'still running {timeout_s} s after Ctrl+C; stdout:\n{out[-2000:]}\n'
+                             f'stderr (faulthandler):\n{err[-6000:]}') from None
+
+
 def test_ctrl_c_ends_with_130_and_keeps_finished_scenarios(tmp_path):
     first = _copy(tmp_path)
     slow = tmp_path / 'slow.yaml'
     slow.write_text('name: a long wait\nwindows: [{name: a, page: /private}]\nsteps:\n  - open: a\n  - wait: 600000\n')
     report = tmp_path / 'report.json'
-    proc = subprocess.Popen([*CLI, 'play', '--headless', '--time', 'real', str(first), str(slow), '--report',
-                             str(report)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # -X faulthandler: if it does not end, SIGABRT prints where every thread is (see _ended)
+    proc = subprocess.Popen([CLI[0], '-X', 'faulthandler', *CLI[1:], 'play', '--headless', '--time', 'real',
+                             str(first), str(slow), '--report', str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     seen = ''
     while 'handshake' not in seen and time.monotonic() < deadline:  # the first file's row: it finished
@@ -74,7 +88,7 @@ def test_ctrl_c_ends_with_130_and_keeps_finished_scenarios(tmp_path):
         seen += line
     assert 'handshake' in seen, seen
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = _ended(proc, 30)
     assert proc.returncode == 130, (out, err)
     assert 'interrupted' in err and 'Traceback' not in err + out, err
     kept = json.loads(report.read_text())

@@ -40,13 +40,22 @@ class GuiSession:
 
         Between two runs the loop stays marked as this thread's running loop: Qt events that qtbot or
         pytest-qt process meanwhile run qasync's callbacks (timers of sockets, the server's service task),
-        and those need a running loop, as they have in the GUI, where the Qt loop always runs."""
+        and those need a running loop, as they have in the GUI, where the Qt loop always runs. So this is
+        ``run_forever`` until the task is done, not qasync's ``run_until_complete``: that one processes Qt's events
+        once more after the loop stopped and no loop is running, and a task woken then (the server's prune loop in
+        ``asyncio.sleep``) failed with "no running event loop" (qasync 0.28)."""
+        task = asyncio.ensure_future(wait_for(coro, timeout_s), loop=self.loop)
+        task.add_done_callback(lambda _task: self.loop.stop())
         asyncio._set_running_loop(None)
         try:
-            return self.loop.run_until_complete(wait_for(coro, timeout_s))  # type: ignore[arg-type]
+            self.loop.run_forever()
         finally:
             if not self.loop.is_closed():
                 asyncio._set_running_loop(self.loop)
+        if not task.done():
+            task.cancel()
+            raise RuntimeError('the loop stopped before the coroutine was done')
+        return task.result()
 
     @staticmethod
     async def until(predicate: Callable[[], Any], timeout_s: float = 5.0) -> None:
