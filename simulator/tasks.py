@@ -109,9 +109,9 @@ async def wait_for(awaitable: Awaitable[T], timeout_s: Optional[float]) -> T:
     Use it instead of ``asyncio.wait_for``. In CPython 3.11 (``Lib/asyncio/tasks.py``; rewritten on
     ``asyncio.timeout`` in 3.12), ``asyncio.wait_for`` swallows its caller's cancellation when the awaited
     thing finished in the same loop iteration: it returns the result and the caller runs on. A Ctrl+C in
-    ``clientsim play`` (``asyncio.Runner`` cancels the main task) that landed as a window's handshake
-    completed was lost, and the run went on into the next step: a 600 s ``wait`` in a stress run of
-    ``tests/test_outputs.py``. ``asyncio.timeout`` (3.11) awaits in the caller's own task and keeps the
-    cancellation."""
+    ``clientsim play`` (``asyncio.Runner`` cancels the main task) that lands just as a window's wait ends
+    (its handshake came in) would be lost, and the run would go on into its next step
+    (``tests/test_cancel_cleanup.py`` loses 3 cancels of 6 with ``asyncio.wait_for``). ``asyncio.timeout``
+    (3.11) awaits in the caller's own task and keeps the cancellation."""
     async with asyncio.timeout(timeout_s):
         return await awaitable

@@ -70,9 +70,9 @@ def test_close_cancelled_midway_still_closes_the_session(clientsim, clientsim_la
 def test_a_cancel_that_lands_as_a_wait_completes_is_kept():
     """Ctrl+C in ``clientsim play`` cancels the run's main task (``asyncio.Runner``). If it landed just as a
     window's wait finished (the handshake came in that loop iteration), CPython 3.11's ``asyncio.wait_for``
-    returned the result instead, and the run went on into its next step (a stress run of
-    tests/test_outputs.py waited out a 600 s ``wait`` step). Here the wait is released, the loop turns 0-5 times,
-    then the waiting task is cancelled: every cancel that reached a task still running must end it."""
+    returned the result instead, and the run went on into its next step (clientsim.simulator.tasks.wait_for).
+    Here the wait is released, the loop turns 0-5 times, then the waiting task is cancelled: every cancel that
+    reached a task still running must end it."""
     async def run() -> list[tuple[int, str]]:
         window = SimulatedBrowser('w', Timeline())
         outcomes = []

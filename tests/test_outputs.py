@@ -58,16 +58,43 @@ def test_an_existing_report_needs_force(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]  # the temporary file was renamed
 
 
+# the CLI (``python -c _DUMPING ARGS`` is ``python -m clientsim.simulator.cli ARGS``), which on SIGUSR1 prints the
+# stack of every asyncio task of the running loop on stderr
+_DUMPING = f"""
+import asyncio, runpy, signal, sys
+def dump(*_):
+    loop = asyncio._get_running_loop()
+    tasks = sorted(asyncio.all_tasks(loop) if loop else (), key=lambda t: 'play' not in repr(t.get_coro()))
+    for task in tasks:  # the run's main task (play) first, each with its chain of awaits
+        print(repr(task)[:300], file=sys.stderr)
+        coro = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, 'cr_frame', None) or getattr(coro, 'gi_frame', None)
+            if frame is not None:
+                print(' ', frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name, file=sys.stderr)
+            coro = getattr(coro, 'cr_await', None) or getattr(coro, 'gi_yieldfrom', None)
+    sys.stderr.flush()
+signal.signal(signal.SIGUSR1, dump)
+# Ctrl+C as a terminal delivers it: a process started in the background (`pytest ... &`, nohup) inherits SIGINT
+# ignored, Python then installs no KeyboardInterrupt handler, and the run would rightly ignore the test's SIGINT
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.argv[0] = {CLI[-1]!r}
+runpy.run_module({CLI[-1]!r}, run_name='__main__', alter_sys=True)
+"""
+
+
 def _ended(proc: subprocess.Popen, timeout_s: float) -> tuple[str, str]:
-    """The process's output once it exits within ``timeout_s``; if it does not, SIGABRT (faulthandler prints every
-    thread's stack on stderr) and fail with that stack."""
+    """The process's output once it exits within ``timeout_s``; if it does not, SIGUSR1 (the asyncio tasks'
+    stacks) and SIGABRT (faulthandler: every thread's stack) on stderr, and fail with them."""
     try:
         return proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)  # the dump is printed; only a diagnosis, never a verdict
         proc.send_signal(signal.SIGABRT)
         out, err = proc.communicate(timeout=30)
         raise AssertionError(f'still running {timeout_s} s after Ctrl+C; stdout:\n{out[-2000:]}\n'
-                             f'stderr (faulthandler):\n{err[-6000:]}') from None
+                             f'stderr (tasks, then faulthandler):\n{err[:12000]}\n…\n{err[-3000:]}') from None
 
 
 def test_ctrl_c_ends_with_130_and_keeps_finished_scenarios(tmp_path):
@@ -75,8 +102,8 @@ def test_ctrl_c_ends_with_130_and_keeps_finished_scenarios(tmp_path):
     slow = tmp_path / 'slow.yaml'
     slow.write_text('name: a long wait\nwindows: [{name: a, page: /private}]\nsteps:\n  - open: a\n  - wait: 600000\n')
     report = tmp_path / 'report.json'
-    # -X faulthandler: if it does not end, SIGABRT prints where every thread is (see _ended)
-    proc = subprocess.Popen([CLI[0], '-X', 'faulthandler', *CLI[1:], 'play', '--headless', '--time', 'real',
+    # through _DUMPING: if it does not end, it prints its asyncio tasks and threads (see _ended)
+    proc = subprocess.Popen([CLI[0], '-X', 'faulthandler', '-c', _DUMPING, 'play', '--headless', '--time', 'real',
                              str(first), str(slow), '--report', str(report)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
