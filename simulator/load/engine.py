@@ -379,7 +379,9 @@ async def serve_pipe(base_url: str, scenario_file: str, prefix: str, poll_s: flo
     pipe, _ = await loop.connect_read_pipe(lambda: _Lines(on_line, stop.set), sys.stdin)
 
     async def poll_errors() -> None:
-        while True:
+        # ends on `stop` too, not only by its cancel: python-socketio's call() awaits CPython 3.11's
+        # asyncio.wait_for, which drops a cancel that lands as the answer arrives (clientsim.simulator.tasks.wait_for)
+        while not stop.is_set():
             await asyncio.sleep(poll_s)
             if reports := await engine.claim_server_errors():
                 out.send({'op': 'reports', 'reports': reports})
