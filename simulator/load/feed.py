@@ -48,40 +48,46 @@ class ErrorFeedClient:
         self._sio = sio
         return True
 
+    async def _call(self, event: str, data: dict[str, Any]) -> Any:
+        """``event`` on the feed (5 s timeout); None when it fails or no feed is joined."""
+        if not self.connected:
+            return None
+        assert self._sio is not None
+        try:
+            return await self._sio.call(event, data, namespace=ERROR_FEED_NAMESPACE, timeout=5)
+        except _CALL_ERRORS:
+            return None
+
     async def claim(self) -> list[dict[str, Any]]:
         """The new server errors (``{id, type, message, where, window}``) of this process's windows and the
         unattributed ones. Each is acknowledged (``ack_errors``) before this returns; one whose id came before
         (the feed re-offers a lease whose acknowledgement it did not get) is acknowledged, not returned. A claim
-        that fails returns [] and the feed keeps the errors for a later one.
+        that fails returns only what a cancelled claim had taken (usually []), and the feed keeps the errors for a
+        later one.
 
         Safe to cancel (the engine cancels its polling claim when it stops, then makes a last one): errors taken
         from the feed wait in ``_unsent`` until a claim returns them, and the feed re-offers a socket its own
         lease, so an answer lost to a cancel or a timeout comes back with the next claim. Claims do not overlap
         (a lock)."""
         async with self._lock:
-            if self.connected:
-                assert self._sio is not None
-                try:
-                    errors = await self._sio.call('claim_errors', {'prefix': self.prefix},
-                                                  namespace=ERROR_FEED_NAMESPACE, timeout=5)
-                except _CALL_ERRORS:
-                    errors = []
-                ids = []
-                for error in errors if isinstance(errors, list) else []:
-                    error_id = error.get('id')
-                    if isinstance(error_id, int):
-                        ids.append(error_id)
-                        if error_id in self._reported:
-                            continue
-                        self._reported.add(error_id)
-                    self._unsent.append(error)
-                if ids:
-                    try:
-                        await self._sio.call('ack_errors', {'ids': ids}, namespace=ERROR_FEED_NAMESPACE, timeout=5)
-                    except _CALL_ERRORS:
-                        pass  # the lease is re-offered; the ids above keep a second claim from double-counting
+            await self._take()
             new, self._unsent = self._unsent, []
             return new
+
+    async def _take(self) -> None:
+        """Claim from the feed into ``_unsent`` (ids not taken before) and acknowledge every id it answered."""
+        errors = await self._call('claim_errors', {'prefix': self.prefix})
+        ids = []
+        for error in errors if isinstance(errors, list) else []:
+            error_id = error.get('id')
+            if isinstance(error_id, int):
+                ids.append(error_id)
+                if error_id in self._reported:
+                    continue
+                self._reported.add(error_id)
+            self._unsent.append(error)
+        if ids:  # a failed acknowledgement: the lease is re-offered, and the ids above keep it from counting twice
+            await self._call('ack_errors', {'ids': ids})
 
     async def wait_settled(self, settle_s: float, poll_s: float = 0.05) -> None:
         """Wait until the server is done with the windows just closed: ``pending_work`` says no socket of this
@@ -90,15 +96,10 @@ class ErrorFeedClient:
         ``settle_s``, a fixed wait, which a loaded machine can outrun."""
         if not self.connected:
             return
-        assert self._sio is not None
         deadline = time.monotonic() + settle_s + 5.0
         quiet = 0
         while quiet < 2 and time.monotonic() < deadline:
-            try:
-                work = await self._sio.call('pending_work', {'prefix': self.prefix},
-                                            namespace=ERROR_FEED_NAMESPACE, timeout=5)
-            except _CALL_ERRORS:
-                work = None
+            work = await self._call('pending_work', {'prefix': self.prefix})
             if not isinstance(work, dict):
                 await asyncio.sleep(settle_s)
                 return
