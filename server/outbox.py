@@ -32,7 +32,14 @@ class Outbox:
         self._emit = emit
         self.keep_history = keep_history
         self.next_message_id = 0
-        self.history: deque[tuple[int, str, dict, str]] = deque(maxlen=maxlen)
+        self._maxlen = maxlen
+        self._history: deque[tuple[int, str, dict, str]] | None = None  # made by the first kept message
+
+    @property
+    def history(self) -> deque[tuple[int, str, dict, str]]:
+        """The kept messages, oldest first (an empty deque before the first; the deque itself is made with the
+        first kept message, as an empty deque holds ~0.7 KB and a private page's client may never send one)."""
+        return self._history if self._history is not None else deque(maxlen=self._maxlen)
 
     async def send(self, event: str, payload: dict, target: str | None = None) -> int:
         """Emit ``event`` with a fresh ``_id`` to ``target`` (a sid, or the client's room by default).
@@ -45,7 +52,9 @@ class Outbox:
         payload = {**payload, '_id': message_id}
         room = target or self.client_id
         if self.keep_history:
-            self.history.append((message_id, event, payload, room))
+            if self._history is None:
+                self._history = deque(maxlen=self._maxlen)
+            self._history.append((message_id, event, payload, room))
         await self._emit(event, payload, room)
         return message_id
 

@@ -6,10 +6,14 @@ server, the GUI), so that each owner can cancel and await what it started when i
 exception is never lost as "Task exception was never retrieved". ``server/`` may import this module, as it
 may import :mod:`clientsim.simulator.timeline`: both are leaves. :func:`complete` runs cleanup to its end even when its
 caller is cancelled. :func:`wait_for` is ``asyncio.wait_for`` without Python 3.11's lost cancellation.
+:class:`LeanQueue` and :class:`LeanEvent` are the engine.io sockets' queue and events at a fraction of asyncio's
+memory (issue 24), installed with :func:`lean_engineio`.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
+import functools
 import logging
 from typing import Any, Awaitable, Callable, Coroutine, Optional, TypeVar
 
@@ -115,3 +119,172 @@ async def wait_for(awaitable: Awaitable[T], timeout_s: Optional[float]) -> T:
     (3.11) awaits in the caller's own task and keeps the cancellation."""
     async with asyncio.timeout(timeout_s):
         return await awaitable
+
+
+class LeanQueue:
+    """An unbounded FIFO queue with the part of ``asyncio.Queue``'s API python-engineio 4.x uses (``put``,
+    ``put_nowait``, ``get``, ``get_nowait``, ``task_done``, ``join``, ``qsize``, ``empty``, ``full``), for the one
+    queue each engine.io socket has on either side (the client's and the server socket's send queue, issue 24).
+
+    Why not ``asyncio.Queue``: an idle ``asyncio.Queue`` holds three deques and an ``asyncio.Event`` with a fourth
+    (~2.7 KB, measured with tracemalloc on CPython 3.11), and python-engineio awaits
+    ``asyncio.wait_for(queue.get(), timeout)``, which on CPython 3.11 wraps the ``get()`` coroutine in a Task of
+    its own (~1 KB more). Here an idle queue holds no container at all, and :meth:`get` returns a Future, which
+    ``asyncio.wait_for`` awaits without a Task.
+
+    Differences from ``asyncio.Queue``, none of which python-engineio relies on: no ``maxsize`` (``full()`` is
+    always False); ``get()`` is a Future, not a coroutine function (await it, or pass it to ``wait_for``); an item
+    handed to a getter whose task is cancelled between the hand-over and its resumption is lost with that getter
+    (``asyncio.Queue`` keeps it): python-engineio's send loops are cancelled only when their socket ends;
+    ``task_done()`` beyond the puts is ignored instead of raising ``ValueError``. Not thread-safe."""
+
+    __slots__ = ('_items', '_getters', '_unfinished', '_joiners')
+
+    def __init__(self) -> None:
+        self._items: Optional[collections.deque] = None  # made by a put no getter takes, dropped when empty again
+        self._getters: Optional[list[asyncio.Future]] = None
+        self._unfinished = 0
+        self._joiners: Optional[list[asyncio.Future]] = None
+
+    def qsize(self) -> int:
+        """Items waiting (not yet taken by a getter)."""
+        return len(self._items) if self._items else 0
+
+    def empty(self) -> bool:
+        """True when no item waits."""
+        return not self._items
+
+    def full(self) -> bool:
+        """Always False: the queue is unbounded."""
+        return False
+
+    def put_nowait(self, item: Any) -> None:
+        """Hand ``item`` to the oldest waiting getter, else keep it; counts one unfinished item for :meth:`join`."""
+        self._unfinished += 1
+        getters = self._getters
+        while getters:
+            getter = getters.pop(0)
+            if not getter.done():  # a getter cancelled by wait_for's timeout is skipped
+                getter.set_result(item)
+                return
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(item)
+
+    async def put(self, item: Any) -> None:
+        """:meth:`put_nowait` (the queue is unbounded, so it never waits)."""
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        """The oldest waiting item; raises ``asyncio.QueueEmpty`` when there is none."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._take()
+
+    def get(self) -> asyncio.Future:
+        """A Future of the next item: done at once when one waits, else when the next :meth:`put_nowait` comes.
+        Cancelling the Future (e.g. ``asyncio.wait_for``'s timeout) withdraws the request. Must be called with a
+        running event loop (``RuntimeError`` otherwise)."""
+        future = asyncio.get_running_loop().create_future()
+        if self._items:
+            future.set_result(self._take())
+        elif self._getters is None:
+            self._getters = [future]
+        else:  # getters withdrawn by a timeout leave now, not only at the next put
+            self._getters = [getter for getter in self._getters if not getter.done()]
+            self._getters.append(future)
+        return future
+
+    def _take(self) -> Any:
+        items = self._items
+        assert items is not None
+        item = items.popleft()
+        if not items:
+            self._items = None
+        return item
+
+    def task_done(self) -> None:
+        """One item taken earlier is processed; the last one wakes :meth:`join`."""
+        if self._unfinished > 0:
+            self._unfinished -= 1
+        if self._unfinished == 0 and self._joiners:
+            joiners, self._joiners = self._joiners, None
+            for joiner in joiners:
+                if not joiner.done():
+                    joiner.set_result(None)
+
+    async def join(self) -> None:
+        """Wait until every item put so far was marked :meth:`task_done`."""
+        if self._unfinished > 0:
+            joiner = asyncio.get_running_loop().create_future()
+            if self._joiners is None:
+                self._joiners = []
+            self._joiners.append(joiner)
+            await joiner
+
+
+class LeanEvent:
+    """``asyncio.Event`` (``set``, ``clear``, ``is_set``, ``wait``) without the deque an ``asyncio.Event`` allocates
+    up front (~380 B, CPython 3.11): the waiters' list exists only while somebody waits. python-socketio 5.x
+    makes one per client (``_connect_event``) and one per ``call()`` (issue 24). Not thread-safe."""
+
+    __slots__ = ('_value', '_waiters')
+
+    def __init__(self) -> None:
+        self._value = False
+        self._waiters: Optional[list[asyncio.Future]] = None
+
+    def is_set(self) -> bool:
+        """True once :meth:`set` ran (until :meth:`clear`)."""
+        return self._value
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter."""
+        if self._value:
+            return
+        self._value = True
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        """Reset the flag; later :meth:`wait` calls block again."""
+        self._value = False
+
+    async def wait(self) -> bool:
+        """Return True at once when set, else when :meth:`set` is next called."""
+        if self._value:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+            return True
+        finally:
+            self._waiters.remove(waiter)
+            if not self._waiters:
+                self._waiters = None
+
+
+@functools.cache
+def lean_engineio(engineio_class: type) -> type:
+    """A subclass of a python-engineio 4.x ``AsyncClient`` / ``AsyncServer`` class whose ``create_queue()`` and
+    ``create_event()`` (the hooks python-engineio and python-socketio create their queues and events through)
+    return :class:`LeanQueue` and :class:`LeanEvent` (issue 24: together ~8 KB less per connection, client and
+    server, measured with ``benchmarks/bench_scale.py``); made once per class. python-socketio's
+    ``_engineio_client_class()`` / ``_engineio_server_class()`` return it in :mod:`clientsim.server.app` and
+    :mod:`clientsim.simulator.browser.connection`."""
+
+    class Lean(engineio_class):  # type: ignore[misc, valid-type]
+        def create_queue(self, *args: Any, **kwargs: Any) -> LeanQueue:
+            if args or kwargs:  # a bounded queue: asyncio's (python-engineio 4.x asks for none)
+                return asyncio.Queue(*args, **kwargs)  # type: ignore[return-value]
+            return LeanQueue()
+
+        def create_event(self, *args: Any, **kwargs: Any) -> LeanEvent:
+            return LeanEvent()
+
+    Lean.__name__ = Lean.__qualname__ = f'Lean{engineio_class.__name__}'
+    return Lean

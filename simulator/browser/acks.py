@@ -22,8 +22,13 @@ ACK_INTERVAL_S = 3.0
 
 
 class Acks:
-    """``Acks(window, current_socket)``: :meth:`start_page` at each page start; ``did_handshake`` is set by the
-    connection; :meth:`flush` sends a buffered ack on the socket ``current_socket()`` returns."""
+    """``Acks(window, current_socket)``: :meth:`start_page` at each page start, :meth:`stop` at the window's close;
+    ``did_handshake`` is set by the connection; :meth:`flush` sends a buffered ack on the socket
+    ``current_socket()`` returns.
+
+    The 3 s interval is a ``loop.call_later`` timer, not a task sleeping in a loop (issue 24: a sleeping task per
+    window held ~1 KB): a tick that has an ack to send runs as a short task of the window; the next tick is due
+    3 s after the previous one was, as with ``setInterval``."""
 
     def __init__(self, window: WindowView, current_socket: Callable[[], Optional[socketio.AsyncClient]]) -> None:
         self.window = window
@@ -31,30 +36,51 @@ class Acks:
         self.did_handshake = False
         self.acked_message_id = -1
         self.buffered: Optional[dict[str, Any]] = None
-        self._task: Optional[asyncio.Task] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
 
     def start_page(self) -> None:
         """A new page started (nicegui.js ``createApp``): restart the 3 s timer, ``ackedMessageId = -1``,
-        ``did_handshake = false``, no buffered ack."""
-        if self._task is not None:
-            self._task.cancel()
+        ``did_handshake = false``, no buffered ack. Must run inside the event loop."""
+        self.stop()
         self.acked_message_id, self.did_handshake, self.buffered = -1, False, None
-        self._task = self.window.ports.tasks.spawn(self._timer(self.window.document_id), name=f'{self.window.name} ack')
+        self._schedule(self.window.document_id)
 
-    async def _timer(self, document_id: Optional[str]) -> None:
+    def stop(self) -> None:
+        """Stop the timer (the window closes); a tick already running ends on its own."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _schedule(self, document_id: Optional[str]) -> None:
+        """The next tick in 3 s, while the page ``document_id`` is shown and the window has its HTTP session."""
         window = self.window
-        while window.document_id == document_id and window.ports.session() is not None:
-            await asyncio.sleep(ACK_INTERVAL_S)
-            if window.document_id == document_id:
-                await self.tick()
+        if window.document_id == document_id and window.ports.session() is not None:
+            self._timer = asyncio.get_running_loop().call_later(ACK_INTERVAL_S, self._due, document_id)
+        else:
+            self._timer = None
+
+    def _due(self, document_id: Optional[str]) -> None:
+        window = self.window
+        if window.document_id != document_id:
+            self._timer = None
+            return
+        if self._ack_due():
+            window.ports.tasks.spawn(self.tick(), name=f'{window.name} ack')
+        self._schedule(document_id)
+
+    def _ack_due(self) -> bool:
+        """Whether nicegui.js ``ack()`` would emit now: on 3.x only after the handshake, and only when a message
+        arrived since the last ack."""
+        window = self.window
+        if dialect.major_version(window.version) >= 3 and not self.did_handshake:
+            return False
+        return self.acked_message_id < window.next_message_id
 
     async def tick(self) -> None:
         """nicegui.js ``ack()``: nothing on 3.x before the handshake or when no message arrived since the last ack;
         else ``ack {client_id, next_message_id}`` — sent, or buffered while the socket is down."""
         window = self.window
-        if dialect.major_version(window.version) >= 3 and not self.did_handshake:
-            return
-        if self.acked_message_id >= window.next_message_id:
+        if not self._ack_due():
             return
         self.acked_message_id = window.next_message_id
         self.buffered = {'client_id': window.client_id, 'next_message_id': window.next_message_id}

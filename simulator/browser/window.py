@@ -370,6 +370,7 @@ class SimulatedBrowser(ElementControls):
             self._closing_window = False
 
     async def _close(self) -> None:
+        self._connection.acks.stop()
         await self._tasks.cancel_all()
         await self._leave_page()
         await self._connection.discard_dropped()

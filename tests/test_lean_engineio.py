@@ -1,0 +1,110 @@
+"""The engine.io sockets' lean queue and events (issue 24, ``clientsim.simulator.tasks``): their asyncio semantics
+on their own, and engine.io on them over real sockets on 127.0.0.1, both sides (a window and the embedded server)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from clientsim.simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
+from clientsim.simulator.tasks import LeanEvent, LeanQueue
+
+from .conftest import until
+
+
+def test_queue_is_fifo_whether_the_getter_comes_first_or_last():
+    async def run() -> list:
+        queue = LeanQueue()
+        early = queue.get()  # waits: nothing queued yet
+        queue.put_nowait('a')
+        await queue.put('b')
+        queue.put_nowait('c')
+        got = [await early, await queue.get(), queue.get_nowait()]
+        with pytest.raises(asyncio.QueueEmpty):
+            queue.get_nowait()
+        return got + [queue.empty(), queue.qsize()]
+
+    assert asyncio.run(run()) == ['a', 'b', 'c', True, 0]
+
+
+def test_a_getter_withdrawn_by_a_timeout_loses_no_item():
+    """python-engineio awaits ``asyncio.wait_for(queue.get(), timeout)``: the timed-out getter must not swallow
+    the next item, which goes to the next getter."""
+    async def run() -> list:
+        queue = LeanQueue()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(queue.get(), 0.01)
+        waiting = asyncio.ensure_future(asyncio.wait_for(queue.get(), 5))
+        await asyncio.sleep(0)
+        queue.put_nowait('first')  # to the waiting getter, not the withdrawn one
+        queue.put_nowait('second')  # kept: no getter waits
+        return [await waiting, queue.qsize(), queue.get_nowait()]
+
+    assert asyncio.run(run()) == ['first', 1, 'second']
+
+
+def test_join_waits_for_every_task_done():
+    async def run() -> list[bool]:
+        queue = LeanQueue()
+        await queue.join()  # nothing put: returns at once
+        queue.put_nowait(1)
+        queue.put_nowait(2)
+        joined = asyncio.ensure_future(queue.join())
+        seen = []
+        for _ in range(2):
+            await queue.get()
+            await asyncio.sleep(0.01)
+            seen.append(joined.done())
+            queue.task_done()
+        await asyncio.wait_for(joined, 5)
+        return seen
+
+    assert asyncio.run(run()) == [False, False]
+
+
+def test_event_wakes_every_waiter_and_forgets_cancelled_ones():
+    async def run() -> tuple:
+        event = LeanEvent()
+        waiters = [asyncio.ensure_future(event.wait()) for _ in range(3)]
+        await asyncio.sleep(0)
+        waiters[0].cancel()
+        await asyncio.sleep(0)
+        before = (event.is_set(), any(w.done() for w in waiters[1:]))
+        event.set()
+        results = await asyncio.gather(*waiters[1:])
+        event.clear()
+        late = asyncio.ensure_future(event.wait())
+        await asyncio.sleep(0.01)
+        blocked = not late.done()
+        event.set()
+        return before, results, blocked, await late, event._waiters
+
+    assert asyncio.run(run()) == ((False, False), [True, True], True, True, None)
+
+
+def test_engineio_runs_on_lean_queues_both_sides_through_a_burst_and_a_server_disconnect(clientsim, clientsim_lab):
+    """A window on a private page: its socket and the server's socket use LeanQueue; 300 messages sent at once
+    arrive in order (the window's ``next_message_id`` follows the outbox ids); the server's disconnect, which
+    waits for its send queue to drain (python-engineio ``AsyncSocket.close`` awaits ``queue.join()``), ends."""
+    server = clientsim_lab.server
+
+    async def run() -> tuple:
+        window = SimulatedBrowser('lean', clientsim_lab.timeline)
+        await window.open(server.url + '/private')
+        assert window.state == HANDSHAKE_DONE
+        eio_sid = server.sio.manager.eio_sid_from_sid(window.sid, '/')
+        queues = (type(window._connection.sio.eio.queue), type(server.sio.eio.sockets[eio_sid].queue))
+        client = server.registry.get(window.client_id)
+        start = window.next_message_id
+        for i in range(300):
+            await client.send('update', {'elements': {}, 'i': i})
+        arrived = await until(lambda: window.next_message_id == start + 300)
+        await asyncio.wait_for(server.sio.disconnect(window.sid), 10)
+        disconnected = await until(lambda: window.state != HANDSHAKE_DONE)
+        await window.close()
+        return queues, arrived, disconnected
+
+    queues, arrived, disconnected = clientsim.run(run(), timeout_s=60)
+    assert queues == (LeanQueue, LeanQueue)
+    assert arrived, 'the burst of 300 messages did not all arrive in order'
+    assert disconnected, "the server's disconnect did not reach the window"
