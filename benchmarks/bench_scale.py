@@ -3,8 +3,9 @@
 For each count (default 1,000, 5,000 and as many windows as the open-files limit allows, 2 descriptors each) it
 opens that many connections to one embedded server, keeps them all open, then closes them:
 
-* ``raw``: a bare ``socketio.AsyncClient`` per connection: connect + ``handshake`` with the auto-index page's
-  client_id (fetched once), nothing else — the stack's own limit;
+* ``raw``: a bare ``socketio.AsyncClient`` per connection (python-socketio's own engine.io client, asyncio
+  queues): connect + ``handshake`` with the auto-index page's client_id (fetched once), nothing else — the
+  stack's own limit. Its server side is the same embedded server as the windows' (``LeanAsyncServer``);
 * ``auto`` / ``private``: a clientsim window (:class:`SimulatedBrowser` through :class:`Lab`) on the auto-index page
   ``/`` / the private page ``/private``: page GET, parse, socket, handshake, timeline.
 
