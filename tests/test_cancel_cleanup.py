@@ -52,6 +52,7 @@ def test_close_cancelled_midway_still_closes_the_session(clientsim, clientsim_la
         closed = []
         for step in range(20):  # cancel the close after 0 … 4 ms: tasks, socket disconnect, session close
             window = SimulatedBrowser(f'w{step}', clientsim_lab.timeline)
+            window.default_load = 'instant'  # as the lab's windows on the embedded server: no Chromium boot wait
             await window.open(url)
             session = window._session
             task = asyncio.ensure_future(window.close())

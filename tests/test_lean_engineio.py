@@ -90,6 +90,7 @@ def test_engineio_runs_on_lean_queues_both_sides_through_a_burst_and_a_server_di
 
     async def run() -> tuple:
         window = SimulatedBrowser('lean', clientsim_lab.timeline)
+        window.default_load = 'instant'  # as the lab's windows on the embedded server: no Chromium boot wait
         await window.open(server.url + '/private')
         assert window.state == HANDSHAKE_DONE
         eio_sid = server.sio.manager.eio_sid_from_sid(window.sid, '/')
