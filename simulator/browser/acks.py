@@ -61,12 +61,9 @@ class Acks:
 
     def _due(self, document_id: Optional[str]) -> None:
         window = self.window
-        if window.document_id != document_id:
-            self._timer = None
-            return
-        if self._ack_due():
+        if window.document_id == document_id and self._ack_due():
             window.ports.tasks.spawn(self.tick(), name=f'{window.name} ack')
-        self._schedule(document_id)
+        self._schedule(document_id)  # ends the timer when the page or the session is gone
 
     def _ack_due(self) -> bool:
         """Whether nicegui.js ``ack()`` would emit now: on 3.x only after the handshake, and only when a message
