@@ -210,8 +210,9 @@ def _steal(clientsim, lab) -> tuple[int, list[int]]:
         bob = await lab.open('bob', '/')
         await alice.click('Download')
         event = await _wait_event(lab, 'download_emitted')
-        async with bob._session.get(lab.url + event.detail['url']) as r:
-            stolen = r.status
+        with bob.context.routing():  # bob's browser profile: his cookies
+            async with bob._session.get(lab.url + event.detail['url']) as r:
+                stolen = r.status
         await alice.wait_for(lambda b: bool(b.downloads), 3)
         assert bob.download_events == 0
         return stolen, [d.status for d in alice.downloads]

@@ -100,8 +100,9 @@ async def _fetch(window: WindowView, url: str, limit: asyncio.Semaphore) -> bool
         return False
     async with limit:
         try:
-            async with session.get(url, headers={'Referer': window.url or ''}) as response:
-                await response.read()
+            with window.ports.routing():
+                async with session.get(url, headers={'Referer': window.url or ''}) as response:
+                    await response.read()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             return False
     window.static_cached.add(url)

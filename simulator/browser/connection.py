@@ -170,7 +170,7 @@ class Connection:
         # a task of its own: python-engineio loses the websocket response of a connect cancelled while it waits
         # for the engine.io OPEN packet (nobody closes it: "Unclosed response"), so a cancelled page load lets
         # the connect finish and then closes it (_abandon); a websocket it opened but did not keep is closed too
-        with attempt() as opened:
+        with attempt() as opened, window.ports.routing():  # the connect task sends this browser's cookies
             connecting = asyncio.ensure_future(
                 sio.connect(f'{base}?{query}', headers=headers, socketio_path=dialect.socketio_path(window.prefix),
                             transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S))
@@ -211,9 +211,10 @@ class Connection:
         url = f'{base}/{path}/?{query}&EIO=4&transport=polling'
         status = 0
         try:
-            async with self._socket_session().get(url, headers={'User-Agent': USER_AGENT}) as response:
-                status = response.status
-                await response.read()
+            with window.ports.routing():
+                async with self._socket_session().get(url, headers={'User-Agent': USER_AGENT}) as response:
+                    status = response.status
+                    await response.read()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             pass
         window.ports.record('polling_attempt', status=status)

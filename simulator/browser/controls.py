@@ -171,9 +171,10 @@ class ElementControls(_Base):
             names = [n for n, _ in batch]
             self._record('upload_sent', element=found_id, files=names, bytes=sum(len(d) for _, d in batch))
             try:
-                async with session.post(url, data=form) as response:
-                    status = response.status
-                    await response.read()
+                with self.context.routing():
+                    async with session.post(url, data=form) as response:
+                        status = response.status
+                        await response.read()
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
                 status = 0
                 self._record('upload_failed', element=found_id, error=str(e) or type(e).__name__)

@@ -95,10 +95,11 @@ async def fetch_download(window: WindowView, payload: dict[str, Any]) -> Downloa
         headers = {**DOWNLOAD_HEADERS, 'Referer': window.url or ''}
         if window.tag_requests:  # the embedded server matches download GETs to windows by it
             headers[WINDOW_HEADER] = window.name
-        async with session.get(url, headers=headers, skip_auto_headers=('Accept',)) as response:
-            body = await response.read()
-            status = response.status
-            filename = saved_filename(given, response.headers.get('Content-Disposition'), url)
+        with window.ports.routing():
+            async with session.get(url, headers=headers, skip_auto_headers=('Accept',)) as response:
+                body = await response.read()
+                status = response.status
+                filename = saved_filename(given, response.headers.get('Content-Disposition'), url)
         return Download(filename, url, status, len(body) if status == 200 else 0,
                         hashlib.sha256(body).hexdigest() if status == 200 else '', _t_ms(window))
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:

@@ -5,7 +5,7 @@ in this one place, and :func:`owned_by_connection` makes a window attribute a vi
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, ContextManager, Optional
 
 import aiohttp
 
@@ -44,6 +44,9 @@ class Ports:
 
     def session(self) -> Optional[aiohttp.ClientSession]:
         return self._window._session
+
+    def routing(self) -> ContextManager[Any]:
+        return self._window.context.routing()
 
     def closing(self) -> bool:
         return self._window._closing_window

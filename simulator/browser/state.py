@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Literal, Optional, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -128,8 +128,9 @@ class WindowPorts(Protocol):
     ``record(kind, **detail)`` stamps a timeline event for this window; ``changed()`` notifies listeners and
     waiters; ``frame(direction, event, payload)`` keeps a :class:`Frame`; ``tasks`` is the window's
     :class:`~simulator.tasks.TaskGroup` (cancelled on close); ``generation()`` counts page loads and reconnects (a
-    handshake of an older one is ignored); ``session()`` is the window's HTTP session (its cookie jar), None once
-    closed; ``closing()`` is true while the window closes (a download message then starts no fetch);
+    handshake of an older one is ignored); ``session()`` is the window's HTTP session, None once closed, and a
+    request through it is made inside ``routing()`` (the window's browser context: its cookies, :mod:`.context`);
+    ``closing()`` is true while the window closes (a download message then starts no fetch);
     ``fetch_download(payload)`` GETs a download; ``auto_reconnect()`` reconnects as nicegui.js does."""
     tasks: TaskGroup
 
@@ -142,6 +143,8 @@ class WindowPorts(Protocol):
     def generation(self) -> int: ...
 
     def session(self) -> Optional[aiohttp.ClientSession]: ...
+
+    def routing(self) -> ContextManager[Any]: ...
 
     def closing(self) -> bool: ...
 

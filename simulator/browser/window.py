@@ -259,9 +259,10 @@ class SimulatedBrowser(ElementControls):
         self._record('page_get_sent', url=url)
         try:
             headers = {WINDOW_HEADER: self.name} if self.tag_requests else {}
-            async with self._session.get(url, headers=headers) as response:
-                self.page_status = response.status
-                text = await response.text()
+            with self.context.routing():  # the request carries this browser's cookies (.context)
+                async with self._session.get(url, headers=headers) as response:
+                    self.page_status = response.status
+                    text = await response.text()
             self._record('page_get_answered', url=url, status=self.page_status)
             if self.page_status != 200:
                 raise PageError(f'HTTP {self.page_status}: {text.strip()[:200]}')
