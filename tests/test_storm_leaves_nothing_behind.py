@@ -78,7 +78,7 @@ async def main():
         'clients_left': [c.page for c in server.registry.instances.values()],
         'sockets_left': len(server.sids), 'routes_left': len(server.downloads.routes),
         'bad_messages': len(server.timeline.of_kind('bad_message')),
-        'window_tasks_left': sum(len(w._tasks._tasks) for w in windows if hasattr(w._tasks, '_tasks')),
+        'window_tasks_left': sum(len(w._tasks) for w in windows),
     }
     await lab.stop()
     await asyncio.sleep(0)

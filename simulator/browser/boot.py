@@ -105,5 +105,5 @@ async def _fetch(window: WindowView, url: str, limit: asyncio.Semaphore) -> bool
                     await response.read()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
             return False
-    window.static_cached.add(url)
+    window.static_cached |= {url}  # a new frozenset: windows that fetched nothing share the empty one (issue 24)
     return True

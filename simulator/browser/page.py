@@ -126,6 +126,24 @@ def parse_elements_json(text: str) -> dict[str, Any]:
     return {str(k): v for k, v in elements.items()}
 
 
+_SHARED_TEXTS: dict[str, str] = {}
+SHARED_TEXTS_MAX = 256
+"""How many distinct element-tree texts :func:`shared_text` keeps (then it starts afresh)."""
+
+
+def shared_text(text: str) -> str:
+    """One object for equal texts: the element-tree JSON of the auto-index page is the same for every window that
+    loads it, and a window keeps it until someone reads its elements (~0.5 KB per window, issue 24). Returns the
+    first equal text seen among the last :data:`SHARED_TEXTS_MAX` distinct ones, else ``text`` (remembered)."""
+    kept = _SHARED_TEXTS.get(text)
+    if kept is not None:
+        return kept
+    if len(_SHARED_TEXTS) >= SHARED_TEXTS_MAX:
+        _SHARED_TEXTS.clear()
+    _SHARED_TEXTS[text] = text
+    return text
+
+
 def js_query_value(value: Any) -> str:
     """How socket.io-client (engine.io ``encode``) writes a query value: ``encodeURIComponent(String(v))``,
     so ``True`` → ``'true'``, ``None`` → ``'null'``, numbers as JS prints them."""

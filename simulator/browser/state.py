@@ -195,7 +195,7 @@ class WindowView(Protocol):
     default_load: str
     tag_requests: bool
     page_loaded_ns: Optional[int]
-    static_cached: set[str]
+    static_cached: frozenset[str]
     ports: 'WindowPorts'
 
     async def reload(self, *, wait: bool = True) -> None: ...

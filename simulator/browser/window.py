@@ -46,7 +46,7 @@ from .controls import ElementControls
 from .downloads import Download, fetch_download
 from .latency import latency_sleep
 from .messages import dispatch
-from .page import PageError, parse_elements_json, parse_page
+from .page import PageError, parse_elements_json, parse_page, shared_text
 from .ports import Ports, owned_by_connection
 from .scripts import JavaScriptRules
 from .state import CLOSED, CONNECTING, DISCONNECTED, LOAD_FAILED, LOADING, WINDOW_SLOTS, Frame, FrameRing, Latency
@@ -112,7 +112,7 @@ class SimulatedBrowser(ElementControls):
         self.default_load = 'chromium'
         #: send clientsim's window name (``X-Clientsim-Window`` header) so the server or probe can name sockets
         self.tag_requests = True
-        self.static_cached: set[str] = set()  # static files already fetched (Chromium's memory cache)
+        self.static_cached: frozenset[str] = frozenset()  # static files already fetched (Chromium's memory cache)
         self.javascript_rules = JavaScriptRules()
         self.javascript_requests: list[dict[str, Any]] = []
         self.ignored: dict[str, int] = {}
@@ -286,7 +286,7 @@ class SimulatedBrowser(ElementControls):
         self.next_message_id = config['next_message_id']
         # parsed once at load (a broken tree fails the load, as parseElements() throws in nicegui.js), then kept as
         # its JSON text (~0.5 KB instead of ~3.5 KB of dicts) until someone reads elements (issue 24)
-        self._elements, self._elements_json = {}, config['elements_json']
+        self._elements, self._elements_json = {}, shared_text(config['elements_json'])
         self.prefix = config['prefix']
         self.version = config['version']
         self.page_query = config.get('query') or {}

@@ -152,9 +152,8 @@ class SimTab:
 
     async def clear_cache(self) -> None:
         """Forget the static files fetched (the next load is a first load), if this clientsim has a cache."""
-        cached = getattr(self.window, 'static_cached', None)
-        if cached is not None:
-            cached.clear()
+        if getattr(self.window, 'static_cached', None) is not None:
+            self.window.static_cached = frozenset()
 
     async def click(self, label: str) -> None:
         """Click the element labelled ``label``."""
