@@ -145,7 +145,12 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         """Advance the clock to the next scheduled timer (at most ``timeout_s`` seconds ahead)."""
         scheduled = getattr(self, '_scheduled', None)
         target = scheduled[0].when() if scheduled else self.time() + timeout_s
-        target_ns = max(self._virtual_ns, math.ceil(target * 1e9))
+        # the nearest ns: a timer set for now + 10 s lands on +10 s exactly (ceil made it 1 ns late whenever the
+        # float sum rounded up); ceil only where asyncio would not yet run the timer (when >= time() + resolution)
+        target_ns = round(target * 1e9)
+        if target_ns / 1e9 + self._clock_resolution <= target:
+            target_ns = math.ceil(target * 1e9)
+        target_ns = max(self._virtual_ns, target_ns)
         self.jumped_ns += target_ns - self._virtual_ns
         self._virtual_ns = target_ns
         self.jumps += 1
