@@ -15,7 +15,7 @@ import asyncio
 import collections
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Coroutine, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Iterable, Optional, TypeVar
 
 log = logging.getLogger('clientsim.tasks')
 T = TypeVar('T')
@@ -63,11 +63,15 @@ class TaskGroup:
         task.add_done_callback(self._done)
         return task
 
-    def _done(self, task: asyncio.Task) -> None:
+    def _forget(self, tasks: Iterable[asyncio.Task]) -> None:
+        """Stop tracking ``tasks``; the set goes when it is empty."""
         if self._tasks is not None:
-            self._tasks.discard(task)
+            self._tasks.difference_update(tasks)
             if not self._tasks:
                 self._tasks = None
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._forget((task,))
         if task.cancelled():
             return
         exc = task.exception()
@@ -85,10 +89,7 @@ class TaskGroup:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self._tasks is not None:
-            self._tasks.difference_update(tasks)  # a task started while we waited stays tracked
-            if not self._tasks:
-                self._tasks = None
+        self._forget(tasks)  # a task started while we waited stays tracked
 
 
 async def complete(coro: Coroutine[Any, Any, Any], *, timeout_s: Optional[float] = None) -> Any:

@@ -197,12 +197,11 @@ class BrowserContext:
     :class:`BrowserConnector`) while at least one window of the context has joined, None after the last left. A
     request for this context must be made inside :meth:`routing`. ``tabs`` counts the joined windows."""
 
-    __slots__ = ('name', 'cookie_jar', 'session', '_pool', 'tabs')
+    __slots__ = ('name', 'cookie_jar', '_pool', 'tabs')
 
     def __init__(self, name: Optional[str] = None) -> None:
         self.name = name or f'context-{next(_numbers)}'
         self.cookie_jar: Optional[aiohttp.CookieJar] = None
-        self.session: Optional[aiohttp.ClientSession] = None
         self._pool: Optional[_SharedPool] = None
         self.tabs = 0
 
@@ -213,11 +212,15 @@ class BrowserContext:
         """A window (tab) of this context starts loading pages: returns the loop's open shared HTTP session (made on
         first use, with ``headers`` as default headers, e.g. the browser's ``User-Agent``). Must run inside an event
         loop. Raises ValueError when the loop's session has other default headers."""
-        if self._pool is None or self.session is None or self.session.closed:
+        if self._pool is None or self._pool.session.closed:
             self._pool = _SharedPool.acquire(headers)
-            self.session = self._pool.session
         self.tabs += 1
-        return self.session
+        return self._pool.session
+
+    @property
+    def session(self) -> Optional[aiohttp.ClientSession]:
+        """The shared HTTP session while a window of this context has joined, else None."""
+        return self._pool.session if self._pool is not None else None
 
     async def leave(self) -> None:
         """A window of this context closed: the last one to leave gives the shared session back (the cookie jar
@@ -226,7 +229,7 @@ class BrowserContext:
             return
         self.tabs -= 1
         if self.tabs == 0:
-            pool, self.session, self._pool = self._pool, None, None
+            pool, self._pool = self._pool, None
             if pool is not None:
                 await pool.release()
 
