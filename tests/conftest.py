@@ -38,6 +38,10 @@ from clientsim.simulator import timeline as _timeline  # noqa: E402
 _timeline.strict_kinds = True
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / 'assets' / 'scenarios'
+QUIET_REMOVAL_SEED = 'test_three_windows_click_second_colours'
+"""A seed for the embedded server's draws (``server.rng.seed(...)``) whose first single-use route removal wakes
+after 4.8 ms, a quiet server's. Unseeded, ~3 % of removals wait for a busy pool (5-80 ms, ``server.removal``)
+and then serve a GET 50 ms later too, which the race tests' "bob gets 404" does not expect."""
 PLUGIN = 'clientsim.simulator.pytest_plugin'
 CLI = [sys.executable, '-m', 'clientsim.simulator.cli']
 """``python -m`` the CLI: the checkout's code, as the tests import it (not the venv's ``clientsim`` script)."""

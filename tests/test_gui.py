@@ -10,7 +10,7 @@ from clientsim.simulator.browser import HANDSHAKE_DONE
 from clientsim.simulator.gui.main_window import MainWindow
 from clientsim.simulator.scenario import load_scenario
 
-from .conftest import SCENARIOS, assert_gui_verdict_as_headless
+from .conftest import QUIET_REMOVAL_SEED, SCENARIOS, assert_gui_verdict_as_headless
 
 
 async def until(predicate, timeout=30.0):
@@ -31,9 +31,7 @@ def test_three_windows_click_second_colours(qtbot, qloop):
 
     async def go():
         await main.start()
-        # the route's removal is a seeded draw (server.removal): unseeded, ~3 % of draws wait for a busy pool
-        # longer than bob's 50 ms and serve him too; this seed draws a 4.8 ms wake-up, a quiet server's
-        main.server.rng.seed('test_three_windows_click_second_colours')
+        main.server.rng.seed(QUIET_REMOVAL_SEED)  # bob's 50 ms GET finds the route gone
         windows = [main.open_window('/') for _ in range(3)]
         for window, delay in zip(windows, (0, 50, 100), strict=True):
             window.browser.latency.download_ms = delay

@@ -14,7 +14,7 @@ from clientsim.simulator.gui import app as gui_app
 from clientsim.simulator.gui.compare_view import policy_variant
 from clientsim.simulator.scenario import load_scenario, parse_scenario
 
-from .conftest import SCENARIOS, assert_gui_verdict_as_headless
+from .conftest import QUIET_REMOVAL_SEED, SCENARIOS, assert_gui_verdict_as_headless
 
 
 def download_button(window) -> QPushButton:
@@ -38,6 +38,7 @@ def test_shortcuts_work_from_a_detached_browser_window(clientsim_gui, qtbot):
 
 def test_latency_controls_give_the_losers_red(clientsim_gui, qtbot):
     gui = clientsim_gui
+    gui.main.server.rng.seed(QUIET_REMOVAL_SEED)  # bob's 50 ms GET finds the route gone
     gui.main.windows_box.latency_editors.spins['download_ms'].setValue(100)  # default for new windows
     windows = [gui.main.open_window('/') for _ in range(3)]
     assert [w.browser.latency.download_ms for w in windows] == [100, 100, 100]
@@ -54,6 +55,7 @@ def test_latency_controls_give_the_losers_red(clientsim_gui, qtbot):
 
 def test_race_demo_shows_red(clientsim_gui):
     gui = clientsim_gui
+    gui.main.server.rng.seed(QUIET_REMOVAL_SEED)  # bob's 50 ms GET finds the route gone
     windows = gui.run(gui.main.race_demo())
     gui.run(gui.until(lambda: all(w.browser.downloads for w in windows)))
     gui.settle()
