@@ -44,6 +44,7 @@ from .downloads import ROUTE_PREFIX, SingleUseRoutes
 from .handlers import SocketHandlers
 from .jobs import JobManager
 from .pages import DEFAULT_PAGES, PageSpec, page_kind
+from .pings import PingTimers, is_send_ping
 from .policy import ServerPolicy
 from .wire import SOCKETIO_PATH, WINDOW_QUERY
 
@@ -150,6 +151,7 @@ class EmbeddedServer:
         self.sio: socketio.AsyncServer
         self._runner: Optional[web.AppRunner] = None
         self._prune_task: Optional[asyncio.Task] = None
+        self._pings: Optional[PingTimers] = None  # made by start()
         self._shared_clients: dict[str, Client] = {}
 
     # ---- policy ---------------------------------------------------------------------------------------------
@@ -284,7 +286,9 @@ class EmbeddedServer:
         for client in list(self.registry.instances.values()):
             client.cancel_all_tasks()
         self.jobs.stop()
-        await self.tasks.cancel_all()  # e.g. engineio's per-socket _send_ping, asleep for ping_interval
+        if self._pings is not None:
+            self._pings.cancel_all()
+        await self.tasks.cancel_all()
         self.registry.instances.clear()
         self.downloads.close()
         runner, self._runner = self._runner, None
@@ -331,14 +335,17 @@ class EmbeddedServer:
         eio.handlers['message'] = guarded
 
     def _track_engineio_tasks(self) -> None:
-        """Track every task engineio/socketio start (handlers, per-socket pings) in ``self.tasks`` so
-        :meth:`stop` can cancel what is left: engineio 4.x ``AsyncSocket._send_ping`` sleeps ``ping_interval``
-        (25 s) before it notices the socket closed, and would otherwise be destroyed pending when the loop
-        closes."""
+        """Track every task engineio/socketio start (handlers) in ``self.tasks`` so :meth:`stop` can cancel what
+        is left, and arm each socket's next PING as a timer of :class:`~clientsim.server.pings.PingTimers`, which
+        :meth:`stop` cancels: engineio 4.x's own ``AsyncSocket._send_ping`` is a task per socket asleep for
+        ``ping_interval`` (25 s), ~1 KB each (issue 24)."""
         eio = self.sio.eio
         start = eio.start_background_task
+        self._pings = pings = PingTimers(eio, self.tasks.spawn)
 
-        def tracked(target: Any, *args: Any, **kwargs: Any) -> asyncio.Task:
+        def tracked(target: Any, *args: Any, **kwargs: Any) -> Any:
+            if is_send_ping(target, args, kwargs):  # a timer, not a task asleep per socket (clientsim.server.pings)
+                return pings.schedule(target.__self__)
             return self.tasks.track(start(target, *args, **kwargs))
         eio.start_background_task = tracked  # type: ignore[method-assign]
 

@@ -3,10 +3,12 @@ on their own, and engine.io on them over real sockets on 127.0.0.1, both sides (
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
 
 import pytest
 
-from clientsim.simulator.browser import HANDSHAKE_DONE, SimulatedBrowser
+from clientsim.simulator.browser import DISCONNECTED, HANDSHAKE_DONE, SimulatedBrowser
 from clientsim.simulator.tasks import LeanEvent, LeanQueue
 
 from .conftest import until
@@ -109,3 +111,55 @@ def test_engineio_runs_on_lean_queues_both_sides_through_a_burst_and_a_server_di
     assert queues == (LeanQueue, LeanQueue)
     assert arrived, 'the burst of 300 messages did not all arrive in order'
     assert disconnected, "the server's disconnect did not reach the window"
+
+
+def test_pings_are_timers_and_an_idle_window_has_no_receive_task(clientsim, clientsim_lab_factory):
+    """Issue 24: the server arms each socket's next PING as a loop timer (``clientsim.server.pings``) instead of
+    python-engineio's ``AsyncSocket._send_ping`` task asleep per socket, and (CPython 3.11) a window's read loop
+    waits for the next frame without a ``ClientWebSocketResponse.receive`` task. Pings still go out and are
+    answered: with ``ping_interval_s`` 0.1 the server sends at least 24 to three windows (0.8 s each, twice
+    ``ping_interval + ping_timeout``) and every window stays connected; a timer is armed per socket between pings;
+    stopping the server leaves none."""
+    lab = clientsim_lab_factory(ping_interval_s=0.1, ping_timeout_s=0.3)
+    server = lab.server
+
+    async def run() -> tuple:
+        windows = [await lab.open(f'w{i}', '/private') for i in range(3)]
+        pings = server._pings
+        start = pings.sent
+        pinged = await until(lambda: pings.sent - start >= 24, poll_s=0.01)
+        coroutines = {task.get_coro().__qualname__ for task in asyncio.all_tasks()}
+        states = [w.state for w in windows]
+        armed = await until(lambda: pings.pending == 3, poll_s=0.005)  # each PONG re-arms its socket's timer
+        await server.stop()
+        return pinged, coroutines, states, armed, pings.pending
+
+    pinged, coroutines, states, armed, after_stop = clientsim.run(run(), timeout_s=60)
+    assert pinged, 'the server did not keep pinging'
+    assert states == [HANDSHAKE_DONE] * 3, 'a window lost its socket while the server pinged'
+    assert 'AsyncSocket._send_ping' not in coroutines
+    if sys.version_info < (3, 12):
+        assert 'ClientWebSocketResponse.receive' not in coroutines
+    assert armed, 'no timer per socket between pings'
+    assert after_stop == 0
+
+
+def test_a_silent_server_is_noticed_by_the_untasked_read_loop(clientsim, clientsim_lab_factory):
+    """The window's read loop still gives up on a server that stopped pinging: with the server's ping timers
+    cancelled, the window's socket ends after about ``ping_interval + ping_timeout`` (0.4 s) with python-engineio's
+    transport-error disconnect, and the window shows it."""
+    lab = clientsim_lab_factory(ping_interval_s=0.1, ping_timeout_s=0.3)
+
+    async def run() -> tuple:
+        window = await lab.open('quiet', '/private')
+        lab.server._pings.cancel_all()  # the server falls silent; its socket stays open
+        silent_at = time.monotonic()
+        ended = await until(lambda: window.state != HANDSHAKE_DONE, timeout_s=20, poll_s=0.01)
+        return ended, time.monotonic() - silent_at, window.state, lab.timeline.of_kind('disconnect_client')
+
+    ended, after_s, state, disconnects = clientsim.run(run(), timeout_s=60)
+    assert ended, 'the window never noticed the silent server'
+    assert after_s >= 0.3, f'the window gave up after {after_s:.2f} s, before ping_interval + ping_timeout'
+    assert state == DISCONNECTED
+    assert [(e.detail['by'], e.detail['reason']) for e in disconnects if e.window == 'quiet'] == [
+        ('server', 'transport error')]
