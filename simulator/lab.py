@@ -14,6 +14,7 @@ No Qt import here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
@@ -188,8 +189,7 @@ class Lab:
         browser.default_load = 'chromium' if self.target is not None else 'instant'
         if self.seed is not None:  # the run's seed decides the window's draws; unseeded runs differ
             browser.rng.seed(f'{self.seed}:window:{name}')
-        browser.on_new_tab = lambda url, opener=browser: opener._tasks.spawn(
-            self._open_new_tab(opener, url), name=f'{opener.name} new tab')
+        browser.on_new_tab = functools.partial(self._spawn_new_tab, browser)  # a partial: ~0.2 KB under a lambda
         return self._adopt(name, browser)
 
     def _adopt(self, name: str, browser: SimulatedBrowser) -> SimulatedBrowser:
@@ -216,6 +216,10 @@ class Lab:
             browser.latency = _latency(latency)
         await browser.open(self.url_for(page), wait=wait)
         return browser
+
+    def _spawn_new_tab(self, opener: SimulatedBrowser, url: str) -> None:
+        """``opener``'s ``on_new_tab(url)``: :meth:`_open_new_tab` in a task of the opener's."""
+        opener._tasks.spawn(self._open_new_tab(opener, url), name=f'{opener.name} new tab')
 
     async def _open_new_tab(self, opener: SimulatedBrowser, url: str) -> None:
         """``ui.navigate.to(..., new_tab=True)``: a new window ``<opener>+1`` (``+2`` …) opens ``url``."""
