@@ -1,6 +1,6 @@
 """The server's engine.io pings without a sleeping task per socket (issue 24).
 
-python-engineio 4.x (``engineio/async_socket.py``, 4.11–4.15) schedules each socket's next PING with
+python-engineio 4.x (``engineio/async_socket.py``, 4.14.0–4.15.1) schedules each socket's next PING with
 ``server.start_background_task(socket._send_ping)``: a task that sleeps ``ping_interval`` seconds, then, unless the
 socket is closing or closed, stamps ``last_ping`` and sends a PING packet. At any moment every connected socket has
 one such task asleep: on CPython 3.11 its Task, coroutine frames, sleep future and timer hold ~1 KB per socket
@@ -16,8 +16,25 @@ from typing import Any, Callable, Coroutine
 import engineio.async_socket
 from engineio import packet
 
-SEND_PING = getattr(engineio.async_socket.AsyncSocket, '_send_ping', None)
-"""python-engineio's per-socket ping coroutine function (None in a release without it: nothing is replaced)."""
+from clientsim.simulator.tasks import source_digest
+
+KNOWN_SOURCES = {'_send_ping': 'af7d301862db9af7', 'schedule_ping': 'ce99733916e924e7'}
+""":func:`~clientsim.simulator.tasks.source_digest` of ``AsyncSocket._send_ping`` and ``schedule_ping`` in
+python-engineio 4.14.0–4.15.1, the text :class:`PingTimers` repeats (4.11–4.13 clear ``last_ping`` in
+``_send_ping`` instead of ``schedule_ping``)."""
+
+
+def _known_send_ping() -> Any:
+    socket_class = engineio.async_socket.AsyncSocket
+    methods = {name: getattr(socket_class, name, None) for name in KNOWN_SOURCES}
+    if all(method is not None and source_digest(method) == KNOWN_SOURCES[name] for name, method in methods.items()):
+        return methods['_send_ping']
+    return None
+
+
+SEND_PING = _known_send_ping()
+"""python-engineio's per-socket ping coroutine function when its text is the known one, else None (another
+release keeps its own ping tasks: nothing is replaced)."""
 
 
 def is_send_ping(target: Any, args: tuple, kwargs: dict) -> bool:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import hashlib
+import inspect
 import logging
+import textwrap
 from typing import Any, Awaitable, Callable, Coroutine, Iterable, Optional, TypeVar
 
 log = logging.getLogger('clientsim.tasks')
@@ -278,6 +281,18 @@ class LeanEvent:
             self._waiters.remove(waiter)
             if not self._waiters:
                 self._waiters = None
+
+
+def source_digest(function: Any) -> Optional[str]:
+    """The first 16 hex digits of the SHA-256 of ``function``'s dedented source text, or None when Python cannot
+    read its source. clientsim replaces two python-engineio methods with leaner twins of the same steps
+    (:mod:`clientsim.server.pings`, :mod:`clientsim.simulator.browser.lean_client`) only while the library's own
+    text is the one they were written against, so a python-engineio release that changes them keeps its own."""
+    try:
+        text = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @functools.cache

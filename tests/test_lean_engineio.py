@@ -6,9 +6,11 @@ import asyncio
 import sys
 import time
 
+import engineio.async_client
 import pytest
 
-from clientsim.simulator.browser import DISCONNECTED, HANDSHAKE_DONE, SimulatedBrowser
+from clientsim.server import pings
+from clientsim.simulator.browser import DISCONNECTED, HANDSHAKE_DONE, SimulatedBrowser, lean_client
 from clientsim.simulator.tasks import LeanEvent, LeanQueue
 
 from .conftest import until
@@ -125,20 +127,23 @@ def test_pings_are_timers_and_an_idle_window_has_no_receive_task(clientsim, clie
 
     async def run() -> tuple:
         windows = [await lab.open(f'w{i}', '/private') for i in range(3)]
-        pings = server._pings
-        start = pings.sent
-        pinged = await until(lambda: pings.sent - start >= 24, poll_s=0.01)
+        timers = server._pings
+        start = timers.sent
+        pinged = await until(lambda: timers.sent - start >= 24 or pings.SEND_PING is None, poll_s=0.01)
         coroutines = {task.get_coro().__qualname__ for task in asyncio.all_tasks()}
         states = [w.state for w in windows]
-        armed = await until(lambda: pings.pending == 3, poll_s=0.005)  # each PONG re-arms its socket's timer
+        armed = await until(lambda: timers.pending == 3, poll_s=0.005)  # each PONG re-arms its socket's timer
         await server.stop()
-        return pinged, coroutines, states, armed, pings.pending
+        return pinged, coroutines, states, armed, timers.pending
 
     pinged, coroutines, states, armed, after_stop = clientsim.run(run(), timeout_s=60)
     assert pinged, 'the server did not keep pinging'
     assert states == [HANDSHAKE_DONE] * 3, 'a window lost its socket while the server pinged'
+    if pings.SEND_PING is None:  # a python-engineio whose ping text is not the known one keeps its own tasks
+        return
     assert 'AsyncSocket._send_ping' not in coroutines
-    if sys.version_info < (3, 12):
+    if lean_client.untasked_read_loop(lean_client.lean_engineio(engineio.async_client.AsyncClient)) is not \
+            lean_client.lean_engineio(engineio.async_client.AsyncClient):  # CPython 3.11 and the known loop
         assert 'ClientWebSocketResponse.receive' not in coroutines
     assert armed, 'no timer per socket between pings'
     assert after_stop == 0
@@ -148,6 +153,8 @@ def test_a_silent_server_is_noticed_by_the_untasked_read_loop(clientsim, clients
     """The window's read loop still gives up on a server that stopped pinging: with the server's ping timers
     cancelled, the window's socket ends after about ``ping_interval + ping_timeout`` (0.4 s) with python-engineio's
     transport-error disconnect, and the window shows it."""
+    if pings.SEND_PING is None:
+        pytest.skip('the installed python-engineio keeps its own ping tasks, which this test cannot silence')
     lab = clientsim_lab_factory(ping_interval_s=0.1, ping_timeout_s=0.3)
 
     async def run() -> tuple:
@@ -163,3 +170,26 @@ def test_a_silent_server_is_noticed_by_the_untasked_read_loop(clientsim, clients
     assert state == DISCONNECTED
     assert [(e.detail['by'], e.detail['reason']) for e in disconnects if e.window == 'quiet'] == [
         ('server', 'transport error')]
+
+
+def test_a_changed_engineio_method_is_not_replaced():
+    """The ping timers and the untasked read loop repeat python-engineio 4.14.0–4.15.1's steps, so they stand in
+    only for that text (``source_digest``): a class whose ``_read_loop_websocket`` reads differently keeps it, and the
+    digests of the installed release are either the known ones (and then replaced) or not (and then left alone)."""
+    import engineio.async_socket
+
+    from clientsim.simulator.tasks import source_digest
+
+    class Changed(engineio.async_client.AsyncClient):
+        async def _read_loop_websocket(self) -> None:  # a release that reads differently
+            await asyncio.sleep(0)
+
+    assert lean_client.untasked_read_loop(Changed) is Changed
+    installed = source_digest(engineio.async_client.AsyncClient._read_loop_websocket)
+    replaced = lean_client.untasked_read_loop(engineio.async_client.AsyncClient)
+    assert (replaced is not engineio.async_client.AsyncClient) == (
+        installed == lean_client.KNOWN_READ_LOOP and sys.version_info < (3, 12))
+    known_pings = all(source_digest(getattr(engineio.async_socket.AsyncSocket, name)) == digest
+                      for name, digest in pings.KNOWN_SOURCES.items())
+    assert (pings.SEND_PING is not None) == known_pings
+    assert source_digest(len) is None  # a builtin has no source text

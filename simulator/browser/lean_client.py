@@ -16,7 +16,11 @@ import engineio.base_client
 import engineio.packet
 import socketio
 
-from ..tasks import lean_engineio
+from ..tasks import lean_engineio, source_digest
+
+KNOWN_READ_LOOP = 'ba1a9fab366e28b8'
+""":func:`~clientsim.simulator.tasks.source_digest` of ``AsyncClient._read_loop_websocket`` in python-engineio
+4.14.0–4.15.1, the loop :func:`untasked_read_loop` repeats step for step."""
 
 
 class LeanAsyncClient(socketio.AsyncClient):
@@ -37,11 +41,12 @@ def untasked_read_loop(engineio_class: type) -> type:
     Why: CPython 3.11's ``asyncio.wait_for`` wraps the coroutine in a Task, so an idle window held a second task
     (``ClientWebSocketResponse.receive``) with its frame, waiter future, timer and callback, ~1 KB (tracemalloc,
     issue 24); 3.12 rebuilt ``wait_for`` on ``asyncio.timeout`` and needs nothing. The loop is python-engineio
-    4.15's own, step for step: the same timeout (``ping_interval + ping_timeout`` s), the same ``None`` put on the
+    4.14.0–4.15.1's own, step for step, and replaces it only while the library's text is that one
+    (:data:`KNOWN_READ_LOOP`): the same timeout (``ping_interval + ping_timeout`` s), the same ``None`` put on the
     send queue on every way out, the same log lines, and the same end (wait for the write loop; a ``disconnect``
-    with ``TRANSPORT_ERROR`` if still connected). A python-engineio whose client lacks the method keeps its own."""
-    if sys.version_info >= (3, 12) or not hasattr(engineio_class, '_read_loop_websocket') \
-            or not hasattr(engineio_class, 'reason'):
+    with ``TRANSPORT_ERROR`` if still connected). Any other python-engineio keeps its own loop."""
+    if sys.version_info >= (3, 12) or not hasattr(engineio_class, 'reason') \
+            or source_digest(getattr(engineio_class, '_read_loop_websocket', None)) != KNOWN_READ_LOOP:
         return engineio_class
 
     class Untasked(engineio_class):  # type: ignore[misc, valid-type]
