@@ -302,7 +302,7 @@ def lean_engineio(engineio_class: type) -> type:
     return :class:`LeanQueue` and :class:`LeanEvent` (issue 24: together ~8 KB less per connection, client and
     server, measured with ``benchmarks/bench_scale.py``); made once per class. python-socketio's
     ``_engineio_client_class()`` / ``_engineio_server_class()`` return it in :mod:`clientsim.server.app` and
-    :mod:`clientsim.simulator.browser.connection`."""
+    :mod:`clientsim.simulator.browser.lean_client`."""
 
     class Lean(engineio_class):  # type: ignore[misc, valid-type]
         def create_queue(self, *args: Any, **kwargs: Any) -> LeanQueue:

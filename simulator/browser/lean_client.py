@@ -45,7 +45,7 @@ def untasked_read_loop(engineio_class: type) -> type:
     (:data:`KNOWN_READ_LOOP`): the same timeout (``ping_interval + ping_timeout`` s), the same ``None`` put on the
     send queue on every way out, the same log lines, and the same end (wait for the write loop; a ``disconnect``
     with ``TRANSPORT_ERROR`` if still connected). Any other python-engineio keeps its own loop."""
-    if sys.version_info >= (3, 12) or not hasattr(engineio_class, 'reason') \
+    if sys.version_info >= (3, 12) \
             or source_digest(getattr(engineio_class, '_read_loop_websocket', None)) != KNOWN_READ_LOOP:
         return engineio_class
 
