@@ -36,6 +36,7 @@ from aiohttp import web
 from clientsim.simulator.tasks import TaskGroup, lean_engineio
 from clientsim.simulator.timeline import SERVER, Timeline
 
+from . import lean_socket
 from .binding import BindingRegistry
 from .client import Client, ClientRegistry
 from .connections import CappedSite, ConnectionLimits, ConnectTimeouts
@@ -86,7 +87,13 @@ def _host_of(value: str) -> tuple[Optional[str], bool]:
 class LeanAsyncServer(socketio.AsyncServer):
     """python-socketio 5.x ``AsyncServer`` on an engine.io server whose per-socket send queue and events are
     :class:`~clientsim.simulator.tasks.LeanQueue` / :class:`~clientsim.simulator.tasks.LeanEvent` (issue 24: ~3 KB
-    less per connected socket and no ``Queue.get`` task per socket; the wire protocol is unchanged)."""
+    less per connected socket and no ``Queue.get`` task per socket; the wire protocol is unchanged), and whose
+    websockets have no reader or writer task asleep (:func:`clientsim.server.lean_socket.install`, ~2.8 KB less
+    per socket)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.untasked_websockets = lean_socket.install(self.eio)  # False: python-engineio's own handler serves
 
     def _engineio_server_class(self) -> type:
         return lean_engineio(super()._engineio_server_class())

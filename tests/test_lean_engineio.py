@@ -9,7 +9,7 @@ import time
 import engineio.async_client
 import pytest
 
-from clientsim.server import pings
+from clientsim.server import lean_socket, pings
 from clientsim.simulator.browser import DISCONNECTED, HANDSHAKE_DONE, SimulatedBrowser, lean_client
 from clientsim.simulator.tasks import LeanEvent, LeanQueue
 
@@ -145,6 +145,11 @@ def test_pings_are_timers_and_an_idle_window_has_no_receive_task(clientsim, clie
     if lean_client.untasked_read_loop(lean_client.lean_engineio(engineio.async_client.AsyncClient)) is not \
             lean_client.lean_engineio(engineio.async_client.AsyncClient):  # CPython 3.11 and the known loop
         assert 'ClientWebSocketResponse.receive' not in coroutines
+    if lean_socket.WEBSOCKET_HANDLER is not None:  # the server's websockets read in the request's task, write by
+        assert not {'AsyncSocket._websocket_handler.<locals>.websocket_wait',  # callbacks
+                    'AsyncSocket._websocket_handler.<locals>.writer'} & coroutines
+    if lean_client.callback_write_loop(engineio.async_client.AsyncClient) is not engineio.async_client.AsyncClient:
+        assert 'AsyncClient._write_loop' not in coroutines  # the window's write loop is callbacks
     assert armed, 'no timer per socket between pings'
     assert after_stop == 0
 
@@ -152,7 +157,8 @@ def test_pings_are_timers_and_an_idle_window_has_no_receive_task(clientsim, clie
 def test_a_silent_server_is_noticed_by_the_untasked_read_loop(clientsim, clientsim_lab_factory):
     """The window's read loop still gives up on a server that stopped pinging: with the server's ping timers
     cancelled, the window's socket ends after about ``ping_interval + ping_timeout`` (0.4 s) with python-engineio's
-    transport-error disconnect, and the window shows it."""
+    transport-error disconnect, and the window shows it. Its write loop (``CallbackWriteLoop``) ends on the ``None``
+    the read loop queues, not at its own idle timeout."""
     if pings.SEND_PING is None:
         pytest.skip('the installed python-engineio keeps its own ping tasks, which this test cannot silence')
     lab = clientsim_lab_factory(ping_interval_s=0.1, ping_timeout_s=0.3)
@@ -161,7 +167,9 @@ def test_a_silent_server_is_noticed_by_the_untasked_read_loop(clientsim, clients
         window = await lab.open('quiet', '/private')
         lab.server._pings.cancel_all()  # the server falls silent; its socket stays open
         silent_at = time.monotonic()
-        ended = await until(lambda: window.state != HANDSHAKE_DONE, timeout_s=20, poll_s=0.01)
+        # 4 s: ten times ping_interval + ping_timeout, and less than the write loop's own idle timeout
+        # (max(ping_interval, ping_timeout) + 5 s), which the read loop would wait for if the write loop missed its None
+        ended = await until(lambda: window.state != HANDSHAKE_DONE, timeout_s=4, poll_s=0.01)
         return ended, time.monotonic() - silent_at, window.state, lab.timeline.of_kind('disconnect_client')
 
     ended, after_s, state, disconnects = clientsim.run(run(), timeout_s=60)
@@ -173,9 +181,10 @@ def test_a_silent_server_is_noticed_by_the_untasked_read_loop(clientsim, clients
 
 
 def test_a_changed_engineio_method_is_not_replaced():
-    """The ping timers and the untasked read loop repeat python-engineio 4.14.0–4.15.1's steps, so they stand in
-    only for that text (``source_digest``): a class whose ``_read_loop_websocket`` reads differently keeps it, and the
-    digests of the installed release are either the known ones (and then replaced) or not (and then left alone)."""
+    """The ping timers, the untasked read loop, the callback write loop and the server's websocket handler repeat
+    python-engineio's steps, so they stand in only for the text they were written against (``source_digest``): a
+    class whose ``_read_loop_websocket`` or ``_write_loop`` differs keeps it, and the digests of the installed release
+    are either the known ones (and then replaced) or not (and then left alone)."""
     import engineio.async_socket
 
     from clientsim.simulator.tasks import source_digest
@@ -192,4 +201,92 @@ def test_a_changed_engineio_method_is_not_replaced():
     known_pings = all(source_digest(getattr(engineio.async_socket.AsyncSocket, name)) == digest
                       for name, digest in pings.KNOWN_SOURCES.items())
     assert (pings.SEND_PING is not None) == known_pings
+
+    class Writes(engineio.async_client.AsyncClient):
+        async def _write_loop(self) -> None:  # a release that writes differently
+            await asyncio.sleep(0)
+
+    assert lean_client.callback_write_loop(Writes) is Writes
+    writes_known = source_digest(engineio.async_client.AsyncClient._write_loop) == lean_client.KNOWN_WRITE_LOOP
+    assert (lean_client.callback_write_loop(engineio.async_client.AsyncClient)
+            is not engineio.async_client.AsyncClient) == writes_known
+    known_handler = all(source_digest(getattr(engineio.async_socket.AsyncSocket, name)) == digest
+                        for name, digest in lean_socket.KNOWN_SOURCES.items())
+    assert (lean_socket.WEBSOCKET_HANDLER is not None) == known_handler
+    assert lean_socket.install(object()) is False  # no websocket driver: nothing to replace
     assert source_digest(len) is None  # a builtin has no source text
+
+
+def test_a_burst_each_way_arrives_in_order_through_the_callback_writers(clientsim, clientsim_lab_factory):
+    """The send loops without tasks (``clientsim.server.lean_socket.CallbackWriter`` on the server,
+    ``lean_client.CallbackWriteLoop`` in the window) batch what is queued and send it in order: 500 events the window
+    queues at once reach the server's handler as 0..499, and 500 the server queues at once arrive as 0..499. Closing
+    the window ends its write loop at once (``write_loop_task`` None), not at the loop's 25 s idle timeout, and the
+    server's websocket handler (its request) ends too."""
+    import socketio
+
+    lab = clientsim_lab_factory(ping_interval_s=20, ping_timeout_s=20)  # idle timeouts far beyond the deadlines
+    server = lab.server
+    received: list[int] = []
+
+    async def run() -> tuple:
+        server.sio.on('burst', lambda sid, n: received.append(n))
+        window = await lab.open('burst', '/private')
+        sio = window._connection.sio
+        arrived: list[int] = []
+        sio.on('burst', arrived.append)
+        for n in range(500):
+            await sio.emit('burst', n)  # queued only: the write loop sends them
+        up = await until(lambda: len(received) == 500)
+        eio_sid = server.sio.manager.eio_sid_from_sid(window.sid, '/')
+        for n in range(500):  # engine.io's public send: queued without a pause, so the writer sends batches
+            encoded = socketio.packet.Packet(socketio.packet.EVENT, data=['burst', n]).encode()
+            await server.sio.eio.send(eio_sid, encoded)
+        down = await until(lambda: len(arrived) == 500)
+        eio = sio.eio
+        loop_type = type(eio.write_loop_task).__name__
+        try:
+            await asyncio.wait_for(window.close(), 10)
+            closed = True
+        except asyncio.TimeoutError:
+            closed = False
+        served = await until(lambda: not any(task.get_coro().__qualname__ == 'RequestHandler._handle_request'
+                                             for task in asyncio.all_tasks()), timeout_s=10)
+        return up, down, arrived, loop_type, closed, eio.write_loop_task, served
+
+    up, down, arrived, loop_type, closed, write_loop, served = clientsim.run(run(), timeout_s=60)
+    assert up and received == list(range(500)), "the window's events reached the server out of order or not at all"
+    assert down and arrived == list(range(500)), "the server's events reached the window out of order or not at all"
+    if lean_client.callback_write_loop(engineio.async_client.AsyncClient) is not engineio.async_client.AsyncClient:
+        assert loop_type == 'CallbackWriteLoop'
+    assert closed, 'closing the window waited for its write loop to time out'
+    assert write_loop is None, "the window's write loop did not end with its socket"
+    assert served, "the server's websocket handler did not end with the window's socket"
+
+
+def test_a_polling_socket_upgraded_to_websocket_keeps_engineios_own_handler(clientsim, clientsim_lab):
+    """An engine.io socket that starts on polling and upgrades (python-socketio's default transports) is served by
+    python-engineio's own upgrade path (``lean_socket`` replaces only a fresh websocket's handler): it upgrades,
+    and messages go both ways after the upgrade."""
+    import socketio
+
+    from clientsim.server.wire import SOCKETIO_PATH_RELATIVE
+
+    server = clientsim_lab.server
+
+    async def run() -> tuple:
+        echoed: list = []
+        server.sio.on('echo', lambda sid, data: data)
+        client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        client.on('*', lambda event, data: echoed.append((event, data)))
+        page = await clientsim_lab.open('page', '/')
+        await client.connect(f'{server.url}?client_id={page.client_id}', socketio_path=SOCKETIO_PATH_RELATIVE,
+                             transports=['polling', 'websocket'], wait_timeout=10)
+        upgraded = await until(lambda: client.eio.current_transport == 'websocket')
+        answers = [await client.call('echo', n, timeout=10) for n in range(3)]
+        await client.disconnect()
+        return upgraded, answers
+
+    upgraded, answers = clientsim.run(run(), timeout_s=60)
+    assert upgraded, 'the polling socket never upgraded to websocket'
+    assert answers == [0, 1, 2]
