@@ -285,9 +285,10 @@ class LeanEvent:
 
 def source_digest(function: Any) -> Optional[str]:
     """The first 16 hex digits of the SHA-256 of ``function``'s dedented source text, or None when Python cannot
-    read its source. clientsim replaces two python-engineio methods with leaner twins of the same steps
-    (:mod:`clientsim.server.pings`, :mod:`clientsim.simulator.browser.lean_client`) only while the library's own
-    text is the one they were written against, so a python-engineio release that changes them keeps its own."""
+    read its source. clientsim replaces python-engineio's ping task, websocket handler and client read and write
+    loops with leaner twins of the same steps (:mod:`clientsim.server.pings`, :mod:`clientsim.server.lean_socket`,
+    :mod:`clientsim.simulator.browser.lean_client`) only while the library's own text is the one they were written
+    against, so a python-engineio release that changes them keeps its own."""
     try:
         text = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
