@@ -23,7 +23,7 @@ from typing import Any, Optional
 import engineio.async_socket
 from engineio import exceptions, packet
 
-from clientsim.simulator.tasks import LeanQueue, source_digest
+from clientsim.simulator.tasks import LeanQueue, known_method
 
 KNOWN_SOURCES = {'_websocket_handler': '3548a4051e6f43df', 'poll': '01a7f5df1937d926'}
 """:func:`~clientsim.simulator.tasks.source_digest` of ``AsyncSocket._websocket_handler`` (python-engineio
@@ -31,15 +31,7 @@ KNOWN_SOURCES = {'_websocket_handler': '3548a4051e6f43df', 'poll': '01a7f5df1937
 :class:`CallbackWriter` repeat."""
 
 
-def _known_handler() -> Any:
-    socket_class = engineio.async_socket.AsyncSocket
-    methods = {name: getattr(socket_class, name, None) for name in KNOWN_SOURCES}
-    if all(method is not None and source_digest(method) == KNOWN_SOURCES[name] for name, method in methods.items()):
-        return methods['_websocket_handler']
-    return None
-
-
-WEBSOCKET_HANDLER = _known_handler()
+WEBSOCKET_HANDLER = known_method(engineio.async_socket.AsyncSocket, KNOWN_SOURCES, '_websocket_handler')
 """python-engineio's ``AsyncSocket._websocket_handler`` when its text (and ``poll``'s) is the known one, else None
 (another release keeps its own handler: nothing is replaced)."""
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Coroutine
 import engineio.async_socket
 from engineio import packet
 
-from clientsim.simulator.tasks import source_digest
+from clientsim.simulator.tasks import known_method
 
 KNOWN_SOURCES = {'_send_ping': 'af7d301862db9af7', 'schedule_ping': 'ce99733916e924e7'}
 """:func:`~clientsim.simulator.tasks.source_digest` of ``AsyncSocket._send_ping`` and ``schedule_ping`` in
@@ -24,15 +24,7 @@ python-engineio 4.14.0–4.15.1, the text :class:`PingTimers` repeats (4.11–4.
 ``_send_ping`` instead of ``schedule_ping``)."""
 
 
-def _known_send_ping() -> Any:
-    socket_class = engineio.async_socket.AsyncSocket
-    methods = {name: getattr(socket_class, name, None) for name in KNOWN_SOURCES}
-    if all(method is not None and source_digest(method) == KNOWN_SOURCES[name] for name, method in methods.items()):
-        return methods['_send_ping']
-    return None
-
-
-SEND_PING = _known_send_ping()
+SEND_PING = known_method(engineio.async_socket.AsyncSocket, KNOWN_SOURCES, '_send_ping')
 """python-engineio's per-socket ping coroutine function when its text is the known one, else None (another
 release keeps its own ping tasks: nothing is replaced)."""
 

@@ -296,6 +296,15 @@ def source_digest(function: Any) -> Optional[str]:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def known_method(owner: type, digests: dict[str, str], name: str) -> Any:
+    """``owner.<name>`` when every method of ``owner`` named in ``digests`` (name → :func:`source_digest`) has the
+    text it was written against, else None (a release that changed any of them: nothing is replaced)."""
+    methods = {method: getattr(owner, method, None) for method in digests}
+    if all(function is not None and source_digest(function) == digests[method] for method, function in methods.items()):
+        return methods[name]
+    return None
+
+
 @functools.cache
 def lean_engineio(engineio_class: type) -> type:
     """A subclass of a python-engineio 4.x ``AsyncClient`` / ``AsyncServer`` class whose ``create_queue()`` and
