@@ -88,8 +88,8 @@ class LeanAsyncServer(socketio.AsyncServer):
     """python-socketio 5.x ``AsyncServer`` on an engine.io server whose per-socket send queue and events are
     :class:`~clientsim.simulator.tasks.LeanQueue` / :class:`~clientsim.simulator.tasks.LeanEvent` (issue 24: ~3 KB
     less per connected socket and no ``Queue.get`` task per socket; the wire protocol is unchanged), and whose
-    websockets have no reader or writer task asleep (:func:`clientsim.server.lean_socket.install`, ~2.8 KB less
-    per socket)."""
+    websockets have no reader or writer task asleep (:func:`clientsim.server.lean_socket.install`, ~2.6–2.8 KB
+    less per socket)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

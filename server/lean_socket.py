@@ -4,8 +4,8 @@ python-engineio 4.x (``engineio/async_socket.py``, ``AsyncSocket._websocket_hand
 from 4.11.0 to 4.15.1) serves a websocket with two tasks besides the request's own: a ``websocket_wait()`` task per
 received frame, which it awaits through ``asyncio.wait_for``, and a ``writer()`` task that loops on ``poll()``
 (``asyncio.wait_for(queue.get(), ping_interval + ping_timeout)``) and sends what it gets. An idle socket keeps
-both asleep: two Tasks with their coroutine frames, futures and timers, ~2.8 KB per socket (measured with
-``benchmarks/bench_scale.py``, 2,000 private windows, CPython 3.11).
+both asleep: two Tasks with their coroutine frames, futures and timers, ~2.6–2.8 KB of RSS per socket (measured
+with ``benchmarks/bench_scale.py``, 2,000 private windows, CPython 3.11).
 
 :func:`untasked_websocket` repeats the handler's steps with neither: the request's task reads under
 ``asyncio.timeout`` (same limit), and :class:`CallbackWriter` is the writer as callbacks on the send queue's

@@ -110,8 +110,8 @@ def callback_write_loop(engineio_class: type) -> type:
     :class:`~clientsim.simulator.tasks.LeanQueue` is replaced: a polling one (later upgraded) stays python-engineio's.
 
     Why: the write loop waits on ``asyncio.wait_for(queue.get(), max(ping_interval, ping_timeout) + 5)`` for most of
-    a window's life, its Task, frames, waiter and timer ~1.9 KB per window (``benchmarks/bench_scale.py``, 2,000
-    private windows, CPython 3.11)."""
+    a window's life: its Task, frames, waiter and timer, ~1.6–1.9 KB of RSS per window (``benchmarks/bench_scale.py``,
+    2,000 private windows, CPython 3.11)."""
     if source_digest(getattr(engineio_class, '_write_loop', None)) != KNOWN_WRITE_LOOP:
         return engineio_class
 
