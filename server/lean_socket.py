@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Optional
+from typing import Any
 
 import engineio.async_socket
 from engineio import exceptions, packet
 
-from clientsim.simulator.tasks import LeanQueue, known_method
+from clientsim.simulator.tasks import LeanQueue, QueueWaiter, known_method
 
 KNOWN_SOURCES = {'_websocket_handler': '3548a4051e6f43df', 'poll': '01a7f5df1937d926'}
 """:func:`~clientsim.simulator.tasks.source_digest` of ``AsyncSocket._websocket_handler`` (python-engineio
@@ -95,44 +95,33 @@ async def untasked_websocket(socket: Any, ws: Any) -> None:
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
-class CallbackWriter:
+class CallbackWriter(QueueWaiter):
     """``CallbackWriter(socket, ws)``: python-engineio's ``writer()`` task of a websocket (with ``poll()`` inlined)
-    as callbacks: an idle writer is the send queue's getter future and a timer, not a task.
+    as callbacks: an idle writer is the send queue's getter future and a timer (:class:`QueueWaiter`), not a task.
 
     Steps, as python-engineio 4.x: wait for the first packet for at most ``ping_interval + ping_timeout`` s (the
     timer; on expiry, stop); take every packet already queued with it (a ``None`` among them is put back and ends
     the batch); a lone ``None`` stops; send the batch in order (a task while it sends; an error stops); wait again.
     Stopping closes the websocket; ``done`` (a Future) then holds None, or the exception ``ws.close()`` raised."""
 
-    __slots__ = ('_socket', '_ws', 'done', '_getter', '_timer', '_sending')
+    __slots__ = ('_socket', '_ws', 'done')
 
     def __init__(self, socket: Any, ws: Any) -> None:
+        super().__init__()
         self._socket = socket
         self._ws = ws
         self.done: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._getter: Optional[asyncio.Future] = None
-        self._timer: Optional[asyncio.TimerHandle] = None
-        self._sending: Optional[asyncio.Task] = None  # held: the loop keeps only weak references to tasks
         self._wait()
 
     def _wait(self) -> None:
         server = self._socket.server
-        self._getter = getter = self._socket.queue.get()
-        getter.add_done_callback(self._got)
-        self._timer = asyncio.get_running_loop().call_later(server.ping_interval + server.ping_timeout,
-                                                            self._expired)
+        self._wait_item(self._socket.queue, server.ping_interval + server.ping_timeout)
 
-    def _expired(self) -> None:  # poll()'s wait_for timed out: QueueEmpty, the writer stops
-        if self._getter is not None and self._getter.cancel():  # a getter already given a packet goes on (_got)
-            self._stop()
+    def _on_timeout(self) -> None:  # poll()'s wait_for timed out: QueueEmpty, the writer stops
+        self._stop()
 
-    def _got(self, getter: asyncio.Future) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        if getter.cancelled():
-            return
+    def _on_item(self, first: Any) -> None:
         queue = self._socket.queue
-        first = getter.result()
         queue.task_done()
         if first is None:  # empty packet list -> connection closed
             self._stop()

@@ -283,6 +283,52 @@ class LeanEvent:
                 self._waiters = None
 
 
+class QueueWaiter:
+    """The wait of a send loop without a task (issue 24): the next item of a :class:`LeanQueue`, for at most a
+    timeout, as python-engineio's ``asyncio.wait_for(queue.get(), timeout_s)`` in its send loops.
+
+    :meth:`_wait_item` asks ``queue`` for its next item and arms a loop timer of ``timeout_s`` seconds. The first to
+    come wins: an item cancels the timer and goes to :meth:`_on_item`; the timer withdraws the request and calls
+    :meth:`_on_timeout`, unless the queue already handed over an item (``wait_for`` returns a result that is in,
+    too). ``_sending`` holds the task a subclass sends a batch in (the loop keeps only weak references to tasks);
+    :meth:`_cancel_pending` withdraws the wait and cancels that task. Subclasses: the server's
+    :class:`clientsim.server.lean_socket.CallbackWriter` and the windows'
+    :class:`clientsim.simulator.browser.lean_client.CallbackWriteLoop`."""
+
+    __slots__ = ('_getter', '_timer', '_sending')
+
+    def __init__(self) -> None:
+        self._getter: Optional[asyncio.Future] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._sending: Optional[asyncio.Task] = None
+
+    def _wait_item(self, queue: LeanQueue, timeout_s: float) -> None:
+        self._getter = getter = queue.get()
+        getter.add_done_callback(self._got)
+        self._timer = asyncio.get_running_loop().call_later(timeout_s, self._expired)
+
+    def _cancel_pending(self) -> None:
+        for pending in (self._timer, self._getter, self._sending):
+            if pending is not None:
+                pending.cancel()
+
+    def _expired(self) -> None:
+        if self._getter is not None and self._getter.cancel():  # a getter already given an item goes on (_got)
+            self._on_timeout()
+
+    def _got(self, getter: asyncio.Future) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if not getter.cancelled():
+            self._on_item(getter.result())
+
+    def _on_item(self, item: Any) -> None:
+        raise NotImplementedError
+
+    def _on_timeout(self) -> None:
+        raise NotImplementedError
+
+
 def source_digest(function: Any) -> Optional[str]:
     """The first 16 hex digits of the SHA-256 of ``function``'s dedented source text, or None when Python cannot
     read its source. clientsim replaces python-engineio's ping task, websocket handler and client read and write

@@ -18,7 +18,7 @@ import engineio.base_client
 import engineio.packet
 import socketio
 
-from ..tasks import LeanQueue, lean_engineio, source_digest
+from ..tasks import LeanQueue, QueueWaiter, lean_engineio, source_digest
 
 KNOWN_READ_LOOP = 'ba1a9fab366e28b8'
 """:func:`~clientsim.simulator.tasks.source_digest` of ``AsyncClient._read_loop_websocket`` in python-engineio
@@ -127,11 +127,12 @@ def callback_write_loop(engineio_class: type) -> type:
     return CallbackWriting
 
 
-class CallbackWriteLoop:
+class CallbackWriteLoop(QueueWaiter):
     """``CallbackWriteLoop(client)``: python-engineio 4.14.0–4.15.1 ``AsyncClient._write_loop`` on the websocket
-    transport, as callbacks: a waiting loop is the send queue's getter future and a timer, not a task. It stands
-    where the loop's task stood (``client.write_loop_task``): true while it runs, awaitable until it ends, and
-    cancelling an awaiter ends it, as cancelling the task would.
+    transport, as callbacks: a waiting loop is the send queue's getter future and a timer
+    (:class:`~clientsim.simulator.tasks.QueueWaiter`), not a task. It stands where the loop's task stood
+    (``client.write_loop_task``): true while it runs, awaitable until it ends, and cancelling an awaiter ends it, as
+    cancelling the task would.
 
     Steps, as python-engineio: while ``client.state`` is ``'connected'``, wait for a packet for at most
     ``max(ping_interval, ping_timeout) + 5`` s (on expiry log ``packet queue is empty, aborting`` and end); a lone
@@ -140,15 +141,13 @@ class CallbackWriteLoop:
     ``BrokenPipeError``, ``OSError``) logs and ends. Ending logs ``Exiting write loop task`` and sets
     ``client.write_loop_task`` to None; another exception ends it without that, raised to whoever awaits it."""
 
-    __slots__ = ('_client', '_done', '_getter', '_timer', '_sending')
+    __slots__ = ('_client', '_done')
 
     def __init__(self, client: Any) -> None:
+        super().__init__()
         self._client = client
         self._done: asyncio.Future = asyncio.get_running_loop().create_future()
         self._done.add_done_callback(self._awaiter_cancelled)
-        self._getter: Any = None
-        self._timer: Any = None
-        self._sending: Any = None  # held: the loop keeps only weak references to tasks
         self._wait()
 
     def __await__(self) -> Any:
@@ -159,23 +158,16 @@ class CallbackWriteLoop:
         if client.state != 'connected':
             self._end()
             return
-        self._getter = getter = client.queue.get()
-        getter.add_done_callback(self._got)
-        self._timer = asyncio.get_running_loop().call_later(max(client.ping_interval, client.ping_timeout) + 5,
-                                                            self._expired)
+        self._wait_item(client.queue, max(client.ping_interval, client.ping_timeout) + 5)
 
-    def _expired(self) -> None:
-        if self._getter.cancel():  # a getter already given a packet goes on (_got)
-            self._client.logger.error('packet queue is empty, aborting')
-            self._end()
+    def _on_timeout(self) -> None:
+        self._client.logger.error('packet queue is empty, aborting')
+        self._end()
 
-    def _got(self, getter: asyncio.Future) -> None:
-        self._timer.cancel()
-        if getter.cancelled():
-            return
+    def _on_item(self, first: Any) -> None:
         client = self._client
         queue = client.queue
-        packets = [getter.result()]
+        packets = [first]
         if packets == [None]:
             queue.task_done()
             packets = []
@@ -226,9 +218,7 @@ class CallbackWriteLoop:
     def _awaiter_cancelled(self, done: asyncio.Future) -> None:
         if not done.cancelled():
             return
-        for pending in (self._timer, self._getter, self._sending):
-            if pending is not None:
-                pending.cancel()
+        self._cancel_pending()
         if self._client.write_loop_task is self:
             self._client.logger.info('Exiting write loop task')
             self._client.write_loop_task = None
