@@ -29,6 +29,8 @@ from typing import Any, Callable, Optional
 import socketio
 from aiohttp import web
 
+from clientsim.simulator.tasks import KeyedTimers
+
 log = logging.getLogger('clientsim.server')
 
 #: how long a refused connection may take to send its request before the 503 is written anyway (s)
@@ -160,34 +162,28 @@ class ConnectTimeouts:
                  spawn: Callable[[Any], Any]) -> None:
         self.sio, self.timeout_s = sio, timeout_s
         self._handshaked, self._record, self._shed, self._spawn = handshaked, record, shed, spawn
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._timers = KeyedTimers(self._expire)
 
     def install(self) -> None:
         """Wrap ``sio.eio.handlers['connect']`` and ``['disconnect']`` (python-socketio 5.x registers its own
         there): a timer per engine.io socket, cancelled when it closes."""
         eio = self.sio.eio
         connect, disconnect = eio.handlers['connect'], eio.handlers['disconnect']
-        loop = asyncio.get_running_loop()
 
         async def on_connect(eio_sid: str, *args: Any) -> Any:
-            self._timers[eio_sid] = loop.call_later(self.timeout_s, self._expire, eio_sid)
+            self._timers.arm(eio_sid, self.timeout_s)
             return await connect(eio_sid, *args)
 
         async def on_disconnect(eio_sid: str, *args: Any) -> Any:
-            timer = self._timers.pop(eio_sid, None)
-            if timer is not None:
-                timer.cancel()
+            self._timers.cancel(eio_sid)
             return await disconnect(eio_sid, *args)
         eio.handlers['connect'], eio.handlers['disconnect'] = on_connect, on_disconnect
 
     def cancel_all(self) -> None:
         """Cancel every timer (server stop)."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._timers.cancel_all()
 
     def _expire(self, eio_sid: str) -> None:
-        self._timers.pop(eio_sid, None)
         if eio_sid in self.sio.eio.sockets:
             self._spawn(self._close_if_unjoined(eio_sid))
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Coroutine
 import engineio.async_socket
 from engineio import packet
 
-from clientsim.simulator.tasks import known_method
+from clientsim.simulator.tasks import KeyedTimers, known_method
 
 KNOWN_SOURCES = {'_send_ping': 'af7d301862db9af7', 'schedule_ping': 'ce99733916e924e7'}
 """:func:`~clientsim.simulator.tasks.source_digest` of ``AsyncSocket._send_ping`` and ``schedule_ping`` in
@@ -48,7 +48,7 @@ class PingTimers:
     def __init__(self, eio: Any, spawn: Callable[[Coroutine[Any, Any, None]], Any]) -> None:
         self._eio = eio
         self._spawn = spawn
-        self._timers: dict[Any, asyncio.TimerHandle] = {}
+        self._timers = KeyedTimers(self._due)
         self.sent = 0
 
     @property
@@ -58,18 +58,13 @@ class PingTimers:
 
     def schedule(self, socket: Any) -> asyncio.TimerHandle:
         """Arm ``socket``'s next PING in ``eio.ping_interval`` seconds; returns the timer."""
-        timer = asyncio.get_running_loop().call_later(self._eio.ping_interval, self._due, socket)
-        self._timers[socket] = timer
-        return timer
+        return self._timers.arm(socket, self._eio.ping_interval)
 
     def cancel_all(self) -> None:
         """Cancel every armed timer (their sockets get no further PING)."""
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._timers.cancel_all()
 
     def _due(self, socket: Any) -> None:
-        self._timers.pop(socket, None)
         if not socket.closing and not socket.closed:
             self._spawn(self._send(socket))
 

@@ -283,6 +283,44 @@ class LeanEvent:
                 self._waiters = None
 
 
+class KeyedTimers:
+    """``KeyedTimers(on_due)``: a loop timer per key (a socket, an engine.io sid), for the per-socket waits that need
+    no task of their own (issue 24: a task asleep is ~1 KB, a timer ~0.1 KB). :meth:`arm` calls ``on_due(key)``
+    after ``delay_s`` seconds, the key forgotten first; :meth:`cancel` drops a key's timer, :meth:`cancel_all`
+    every one (a server's stop); ``len()`` counts the armed keys. Arming a key again forgets its earlier timer
+    without cancelling it (both fire), as starting a second task would. Must be armed inside a running loop."""
+
+    __slots__ = ('_on_due', '_timers')
+
+    def __init__(self, on_due: Callable[[Any], None]) -> None:
+        self._on_due = on_due
+        self._timers: dict[Any, asyncio.TimerHandle] = {}
+
+    def __len__(self) -> int:
+        return len(self._timers)
+
+    def arm(self, key: Any, delay_s: float) -> asyncio.TimerHandle:
+        """Call ``on_due(key)`` in ``delay_s`` seconds; returns the timer."""
+        timer = self._timers[key] = asyncio.get_running_loop().call_later(delay_s, self._fire, key)
+        return timer
+
+    def cancel(self, key: Any) -> None:
+        """Drop ``key``'s timer, if one is armed."""
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def cancel_all(self) -> None:
+        """Cancel every armed timer."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    def _fire(self, key: Any) -> None:
+        self._timers.pop(key, None)
+        self._on_due(key)
+
+
 class QueueWaiter:
     """The wait of a send loop without a task (issue 24): the next item of a :class:`LeanQueue`, for at most a
     timeout, as python-engineio's ``asyncio.wait_for(queue.get(), timeout_s)`` in its send loops.
